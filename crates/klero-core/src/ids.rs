@@ -1,0 +1,211 @@
+//! Identifiers and digests, parsed at the edge so that the rest of the core can trust them.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Why a piece of text was refused as an identifier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdError {
+    /// What kind of identifier was being parsed ("judge", "court", ...).
+    pub kind: &'static str,
+    /// The text that was refused.
+    pub text: String,
+}
+
+impl fmt::Display for IdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is not a valid {} identifier: use 1 to 64 characters from A-Z, a-z, 0-9, '.', '_' and '-'",
+            self.text, self.kind
+        )
+    }
+}
+
+impl std::error::Error for IdError {}
+
+/// True when `s` is 1..=64 bytes of `[A-Za-z0-9._-]` (SPEC §2.3).
+pub fn is_valid_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parses an identifier, refusing anything outside the SPEC's identifier alphabet.
+            pub fn parse(s: impl Into<String>) -> Result<Self, IdError> {
+                let s = s.into();
+                if is_valid_id(&s) {
+                    Ok(Self(s))
+                } else {
+                    Err(IdError { kind: $kind, text: s })
+                }
+            }
+
+            /// The identifier as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({:?})", stringify!($name), self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, IdError> {
+                Self::parse(s)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                Self::parse(s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A court, e.g. `district-court-north`.
+    CourtId,
+    "court"
+);
+id_type!(
+    /// A division within a court, e.g. `civil`.
+    DivisionId,
+    "division"
+);
+id_type!(
+    /// A judge, e.g. `J-17`. Unique across the whole log.
+    JudgeId,
+    "judge"
+);
+id_type!(
+    /// A case number, unique across the whole log, e.g. `NORTH-2026-000042`.
+    CaseId,
+    "case"
+);
+id_type!(
+    /// A specialization a judge may hold and a case type may require, e.g. `family`.
+    Specialization,
+    "specialization"
+);
+id_type!(
+    /// A case type code from the policy, e.g. `civil-small`.
+    CaseTypeCode,
+    "case type"
+);
+id_type!(
+    /// An absence record, so that it can later be cancelled by reference.
+    AbsenceId,
+    "absence"
+);
+id_type!(
+    /// The identifier of an actor (a user, a token holder, or `allocator` for the system).
+    ActorId,
+    "actor"
+);
+
+/// A 32-byte SHA-256 digest, written as 64 lowercase hex characters in JSON.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Digest32(pub [u8; 32]);
+
+impl Digest32 {
+    /// The all-zero digest, used as the previous hash of entry 0.
+    pub const ZERO: Digest32 = Digest32([0; 32]);
+
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Parses exactly 64 hex characters.
+    pub fn from_hex(s: &str) -> Result<Self, String> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(s, &mut out)
+            .map_err(|_| format!("{s:?} is not a 32-byte digest in hex (64 characters)"))?;
+        Ok(Digest32(out))
+    }
+}
+
+impl fmt::Display for Digest32 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Digest32 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digest32({})", self.to_hex())
+    }
+}
+
+impl Serialize for Digest32 {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Digest32 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Digest32::from_hex(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A salted commitment to a party's or counsel's identifier (SPEC §4.4). The identifier itself never
+/// enters the log.
+pub type Commitment = Digest32;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_accept_the_spec_alphabet() {
+        assert!(JudgeId::parse("J-17").is_ok());
+        assert!(CaseId::parse("NORTH-2026.000_42").is_ok());
+    }
+
+    #[test]
+    fn identifiers_refuse_empty_long_and_foreign_text() {
+        assert!(JudgeId::parse("").is_err());
+        assert!(JudgeId::parse("a".repeat(65)).is_err());
+        assert!(JudgeId::parse("J 17").is_err());
+        assert!(JudgeId::parse("Ж-1").is_err());
+        let e = CourtId::parse("x/y").unwrap_err();
+        assert!(e.to_string().contains("court identifier"), "{e}");
+    }
+
+    #[test]
+    fn digests_round_trip_through_hex_and_refuse_bad_lengths() {
+        let d = Digest32([0xab; 32]);
+        assert_eq!(Digest32::from_hex(&d.to_hex()).unwrap(), d);
+        assert!(Digest32::from_hex("abcd").is_err());
+    }
+}

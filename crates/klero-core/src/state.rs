@@ -1,0 +1,1205 @@
+//! State as a fold over events (SPEC §7). [`State::apply`] is the only way state changes, and the
+//! same function serves the live writer and the replaying verifier, so replayed state equals live
+//! state by construction. Every handler checks everything before it changes anything: a rejected
+//! event leaves the state as it was.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::fmt;
+
+use crate::beacon::{BeaconReveal, ChainAnchor, chain_step, seed};
+use crate::day::{Day, Millis};
+use crate::draw::{LoadInput, catch_up_credit, draw_without_replacement, normalized_load, weights};
+use crate::event::*;
+use crate::hash::duplicate_key;
+use crate::ids::*;
+use crate::policy::{Fallback, Policy};
+
+/// The case index of catch-up credit in a judge's intake.
+const NO_CASE: usize = usize::MAX;
+
+/// What kind of rule an event broke; the portal maps these to HTTP problem types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RejectKind {
+    /// The event refers to something that does not exist (court, division, judge, case, case type,
+    /// absence).
+    NotFound,
+    /// The event would create something that already exists.
+    AlreadyExists,
+    /// The event is malformed or contradicts the rules (bad share, unsorted list, wrong weight...).
+    Invalid,
+    /// The event does not fit the case's current state (closed, awaiting a draw, judge not on it).
+    WrongState,
+    /// Too few judges can take the case under the policy.
+    NoEligibleJudges,
+    /// The actor may not cause this event.
+    Forbidden,
+    /// A draw does not match its recomputation, or its beacon value does not check.
+    DrawMismatch,
+}
+
+/// Why an event was refused, in words for a court official.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// The kind of rule broken.
+    pub kind: RejectKind,
+    /// A plain sentence.
+    pub message: String,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+fn rej<T>(kind: RejectKind, message: impl Into<String>) -> Result<T, Rejection> {
+    Err(Rejection {
+        kind,
+        message: message.into(),
+    })
+}
+
+use RejectKind::*;
+
+/// A court and its divisions.
+#[derive(Clone, Debug)]
+pub struct CourtState {
+    /// Name for people.
+    pub name: String,
+    /// Divisions and their names.
+    pub divisions: BTreeMap<DivisionId, String>,
+    /// The court's judges (indices into the judge table) in ascending order of judge id.
+    judges: Vec<usize>,
+}
+
+/// One recorded absence.
+#[derive(Clone, Debug)]
+pub struct AbsenceState {
+    /// Reference.
+    pub id: AbsenceId,
+    /// First day away.
+    pub from: Day,
+    /// Last day away.
+    pub until: Day,
+    /// Why.
+    pub reason: AbsenceReason,
+    /// Cancelled later.
+    pub cancelled: bool,
+}
+
+/// A judge as the log has made them.
+#[derive(Clone, Debug)]
+pub struct JudgeState {
+    /// Identifier.
+    pub id: JudgeId,
+    /// Court.
+    pub court: CourtId,
+    /// Division.
+    pub division: DivisionId,
+    /// Specializations, ascending.
+    pub specializations: Vec<Specialization>,
+    /// Share in thousandths.
+    pub share_permille: u32,
+    /// Takes cases.
+    pub active: bool,
+    /// Every absence recorded.
+    pub absences: Vec<AbsenceState>,
+    /// Declared conflicts (commitments).
+    pub conflicts: HashSet<Commitment>,
+    /// Assignments still inside the window: (day, weight, case index).
+    intake: VecDeque<(Day, u32, usize)>,
+    /// Sum of the weights in `intake`.
+    intake_sum: u64,
+    /// Cases currently assigned (open or closed), by case index.
+    docket: Vec<usize>,
+}
+
+impl JudgeState {
+    /// True if a non-cancelled absence covers `day`.
+    pub fn absent_on(&self, day: Day) -> bool {
+        self.absences
+            .iter()
+            .any(|a| !a.cancelled && a.from <= day && day <= a.until)
+    }
+
+    /// Weighted intake inside the window as of the last draw that touched this judge.
+    pub fn intake(&self) -> u64 {
+        self.intake_sum
+    }
+
+    /// Weighted intake in the `window_days` ending on `day` (read-only; does not drop old entries).
+    pub fn intake_on(&self, day: Day, window_days: u32) -> u64 {
+        self.intake
+            .iter()
+            .filter(|(d, _, _)| d.0 as i64 > day.0 as i64 - window_days as i64)
+            .map(|(_, w, _)| *w as u64)
+            .sum()
+    }
+
+    fn expire(&mut self, day: Day, window_days: u32) {
+        while let Some(&(d, w, _)) = self.intake.front() {
+            if d.0 as i64 > day.0 as i64 - window_days as i64 {
+                break;
+            }
+            self.intake_sum -= w as u64;
+            self.intake.pop_front();
+        }
+    }
+
+    fn holds(&self, s: &Specialization) -> bool {
+        self.specializations.binary_search(s).is_ok()
+    }
+}
+
+/// A case as the log has made it.
+#[derive(Clone, Debug)]
+pub struct CaseState {
+    /// Case number.
+    pub id: CaseId,
+    /// Court.
+    pub court: CourtId,
+    /// Division.
+    pub division: DivisionId,
+    /// Case type.
+    pub case_type: CaseTypeCode,
+    /// Weight at filing.
+    pub weight: u32,
+    /// Seats (1, or the panel size).
+    pub panel: u8,
+    /// Party and counsel commitments.
+    pub parties: Vec<Commitment>,
+    /// The duplicate key.
+    pub duplicate_key: Digest32,
+    /// The appealed case, if any.
+    pub earlier_instance: Option<usize>,
+    /// The related case, if any.
+    pub related: Option<usize>,
+    /// Current judges (indices), the presiding judge first.
+    judges: Vec<usize>,
+    /// Every judge who ever sat.
+    ever: Vec<usize>,
+    /// Judges who recused or were removed.
+    recused: Vec<usize>,
+    /// Closed, and how.
+    pub closed: Option<ClosingReason>,
+    /// Index of the filing entry.
+    pub filed_index: u64,
+    /// Time of the filing entry.
+    pub filed_at: Millis,
+}
+
+/// A draw that has been opened by its trigger entry and awaits its draw entry.
+#[derive(Clone, Debug)]
+struct Pending {
+    trigger: u64,
+    trigger_hash: Digest32,
+    method: Method,
+    seats: u8,
+    scope: PoolScope,
+    eligible: Vec<Candidate>,
+    excluded: Vec<Excluded>,
+    /// For by-reference methods: the judges taken over.
+    reference: Vec<usize>,
+}
+
+/// The current hash chain of the built-in beacon.
+#[derive(Clone, Copy, Debug)]
+struct BeaconState {
+    anchor: ChainAnchor,
+    round: u64,
+    current: Digest32,
+}
+
+/// The state of the court system after a prefix of the log.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    policy: Option<Policy>,
+    beacon: Option<BeaconState>,
+    courts: HashMap<CourtId, CourtState>,
+    judges: Vec<JudgeState>,
+    judge_ix: HashMap<JudgeId, usize>,
+    cases: Vec<CaseState>,
+    case_ix: HashMap<CaseId, usize>,
+    absence_ix: HashMap<AbsenceId, (usize, usize)>,
+    duplicates: HashMap<Digest32, usize>,
+    pending: HashMap<usize, Pending>,
+    draws: u64,
+}
+
+/// Formats an entry number with thousands separators, as the verifier's messages do ("4,182").
+pub fn fmt_index(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl State {
+    /// The policy in force (after genesis).
+    pub fn policy(&self) -> Option<&Policy> {
+        self.policy.as_ref()
+    }
+
+    /// The current beacon chain and the next round it will reveal.
+    pub fn next_beacon_round(&self) -> Option<(ChainAnchor, u64)> {
+        self.beacon.map(|b| (b.anchor, b.round + 1))
+    }
+
+    /// How many draw entries have been applied.
+    pub fn draw_count(&self) -> u64 {
+        self.draws
+    }
+
+    /// A court.
+    pub fn court(&self, id: &CourtId) -> Option<&CourtState> {
+        self.courts.get(id)
+    }
+
+    /// Every court, in no particular order.
+    pub fn courts(&self) -> impl Iterator<Item = (&CourtId, &CourtState)> {
+        self.courts.iter()
+    }
+
+    /// A judge.
+    pub fn judge(&self, id: &JudgeId) -> Option<&JudgeState> {
+        self.judge_ix.get(id).map(|&i| &self.judges[i])
+    }
+
+    /// The judges of a court, in ascending order of id.
+    pub fn court_judges(&self, court: &CourtId) -> Vec<&JudgeState> {
+        self.courts
+            .get(court)
+            .map(|c| c.judges.iter().map(|&i| &self.judges[i]).collect())
+            .unwrap_or_default()
+    }
+
+    /// A case.
+    pub fn case(&self, id: &CaseId) -> Option<&CaseState> {
+        self.case_ix.get(id).map(|&i| &self.cases[i])
+    }
+
+    /// Number of cases filed.
+    pub fn case_count(&self) -> usize {
+        self.cases.len()
+    }
+
+    /// The current judges of a case, the presiding judge first.
+    pub fn case_judges(&self, case: &CaseState) -> Vec<&JudgeId> {
+        case.judges.iter().map(|&j| &self.judges[j].id).collect()
+    }
+
+    /// The cases a judge currently sits on, in the order assigned.
+    pub fn docket(&self, judge: &JudgeId) -> Vec<&CaseState> {
+        self.judge(judge)
+            .map(|j| j.docket.iter().map(|&c| &self.cases[c]).collect())
+            .unwrap_or_default()
+    }
+
+    /// The first case filed with this duplicate key.
+    pub fn case_by_duplicate_key(&self, key: &Digest32) -> Option<&CaseState> {
+        self.duplicates.get(key).map(|&i| &self.cases[i])
+    }
+
+    /// True if the case has a trigger entry awaiting its draw entry.
+    pub fn has_pending_draw(&self, case: &CaseId) -> bool {
+        self.case_ix
+            .get(case)
+            .is_some_and(|i| self.pending.contains_key(i))
+    }
+
+    /// Cases awaiting their draw entry.
+    pub fn pending_cases(&self) -> Vec<&CaseId> {
+        let mut v: Vec<_> = self.pending.keys().map(|&i| &self.cases[i].id).collect();
+        v.sort();
+        v
+    }
+
+    /// The normalized load of a judge on `day` (read-only).
+    pub fn load_on(&self, judge: &JudgeState, day: Day) -> u64 {
+        let window = self.policy.as_ref().map_or(365, |p| p.window_days);
+        normalized_load(judge.intake_on(day, window), judge.share_permille)
+    }
+
+    /// Which beacon round the pending draw of `case` needs, or `None` if it needs none (by
+    /// reference) or nothing is pending.
+    pub fn beacon_needed(&self, case: &CaseId) -> Option<(ChainAnchor, u64)> {
+        let p = self.pending.get(self.case_ix.get(case)?)?;
+        match p.method {
+            Method::Random => self.next_beacon_round(),
+            _ => None,
+        }
+    }
+
+    /// Builds the draw entry for the pending draw of `case` with the given beacon value (needed for a
+    /// random draw). This is the only place an outcome is decided.
+    pub fn build_draw(
+        &self,
+        case: &CaseId,
+        beacon: Option<BeaconReveal>,
+    ) -> Result<Draw, Rejection> {
+        let Some(&ci) = self.case_ix.get(case) else {
+            return rej(NotFound, format!("there is no case {case}"));
+        };
+        let Some(p) = self.pending.get(&ci) else {
+            return rej(WrongState, format!("case {case} is not awaiting a draw"));
+        };
+        let (seed_v, chosen) = match p.method {
+            Method::Random => {
+                let Some(reveal) = beacon else {
+                    return rej(
+                        DrawMismatch,
+                        format!("the draw of case {case} has no beacon value"),
+                    );
+                };
+                let s = seed(&p.trigger_hash, &reveal);
+                let w: Vec<u64> = p.eligible.iter().map(|c| c.weight).collect();
+                let picked = draw_without_replacement(&s, &w, p.seats as usize);
+                (
+                    Some(s),
+                    picked
+                        .into_iter()
+                        .map(|i| p.eligible[i].judge.clone())
+                        .collect(),
+                )
+            }
+            _ => (
+                None,
+                p.reference
+                    .iter()
+                    .map(|&j| self.judges[j].id.clone())
+                    .collect(),
+            ),
+        };
+        Ok(Draw {
+            case: case.clone(),
+            trigger: p.trigger,
+            method: p.method.clone(),
+            seats: p.seats,
+            scope: p.scope,
+            eligible: p.eligible.clone(),
+            excluded: p.excluded.clone(),
+            beacon: if seed_v.is_some() { beacon } else { None },
+            seed: seed_v,
+            chosen,
+        })
+    }
+
+    /// Applies one event. `index` and `hash` are the entry's position and hash (a trigger entry's
+    /// hash enters its draw's seed); `at` must not be earlier than the previous entry's time (the
+    /// caller checks that).
+    pub fn apply(
+        &mut self,
+        index: u64,
+        at: Millis,
+        hash: &Digest32,
+        actor: &Actor,
+        event: &Event,
+    ) -> Result<(), Rejection> {
+        let is_genesis = matches!(event, Event::Genesis { .. });
+        if index == 0 && !is_genesis {
+            return rej(Invalid, "the first entry of a log must be its genesis");
+        }
+        if index > 0 && is_genesis {
+            return rej(
+                Invalid,
+                "a log has only one genesis entry, and it comes first",
+            );
+        }
+        let is_draw = matches!(event, Event::Draw(_));
+        if is_draw != (actor.role == Role::System) {
+            return rej(
+                Forbidden,
+                if is_draw {
+                    format!(
+                        "a draw can only be made by the allocator, not by {:?} {}",
+                        actor.role, actor.id
+                    )
+                } else {
+                    "the allocator (role system) makes draws and nothing else".into()
+                },
+            );
+        }
+        let day = Day::from_millis(at);
+        match event {
+            Event::Genesis { policy, beacon, .. } => {
+                policy.validate().or_else(|m| rej(Invalid, m))?;
+                check_anchor(beacon)?;
+                self.policy = Some(policy.clone());
+                self.beacon = Some(BeaconState {
+                    anchor: *beacon,
+                    round: 0,
+                    current: beacon.anchor,
+                });
+            }
+            Event::PolicyUpdated { policy } => {
+                policy.validate().or_else(|m| rej(Invalid, m))?;
+                self.policy = Some(policy.clone());
+            }
+            Event::BeaconAnchored { beacon } => {
+                check_anchor(beacon)?;
+                self.beacon = Some(BeaconState {
+                    anchor: *beacon,
+                    round: 0,
+                    current: beacon.anchor,
+                });
+            }
+            Event::CourtCreated { court, name } => {
+                check_name(name)?;
+                if self.courts.contains_key(court) {
+                    return rej(AlreadyExists, format!("court {court} already exists"));
+                }
+                self.courts.insert(
+                    court.clone(),
+                    CourtState {
+                        name: name.clone(),
+                        divisions: BTreeMap::new(),
+                        judges: vec![],
+                    },
+                );
+            }
+            Event::DivisionCreated {
+                court,
+                division,
+                name,
+            } => {
+                check_name(name)?;
+                let c = self.court_mut(court)?;
+                if c.divisions.contains_key(division) {
+                    return rej(
+                        AlreadyExists,
+                        format!("division {division} of court {court} already exists"),
+                    );
+                }
+                c.divisions.insert(division.clone(), name.clone());
+            }
+            Event::JudgeRegistered {
+                judge,
+                court,
+                division,
+                specializations,
+                share_permille,
+                active,
+            } => {
+                if self.judge_ix.contains_key(judge) {
+                    return rej(
+                        AlreadyExists,
+                        format!("judge {judge} is already registered"),
+                    );
+                }
+                self.check_division(court, division)?;
+                check_judge_record(specializations, *share_permille)?;
+                let ix = self.judges.len();
+                self.judges.push(JudgeState {
+                    id: judge.clone(),
+                    court: court.clone(),
+                    division: division.clone(),
+                    specializations: specializations.clone(),
+                    share_permille: *share_permille,
+                    active: *active,
+                    absences: vec![],
+                    conflicts: HashSet::new(),
+                    intake: VecDeque::new(),
+                    intake_sum: 0,
+                    docket: vec![],
+                });
+                self.judge_ix.insert(judge.clone(), ix);
+                let judges = &self.judges;
+                let list = &mut self.courts.get_mut(court).expect("checked").judges;
+                let pos = list.partition_point(|&j| judges[j].id < *judge);
+                list.insert(pos, ix);
+            }
+            Event::JudgeUpdated {
+                judge,
+                division,
+                specializations,
+                share_permille,
+                active,
+            } => {
+                let ji = self.judge_index(judge)?;
+                let court = self.judges[ji].court.clone();
+                self.check_division(&court, division)?;
+                check_judge_record(specializations, *share_permille)?;
+                let j = &mut self.judges[ji];
+                j.division = division.clone();
+                j.specializations = specializations.clone();
+                j.share_permille = *share_permille;
+                j.active = *active;
+            }
+            Event::AbsenceRecorded {
+                absence,
+                judge,
+                from,
+                until,
+                reason,
+            } => {
+                if self.absence_ix.contains_key(absence) {
+                    return rej(
+                        AlreadyExists,
+                        format!("absence {absence} is already recorded"),
+                    );
+                }
+                let ji = self.judge_index(judge)?;
+                if from > until {
+                    return rej(
+                        Invalid,
+                        format!(
+                            "the absence runs from {from} to {until}: it ends before it begins"
+                        ),
+                    );
+                }
+                let j = &mut self.judges[ji];
+                j.absences.push(AbsenceState {
+                    id: absence.clone(),
+                    from: *from,
+                    until: *until,
+                    reason: *reason,
+                    cancelled: false,
+                });
+                self.absence_ix
+                    .insert(absence.clone(), (ji, j.absences.len() - 1));
+            }
+            Event::AbsenceCancelled { absence } => {
+                let Some(&(ji, ai)) = self.absence_ix.get(absence) else {
+                    return rej(NotFound, format!("there is no absence {absence}"));
+                };
+                let a = &mut self.judges[ji].absences[ai];
+                if a.cancelled {
+                    return rej(
+                        WrongState,
+                        format!("absence {absence} is already cancelled"),
+                    );
+                }
+                a.cancelled = true;
+            }
+            Event::ConflictDeclared { judge, subject } => {
+                check_self(actor, judge)?;
+                let ji = self.judge_index(judge)?;
+                if !self.judges[ji].conflicts.insert(*subject) {
+                    return rej(
+                        AlreadyExists,
+                        format!("judge {judge} has already declared this conflict"),
+                    );
+                }
+            }
+            Event::ConflictWithdrawn { judge, subject } => {
+                check_self(actor, judge)?;
+                let ji = self.judge_index(judge)?;
+                if !self.judges[ji].conflicts.remove(subject) {
+                    return rej(
+                        NotFound,
+                        format!("judge {judge} has no such declared conflict"),
+                    );
+                }
+            }
+            Event::CaseFiled {
+                case,
+                court,
+                division,
+                case_type,
+                weight,
+                parties,
+                claim,
+                related,
+                earlier_instance,
+            } => {
+                if self.case_ix.contains_key(case) {
+                    return rej(AlreadyExists, format!("case {case} is already filed"));
+                }
+                self.check_division(court, division)?;
+                let policy = self.policy.as_ref().expect("genesis first");
+                let Some(ct) = policy.case_type(case_type) else {
+                    return rej(
+                        NotFound,
+                        format!("there is no case type {case_type} in the policy"),
+                    );
+                };
+                if ct.weight != *weight {
+                    return rej(
+                        Invalid,
+                        format!(
+                            "case type {case_type} weighs {} under the policy, not {weight}",
+                            ct.weight
+                        ),
+                    );
+                }
+                if parties.windows(2).any(|w| w[0] >= w[1]) {
+                    return rej(
+                        Invalid,
+                        "the party commitments must be listed once each in ascending order",
+                    );
+                }
+                let panel = ct.panel;
+                let related_ix = related.as_ref().map(|r| self.case_index(r)).transpose()?;
+                if let Some(r) = related_ix
+                    && self.cases[r].court != *court
+                {
+                    return rej(
+                        Invalid,
+                        format!("the related case {} is in another court", self.cases[r].id),
+                    );
+                }
+                let earlier_ix = earlier_instance
+                    .as_ref()
+                    .map(|r| self.case_index(r))
+                    .transpose()?;
+                let key = duplicate_key(court, parties, claim);
+                let ci = self.cases.len();
+                self.cases.push(CaseState {
+                    id: case.clone(),
+                    court: court.clone(),
+                    division: division.clone(),
+                    case_type: case_type.clone(),
+                    weight: *weight,
+                    panel,
+                    parties: parties.clone(),
+                    duplicate_key: key,
+                    earlier_instance: earlier_ix,
+                    related: related_ix,
+                    judges: vec![],
+                    ever: vec![],
+                    recused: vec![],
+                    closed: None,
+                    filed_index: index,
+                    filed_at: at,
+                });
+                // Decide the method, then plan; on refusal, undo the push.
+                let opened = self.open_for_filing(ci, day, index, hash);
+                match opened {
+                    Ok(p) => {
+                        self.case_ix.insert(case.clone(), ci);
+                        self.duplicates.entry(key).or_insert(ci);
+                        self.pending.insert(ci, p);
+                    }
+                    Err(e) => {
+                        self.cases.pop();
+                        return Err(e);
+                    }
+                }
+            }
+            Event::Draw(d) => self.apply_draw(d, day)?,
+            Event::Recusal { case, judge, .. } => {
+                check_self(actor, judge)?;
+                self.remove_and_open(case, judge, day, index, hash)?;
+            }
+            Event::Reassignment { case, judge, .. } => {
+                self.remove_and_open(case, judge, day, index, hash)?;
+            }
+            Event::CaseClosed { case, .. } => {
+                let ci = self.case_index(case)?;
+                self.check_open(ci)?;
+                if let Event::CaseClosed { reason, .. } = event {
+                    self.cases[ci].closed = Some(*reason);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn court_mut(&mut self, court: &CourtId) -> Result<&mut CourtState, Rejection> {
+        match self.courts.get_mut(court) {
+            Some(c) => Ok(c),
+            None => rej(NotFound, format!("there is no court {court}")),
+        }
+    }
+
+    fn check_division(&self, court: &CourtId, division: &DivisionId) -> Result<(), Rejection> {
+        let Some(c) = self.courts.get(court) else {
+            return rej(NotFound, format!("there is no court {court}"));
+        };
+        if !c.divisions.contains_key(division) {
+            return rej(
+                NotFound,
+                format!("court {court} has no division {division}"),
+            );
+        }
+        Ok(())
+    }
+
+    fn judge_index(&self, judge: &JudgeId) -> Result<usize, Rejection> {
+        match self.judge_ix.get(judge) {
+            Some(&i) => Ok(i),
+            None => rej(NotFound, format!("there is no judge {judge}")),
+        }
+    }
+
+    fn case_index(&self, case: &CaseId) -> Result<usize, Rejection> {
+        match self.case_ix.get(case) {
+            Some(&i) => Ok(i),
+            None => rej(NotFound, format!("there is no case {case}")),
+        }
+    }
+
+    fn check_open(&self, ci: usize) -> Result<(), Rejection> {
+        let c = &self.cases[ci];
+        if c.closed.is_some() {
+            return rej(WrongState, format!("case {} is closed", c.id));
+        }
+        if self.pending.contains_key(&ci) {
+            return rej(WrongState, format!("case {} is awaiting its draw", c.id));
+        }
+        Ok(())
+    }
+
+    /// The first exclusion rule a judge fails for a case, or `None` if eligible (SPEC §7.2).
+    fn exclusion(
+        &self,
+        ji: usize,
+        ci: usize,
+        day: Day,
+        whole_court: bool,
+        need: Option<&Specialization>,
+    ) -> Option<Exclusion> {
+        let j = &self.judges[ji];
+        let c = &self.cases[ci];
+        if !j.active {
+            Some(Exclusion::Inactive)
+        } else if !whole_court && j.division != c.division {
+            Some(Exclusion::OtherDivision)
+        } else if need.is_some_and(|s| !j.holds(s)) {
+            Some(Exclusion::NoSpecialization)
+        } else if j.absent_on(day) {
+            Some(Exclusion::Absent)
+        } else if c.parties.iter().any(|p| j.conflicts.contains(p)) {
+            Some(Exclusion::Conflict)
+        } else if c.recused.contains(&ji) {
+            Some(Exclusion::Recused)
+        } else if c
+            .earlier_instance
+            .is_some_and(|e| self.cases[e].ever.contains(&ji))
+        {
+            Some(Exclusion::EarlierInstance)
+        } else if c.judges.contains(&ji) {
+            Some(Exclusion::OnCase)
+        } else {
+            None
+        }
+    }
+
+    fn open_for_filing(
+        &mut self,
+        ci: usize,
+        day: Day,
+        index: u64,
+        hash: &Digest32,
+    ) -> Result<Pending, Rejection> {
+        let c = &self.cases[ci];
+        let by_reference = |method: Method, judges: Vec<usize>| Pending {
+            trigger: index,
+            trigger_hash: *hash,
+            method,
+            seats: judges.len() as u8,
+            scope: PoolScope::Division,
+            eligible: vec![],
+            excluded: vec![],
+            reference: judges,
+        };
+        if let Some(&first) = self.duplicates.get(&c.duplicate_key) {
+            let f = &self.cases[first];
+            if f.judges.is_empty() {
+                return rej(
+                    WrongState,
+                    format!(
+                        "the first filing of this claim, case {}, is still awaiting its draw",
+                        f.id
+                    ),
+                );
+            }
+            return Ok(by_reference(
+                Method::Duplicate { case: f.id.clone() },
+                f.judges.clone(),
+            ));
+        }
+        if let Some(r) = c.related {
+            let rel = &self.cases[r];
+            // The earlier case's judges take it if none of them is excluded for a reason other than
+            // division or specialization (the related case may be of another type).
+            if !rel.judges.is_empty()
+                && rel
+                    .judges
+                    .iter()
+                    .all(|&j| self.exclusion(j, ci, day, true, None).is_none())
+            {
+                return Ok(by_reference(
+                    Method::Related {
+                        case: rel.id.clone(),
+                    },
+                    rel.judges.clone(),
+                ));
+            }
+        }
+        let seats = c.panel;
+        self.plan(ci, seats, day, index, hash, Method::Random)
+    }
+
+    fn remove_and_open(
+        &mut self,
+        case: &CaseId,
+        judge: &JudgeId,
+        day: Day,
+        index: u64,
+        hash: &Digest32,
+    ) -> Result<(), Rejection> {
+        let ci = self.case_index(case)?;
+        let ji = self.judge_index(judge)?;
+        self.check_open(ci)?;
+        let Some(pos) = self.cases[ci].judges.iter().position(|&j| j == ji) else {
+            return rej(
+                WrongState,
+                format!("judge {judge} does not sit on case {case}"),
+            );
+        };
+        // Tentatively remove, plan the replacement, and put back if no replacement can be drawn.
+        self.cases[ci].judges.remove(pos);
+        self.cases[ci].recused.push(ji);
+        match self.plan(ci, 1, day, index, hash, Method::Random) {
+            Ok(p) => {
+                self.pending.insert(ci, p);
+                let j = &mut self.judges[ji];
+                j.docket.retain(|&c| c != ci);
+                if let Some(e) = j.intake.iter_mut().find(|e| e.2 == ci && e.1 > 0) {
+                    j.intake_sum -= e.1 as u64;
+                    e.1 = 0;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.cases[ci].recused.pop();
+                self.cases[ci].judges.insert(pos, ji);
+                Err(Rejection {
+                    kind: e.kind,
+                    message: format!(
+                        "judge {judge} cannot leave case {case}: no replacement can be drawn ({e})"
+                    ),
+                })
+            }
+        }
+    }
+
+    /// Computes the eligible pool, exclusions, loads and weights of a random draw (SPEC §7.2–7.5).
+    fn plan(
+        &mut self,
+        ci: usize,
+        seats: u8,
+        day: Day,
+        index: u64,
+        hash: &Digest32,
+        method: Method,
+    ) -> Result<Pending, Rejection> {
+        let policy = self.policy.clone().expect("genesis first");
+        let c = &self.cases[ci];
+        let need = policy
+            .case_type(&c.case_type)
+            .map(|t| t.specialization.clone())
+            .unwrap_or_else(|| Specialization::parse("unknown").expect("valid"));
+        let court_judges = self.courts[&c.court].judges.clone();
+        let min = (policy.min_pool as usize).max(seats as usize);
+        let pass = |s: &Self, whole: bool| -> (Vec<usize>, Vec<Excluded>) {
+            let mut ok = vec![];
+            let mut ex = vec![];
+            for &ji in &court_judges {
+                match s.exclusion(ji, ci, day, whole, Some(&need)) {
+                    None => ok.push(ji),
+                    Some(reason) => ex.push(Excluded {
+                        judge: s.judges[ji].id.clone(),
+                        reason,
+                    }),
+                }
+            }
+            (ok, ex)
+        };
+        let (mut ok, mut ex) = pass(self, false);
+        let mut scope = PoolScope::Division;
+        if ok.len() < min {
+            let too_few = |n: usize| {
+                rej(
+                    NoEligibleJudges,
+                    format!(
+                        "only {n} judge(s) of court {} can take a {} case of division {} (the policy needs {min}): \
+                         the case cannot be allocated until more judges are available",
+                        self.cases[ci].court, self.cases[ci].case_type, self.cases[ci].division
+                    ),
+                )
+            };
+            if policy.fallback == Fallback::Refuse {
+                return too_few(ok.len());
+            }
+            (ok, ex) = pass(self, true);
+            scope = PoolScope::Court;
+            if ok.len() < min {
+                if policy.fallback == Fallback::WidenThenProceed
+                    && ok.len() >= seats as usize
+                    && !ok.is_empty()
+                {
+                    scope = PoolScope::CourtBelowMinimum;
+                } else {
+                    return too_few(ok.len());
+                }
+            }
+        }
+        let weight = self.cases[ci].weight;
+        let mut inputs = Vec::with_capacity(ok.len());
+        for &ji in &ok {
+            let j = &mut self.judges[ji];
+            j.expire(day, policy.window_days);
+            inputs.push(LoadInput {
+                load: normalized_load(j.intake_sum, j.share_permille),
+                share_permille: j.share_permille,
+            });
+        }
+        // Catch-up credit is intake like any other: it stays in the window and then expires.
+        for ((&ji, credit), inp) in ok
+            .iter()
+            .zip(catch_up_credit(&inputs, policy.catch_up_limit))
+            .zip(inputs.iter_mut())
+        {
+            if credit > 0 {
+                let j = &mut self.judges[ji];
+                j.intake.push_back((day, credit as u32, NO_CASE));
+                j.intake_sum += credit;
+                inp.load = normalized_load(j.intake_sum, j.share_permille);
+            }
+        }
+        let w = weights(&policy, weight, &inputs);
+        let eligible = ok
+            .iter()
+            .zip(inputs.iter().zip(w))
+            .map(|(&ji, (inp, weight))| Candidate {
+                judge: self.judges[ji].id.clone(),
+                load: inp.load,
+                weight,
+            })
+            .collect();
+        Ok(Pending {
+            trigger: index,
+            trigger_hash: *hash,
+            method,
+            seats,
+            scope,
+            eligible,
+            excluded: ex,
+            reference: vec![],
+        })
+    }
+
+    fn apply_draw(&mut self, d: &Draw, day: Day) -> Result<(), Rejection> {
+        let ci = self.case_index(&d.case)?;
+        let Some(p) = self.pending.get(&ci) else {
+            return rej(
+                WrongState,
+                format!("case {} is not awaiting a draw", d.case),
+            );
+        };
+        if d.trigger != p.trigger {
+            return rej(
+                DrawMismatch,
+                format!(
+                    "the draw names entry {} as its trigger, but case {} was opened by entry {}",
+                    fmt_index(d.trigger),
+                    d.case,
+                    fmt_index(p.trigger)
+                ),
+            );
+        }
+        if matches!(p.method, Method::Random) {
+            let b = self.beacon.expect("genesis first");
+            match &d.beacon {
+                None => {
+                    return rej(
+                        DrawMismatch,
+                        "the draw is random but records no beacon value",
+                    );
+                }
+                Some(BeaconReveal::HashChain { round, value }) => {
+                    if *round != b.round + 1 {
+                        return rej(
+                            DrawMismatch,
+                            format!(
+                                "the draw uses beacon round {round}, but the next unused round is {}: a round was skipped or reused",
+                                b.round + 1
+                            ),
+                        );
+                    }
+                    if *round > b.anchor.length {
+                        return rej(
+                            DrawMismatch,
+                            format!(
+                                "the beacon chain holds {} values; round {round} is past its end",
+                                b.anchor.length
+                            ),
+                        );
+                    }
+                    if chain_step(value) != b.current {
+                        return rej(
+                            DrawMismatch,
+                            format!(
+                                "the beacon value of round {round} does not hash to the previous round's value: it is not from the committed chain"
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        let expected = self.build_draw(&d.case, d.beacon)?;
+        if let Some(msg) = describe_mismatch(&expected, d) {
+            return rej(DrawMismatch, msg);
+        }
+        // Commit.
+        if let Some(BeaconReveal::HashChain { round, value }) = d.beacon
+            && let Some(b) = self.beacon.as_mut()
+        {
+            b.round = round;
+            b.current = value;
+        }
+        let p = self.pending.remove(&ci).expect("checked");
+        let chosen: Vec<usize> = match p.method {
+            Method::Random => d.chosen.iter().map(|j| self.judge_ix[j]).collect(),
+            _ => p.reference,
+        };
+        let window = self.policy.as_ref().expect("genesis").window_days;
+        let weight = self.cases[ci].weight;
+        for &ji in &chosen {
+            let j = &mut self.judges[ji];
+            j.expire(day, window);
+            j.intake.push_back((day, weight, ci));
+            j.intake_sum += weight as u64;
+            j.docket.push(ci);
+            let c = &mut self.cases[ci];
+            c.judges.push(ji);
+            if !c.ever.contains(&ji) {
+                c.ever.push(ji);
+            }
+        }
+        self.draws += 1;
+        Ok(())
+    }
+}
+
+fn check_anchor(b: &ChainAnchor) -> Result<(), Rejection> {
+    if b.length == 0 {
+        return rej(Invalid, "a beacon chain must hold at least one value");
+    }
+    Ok(())
+}
+
+fn check_name(name: &str) -> Result<(), Rejection> {
+    if name.trim().is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+        return rej(
+            Invalid,
+            "a name must be 1 to 200 bytes of text without control characters",
+        );
+    }
+    Ok(())
+}
+
+fn check_judge_record(specs: &[Specialization], share: u32) -> Result<(), Rejection> {
+    if !(1..=1000).contains(&share) {
+        return rej(
+            Invalid,
+            format!("a share of {share} thousandths is outside 1..=1000"),
+        );
+    }
+    if specs.windows(2).any(|w| w[0] >= w[1]) {
+        return rej(
+            Invalid,
+            "specializations must be listed once each in ascending order",
+        );
+    }
+    Ok(())
+}
+
+fn check_self(actor: &Actor, judge: &JudgeId) -> Result<(), Rejection> {
+    if actor.role == Role::Judge && actor.id.as_str() != judge.as_str() {
+        return rej(
+            Forbidden,
+            format!("judge {} cannot act for judge {judge}", actor.id),
+        );
+    }
+    Ok(())
+}
+
+fn names(v: &[JudgeId]) -> String {
+    if v.is_empty() {
+        return "nobody".into();
+    }
+    v.iter().map(|j| j.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// The first difference between a recomputed draw and a recorded one, in words.
+fn describe_mismatch(expected: &Draw, got: &Draw) -> Option<String> {
+    if expected == got {
+        return None;
+    }
+    let case = &got.case;
+    if expected.method != got.method {
+        return Some(format!(
+            "case {case} was allocated as {:?}, but the rules require {:?}",
+            got.method, expected.method
+        ));
+    }
+    if expected.scope != got.scope || expected.seats != got.seats {
+        return Some(format!(
+            "case {case}: the draw records pool {:?} for {} seat(s), but replay gives pool {:?} for {}",
+            got.scope, got.seats, expected.scope, expected.seats
+        ));
+    }
+    if expected.excluded != got.excluded {
+        let missing = expected.excluded.iter().find(|x| !got.excluded.contains(x));
+        let extra = got.excluded.iter().find(|x| !expected.excluded.contains(x));
+        return Some(match (extra, missing) {
+            (Some(x), _) => format!(
+                "case {case}: the draw excludes judge {} ({:?}), but replay does not",
+                x.judge, x.reason
+            ),
+            (_, Some(x)) => format!(
+                "case {case}: replay excludes judge {} ({:?}), but the draw does not",
+                x.judge, x.reason
+            ),
+            _ => format!(
+                "case {case}: the exclusions are listed in a different order than the rules give"
+            ),
+        });
+    }
+    if expected.eligible != got.eligible {
+        for (e, g) in expected.eligible.iter().zip(&got.eligible) {
+            if e.judge != g.judge {
+                return Some(format!(
+                    "case {case}: the draw's pool lists judge {}, but replay lists {}",
+                    g.judge, e.judge
+                ));
+            }
+            if e.load != g.load || e.weight != g.weight {
+                return Some(format!(
+                    "case {case}: the draw gives judge {} load {} and weight {}, but replay gives load {} and weight {}",
+                    g.judge, g.load, g.weight, e.load, e.weight
+                ));
+            }
+        }
+        return Some(format!(
+            "case {case}: the draw's pool has {} judges, but replay has {}",
+            got.eligible.len(),
+            expected.eligible.len()
+        ));
+    }
+    if expected.seed != got.seed {
+        return Some(format!(
+            "case {case}: the draw's seed does not follow from its filing entry and beacon value"
+        ));
+    }
+    if expected.chosen != got.chosen {
+        return Some(format!(
+            "the draw chose judge {}, but replay chooses {}",
+            names(&got.chosen),
+            names(&expected.chosen)
+        ));
+    }
+    Some(format!(
+        "case {case}: the draw record differs from its recomputation"
+    ))
+}

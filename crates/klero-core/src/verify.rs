@@ -1,0 +1,249 @@
+//! The log as a whole: appending (for the writer) and replaying (for the verifier) through the same
+//! checks (SPEC §9).
+
+use crate::beacon::BeaconSource;
+use crate::day::Millis;
+use crate::event::{Actor, Event, LogEntry, entry_bytes};
+use crate::hash::entry_hash;
+use crate::ids::{CaseId, Digest32};
+use crate::merkle::CompactRange;
+use crate::state::{RejectKind, Rejection, State, fmt_index};
+
+/// The first entry at which a log fails to verify, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// The position (0-based) of the first entry that fails.
+    pub index: u64,
+    /// What is wrong, in words a court official understands.
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "entry {}: {}", fmt_index(self.index), self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// A log held in memory as its state, its head hash and its Merkle root. Both the writer and the
+/// verifier use it: the writer through [`Log::append`] and [`Log::draw`], the verifier through
+/// [`Log::push`].
+#[derive(Clone, Debug, Default)]
+pub struct Log {
+    state: State,
+    range: CompactRange,
+    head: Digest32,
+    last_at: Millis,
+}
+
+impl Log {
+    /// An empty log.
+    pub fn new() -> Log {
+        Log::default()
+    }
+
+    /// The state after the entries so far.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Number of entries.
+    pub fn size(&self) -> u64 {
+        self.range.size()
+    }
+
+    /// Hash of the last entry (zeros when empty).
+    pub fn head(&self) -> Digest32 {
+        self.head
+    }
+
+    /// The RFC 9162 Merkle root over the entry hashes.
+    pub fn root(&self) -> Digest32 {
+        self.range.root()
+    }
+
+    /// Time of the last entry.
+    pub fn last_at(&self) -> Millis {
+        self.last_at
+    }
+
+    /// Verifies one recorded entry against everything before it and applies it.
+    pub fn push(&mut self, e: &LogEntry) -> Result<(), Failure> {
+        let size = self.size();
+        let fail = |message: String| {
+            Err(Failure {
+                index: size,
+                message,
+            })
+        };
+        if e.index != size {
+            return fail(format!(
+                "the entry in position {} says it is entry {}: an entry was deleted, inserted or moved",
+                fmt_index(size),
+                fmt_index(e.index)
+            ));
+        }
+        if e.prev != self.head {
+            return fail("its link to the previous entry is broken: the entry before it was changed, removed or replaced".into());
+        }
+        if e.computed_hash() != e.hash {
+            return fail("its contents do not match its recorded hash: the entry was altered after it was written".into());
+        }
+        if size > 0 && e.at < self.last_at {
+            return fail(
+                "its time is earlier than the previous entry's: entries must be in time order"
+                    .into(),
+            );
+        }
+        self.state
+            .apply(e.index, e.at, &e.hash, &e.actor, &e.event)
+            .or_else(|r| fail(r.message))?;
+        self.advance(e.hash, e.at);
+        Ok(())
+    }
+
+    fn advance(&mut self, hash: Digest32, at: Millis) {
+        self.range.push(&hash.0);
+        self.head = hash;
+        self.last_at = at;
+    }
+
+    /// Appends a new event at time `at` (never earlier than the last entry: a clock that went back is
+    /// held at the last time). On refusal nothing changes.
+    pub fn append(
+        &mut self,
+        at: Millis,
+        actor: Actor,
+        event: Event,
+    ) -> Result<LogEntry, Rejection> {
+        let at = at.max(self.last_at);
+        let index = self.size();
+        let hash = entry_hash(&self.head, &entry_bytes(index, at, &actor, &event));
+        self.state.apply(index, at, &hash, &actor, &event)?;
+        let entry = LogEntry {
+            index,
+            at,
+            actor,
+            event,
+            prev: self.head,
+            hash,
+        };
+        self.advance(hash, at);
+        Ok(entry)
+    }
+
+    /// Appends the draw entry for `case`'s pending draw, taking a beacon value from `beacon` if the
+    /// draw is random.
+    pub fn draw(
+        &mut self,
+        at: Millis,
+        case: &CaseId,
+        beacon: &mut dyn BeaconSource,
+    ) -> Result<LogEntry, Rejection> {
+        let reveal = match self.state.beacon_needed(case) {
+            None => None,
+            Some((anchor, round)) => match beacon.reveal(&anchor, round) {
+                Some(r) => Some(r),
+                None => {
+                    return Err(Rejection {
+                        kind: RejectKind::DrawMismatch,
+                        message: format!(
+                            "the beacon cannot reveal round {round} of the current chain: anchor a new chain"
+                        ),
+                    });
+                }
+            },
+        };
+        let d = self.state.build_draw(case, reveal)?;
+        self.append(at, Actor::system(), Event::Draw(d))
+    }
+}
+
+/// The outcome of verifying a whole log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// Entries that verified (all of them when `failure` is `None`).
+    pub verified: u64,
+    /// Draw entries among them.
+    pub draws: u64,
+    /// Cases filed among them.
+    pub cases: u64,
+    /// The Merkle root of the verified entries.
+    pub root: Digest32,
+    /// The head hash of the verified entries.
+    pub head: Digest32,
+    /// The first failure, if any.
+    pub failure: Option<Failure>,
+}
+
+impl Report {
+    /// True when every entry verified.
+    pub fn ok(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// Verifies a log from its first entry: every hash link, the Merkle root, every beacon value, every
+/// eligible pool, weight and outcome. Stops at the first failure.
+pub fn verify<'a>(entries: impl IntoIterator<Item = &'a LogEntry>) -> Report {
+    let mut v = Verifier::new();
+    for e in entries {
+        if v.push(e).is_err() {
+            break;
+        }
+    }
+    v.report()
+}
+
+/// A verifier fed one entry at a time (for streaming a file or a server's pages).
+#[derive(Clone, Debug, Default)]
+pub struct Verifier {
+    log: Log,
+    failure: Option<Failure>,
+}
+
+impl Verifier {
+    /// A verifier at the start of a log.
+    pub fn new() -> Verifier {
+        Verifier::default()
+    }
+
+    /// Checks the next entry. After a failure every further call returns that failure.
+    pub fn push(&mut self, e: &LogEntry) -> Result<(), Failure> {
+        if let Some(f) = &self.failure {
+            return Err(f.clone());
+        }
+        self.log
+            .push(e)
+            .inspect_err(|f| self.failure = Some(f.clone()))
+    }
+
+    /// Records a failure found outside the entries themselves (an unreadable line, say).
+    pub fn fail(&mut self, message: String) {
+        if self.failure.is_none() {
+            self.failure = Some(Failure {
+                index: self.log.size(),
+                message,
+            });
+        }
+    }
+
+    /// The log as verified so far.
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    /// The report so far.
+    pub fn report(&self) -> Report {
+        let s = self.log.state();
+        Report {
+            verified: self.log.size(),
+            draws: s.draw_count(),
+            cases: s.case_count() as u64,
+            root: self.log.root(),
+            head: self.log.head(),
+            failure: self.failure.clone(),
+        }
+    }
+}
