@@ -401,6 +401,17 @@ impl Event {
         }
     }
 
+    /// The case whose draw this event opens (a filing, a recusal or a reassignment): the writer must
+    /// append that case's draw entry next.
+    pub fn opens_draw(&self) -> Option<&CaseId> {
+        match self {
+            Event::CaseFiled { case, .. }
+            | Event::Recusal { case, .. }
+            | Event::Reassignment { case, .. } => Some(case),
+            _ => None,
+        }
+    }
+
     /// The event's type name as written in JSON.
     pub fn type_name(&self) -> &'static str {
         match self {

@@ -5,7 +5,6 @@
 //! consistency. Proofs are lists of digests in the RFC's order, and are checked with
 //! [`verify_inclusion`] and [`verify_consistency`].
 
-use ct_merkle::mem_backed_tree::MemoryBackedTree;
 use ct_merkle::{ConsistencyProof, InclusionProof, RootHash};
 use sha2::Sha256;
 
@@ -68,7 +67,7 @@ impl CompactRange {
     }
 }
 
-/// A leaf as ct-merkle sees it: the entry hash.
+/// A leaf as ct-merkle (which verifies proofs) sees it: the entry hash.
 #[derive(Clone, Copy, Debug)]
 struct Leaf([u8; 32]);
 
@@ -78,18 +77,14 @@ impl ct_merkle::HashableLeaf for Leaf {
     }
 }
 
-/// A whole tree kept in memory, able to prove inclusion and consistency.
-#[derive(Clone, Debug)]
+/// A whole tree kept in memory, able to prove inclusion and consistency at any earlier size.
+///
+/// `levels[k][i]` is the hash of the perfect subtree over leaves `i*2^k .. (i+1)*2^k`; any subtree
+/// the RFC's algorithms need is either one of those or split into them, so a proof costs
+/// O(log² n) hashes and memory is about 64 bytes a leaf.
+#[derive(Clone, Debug, Default)]
 pub struct MerkleTree {
-    inner: MemoryBackedTree<Sha256, Leaf>,
-}
-
-impl Default for MerkleTree {
-    fn default() -> Self {
-        MerkleTree {
-            inner: MemoryBackedTree::new(),
-        }
-    }
+    levels: Vec<Vec<Digest32>>,
 }
 
 impl MerkleTree {
@@ -100,46 +95,105 @@ impl MerkleTree {
 
     /// Appends a leaf whose data is the 32-byte `entry_hash`.
     pub fn push(&mut self, entry_hash: Digest32) {
-        self.inner.push(Leaf(entry_hash.0));
+        if self.levels.is_empty() {
+            self.levels.push(Vec::new());
+        }
+        self.levels[0].push(leaf_hash(&entry_hash.0));
+        let mut k = 0;
+        while self.levels[k].len() % 2 == 0 {
+            let l = &self.levels[k];
+            let parent = node_hash(&l[l.len() - 2], &l[l.len() - 1]);
+            if self.levels.len() == k + 1 {
+                self.levels.push(Vec::new());
+            }
+            self.levels[k + 1].push(parent);
+            k += 1;
+        }
     }
 
     /// Number of leaves.
     pub fn size(&self) -> u64 {
-        self.inner.len()
+        self.levels.first().map_or(0, |l| l.len() as u64)
     }
 
     /// The current root.
     pub fn root(&self) -> Digest32 {
-        if self.inner.is_empty() {
+        self.mth(0, self.size())
+    }
+
+    /// The root of the tree of the first `size` leaves.
+    pub fn root_at(&self, size: u64) -> Option<Digest32> {
+        (size <= self.size()).then(|| self.mth(0, size))
+    }
+
+    /// MTH of leaves `lo .. lo + n`.
+    fn mth(&self, lo: u64, n: u64) -> Digest32 {
+        if n == 0 {
             return empty_root();
         }
-        Digest32((*self.inner.root().as_bytes()).into())
+        if n.is_power_of_two() && lo % n == 0 {
+            return self.levels[n.trailing_zeros() as usize][(lo / n) as usize];
+        }
+        let k = split_point(n);
+        node_hash(&self.mth(lo, k), &self.mth(lo + k, n - k))
     }
 
-    /// The audit path of leaf `index` in the current tree, or `None` if out of range.
-    pub fn prove_inclusion(&self, index: u64) -> Option<Vec<Digest32>> {
-        if index >= self.size() {
+    /// RFC 9162 §2.1.3: the audit path of leaf `index` in the tree of the first `size` leaves.
+    pub fn prove_inclusion(&self, index: u64, size: u64) -> Option<Vec<Digest32>> {
+        if index >= size || size > self.size() {
             return None;
         }
-        Some(split(self.inner.prove_inclusion(index as usize).as_bytes()))
+        let mut out = Vec::new();
+        self.path(index, 0, size, &mut out);
+        Some(out)
     }
 
-    /// The proof that the tree of `old_size` leaves is a prefix of the current tree, or `None`
-    /// unless `0 < old_size <= size`.
-    pub fn prove_consistency(&self, old_size: u64) -> Option<Vec<Digest32>> {
-        if old_size == 0 || old_size > self.size() {
+    fn path(&self, m: u64, lo: u64, n: u64, out: &mut Vec<Digest32>) {
+        if n <= 1 {
+            return;
+        }
+        let k = split_point(n);
+        if m < k {
+            self.path(m, lo, k, out);
+            out.push(self.mth(lo + k, n - k));
+        } else {
+            self.path(m - k, lo + k, n - k, out);
+            out.push(self.mth(lo, k));
+        }
+    }
+
+    /// RFC 9162 §2.1.4: the proof that the tree of `old` leaves is a prefix of the tree of `new`
+    /// leaves, for `0 < old <= new <= size`.
+    pub fn prove_consistency(&self, old: u64, new: u64) -> Option<Vec<Digest32>> {
+        if old == 0 || old > new || new > self.size() {
             return None;
         }
-        let adds = (self.size() - old_size) as usize;
-        Some(split(self.inner.prove_consistency(adds).as_bytes()))
+        let mut out = Vec::new();
+        self.subproof(old, 0, new, true, &mut out);
+        Some(out)
+    }
+
+    fn subproof(&self, m: u64, lo: u64, n: u64, whole: bool, out: &mut Vec<Digest32>) {
+        if m == n {
+            if !whole {
+                out.push(self.mth(lo, n));
+            }
+            return;
+        }
+        let k = split_point(n);
+        if m <= k {
+            self.subproof(m, lo, k, whole, out);
+            out.push(self.mth(lo + k, n - k));
+        } else {
+            self.subproof(m - k, lo + k, n - k, false, out);
+            out.push(self.mth(lo, k));
+        }
     }
 }
 
-fn split(bytes: &[u8]) -> Vec<Digest32> {
-    bytes
-        .chunks_exact(32)
-        .map(|c| Digest32(c.try_into().expect("32-byte chunk")))
-        .collect()
+/// The largest power of two smaller than `n` (n >= 2).
+fn split_point(n: u64) -> u64 {
+    1u64 << (63 - (n - 1).leading_zeros())
 }
 
 fn join(proof: &[Digest32]) -> Vec<u8> {
@@ -205,41 +259,47 @@ mod tests {
     }
 
     #[test]
-    fn every_inclusion_and_consistency_proof_verifies_and_a_wrong_leaf_does_not() {
+    fn every_inclusion_and_consistency_proof_at_every_size_verifies() {
         let hs = hashes(21);
         let mut t = MerkleTree::new();
-        let mut roots = vec![];
+        let mut roots = vec![empty_root()];
         for h in &hs {
             t.push(*h);
             roots.push(t.root());
         }
-        let (root, size) = (t.root(), t.size());
-        for i in 0..size {
-            let p = t.prove_inclusion(i).unwrap();
-            assert!(verify_inclusion(&root, size, i, &hs[i as usize], &p));
-            assert!(!verify_inclusion(
-                &root,
-                size,
-                i,
-                &hs[(i as usize + 1) % 21],
-                &p
-            ));
-        }
-        for old in 1..=size {
-            let p = t.prove_consistency(old).unwrap();
-            assert!(
-                verify_consistency(old, &roots[old as usize - 1], size, &root, &p),
-                "{old}"
-            );
-            if old < size {
-                assert!(!verify_consistency(
-                    old,
-                    &roots[0 + (old as usize) % 3],
-                    size,
-                    &hs[0],
-                    &p
-                ));
+        for size in 1..=21u64 {
+            assert_eq!(t.root_at(size), Some(roots[size as usize]));
+            for i in 0..size {
+                let p = t.prove_inclusion(i, size).unwrap();
+                assert!(
+                    verify_inclusion(&roots[size as usize], size, i, &hs[i as usize], &p),
+                    "{i}/{size}"
+                );
+                let wrong = &hs[(i as usize + 1) % 21];
+                assert!(!verify_inclusion(&roots[size as usize], size, i, wrong, &p));
+            }
+            for old in 1..=size {
+                let p = t.prove_consistency(old, size).unwrap();
+                assert!(
+                    verify_consistency(old, &roots[old as usize], size, &roots[size as usize], &p),
+                    "{old}->{size}"
+                );
+                if old < size {
+                    let bad = roots[(old as usize % 3) + 1];
+                    if bad != roots[old as usize] {
+                        assert!(!verify_consistency(
+                            old,
+                            &bad,
+                            size,
+                            &roots[size as usize],
+                            &p
+                        ));
+                    }
+                }
             }
         }
+        assert_eq!(t.prove_inclusion(21, 21), None);
+        assert_eq!(t.prove_consistency(0, 5), None);
+        assert_eq!(t.prove_consistency(6, 5), None);
     }
 }
