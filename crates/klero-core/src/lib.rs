@@ -46,6 +46,7 @@ pub mod hash;
 pub mod ids;
 pub mod merkle;
 pub mod policy;
+pub mod sample;
 pub mod state;
 mod verify;
 
