@@ -1,0 +1,253 @@
+//! Writes the test vectors under `tests/vectors/` (run from the repository root):
+//!
+//! ```text
+//! cargo run -p klero-core --example gen_vectors
+//! ```
+//!
+//! `crates/klero-core/tests/vectors.rs` includes this file and checks that the vectors on disk are
+//! exactly what the code produces, so a change to the bytes, the hashes or the draw shows up as a
+//! failing test until the vectors (and docs/SPEC.md) are updated in the same commit.
+
+use klero_core::beacon::{HashChain, seed};
+use klero_core::draw::{
+    LoadInput, catch_up_credit, draw_without_replacement, normalized_load, rng, weights,
+};
+use klero_core::merkle::MerkleTree;
+use klero_core::sample::{SampleSpec, sample_log};
+use klero_core::*;
+use rand_core::Rng;
+use serde_json::{Value, json};
+
+/// The file name and contents of every vector file.
+pub fn generate() -> Vec<(&'static str, String)> {
+    let entries = sample_log(&SampleSpec::small(1));
+    let mut files = vec![];
+
+    // Each event type's first occurrence: JSON, canonical bytes and hash.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut per_type = vec![];
+    for e in &entries {
+        let variant = match &e.event {
+            Event::Draw(d) => format!(
+                "draw/{}",
+                serde_json::to_value(&d.method).unwrap()["kind"]
+                    .as_str()
+                    .unwrap()
+            ),
+            other => other.type_name().to_string(),
+        };
+        if seen.insert(variant.clone()) {
+            per_type.push(json!({
+                "event": variant,
+                "entry": serde_json::to_value(e).unwrap(),
+                "bytes": hex(&e.bytes()),
+                "prev": e.prev,
+                "hash": e.hash,
+            }));
+        }
+    }
+    files.push(("entries.json", pretty(json!({ "entries": per_type }))));
+
+    // Seed derivation for the first random draws.
+    let mut seeds = vec![];
+    for e in &entries {
+        if let Event::Draw(d) = &e.event
+            && let (Some(b), Some(s)) = (&d.beacon, &d.seed)
+        {
+            let trigger = &entries[d.trigger as usize];
+            assert_eq!(seed(&trigger.hash, b), *s);
+            seeds.push(json!({ "trigger_hash": trigger.hash, "beacon": b, "seed": s }));
+            if seeds.len() == 4 {
+                break;
+            }
+        }
+    }
+    files.push(("seeds.json", pretty(json!({ "seeds": seeds }))));
+
+    // The beacon hash chain.
+    let mut chain = HashChain::new(Digest32([0x42; 32]), 5);
+    let values: Vec<Digest32> = (0..=5).map(|r| chain.value(r).unwrap()).collect();
+    files.push((
+        "chain.json",
+        pretty(json!({ "secret": Digest32([0x42; 32]), "length": 5, "values_v0_to_v5": values })),
+    ));
+
+    // Sampling edge cases.
+    let mut sampling = vec![];
+    let mut case = |name: &str, seed_byte: u8, w: Vec<u64>, seats: usize| {
+        let s = Digest32([seed_byte; 32]);
+        let chosen = draw_without_replacement(&s, &w, seats);
+        let mut r = rng(&s);
+        let words: Vec<String> = (0..4).map(|_| format!("{:016x}", r.next_u64())).collect();
+        sampling.push(json!({
+            "name": name, "seed": s, "weights": w, "seats": seats,
+            "first_words": words, "chosen_positions": chosen,
+        }));
+    };
+    case("pool of one", 1, vec![3000], 1);
+    case("three equal", 2, vec![2000, 2000, 2000], 1);
+    case(
+        "cap binding: water-filled weights",
+        3,
+        vec![3000, 3000, 3000, 1000, 0],
+        1,
+    );
+    // total = 2^63 + 1: almost half of all words are rejected.
+    case(
+        "weights that force rejections",
+        4,
+        vec![1 << 62, (1 << 62) + 1],
+        1,
+    );
+    case(
+        "panel of three from five",
+        5,
+        vec![3000, 3000, 3000, 1000, 0],
+        3,
+    );
+    case(
+        "panel that must take a zero-weight judge",
+        6,
+        vec![3000, 3000, 0],
+        3,
+    );
+    files.push(("sampling.json", pretty(json!({ "cases": sampling }))));
+
+    // Weights from intake and shares: catch-up credit, loads, water-filling, mixing.
+    let mut wv = vec![];
+    let base = Policy::with_case_types(vec![]);
+    for (name, cap, balance, limit, case_weight, judges) in [
+        (
+            "defaults, equal shares",
+            (3, 2),
+            1000,
+            10,
+            2,
+            vec![(10, 1000), (4, 1000), (7, 1000), (12, 1000), (7, 1000)],
+        ),
+        (
+            "a president at a quarter share",
+            (3, 2),
+            1000,
+            10,
+            5,
+            vec![(2, 250), (9, 1000), (8, 1000), (10, 1000)],
+        ),
+        (
+            "a returning judge lifted by catch-up credit",
+            (3, 2),
+            1000,
+            3,
+            1,
+            vec![(0, 1000), (20, 1000), (21, 1000), (22, 1000)],
+        ),
+        (
+            "half balance",
+            (2, 1),
+            500,
+            10,
+            3,
+            vec![(5, 1000), (1, 500), (9, 1000)],
+        ),
+    ] {
+        let policy = Policy {
+            cap_num: cap.0,
+            cap_den: cap.1,
+            balance_permille: balance,
+            catch_up_limit: limit,
+            ..base.clone()
+        };
+        let inputs: Vec<LoadInput> = judges
+            .iter()
+            .map(|&(i, s)| LoadInput {
+                load: normalized_load(i, s),
+                share_permille: s,
+            })
+            .collect();
+        let credit = catch_up_credit(&inputs, limit);
+        let after: Vec<LoadInput> = judges
+            .iter()
+            .zip(&credit)
+            .map(|(&(i, s), c)| LoadInput {
+                load: normalized_load(i + c, s),
+                share_permille: s,
+            })
+            .collect();
+        let w = weights(&policy, case_weight, &after);
+        wv.push(json!({
+            "name": name,
+            "cap_num": cap.0, "cap_den": cap.1, "balance_permille": balance, "catch_up_limit": limit,
+            "case_weight": case_weight,
+            "intake": judges.iter().map(|j| j.0).collect::<Vec<_>>(),
+            "share_permille": judges.iter().map(|j| j.1).collect::<Vec<_>>(),
+            "catch_up_credit": credit,
+            "loads": after.iter().map(|a| a.load).collect::<Vec<_>>(),
+            "weights": w,
+        }));
+    }
+    files.push(("weights.json", pretty(json!({ "cases": wv }))));
+
+    // Merkle proofs over the sample log.
+    let mut tree = MerkleTree::new();
+    for e in &entries {
+        tree.push(e.hash);
+    }
+    let size = tree.size();
+    let incl: Vec<Value> = [0, 1, size / 2, size - 1]
+        .iter()
+        .map(|&i| json!({ "index": i, "leaf": entries[i as usize].hash, "path": tree.prove_inclusion(i, size).unwrap() }))
+        .collect();
+    let cons: Vec<Value> = [1, 7, size / 2, size]
+        .iter()
+        .map(|&m| json!({ "old_size": m, "old_root": tree.root_at(m).unwrap(), "proof": tree.prove_consistency(m, size).unwrap() }))
+        .collect();
+    files.push((
+        "merkle.json",
+        pretty(
+            json!({ "size": size, "root": tree.root(), "inclusion": incl, "consistency": cons }),
+        ),
+    ));
+
+    // The complete small log in the export format, and what verifying it must give.
+    let jsonl: String = entries.iter().map(|e| e.to_json_line() + "\n").collect();
+    files.push(("sample-log.jsonl", jsonl));
+    let report = verify(&entries);
+    assert!(report.ok());
+    let draws: Vec<Value> = entries
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Draw(d) => Some(
+                json!({ "index": e.index, "case": d.case, "method": d.method, "chosen": d.chosen }),
+            ),
+            _ => None,
+        })
+        .collect();
+    files.push((
+        "sample-log.expected.json",
+        pretty(json!({ "entries": report.verified, "draws": report.draws, "cases": report.cases, "root": report.root, "head": report.head, "draw_results": draws })),
+    ));
+    files
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn pretty(v: Value) -> String {
+    serde_json::to_string_pretty(&v).unwrap() + "\n"
+}
+
+/// Where the vectors live, relative to this crate.
+pub fn vectors_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors")
+}
+
+#[allow(dead_code)]
+fn main() {
+    let dir = vectors_dir();
+    std::fs::create_dir_all(&dir).expect("create tests/vectors");
+    for (name, body) in generate() {
+        std::fs::write(dir.join(name), body).expect("write vector");
+        println!("wrote tests/vectors/{name}");
+    }
+}
