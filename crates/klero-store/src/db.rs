@@ -1,0 +1,297 @@
+//! The database side: connecting, migrating, and the few query shapes the store needs. One set of
+//! SQL (with `$1` placeholders) serves both engines through sqlx's `Any` driver.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sha2::{Digest as _, Sha256};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row as _};
+
+use crate::StoreError;
+
+/// The engine behind a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// One shipped migration.
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+/// Every migration this code knows, in order. Never edit one that has shipped; append.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sqlite: include_str!("../../../migrations/sqlite/0001_init.sql"),
+    postgres: include_str!("../../../migrations/postgres/0001_init.sql"),
+}];
+
+/// The newest schema version this code knows.
+pub(crate) fn known_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+/// Connects to `url` ("sqlite://path", "postgres://...").
+pub(crate) async fn connect(url: &str) -> Result<(AnyPool, Backend), StoreError> {
+    sqlx::any::install_default_drivers();
+    let backend = if url.starts_with("sqlite:") {
+        Backend::Sqlite
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Backend::Postgres
+    } else {
+        return Err(StoreError::Database(format!(
+            "the database address {url:?} is neither sqlite:// nor postgres://"
+        )));
+    };
+    let url = match backend {
+        // Create the file on first start.
+        Backend::Sqlite if !url.contains("mode=") => {
+            if url.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            }
+        }
+        _ => url.to_string(),
+    };
+    let opts = AnyConnectOptions::from_str(&url).map_err(db_err)?;
+    let pool = match backend {
+        Backend::Sqlite => {
+            AnyPoolOptions::new()
+                // WAL lets readers run beside the one writer. synchronous=FULL makes every commit
+                // durable before it returns: an acknowledged append survives a power cut.
+                .max_connections(4)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        sqlx::raw_sql(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                        )
+                        .execute(conn)
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(opts)
+                .await
+        }
+        Backend::Postgres => {
+            AnyPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(opts)
+                .await
+        }
+    }
+    .map_err(|e| {
+        StoreError::Database(format!(
+            "cannot connect to the {} database: {e}",
+            backend.name()
+        ))
+    })?;
+    Ok((pool, backend))
+}
+
+fn checksum(sql: &str) -> String {
+    hex::encode(Sha256::digest(sql.as_bytes()))
+}
+
+/// Applies the migrations the database lacks, in one transaction. Refuses a database whose schema
+/// is newer than this code, or whose applied migrations differ from the shipped files.
+pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
+    let mut tx = match backend {
+        // IMMEDIATE takes the write lock at once, so two processes opening a new file together do
+        // not both migrate.
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => pool.begin().await,
+    }
+    .map_err(db_err)?;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(7236488251003625313)")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS klero_schema (
+            version    BIGINT PRIMARY KEY,
+            name       TEXT   NOT NULL,
+            checksum   TEXT   NOT NULL,
+            applied_at BIGINT NOT NULL
+        )",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    let applied: Vec<(i64, String)> =
+        sqlx::query("SELECT version, checksum FROM klero_schema ORDER BY version")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(db_err)?;
+    let known = known_version();
+    if let Some(&(found, _)) = applied.iter().find(|(v, _)| *v > known) {
+        let found = applied.iter().map(|(v, _)| *v).max().unwrap_or(found);
+        return Err(StoreError::SchemaTooNew { found, known });
+    }
+    for m in MIGRATIONS {
+        let sql = match backend {
+            Backend::Sqlite => m.sqlite,
+            Backend::Postgres => m.postgres,
+        };
+        let sum = checksum(sql);
+        match applied.iter().find(|(v, _)| *v == m.version) {
+            Some((_, s)) if *s == sum => continue,
+            Some(_) => {
+                return Err(StoreError::Database(format!(
+                    "migration {} ({}) in this database differs from the one this program ships: \
+                     a shipped migration was edited",
+                    m.version, m.name
+                )));
+            }
+            None => {}
+        }
+        sqlx::raw_sql(AssertSqlSafe(sql))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                StoreError::Database(format!("migration {} ({}) failed: {e}", m.version, m.name))
+            })?;
+        sqlx::query(
+            "INSERT INTO klero_schema (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(m.version)
+        .bind(m.name)
+        .bind(sum)
+        .bind(crate::now_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    }
+    tx.commit().await.map_err(db_err)
+}
+
+/// A value bound into a built statement.
+#[derive(Clone, Debug)]
+pub(crate) enum Val {
+    I(i64),
+    T(String),
+    NullT,
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Val {
+        Val::I(v)
+    }
+}
+impl From<u64> for Val {
+    fn from(v: u64) -> Val {
+        Val::I(v as i64)
+    }
+}
+impl From<String> for Val {
+    fn from(v: String) -> Val {
+        Val::T(v)
+    }
+}
+impl From<&str> for Val {
+    fn from(v: &str) -> Val {
+        Val::T(v.to_string())
+    }
+}
+impl From<Option<String>> for Val {
+    fn from(v: Option<String>) -> Val {
+        v.map_or(Val::NullT, Val::T)
+    }
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    vals: impl IntoIterator<Item = Val>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    for v in vals {
+        q = match v {
+            Val::I(i) => q.bind(i),
+            Val::T(s) => q.bind(s),
+            Val::NullT => q.bind(None::<String>),
+        };
+    }
+    q
+}
+
+/// Runs one statement with the given values.
+pub(crate) async fn exec(
+    conn: &mut AnyConnection,
+    sql: &'static str,
+    vals: Vec<Val>,
+) -> Result<(), sqlx::Error> {
+    bind_all(sqlx::query(sql), vals).execute(conn).await?;
+    Ok(())
+}
+
+/// Inserts rows of `cols` values each with multi-row `INSERT ... VALUES (...), (...)` statements
+/// (one round trip per few hundred rows, which is what makes group commit fast on PostgreSQL).
+/// `tail` follows the VALUES list (an `ON CONFLICT` clause, say).
+pub(crate) async fn insert_rows(
+    conn: &mut AnyConnection,
+    head: &str,
+    cols: usize,
+    tail: &str,
+    rows: Vec<Vec<Val>>,
+) -> Result<(), sqlx::Error> {
+    let per = (900 / cols).max(1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Val>> = rows.by_ref().take(per).collect();
+        let mut sql = String::with_capacity(head.len() + chunk.len() * cols * 6 + tail.len());
+        sql.push_str(head);
+        sql.push_str(" VALUES ");
+        let mut n = 0;
+        for (i, row) in chunk.iter().enumerate() {
+            debug_assert_eq!(row.len(), cols);
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for c in 0..cols {
+                if c > 0 {
+                    sql.push(',');
+                }
+                n += 1;
+                sql.push('$');
+                sql.push_str(&n.to_string());
+            }
+            sql.push(')');
+        }
+        sql.push_str(tail);
+        bind_all(sqlx::query(AssertSqlSafe(sql)), chunk.into_iter().flatten())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,223 @@
+//! Projections: the rows beside the log (cases, assignments, judge loads), derived from each entry
+//! and the state right after it. The same function serves the live writer and
+//! `Store::rebuild_projections`, so a rebuild reproduces what the writer wrote.
+
+use std::collections::BTreeMap;
+
+use klero_core::{Event, LogEntry, Method, State};
+use sqlx::AnyConnection;
+
+use crate::db::{Val, exec, insert_rows};
+
+/// One change to the projection tables.
+#[derive(Clone, Debug)]
+pub(crate) enum Op {
+    /// A row of `cases`.
+    Case(Vec<Val>),
+    /// A row of `assignments`.
+    Assign(Vec<Val>),
+    /// An UPDATE, applied after every insert of the batch, in log order.
+    Update(&'static str, Vec<Val>),
+    /// Deltas to a judge's counters.
+    Load {
+        judge: String,
+        court: String,
+        cases: i64,
+        weight: i64,
+        open: i64,
+    },
+}
+
+const END_SEAT: &str = "UPDATE assignments SET ended_idx = $1, end_reason = $2 \
+     WHERE case_id = $3 AND judge = $4 AND ended_idx IS NULL AND draw_idx < $1";
+const CLOSE_CASE: &str = "UPDATE cases SET closed_idx = $1, closing_reason = $2 WHERE case_id = $3";
+
+fn name<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::from("other"),
+    }
+}
+
+/// The projection changes of `e`, given the state right after it was applied.
+pub(crate) fn project(state: &State, e: &LogEntry, ops: &mut Vec<Op>) {
+    let idx = e.index as i64;
+    match &e.event {
+        Event::CaseFiled {
+            case,
+            court,
+            division,
+            case_type,
+            weight,
+            ..
+        } => ops.push(Op::Case(vec![
+            case.as_str().into(),
+            court.as_str().into(),
+            division.as_str().into(),
+            case_type.as_str().into(),
+            Val::I(*weight as i64),
+            Val::I(idx),
+            Val::I(e.at),
+        ])),
+        Event::Draw(d) => {
+            let method = match d.method {
+                Method::Random => "random",
+                Method::Related { .. } => "related",
+                Method::Duplicate { .. } => "duplicate",
+            };
+            let case = state.case(&d.case);
+            let weight = case.map_or(0, |c| c.weight as i64);
+            let open = i64::from(case.is_some_and(|c| c.closed.is_none()));
+            for (seat, judge) in d.chosen.iter().enumerate() {
+                ops.push(Op::Assign(vec![
+                    d.case.as_str().into(),
+                    judge.as_str().into(),
+                    Val::I(idx),
+                    Val::I(seat as i64),
+                    method.into(),
+                ]));
+                ops.push(Op::Load {
+                    judge: judge.as_str().into(),
+                    court: state
+                        .judge(judge)
+                        .map_or_else(String::new, |j| j.court.as_str().into()),
+                    cases: 1,
+                    weight,
+                    open,
+                });
+            }
+        }
+        Event::Recusal {
+            case,
+            judge,
+            reason,
+        } => end_seat(
+            state,
+            ops,
+            idx,
+            case,
+            judge,
+            format!("recusal:{}", name(reason)),
+        ),
+        Event::Reassignment {
+            case,
+            judge,
+            reason,
+        } => end_seat(
+            state,
+            ops,
+            idx,
+            case,
+            judge,
+            format!("reassignment:{}", name(reason)),
+        ),
+        Event::CaseClosed { case, reason } => {
+            ops.push(Op::Update(
+                CLOSE_CASE,
+                vec![Val::I(idx), name(reason).into(), case.as_str().into()],
+            ));
+            if let Some(c) = state.case(case) {
+                for j in state.case_judges(c) {
+                    ops.push(Op::Load {
+                        judge: j.as_str().into(),
+                        court: c.court.as_str().into(),
+                        cases: 0,
+                        weight: 0,
+                        open: -1,
+                    });
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn end_seat(
+    state: &State,
+    ops: &mut Vec<Op>,
+    idx: i64,
+    case: &klero_core::CaseId,
+    judge: &klero_core::JudgeId,
+    reason: String,
+) {
+    ops.push(Op::Update(
+        END_SEAT,
+        vec![
+            Val::I(idx),
+            reason.into(),
+            case.as_str().into(),
+            judge.as_str().into(),
+        ],
+    ));
+    if let Some(c) = state.case(case).filter(|c| c.closed.is_none()) {
+        ops.push(Op::Load {
+            judge: judge.as_str().into(),
+            court: c.court.as_str().into(),
+            cases: 0,
+            weight: 0,
+            open: -1,
+        });
+    }
+}
+
+/// Writes projection changes: inserts first, then updates in log order, then the judges' counters
+/// (summed per judge, so each judge's row is touched once per batch).
+pub(crate) async fn write(conn: &mut AnyConnection, ops: Vec<Op>) -> Result<(), sqlx::Error> {
+    let mut cases = Vec::new();
+    let mut assigns = Vec::new();
+    let mut updates = Vec::new();
+    let mut loads: BTreeMap<String, (String, i64, i64, i64)> = BTreeMap::new();
+    for op in ops {
+        match op {
+            Op::Case(r) => cases.push(r),
+            Op::Assign(r) => assigns.push(r),
+            Op::Update(sql, v) => updates.push((sql, v)),
+            Op::Load {
+                judge,
+                court,
+                cases,
+                weight,
+                open,
+            } => {
+                let l = loads.entry(judge).or_insert((court, 0, 0, 0));
+                l.1 += cases;
+                l.2 += weight;
+                l.3 += open;
+            }
+        }
+    }
+    insert_rows(
+        conn,
+        "INSERT INTO cases (case_id, court, division, case_type, weight, filed_idx, filed_at)",
+        7,
+        "",
+        cases,
+    )
+    .await?;
+    insert_rows(
+        conn,
+        "INSERT INTO assignments (case_id, judge, draw_idx, seat, method)",
+        5,
+        "",
+        assigns,
+    )
+    .await?;
+    for (sql, v) in updates {
+        exec(conn, sql, v).await?;
+    }
+    let rows = loads
+        .into_iter()
+        .map(|(j, (c, n, w, o))| vec![j.into(), c.into(), Val::I(n), Val::I(w), Val::I(o)])
+        .collect();
+    insert_rows(
+        conn,
+        "INSERT INTO judge_loads (judge, court, cases_assigned, weight_assigned, open_cases)",
+        5,
+        " ON CONFLICT (judge) DO UPDATE SET \
+         cases_assigned = judge_loads.cases_assigned + excluded.cases_assigned, \
+         weight_assigned = judge_loads.weight_assigned + excluded.weight_assigned, \
+         open_cases = judge_loads.open_cases + excluded.open_cases",
+        rows,
+    )
+    .await
+}

@@ -1,0 +1,121 @@
+//! Helpers for tests (of this crate and of crates built on it): fresh, empty databases.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sqlx::Connection as _;
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000_000,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The address of a new SQLite file in `dir` (created on first open).
+pub async fn fresh_sqlite(dir: &Path) -> String {
+    format!("sqlite://{}/klero_{}.db", dir.display(), unique())
+}
+
+/// Creates a new, uniquely named database on the PostgreSQL server named by `KLERO_TEST_POSTGRES`
+/// (default `postgres://postgres@127.0.0.1:5432/postgres`) and returns its address.
+///
+/// # Panics
+///
+/// If the server is unreachable: tests that need PostgreSQL fail loudly, never skip.
+pub async fn fresh_postgres() -> String {
+    let admin = std::env::var("KLERO_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut conn = match sqlx::PgConnection::connect(&admin).await {
+        Ok(c) => c,
+        Err(e) => panic!(
+            "PostgreSQL is unreachable at {admin} ({e}). These tests need it: start PostgreSQL or \
+             set KLERO_TEST_POSTGRES to a server where this user may CREATE DATABASE."
+        ),
+    };
+    let name = format!("klero_test_{}", unique());
+    let sql = format!("CREATE DATABASE {name}");
+    if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await
+    {
+        panic!("cannot create a test database on {admin}: {e}");
+    }
+    let _ = conn.close().await;
+    with_database(&admin, &name)
+}
+
+/// `url` with its database name replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{host_part}/{name}?{q}"),
+        None => format!("{host_part}/{name}"),
+    }
+}
+
+/// Runs SQL statements directly against the database at `url`, outside any store (to simulate
+/// someone with database access, in tamper tests).
+pub async fn execute(url: &str, sql: &str) -> Result<(), String> {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url)
+        .await
+        .map_err(|e| e.to_string())?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = conn.close().await;
+    Ok(())
+}
+
+/// Runs a query returning one text column and returns its rows, in the order the query gives.
+pub async fn query_strings(url: &str, sql: &str) -> Result<Vec<String>, String> {
+    use sqlx::Row as _;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_all(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = conn.close().await;
+    rows.iter()
+        .map(|r| r.try_get::<String, _>(0).map_err(|e| e.to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_database_name_is_replaced() {
+        assert_eq!(
+            super::with_database("postgres://u@h:5432/postgres", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h", "x"),
+            "postgres://u@h/x"
+        );
+    }
+}

@@ -1,0 +1,713 @@
+//! The one writer. Every append goes through here, one batch at a time: the batch is applied to
+//! the writer's working copy of the log, written in one transaction, and only then published to
+//! readers and acknowledged.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, RwLock};
+
+use klero_core::merkle::MerkleTree;
+use klero_core::{
+    Actor, ActorId, ChainAnchor, Digest32, Event, Failure, HashChain, Log, LogEntry, Policy,
+    Rejection, Role, State,
+};
+use sqlx::{AnyPool, Row as _};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::db::{Val, db_err, insert_rows};
+use crate::project::{Op, project};
+use crate::{StoreError, now_ms};
+
+/// What readers see: the log as of the last committed batch, and its Merkle tree.
+#[derive(Default)]
+pub(crate) struct Shared {
+    pub log: Log,
+    pub tree: MerkleTree,
+}
+
+/// The closure a submission runs inside the writer.
+pub(crate) type SubmitFn =
+    Box<dyn FnOnce(&State) -> Result<(Actor, Event), Rejection> + Send + 'static>;
+
+/// How a submission was answered.
+pub(crate) enum Outcome {
+    /// Appended now.
+    Fresh(Vec<LogEntry>),
+    /// An earlier submission with the same idempotency key appended these entries.
+    Replay { first: u64, count: u64 },
+}
+
+pub(crate) struct SubmitJob {
+    pub f: SubmitFn,
+    pub idem: Option<(String, String)>,
+    pub reply: oneshot::Sender<Result<Outcome, StoreError>>,
+}
+
+pub(crate) enum Job {
+    Submit(SubmitJob),
+    Genesis {
+        actor: Actor,
+        log_id: ActorId,
+        policy: Policy,
+        reply: oneshot::Sender<Result<LogEntry, StoreError>>,
+    },
+    Rebuild {
+        reply: oneshot::Sender<Result<u64, StoreError>>,
+    },
+    Close {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// The actor of a `beacon_anchored` entry the store appends by itself when a chain runs out. (The
+/// core reserves role `system` for draws, so the rotation is recorded as a system-administration
+/// act with a self-explaining id.)
+fn rotation_actor() -> Actor {
+    Actor::new(Role::SystemAdmin, "beacon-rotation")
+}
+
+pub(crate) fn secret_name(anchor: &ChainAnchor) -> String {
+    format!("beacon/{}", anchor.anchor.to_hex())
+}
+
+/// 32 bytes from the operating system. Used for secrets only, never for outcomes.
+pub(crate) fn os_random() -> Result<[u8; 32], StoreError> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| {
+        StoreError::Database(format!("the operating system gave no randomness: {e}"))
+    })?;
+    Ok(b)
+}
+
+async fn build_chain(secret: Digest32, length: u64) -> Result<HashChain, StoreError> {
+    tokio::task::spawn_blocking(move || HashChain::new(secret, length))
+        .await
+        .map_err(|e| StoreError::Database(format!("building the beacon chain failed: {e}")))
+}
+
+/// A fresh chain and the secret row that must be written with the entry that anchors it.
+async fn fresh_chain(length: u64) -> Result<(HashChain, (String, String)), StoreError> {
+    let secret = Digest32(os_random()?);
+    let chain = build_chain(secret, length).await?;
+    let row = (secret_name(&chain.anchor()), secret.to_hex());
+    Ok((chain, row))
+}
+
+/// Everything one transaction writes.
+#[derive(Default)]
+struct Batch {
+    entries: Vec<LogEntry>,
+    ops: Vec<Op>,
+    idem: Vec<(String, String, u64, u64)>,
+    secrets: Vec<(String, String)>,
+}
+
+impl Batch {
+    fn push(&mut self, state: &State, e: LogEntry) {
+        project(state, &e, &mut self.ops);
+        self.entries.push(e);
+    }
+}
+
+/// Where one submission of a batch stands before the commit.
+enum Answer {
+    Rejected(Rejection),
+    Failed(StoreError),
+    /// `entries[start..end]` of the batch.
+    Fresh(usize, usize),
+    Replay(u64, u64),
+}
+
+pub(crate) struct Writer {
+    pub pool: AnyPool,
+    pub shared: Arc<RwLock<Shared>>,
+    pub work: Log,
+    pub chain: Option<HashChain>,
+    pub chain_length: u64,
+    pub max_batch: usize,
+}
+
+impl Writer {
+    pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Job>) {
+        let mut closing: Option<oneshot::Sender<()>> = None;
+        while let Some(first) = rx.recv().await {
+            let mut jobs = vec![first];
+            while jobs.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(j) => jobs.push(j),
+                    Err(_) => break,
+                }
+            }
+            let mut submits = Vec::new();
+            for job in jobs {
+                match job {
+                    Job::Submit(s) => {
+                        if closing.is_some() {
+                            let _ = s.reply.send(Err(closed()));
+                        } else {
+                            submits.push(s);
+                        }
+                    }
+                    other => {
+                        if !submits.is_empty() {
+                            self.submit_batch(std::mem::take(&mut submits)).await;
+                        }
+                        match other {
+                            Job::Genesis {
+                                actor,
+                                log_id,
+                                policy,
+                                reply,
+                            } => {
+                                let r = if closing.is_some() {
+                                    Err(closed())
+                                } else {
+                                    self.genesis(actor, log_id, policy).await
+                                };
+                                let _ = reply.send(r);
+                            }
+                            Job::Rebuild { reply } => {
+                                let _ = reply.send(self.rebuild().await);
+                            }
+                            Job::Close { reply } => {
+                                closing.get_or_insert(reply);
+                            }
+                            Job::Submit(_) => unreachable!("handled above"),
+                        }
+                    }
+                }
+            }
+            if !submits.is_empty() {
+                self.submit_batch(submits).await;
+            }
+            if closing.is_some() {
+                break;
+            }
+        }
+        // Answer whatever is still queued, then let `close` proceed.
+        rx.close();
+        while let Ok(job) = rx.try_recv() {
+            refuse(job);
+        }
+        if let Some(c) = closing {
+            let _ = c.send(());
+        }
+    }
+
+    /// Makes `self.chain` the operator's side of the log's current chain.
+    pub async fn load_chain(&mut self) -> Result<(), StoreError> {
+        let Some((anchor, _)) = self.work.state().next_beacon_round() else {
+            self.chain = None;
+            return Ok(());
+        };
+        if self.chain.as_ref().is_some_and(|c| c.anchor() == anchor) {
+            return Ok(());
+        }
+        self.chain = None;
+        let row = sqlx::query("SELECT value FROM secrets WHERE name = $1")
+            .bind(secret_name(&anchor))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else {
+            return Err(StoreError::Database(format!(
+                "the secret of the current beacon chain (anchor {}) is missing from the secrets \
+                 table: no draw can be made",
+                anchor.anchor.to_hex()
+            )));
+        };
+        let hex: String = row.try_get(0).map_err(db_err)?;
+        let secret = Digest32::from_hex(&hex).map_err(|e| {
+            StoreError::Database(format!("the stored beacon secret is unreadable: {e}"))
+        })?;
+        let chain = build_chain(secret, anchor.length).await?;
+        if chain.anchor() != anchor {
+            return Err(StoreError::Database(
+                "the stored beacon secret does not produce the anchor in the log".into(),
+            ));
+        }
+        self.chain = Some(chain);
+        Ok(())
+    }
+
+    /// If the current chain has no value left, appends a `beacon_anchored` entry with a fresh one.
+    async fn rotate_if_exhausted(&mut self, batch: &mut Batch) -> Result<(), StoreError> {
+        let Some((anchor, round)) = self.work.state().next_beacon_round() else {
+            return Ok(());
+        };
+        if round <= anchor.length {
+            return Ok(());
+        }
+        let (chain, secret) = fresh_chain(self.chain_length).await?;
+        let e = self
+            .work
+            .append(
+                now_ms(),
+                rotation_actor(),
+                Event::BeaconAnchored {
+                    beacon: chain.anchor(),
+                },
+            )
+            .map_err(StoreError::Rejected)?;
+        batch.push(self.work.state(), e);
+        batch.secrets.push(secret);
+        self.chain = Some(chain);
+        Ok(())
+    }
+
+    /// Rebuilds the working log from the published one plus `kept` (entries of the current batch
+    /// that stay), after a submission failed half-way.
+    fn restore(&mut self, kept: &[LogEntry]) {
+        let mut w = self
+            .shared
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .log
+            .clone();
+        for e in kept {
+            w.push(e).expect("an entry the writer appended replays");
+        }
+        self.work = w;
+    }
+
+    async fn submit_batch(&mut self, jobs: Vec<SubmitJob>) {
+        let keys: Vec<(String, String)> = jobs.iter().filter_map(|j| j.idem.clone()).collect();
+        let mut known = match self.lookup(&keys).await {
+            Ok(k) => k,
+            Err(e) => {
+                for j in jobs {
+                    let _ = j.reply.send(Err(e.clone()));
+                }
+                return;
+            }
+        };
+        let mut batch = Batch::default();
+        if let Err(e) = self.prepare().await {
+            for j in jobs {
+                let _ = j.reply.send(Err(e.clone()));
+            }
+            return;
+        }
+        if let Err(e) = self.rotate_if_exhausted(&mut batch).await {
+            for j in jobs {
+                let _ = j.reply.send(Err(e.clone()));
+            }
+            self.restore(&[]);
+            return;
+        }
+        let mut answers = Vec::with_capacity(jobs.len());
+        let mut replies = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            replies.push(job.reply);
+            if let Some(k) = &job.idem
+                && let Some(&(first, count)) = known.get(k)
+            {
+                answers.push(Answer::Replay(first, count));
+                continue;
+            }
+            let answer = self.apply_one(job.f, &mut batch).await;
+            if let (Answer::Fresh(s, e), Some(k)) = (&answer, job.idem) {
+                let first = batch.entries[*s].index;
+                let count = (e - s) as u64;
+                batch.idem.push((k.0.clone(), k.1.clone(), first, count));
+                known.insert(k, (first, count));
+            }
+            answers.push(answer);
+        }
+        let result = if batch.entries.is_empty() {
+            Ok(())
+        } else {
+            self.write(&batch).await
+        };
+        match result {
+            Ok(()) => {
+                self.publish(&batch.entries);
+                for (reply, answer) in replies.into_iter().zip(answers) {
+                    let r = match answer {
+                        Answer::Rejected(r) => Err(StoreError::Rejected(r)),
+                        Answer::Failed(e) => Err(e),
+                        Answer::Fresh(s, e) => Ok(Outcome::Fresh(batch.entries[s..e].to_vec())),
+                        Answer::Replay(first, count) => Ok(Outcome::Replay { first, count }),
+                    };
+                    let _ = reply.send(r);
+                }
+            }
+            Err(e) => {
+                // Nothing of this batch is acknowledged. The database may or may not hold it (a
+                // commit can fail after it persisted); re-read it, which is the truth either way.
+                let e = match self.resync().await {
+                    Ok(()) => e,
+                    Err(e2) => StoreError::Database(format!("{e}; then re-reading the log: {e2}")),
+                };
+                for (reply, answer) in replies.into_iter().zip(answers) {
+                    let r = match answer {
+                        Answer::Rejected(r) => Err(StoreError::Rejected(r)),
+                        _ => Err(e.clone()),
+                    };
+                    let _ = reply.send(r);
+                }
+            }
+        }
+    }
+
+    /// Loads the chain if needed before a batch.
+    async fn prepare(&mut self) -> Result<(), StoreError> {
+        self.load_chain().await
+    }
+
+    /// Runs one submission against the working log: its event and, if it opens a draw, the draw.
+    async fn apply_one(&mut self, f: SubmitFn, batch: &mut Batch) -> Answer {
+        let state = self.work.state();
+        let (actor, event) = match std::panic::catch_unwind(AssertUnwindSafe(|| f(state))) {
+            Ok(Ok(x)) => x,
+            Ok(Err(r)) => return Answer::Rejected(r),
+            Err(_) => {
+                return Answer::Failed(StoreError::Database(
+                    "the submission's code panicked inside the writer; nothing was written".into(),
+                ));
+            }
+        };
+        if matches!(event, Event::Genesis { .. }) {
+            return Answer::Rejected(Rejection {
+                kind: klero_core::RejectKind::Invalid,
+                message: "a genesis entry is written by Store::genesis, not submitted".into(),
+            });
+        }
+        let start = batch.entries.len();
+        let ops_mark = batch.ops.len();
+        let at = now_ms();
+        let e = match self.work.append(at, actor, event) {
+            Ok(e) => e,
+            Err(r) => return Answer::Rejected(r),
+        };
+        let opens = e.event.opens_draw().cloned();
+        batch.push(self.work.state(), e);
+        if let Some(case) = opens {
+            let drawn = match self.chain.as_mut() {
+                Some(chain) => self.work.draw(at, &case, chain),
+                None => self.work.draw(at, &case, &mut NoBeacon),
+            };
+            match drawn {
+                Ok(d) => batch.push(self.work.state(), d),
+                Err(r) => {
+                    // The trigger was accepted but its draw cannot be made: take the trigger back.
+                    batch.entries.truncate(start);
+                    batch.ops.truncate(ops_mark);
+                    let kept = batch.entries.clone();
+                    self.restore(&kept);
+                    return Answer::Rejected(r);
+                }
+            }
+        }
+        let end = batch.entries.len();
+        // The draw may have used the chain's last value: anchor the next chain now, before any
+        // later filing is committed, so no filing is ever drawn on a chain anchored after it.
+        if let Err(err) = self.rotate_if_exhausted(batch).await {
+            batch.entries.truncate(start);
+            batch.ops.truncate(ops_mark);
+            let kept = batch.entries.clone();
+            self.restore(&kept);
+            return Answer::Failed(err);
+        }
+        Answer::Fresh(start, end)
+    }
+
+    async fn lookup(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<HashMap<(String, String), (u64, u64)>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in keys.chunks(400) {
+            let mut sql =
+                String::from("SELECT scope, key, first_idx, count FROM idempotency WHERE key IN (");
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("${}", i + 1));
+            }
+            sql.push(')');
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (_, k) in chunk {
+                q = q.bind(k.clone());
+            }
+            for row in q.fetch_all(&self.pool).await.map_err(db_err)? {
+                let scope: String = row.try_get(0).map_err(db_err)?;
+                let key: String = row.try_get(1).map_err(db_err)?;
+                let first: i64 = row.try_get(2).map_err(db_err)?;
+                let count: i64 = row.try_get(3).map_err(db_err)?;
+                out.insert((scope, key), (first as u64, count as u64));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn write(&self, b: &Batch) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let rows = b
+            .entries
+            .iter()
+            .map(|e| {
+                vec![
+                    Val::from(e.index),
+                    Val::I(e.at),
+                    e.to_json_line().into(),
+                    e.hash.to_hex().into(),
+                    e.prev.to_hex().into(),
+                ]
+            })
+            .collect();
+        insert_rows(
+            &mut tx,
+            "INSERT INTO log (idx, at, entry, hash, prev)",
+            5,
+            "",
+            rows,
+        )
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(
+                "another writer appended to this log at the same position: this store has \
+                 re-read the log; retry"
+                    .into(),
+            ),
+            _ => db_err(e),
+        })?;
+        let now = now_ms();
+        let secrets = b
+            .secrets
+            .iter()
+            .map(|(n, v)| vec![n.as_str().into(), v.as_str().into(), Val::I(now)])
+            .collect();
+        insert_rows(
+            &mut tx,
+            "INSERT INTO secrets (name, value, created_at)",
+            3,
+            "",
+            secrets,
+        )
+        .await
+        .map_err(db_err)?;
+        crate::project::write(&mut tx, b.ops.clone())
+            .await
+            .map_err(db_err)?;
+        let idem = b
+            .idem
+            .iter()
+            .map(|(s, k, f, c)| {
+                vec![
+                    s.as_str().into(),
+                    k.as_str().into(),
+                    Val::from(*f),
+                    Val::from(*c),
+                    Val::I(now),
+                ]
+            })
+            .collect();
+        insert_rows(
+            &mut tx,
+            "INSERT INTO idempotency (scope, key, first_idx, count, at)",
+            5,
+            "",
+            idem,
+        )
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Makes committed entries visible to readers.
+    fn publish(&mut self, entries: &[LogEntry]) {
+        let mut s = self.shared.write().unwrap_or_else(|p| p.into_inner());
+        for e in entries {
+            if s.log.push(e).is_err() {
+                // Cannot happen: the writer's own log accepted the same entries.
+                s.log = self.work.clone();
+            }
+            s.tree.push(e.hash);
+        }
+    }
+
+    /// Brings the published log up to the database (which may hold a batch that reported failure)
+    /// and restarts the working copy from it.
+    async fn resync(&mut self) -> Result<(), StoreError> {
+        let from = self
+            .shared
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .log
+            .size();
+        let r = read_entries(&self.pool, from).await;
+        if let Ok(entries) = &r {
+            let mut s = self.shared.write().unwrap_or_else(|p| p.into_inner());
+            for e in entries {
+                if let Err(f) = s.log.push(e) {
+                    drop(s);
+                    self.restore(&[]);
+                    return Err(StoreError::Corrupt(f));
+                }
+                s.tree.push(e.hash);
+            }
+        }
+        self.restore(&[]);
+        // The chain may have changed with the entries (or not, if the batch that rotated it was
+        // lost); reload it lazily before the next batch.
+        r.map(|_| ())
+    }
+
+    async fn genesis(
+        &mut self,
+        actor: Actor,
+        log_id: ActorId,
+        policy: Policy,
+    ) -> Result<LogEntry, StoreError> {
+        if self.work.size() > 0 {
+            return Err(StoreError::Conflict(
+                "the log already has a genesis entry: a log is started once".into(),
+            ));
+        }
+        let (chain, secret) = fresh_chain(self.chain_length).await?;
+        let e = self
+            .work
+            .append(
+                now_ms(),
+                actor,
+                Event::Genesis {
+                    log_id,
+                    policy,
+                    beacon: chain.anchor(),
+                },
+            )
+            .map_err(StoreError::Rejected)?;
+        let mut batch = Batch::default();
+        batch.push(self.work.state(), e.clone());
+        batch.secrets.push(secret);
+        match self.write(&batch).await {
+            Ok(()) => {
+                self.publish(&batch.entries);
+                self.chain = Some(chain);
+                Ok(e)
+            }
+            Err(err) => {
+                let _ = self.resync().await;
+                Err(match err {
+                    StoreError::Conflict(_) => StoreError::Conflict(
+                        "the log already has a genesis entry: a log is started once".into(),
+                    ),
+                    other => other,
+                })
+            }
+        }
+    }
+
+    /// Deletes and rewrites every projection row from the log, in one transaction.
+    async fn rebuild(&mut self) -> Result<u64, StoreError> {
+        let entries = read_entries(&self.pool, 0).await?;
+        let mut log = Log::new();
+        let mut ops = Vec::new();
+        for e in &entries {
+            log.push(e).map_err(StoreError::Corrupt)?;
+            project(log.state(), e, &mut ops);
+        }
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        for t in ["assignments", "cases", "judge_loads"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {t}")))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        crate::project::write(&mut tx, ops).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(entries.len() as u64)
+    }
+}
+
+/// A beacon that has nothing (used only if the chain's secret could not be loaded).
+struct NoBeacon;
+
+impl klero_core::BeaconSource for NoBeacon {
+    fn reveal(&mut self, _: &ChainAnchor, _: u64) -> Option<klero_core::BeaconReveal> {
+        None
+    }
+}
+
+pub(crate) fn closed() -> StoreError {
+    StoreError::Database("the store is closed".into())
+}
+
+fn refuse(job: Job) {
+    match job {
+        Job::Submit(s) => {
+            let _ = s.reply.send(Err(closed()));
+        }
+        Job::Genesis { reply, .. } => {
+            let _ = reply.send(Err(closed()));
+        }
+        Job::Rebuild { reply } => {
+            let _ = reply.send(Err(closed()));
+        }
+        Job::Close { reply } => {
+            let _ = reply.send(());
+        }
+    }
+}
+
+/// Reads and parses every stored entry from `from` on, checking that each row's columns agree
+/// with its entry. Does not verify the chain (the caller pushes into a `Log`).
+pub(crate) async fn read_entries(pool: &AnyPool, from: u64) -> Result<Vec<LogEntry>, StoreError> {
+    read_range(pool, from, i64::MAX as u64).await
+}
+
+/// Entries with `start <= idx < end`, in order.
+pub(crate) async fn read_range(
+    pool: &AnyPool,
+    start: u64,
+    end: u64,
+) -> Result<Vec<LogEntry>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT idx, at, entry, hash, prev FROM log WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+    )
+    .bind(start as i64)
+    .bind(end.min(i64::MAX as u64) as i64)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, row) in rows.into_iter().enumerate() {
+        let position = start + i as u64;
+        let idx: i64 = row.try_get(0).map_err(db_err)?;
+        let at: i64 = row.try_get(1).map_err(db_err)?;
+        let json: String = row.try_get(2).map_err(db_err)?;
+        let hash: String = row.try_get(3).map_err(db_err)?;
+        let prev: String = row.try_get(4).map_err(db_err)?;
+        let fail = |message: String| {
+            StoreError::Corrupt(Failure {
+                index: position,
+                message,
+            })
+        };
+        let e = LogEntry::from_json_line(&json).map_err(|m| {
+            fail(format!(
+                "the stored entry (row idx {idx}) cannot be read: {m}"
+            ))
+        })?;
+        if idx < 0
+            || e.index != idx as u64
+            || e.at != at
+            || e.hash.to_hex() != hash
+            || e.prev.to_hex() != prev
+        {
+            // Report what the chain says first, if it is already wrong there.
+            if e.index != position {
+                out.push(e);
+                continue;
+            }
+            return Err(fail(format!(
+                "the row's idx, at, hash or prev columns (row idx {idx}) do not match its entry: \
+                 the row was altered"
+            )));
+        }
+        out.push(e);
+    }
+    Ok(out)
+}
