@@ -1,0 +1,34 @@
+//! The store's contract, tested on SQLite and on PostgreSQL alike: every test below runs once per
+//! engine (`both!` makes a `sqlite` and a `postgres` test of each). PostgreSQL must be reachable at
+//! `KLERO_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/postgres`); if it is not, the
+//! PostgreSQL tests fail, they never skip.
+
+/// Fixtures: a seeded court, filings, and the `both!` macro.
+mod common;
+
+/// Appending, reopening, proofs and verification of what was stored.
+mod persistence;
+
+/// Many concurrent submissions: one linear chain, every case drawn once.
+mod concurrency;
+
+/// Idempotency keys: retries, concurrent retries.
+mod idempotency;
+
+/// Rejected events write nothing.
+mod rejection;
+
+/// Migrations: a schema newer than the code refuses to open.
+mod schema;
+
+/// Direct SQL changes to the log are caught at open, naming the entry.
+mod tamper;
+
+/// Projections: written with the entries, rebuildable from the log.
+mod projections;
+
+/// The built-in beacon: chains rotate when exhausted, secrets survive a reopen.
+mod beacon;
+
+/// Bearer tokens.
+mod tokens;
