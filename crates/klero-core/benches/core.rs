@@ -102,6 +102,9 @@ fn file(log: &mut Log, chain: &mut HashChain, n: usize, at: i64) {
 fn bench_draw(c: &mut Criterion) {
     let mut g = c.benchmark_group("draw");
     for judges in [10usize, 100, 1000] {
+        // The whole path of a filing: eligibility over the court, loads, catch-up, weights, beacon,
+        // seed, sampling, plus both entries' canonical encoding, SHA-256 and state updates. The draw
+        // entry lists every judge, so its bytes (and hashing) grow with the court.
         let (log, chain) = court(judges, 200);
         g.bench_function(format!("file_and_draw/{judges}_judges"), |b| {
             b.iter_batched(
@@ -113,10 +116,25 @@ fn bench_draw(c: &mut Criterion) {
                         1_000_000,
                         klero_core::sample::SAMPLE_START + 10_000_000,
                     );
-                    black_box(log.size())
+                    (log, chain) // dropped outside the timing
                 },
                 BatchSize::LargeInput,
             )
+        });
+        // The decision alone: weights from loads and shares, then sampling one judge.
+        let policy = Policy::with_case_types(vec![]);
+        let inputs: Vec<klero_core::draw::LoadInput> = (0..judges as u64)
+            .map(|i| klero_core::draw::LoadInput {
+                load: (i * 7919) % 10_007 * 1000,
+                share_permille: 1000,
+            })
+            .collect();
+        let seed = Digest32([3; 32]);
+        g.bench_function(format!("weights_and_sample/{judges}_judges"), |b| {
+            b.iter(|| {
+                let w = klero_core::draw::weights(&policy, 3, black_box(&inputs));
+                black_box(klero_core::draw::draw_without_replacement(&seed, &w, 1))
+            })
         });
     }
     g.finish();

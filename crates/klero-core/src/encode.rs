@@ -17,6 +17,11 @@ impl Enc {
             buf: Vec::with_capacity(n),
         }
     }
+    /// A writer that reuses `buf`'s allocation (its contents are cleared).
+    pub fn reuse(mut buf: Vec<u8>) -> Self {
+        buf.clear();
+        Enc { buf }
+    }
     /// The bytes written so far.
     pub fn into_bytes(self) -> Vec<u8> {
         self.buf

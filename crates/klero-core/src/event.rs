@@ -602,7 +602,18 @@ pub const ENTRY_VERSION: u8 = 1;
 
 /// The canonical bytes of an entry: version, index, time, actor, event (SPEC §3.2).
 pub fn entry_bytes(index: u64, at: Millis, actor: &Actor, event: &Event) -> Vec<u8> {
-    let mut e = Enc::with_capacity(256);
+    entry_bytes_into(Vec::with_capacity(256), index, at, actor, event)
+}
+
+/// [`entry_bytes`], written into `buf` (cleared first) to reuse its allocation.
+pub fn entry_bytes_into(
+    buf: Vec<u8>,
+    index: u64,
+    at: Millis,
+    actor: &Actor,
+    event: &Event,
+) -> Vec<u8> {
+    let mut e = Enc::reuse(buf);
     e.u8(ENTRY_VERSION);
     e.u64(index);
     e.i64(at);

@@ -1,6 +1,7 @@
 //! Identifiers and digests, parsed at the edge so that the rest of the core can trust them.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -36,17 +37,20 @@ pub fn is_valid_id(s: &str) -> bool {
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $kind:literal) => {
         $(#[$doc])*
+        ///
+        /// Shared text: cloning is a reference-count increment, so draw records can name every
+        /// judge without copying strings.
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(String);
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// Parses an identifier, refusing anything outside the SPEC's identifier alphabet.
-            pub fn parse(s: impl Into<String>) -> Result<Self, IdError> {
-                let s = s.into();
-                if is_valid_id(&s) {
-                    Ok(Self(s))
+            pub fn parse(s: impl AsRef<str>) -> Result<Self, IdError> {
+                let s = s.as_ref();
+                if is_valid_id(s) {
+                    Ok(Self(Arc::from(s)))
                 } else {
-                    Err(IdError { kind: $kind, text: s })
+                    Err(IdError { kind: $kind, text: s.to_owned() })
                 }
             }
 
@@ -83,7 +87,7 @@ macro_rules! id_type {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
                 Self::parse(s).map_err(serde::de::Error::custom)
             }
         }

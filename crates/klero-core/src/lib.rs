@@ -35,6 +35,7 @@
 //! - Weights put as much probability on the least loaded as the cap allows (water-filling), mixed
 //!   with a uniform lottery by `balance_permille`. The cap bounds both the advantage of timing a
 //!   filing and the predictability of any draw: no judge ever exceeds `cap / |E|`.
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
 pub mod beacon;

@@ -3,7 +3,10 @@
 //! state by construction. Every handler checks everything before it changes anything: a rejected
 //! event leaves the state as it was.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use foldhash::{HashMap, HashSet};
 use std::fmt;
 
 use crate::beacon::{BeaconReveal, ChainAnchor, chain_step, seed};
@@ -215,7 +218,7 @@ struct BeaconState {
 /// The state of the court system after a prefix of the log.
 #[derive(Clone, Debug, Default)]
 pub struct State {
-    policy: Option<Policy>,
+    policy: Option<Arc<Policy>>,
     beacon: Option<BeaconState>,
     courts: HashMap<CourtId, CourtState>,
     judges: Vec<JudgeState>,
@@ -244,7 +247,7 @@ pub fn fmt_index(n: u64) -> String {
 impl State {
     /// The policy in force (after genesis).
     pub fn policy(&self) -> Option<&Policy> {
-        self.policy.as_ref()
+        self.policy.as_deref()
     }
 
     /// The current beacon chain and the next round it will reveal.
@@ -431,7 +434,7 @@ impl State {
             Event::Genesis { policy, beacon, .. } => {
                 policy.validate().or_else(|m| rej(Invalid, m))?;
                 check_anchor(beacon)?;
-                self.policy = Some(policy.clone());
+                self.policy = Some(Arc::new(policy.clone()));
                 self.beacon = Some(BeaconState {
                     anchor: *beacon,
                     round: 0,
@@ -440,7 +443,7 @@ impl State {
             }
             Event::PolicyUpdated { policy } => {
                 policy.validate().or_else(|m| rej(Invalid, m))?;
-                self.policy = Some(policy.clone());
+                self.policy = Some(Arc::new(policy.clone()));
             }
             Event::BeaconAnchored { beacon } => {
                 check_anchor(beacon)?;
@@ -504,7 +507,7 @@ impl State {
                     share_permille: *share_permille,
                     active: *active,
                     absences: vec![],
-                    conflicts: HashSet::new(),
+                    conflicts: HashSet::default(),
                     intake: VecDeque::new(),
                     intake_sum: 0,
                     docket: vec![],
@@ -892,19 +895,53 @@ impl State {
         hash: &Digest32,
         method: Method,
     ) -> Result<Pending, Rejection> {
-        let policy = self.policy.clone().expect("genesis first");
+        let policy = Arc::clone(self.policy.as_ref().expect("genesis first"));
         let c = &self.cases[ci];
         let need = policy
             .case_type(&c.case_type)
-            .map(|t| t.specialization.clone())
-            .unwrap_or_else(|| Specialization::parse("unknown").expect("valid"));
-        let court_judges = self.courts[&c.court].judges.clone();
+            .map(|t| t.specialization.clone());
+        let court_judges = std::mem::take(
+            &mut self
+                .courts
+                .get_mut(&c.court)
+                .expect("filed in a court")
+                .judges,
+        );
+        let result = self.plan_in(
+            ci,
+            seats,
+            day,
+            index,
+            hash,
+            method,
+            &policy,
+            need.as_ref(),
+            &court_judges,
+        );
+        let court = self.cases[ci].court.clone();
+        self.courts.get_mut(&court).expect("court").judges = court_judges;
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn plan_in(
+        &mut self,
+        ci: usize,
+        seats: u8,
+        day: Day,
+        index: u64,
+        hash: &Digest32,
+        method: Method,
+        policy: &Policy,
+        need: Option<&Specialization>,
+        court_judges: &[usize],
+    ) -> Result<Pending, Rejection> {
         let min = (policy.min_pool as usize).max(seats as usize);
         let pass = |s: &Self, whole: bool| -> (Vec<usize>, Vec<Excluded>) {
-            let mut ok = vec![];
+            let mut ok = Vec::with_capacity(court_judges.len());
             let mut ex = vec![];
-            for &ji in &court_judges {
-                match s.exclusion(ji, ci, day, whole, Some(&need)) {
+            for &ji in court_judges {
+                match s.exclusion(ji, ci, day, whole, need) {
                     None => ok.push(ji),
                     Some(reason) => ex.push(Excluded {
                         judge: s.judges[ji].id.clone(),
@@ -966,7 +1003,7 @@ impl State {
                 inp.load = normalized_load(j.intake_sum, j.share_permille);
             }
         }
-        let w = weights(&policy, weight, &inputs);
+        let w = weights(policy, weight, &inputs);
         let eligible = ok
             .iter()
             .zip(inputs.iter().zip(w))

@@ -3,7 +3,7 @@
 
 use crate::beacon::BeaconSource;
 use crate::day::Millis;
-use crate::event::{Actor, Event, LogEntry, entry_bytes};
+use crate::event::{Actor, Event, LogEntry, entry_bytes_into};
 use crate::hash::entry_hash;
 use crate::ids::{CaseId, Digest32};
 use crate::merkle::CompactRange;
@@ -35,6 +35,8 @@ pub struct Log {
     range: CompactRange,
     head: Digest32,
     last_at: Millis,
+    /// Reused for every entry's canonical bytes.
+    scratch: Vec<u8>,
 }
 
 impl Log {
@@ -87,7 +89,7 @@ impl Log {
         if e.prev != self.head {
             return fail("its link to the previous entry is broken: the entry before it was changed, removed or replaced".into());
         }
-        if e.computed_hash() != e.hash {
+        if self.hash_of(e.index, e.at, &e.actor, &e.event, &e.prev) != e.hash {
             return fail("its contents do not match its recorded hash: the entry was altered after it was written".into());
         }
         if size > 0 && e.at < self.last_at {
@@ -101,6 +103,18 @@ impl Log {
             .or_else(|r| fail(r.message))?;
         self.advance(e.hash, e.at);
         Ok(())
+    }
+
+    fn hash_of(
+        &mut self,
+        index: u64,
+        at: Millis,
+        actor: &Actor,
+        event: &Event,
+        prev: &Digest32,
+    ) -> Digest32 {
+        self.scratch = entry_bytes_into(std::mem::take(&mut self.scratch), index, at, actor, event);
+        entry_hash(prev, &self.scratch)
     }
 
     fn advance(&mut self, hash: Digest32, at: Millis) {
@@ -119,7 +133,8 @@ impl Log {
     ) -> Result<LogEntry, Rejection> {
         let at = at.max(self.last_at);
         let index = self.size();
-        let hash = entry_hash(&self.head, &entry_bytes(index, at, &actor, &event));
+        let prev = self.head;
+        let hash = self.hash_of(index, at, &actor, &event, &prev);
         self.state.apply(index, at, &hash, &actor, &event)?;
         let entry = LogEntry {
             index,
