@@ -1,0 +1,151 @@
+//! # klero-portal: Kleroterion's HTTP API
+//!
+//! One JSON API under `/api/v1` for the four roles of a court system (clerk, judge, court
+//! administrator, system administrator) and for the public, which needs no account to read and
+//! audit the log. The crate keeps to HTTP: every outcome is decided by `klero-core` (through
+//! `klero_store::Store::submit`, which applies an event to the core state and appends it durably)
+//! and every byte of storage is `klero-store`'s. A handler here parses the request at the edge
+//! (identifiers and dates are `klero-core` newtypes, unknown JSON fields are refused), checks the
+//! caller's role and court, builds one event, and shapes the answer.
+//!
+//! ## Choices written down
+//!
+//! - **Errors are RFC 9457 problems** with a stable `type` per kind ([`error::Kind`]), served at
+//!   `/api/v1/problems/{slug}`. A rejection by the core is a client error whose `detail` is the
+//!   core's plain sentence; internal failures are logged in full and sent as one generic sentence.
+//! - **Nothing is written unless everything is allowed.** Role and court checks happen before the
+//!   store is called, and the core checks the event itself under the store's writer lock, so a
+//!   refused request leaves the log exactly as it was.
+//! - **Case numbers** are `{COURT}-{YEAR}-{seq:06}` with a per-court sequence, assigned inside the
+//!   store's writer closure from the state it holds, so concurrent filings never collide.
+//! - **Party identifiers never leave the request.** Each is turned into a salted commitment with the
+//!   store's pepper ([`klero_core::hash::party_commitment`]) before the event is built; responses and
+//!   the log only ever carry the commitments.
+//! - **The log export format is JSON lines** (`application/jsonl`, one [`klero_core::LogEntry`] per
+//!   line, exactly `LogEntry::to_json_line`), so pages of `/api/v1/log/entries` concatenate into the
+//!   file `klero export` writes and `klero verify` reads.
+//! - **Token lookups are cached** in memory; tokens are not revoked through the API.
+#![deny(missing_docs)]
+
+pub mod auth;
+pub mod error;
+mod extract;
+mod openapi;
+mod routes;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Request};
+use axum::response::IntoResponse;
+use klero_core::CourtId;
+use klero_store::Store;
+use tokio::task::JoinHandle;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use error::{ApiError, Kind, Problem};
+pub use openapi::openapi_json;
+pub use routes::admin::{RoleName, check_scope};
+
+/// The largest request body accepted, in bytes; larger bodies get a 413 problem.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// The largest page of `/api/v1/log/entries`.
+pub const MAX_PAGE: u64 = 1000;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    store: Store,
+    tokens: auth::TokenCache,
+    /// The last sequence number handed out per court (a cache; the state is checked every time).
+    case_seq: Arc<Mutex<HashMap<(CourtId, i32), u64>>>,
+}
+
+impl AppState {
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// The whole API as a router, ready to serve.
+pub async fn router(store: Store) -> Router {
+    let app = AppState {
+        store,
+        tokens: auth::TokenCache::default(),
+        case_seq: Arc::default(),
+    };
+    routes::routes()
+        .fallback(fallback)
+        .with_state(app)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(
+            // One span per request with the method and the path only: never headers (the
+            // Authorization header holds a token) and never the query.
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                    )
+                })
+                .on_request(())
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                ),
+        )
+}
+
+async fn fallback(method: Method) -> impl IntoResponse {
+    if matches!(
+        method,
+        Method::GET | Method::POST | Method::PUT | Method::DELETE
+    ) {
+        ApiError::new(
+            Kind::NoSuchRoute,
+            "there is no such route; see /api/v1/openapi.json",
+        )
+    } else {
+        ApiError::new(
+            Kind::MethodNotAllowed,
+            format!("method {method} is not used by this API"),
+        )
+    }
+}
+
+/// Binds `addr` (port 0 picks a free port) and serves the API in a background task. Returns the
+/// address bound and the task; the server stops when the task is aborted.
+pub async fn serve(
+    store: Store,
+    addr: SocketAddr,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let app = router(store).await;
+    let handle = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok((local, handle))
+}
+
+/// Like [`serve`], but returns once `shutdown` completes and every open request has finished.
+pub async fn serve_until(
+    store: Store,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(store).await;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,592 @@
+//! Filing, reading, recusing, reassigning and closing cases.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::extract::State as AxState;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use klero_core::hash::{party_commitment, sha256};
+use klero_core::{
+    Actor, CaseId, CaseTypeCode, ClosingReason, Commitment, CourtId, DivisionId, Event, JudgeId,
+    LogEntry, Method, ReassignReason, RecusalReason, RejectKind, Rejection, State,
+};
+use klero_store::TokenRole;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{DrawProof, Recorded, draw_proof, last, parse_case, parse_court, require_genesis};
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult, Kind};
+use crate::extract::{Json, Path};
+
+/// The most parties and counsel one filing may name.
+const MAX_PARTIES: usize = 100;
+/// The longest party or counsel identifier accepted, in bytes.
+const MAX_PARTY_LEN: usize = 256;
+
+/// A new case, as a clerk files it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileCase {
+    /// The division of the court the case belongs to.
+    #[schema(value_type = String, example = "civil")]
+    pub division: DivisionId,
+    /// The case type, a code from the policy.
+    #[schema(value_type = String, example = "civil-small")]
+    pub case_type: CaseTypeCode,
+    /// Identifiers of the parties and counsel (national ID, company or bar number). They are turned
+    /// into salted commitments at once; the identifiers themselves are neither stored nor logged.
+    #[schema(example = json!(["PL-80010112345", "COMPANY-0000123456"]))]
+    pub parties: Vec<String>,
+    /// The claim as filed; only its SHA-256 digest is recorded.
+    #[schema(example = "Payment of invoice 2026/117, EUR 4,200")]
+    pub claim: String,
+    /// A related earlier case of the same court whose judges should take this one.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub related: Option<CaseId>,
+    /// The case this one appeals; its judges may not sit.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub earlier_instance: Option<CaseId>,
+}
+
+/// The answer to a filing: the case number, the judges and the proof of the draw.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Filing {
+    /// The case number assigned.
+    #[schema(value_type = String)]
+    pub case: CaseId,
+    /// The court.
+    #[schema(value_type = String)]
+    pub court: CourtId,
+    /// The division.
+    #[schema(value_type = String)]
+    pub division: DivisionId,
+    /// The case type.
+    #[schema(value_type = String)]
+    pub case_type: CaseTypeCode,
+    /// The judges assigned, the presiding judge first.
+    #[schema(value_type = Vec<String>)]
+    pub judges: Vec<JudgeId>,
+    /// How they were chosen: `{"kind":"random"}`, or by reference to a related or duplicate case.
+    #[schema(value_type = Object)]
+    pub method: Method,
+    /// The filing and draw entries with inclusion proofs against a checkpoint.
+    pub proof: DrawProof,
+}
+
+fn rejection(kind: RejectKind, message: impl Into<String>) -> Rejection {
+    Rejection {
+        kind,
+        message: message.into(),
+    }
+}
+
+/// The next free case number of `court` in `year`. The cache holds the last number known to exist;
+/// it advances only past numbers the state shows are taken, so a filing that fails after this call
+/// leaves no gap in the numbering.
+fn next_case_id(
+    seq: &Mutex<HashMap<(CourtId, i32), u64>>,
+    state: &State,
+    court: &CourtId,
+    year: i32,
+) -> CaseId {
+    let prefix: String = court
+        .as_str()
+        .to_ascii_uppercase()
+        .chars()
+        .take(48)
+        .collect();
+    let id = |n: u64| CaseId::parse(format!("{prefix}-{year}-{n:06}")).expect("valid case number");
+    let mut map = seq.lock().expect("case numbers");
+    let n = map.entry((court.clone(), year)).or_insert(0);
+    while state.case(&id(*n + 1)).is_some() {
+        *n += 1;
+    }
+    id(*n + 1)
+}
+
+fn validate_filing(req: &FileCase) -> ApiResult<()> {
+    if req.parties.is_empty() || req.parties.len() > MAX_PARTIES {
+        return Err(ApiError::invalid(format!(
+            "a filing names 1 to {MAX_PARTIES} parties and counsel"
+        )));
+    }
+    if req
+        .parties
+        .iter()
+        .any(|p| p.trim().is_empty() || p.len() > MAX_PARTY_LEN || p.chars().any(char::is_control))
+    {
+        return Err(ApiError::invalid(format!(
+            "each party or counsel identifier must be 1 to {MAX_PARTY_LEN} bytes of text"
+        )));
+    }
+    if req.claim.trim().is_empty() {
+        return Err(ApiError::invalid("the claim must not be empty"));
+    }
+    Ok(())
+}
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match v.to_str() {
+        Ok(s) if !s.is_empty() && s.len() <= 200 => Ok(Some(s.to_owned())),
+        _ => Err(ApiError::new(
+            Kind::InvalidParameter,
+            "the Idempotency-Key header must be 1 to 200 printable ASCII characters",
+        )),
+    }
+}
+
+/// File a case and draw its judges (clerk of the court).
+#[utoipa::path(
+    post,
+    path = "/api/v1/courts/{court}/cases",
+    tag = "clerk",
+    params(
+        ("court" = String, Path, description = "The court"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first answer and never draws twice"),
+    ),
+    request_body = FileCase,
+    responses(
+        (status = 201, description = "Filed and drawn", body = Filing),
+        (status = 401, description = "No valid token", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a clerk of this court", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown court, division, case type or related case", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid filing, or no judge can take the case", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn file_case(
+    AxState(app): AxState<AppState>,
+    principal: Principal,
+    Path(court): Path<String>,
+    headers: HeaderMap,
+    Json(req): Json<FileCase>,
+) -> ApiResult<Response> {
+    let court = parse_court(&court)?;
+    principal.require_clerk(&court)?;
+    let key = idempotency_key(&headers)?;
+    validate_filing(&req)?;
+    app.store.read(require_genesis)?;
+
+    let pepper = app.store.pepper();
+    let mut parties: Vec<Commitment> = req
+        .parties
+        .iter()
+        .map(|p| party_commitment(&pepper, p))
+        .collect();
+    parties.sort();
+    parties.dedup();
+    let claim = sha256(&[req.claim.as_bytes()]);
+    let year = super::today().ymd().0;
+    let seq = app.case_seq.clone();
+    let actor = principal.actor.clone();
+    let (c, division, case_type) = (court.clone(), req.division.clone(), req.case_type.clone());
+    let (related, earlier) = (req.related.clone(), req.earlier_instance.clone());
+    let expect_parties = parties.clone();
+    let build = move |state: &State| -> Result<(Actor, Event), Rejection> {
+        let policy = state
+            .policy()
+            .ok_or_else(|| rejection(RejectKind::Invalid, "the log has no genesis entry yet"))?;
+        let weight = policy
+            .case_type(&case_type)
+            .map(|t| t.weight)
+            .ok_or_else(|| {
+                rejection(
+                    RejectKind::NotFound,
+                    format!("there is no case type {case_type} in the policy"),
+                )
+            })?;
+        if state.court(&c).is_none() {
+            return Err(rejection(
+                RejectKind::NotFound,
+                format!("there is no court {c}"),
+            ));
+        }
+        let case = next_case_id(&seq, state, &c, year);
+        Ok((
+            actor,
+            Event::CaseFiled {
+                case,
+                court: c,
+                division,
+                case_type,
+                weight,
+                parties,
+                claim,
+                related,
+                earlier_instance: earlier,
+            },
+        ))
+    };
+    let (entries, replayed) = match key {
+        None => (app.store.submit(build).await?, false),
+        Some(k) => {
+            app.store
+                .submit_idempotent(format!("cases:{court}"), k, build)
+                .await?
+        }
+    };
+    let filed = entries
+        .iter()
+        .find(|e| matches!(e.event, Event::CaseFiled { .. }))
+        .ok_or_else(|| ApiError::internal("a filing returned no case_filed entry"))?;
+    let Event::CaseFiled {
+        case,
+        court: filed_court,
+        division,
+        case_type,
+        parties: filed_parties,
+        claim: filed_claim,
+        ..
+    } = &filed.event
+    else {
+        unreachable!("matched above")
+    };
+    if replayed
+        && (filed_court != &court
+            || division != &req.division
+            || case_type != &req.case_type
+            || filed_parties != &expect_parties
+            || filed_claim != &claim)
+    {
+        return Err(ApiError::new(
+            Kind::IdempotencyKeyReused,
+            format!("this Idempotency-Key was used to file case {case}, with different contents"),
+        ));
+    }
+    let proof = draw_proof(&app, &entries)?;
+    let klero_core::Event::Draw(d) = &proof.draw.entry.event else {
+        unreachable!("draw_proof returns a draw")
+    };
+    let body = Filing {
+        case: case.clone(),
+        court: filed_court.clone(),
+        division: division.clone(),
+        case_type: case_type.clone(),
+        judges: d.chosen.clone(),
+        method: d.method.clone(),
+        proof,
+    };
+    let mut r = (StatusCode::CREATED, axum::Json(body)).into_response();
+    if replayed {
+        r.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(r)
+}
+
+/// A case as its court sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseView {
+    /// Case number.
+    #[schema(value_type = String)]
+    pub case: CaseId,
+    /// Court.
+    #[schema(value_type = String)]
+    pub court: CourtId,
+    /// Division.
+    #[schema(value_type = String)]
+    pub division: DivisionId,
+    /// Case type.
+    #[schema(value_type = String)]
+    pub case_type: CaseTypeCode,
+    /// Workload weight at filing.
+    pub weight: u32,
+    /// Seats: 1, or the panel size.
+    pub panel: u8,
+    /// Current judges, the presiding judge first (empty while a draw is pending).
+    #[schema(value_type = Vec<String>)]
+    pub judges: Vec<JudgeId>,
+    /// How the case was closed, if it is.
+    #[schema(value_type = Option<String>)]
+    pub closed: Option<ClosingReason>,
+    /// Index of the filing entry in the log.
+    pub filed_index: u64,
+    /// Time of filing, milliseconds since the Unix epoch.
+    pub filed_at: i64,
+    /// Number of party and counsel commitments.
+    pub parties: usize,
+    /// The related earlier case named at filing.
+    #[schema(value_type = Option<String>)]
+    pub related: Option<CaseId>,
+    /// The appealed case named at filing.
+    #[schema(value_type = Option<String>)]
+    pub earlier_instance: Option<CaseId>,
+}
+
+/// Reads a case and checks the caller may see it; returns the view without the filing's
+/// references (filled in from the filing entry by the caller).
+fn case_view(state: &State, case: &CaseId) -> ApiResult<CaseView> {
+    let c = state
+        .case(case)
+        .ok_or_else(|| ApiError::not_found(format!("there is no case {case}")))?;
+    Ok(CaseView {
+        case: c.id.clone(),
+        court: c.court.clone(),
+        division: c.division.clone(),
+        case_type: c.case_type.clone(),
+        weight: c.weight,
+        panel: c.panel,
+        judges: state.case_judges(c).into_iter().cloned().collect(),
+        closed: c.closed,
+        filed_index: c.filed_index,
+        filed_at: c.filed_at,
+        parties: c.parties.len(),
+        related: None,
+        earlier_instance: None,
+    })
+}
+
+/// Reads one entry from the store.
+pub(crate) async fn entry_at(app: &AppState, index: u64) -> ApiResult<LogEntry> {
+    app.store
+        .entries(index, index + 1)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::internal(format!("entry {index} is missing from the store")))
+}
+
+/// A case (clerks and administrators of its court, its court's judges, the system administrator).
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{case}",
+    tag = "clerk",
+    params(("case" = String, Path, description = "Case number")),
+    responses(
+        (status = 200, description = "The case", body = CaseView),
+        (status = 403, description = "Not of this court", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_case(
+    AxState(app): AxState<AppState>,
+    principal: Principal,
+    Path(case): Path<String>,
+) -> ApiResult<axum::Json<CaseView>> {
+    let case = parse_case(&case)?;
+    let mut view = app.store.read(|s| case_view(s, &case))?;
+    principal.require_reader(&view.court, None)?;
+    if let Event::CaseFiled {
+        related,
+        earlier_instance,
+        ..
+    } = entry_at(&app, view.filed_index).await?.event
+    {
+        view.related = related;
+        view.earlier_instance = earlier_instance;
+    }
+    Ok(axum::Json(view))
+}
+
+/// A judge to take off a case, and why (the court's decision).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reassign {
+    /// The judge to remove.
+    #[schema(value_type = String)]
+    pub judge: JudgeId,
+    /// `judge_left_court`, `long_term_absence`, `incapacity`, `disciplinary_suspension` or `other`.
+    #[schema(value_type = String, example = "long_term_absence")]
+    pub reason: ReassignReason,
+}
+
+/// A recusal: a judge steps off a case (the judge themself, or a clerk recording an upheld
+/// challenge).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Recuse {
+    /// The judge; a judge's own token may leave it out.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub judge: Option<JudgeId>,
+    /// `conflict_of_interest`, `prior_involvement`, `personal_relationship`,
+    /// `party_challenge_upheld` or `other`.
+    #[schema(value_type = String, example = "conflict_of_interest")]
+    pub reason: RecusalReason,
+}
+
+/// The outcome of a recusal or reassignment: who left, the case's judges now, and the proof of the
+/// replacement draw.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Replacement {
+    /// The case.
+    #[schema(value_type = String)]
+    pub case: CaseId,
+    /// The judge who left.
+    #[schema(value_type = String)]
+    pub removed: JudgeId,
+    /// The replacement drawn.
+    #[schema(value_type = Vec<String>)]
+    pub drawn: Vec<JudgeId>,
+    /// The case's judges after the draw, the presiding judge first.
+    #[schema(value_type = Vec<String>)]
+    pub judges: Vec<JudgeId>,
+    /// The recusal or reassignment entry and the draw entry, with inclusion proofs.
+    pub proof: DrawProof,
+}
+
+fn case_court(app: &AppState, case: &CaseId) -> ApiResult<CourtId> {
+    app.store.read(|s| {
+        s.case(case)
+            .map(|c| c.court.clone())
+            .ok_or_else(|| ApiError::not_found(format!("there is no case {case}")))
+    })
+}
+
+async fn replacement(
+    app: &AppState,
+    case: CaseId,
+    removed: JudgeId,
+    actor: Actor,
+    event: Event,
+) -> ApiResult<axum::Json<Replacement>> {
+    let entries = app.store.submit(move |_| Ok((actor, event))).await?;
+    let proof = draw_proof(app, &entries)?;
+    let Event::Draw(d) = &proof.draw.entry.event else {
+        unreachable!("draw_proof returns a draw")
+    };
+    let drawn = d.chosen.clone();
+    let judges = app.store.read(|s| {
+        s.case(&case)
+            .map(|c| s.case_judges(c).into_iter().cloned().collect())
+            .unwrap_or_default()
+    });
+    Ok(axum::Json(Replacement {
+        case,
+        removed,
+        drawn,
+        judges,
+        proof,
+    }))
+}
+
+/// Take a judge off a case by the court's decision and draw a replacement (clerk of the court).
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{case}/reassignments",
+    tag = "clerk",
+    params(("case" = String, Path, description = "Case number")),
+    request_body = Reassign,
+    responses(
+        (status = 200, description = "Reassigned", body = Replacement),
+        (status = 403, description = "Not a clerk of the case's court", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case or judge", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The judge does not sit on the case, or it is closed", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No replacement can be drawn", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn reassign(
+    AxState(app): AxState<AppState>,
+    principal: Principal,
+    Path(case): Path<String>,
+    Json(req): Json<Reassign>,
+) -> ApiResult<axum::Json<Replacement>> {
+    let case = parse_case(&case)?;
+    let court = case_court(&app, &case)?;
+    principal.require_clerk(&court)?;
+    let event = Event::Reassignment {
+        case: case.clone(),
+        judge: req.judge.clone(),
+        reason: req.reason,
+    };
+    replacement(&app, case, req.judge, principal.actor, event).await
+}
+
+/// A judge steps off a case and a replacement is drawn (the judge themself, or a clerk of the court
+/// recording a recusal).
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{case}/recusals",
+    tag = "judge",
+    params(("case" = String, Path, description = "Case number")),
+    request_body = Recuse,
+    responses(
+        (status = 200, description = "Recused", body = Replacement),
+        (status = 403, description = "Neither the judge nor a clerk of the court", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case or judge", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The judge does not sit on the case, or it is closed", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No replacement can be drawn", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn recuse(
+    AxState(app): AxState<AppState>,
+    principal: Principal,
+    Path(case): Path<String>,
+    Json(req): Json<Recuse>,
+) -> ApiResult<axum::Json<Replacement>> {
+    let case = parse_case(&case)?;
+    let court = case_court(&app, &case)?;
+    let judge = match (&req.judge, principal.role, &principal.judge) {
+        (Some(j), _, _) => j.clone(),
+        (None, TokenRole::Judge, Some(me)) => me.clone(),
+        _ => {
+            return Err(ApiError::new(
+                Kind::InvalidBody,
+                "name the judge who recuses in the field 'judge'",
+            ));
+        }
+    };
+    match principal.role {
+        TokenRole::Judge => principal.require_judge(&judge)?,
+        _ => principal.require_clerk(&court)?,
+    }
+    let event = Event::Recusal {
+        case: case.clone(),
+        judge: judge.clone(),
+        reason: req.reason,
+    };
+    replacement(&app, case, judge, principal.actor, event).await
+}
+
+/// How a case ends.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Close {
+    /// `judgment`, `settlement`, `withdrawal`, `dismissal` or `transfer`.
+    #[schema(value_type = String, example = "judgment")]
+    pub reason: ClosingReason,
+}
+
+/// Close a case (clerk of the court).
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{case}/close",
+    tag = "clerk",
+    params(("case" = String, Path, description = "Case number")),
+    request_body = Close,
+    responses(
+        (status = 200, description = "Closed", body = Recorded),
+        (status = 403, description = "Not a clerk of the case's court", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already closed, or awaiting its draw", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn close(
+    AxState(app): AxState<AppState>,
+    principal: Principal,
+    Path(case): Path<String>,
+    Json(req): Json<Close>,
+) -> ApiResult<axum::Json<Recorded>> {
+    let case = parse_case(&case)?;
+    let court = case_court(&app, &case)?;
+    principal.require_clerk(&court)?;
+    let actor = principal.actor;
+    let event = Event::CaseClosed {
+        case,
+        reason: req.reason,
+    };
+    let entries = app.store.submit(move |_| Ok((actor, event))).await?;
+    Ok(axum::Json(last(&entries)?.into()))
+}

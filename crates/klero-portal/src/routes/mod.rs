@@ -1,0 +1,200 @@
+//! The routes, one module per audience, and the pieces of answers they share.
+
+use axum::Router;
+use axum::routing::{delete, get, post, put};
+use klero_core::{CaseId, CourtId, Digest32, Event, JudgeId, LogEntry, State};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, Kind};
+
+pub(crate) mod admin;
+pub(crate) mod cases;
+pub(crate) mod judges;
+pub(crate) mod public;
+
+/// Every route of the API.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(public::healthz))
+        .route("/api/v1/openapi.json", get(public::openapi))
+        .route("/api/v1/docs", get(public::docs))
+        .route("/api/v1/problems/{slug}", get(public::problem_type))
+        // The public log.
+        .route("/api/v1/log/checkpoint", get(public::checkpoint))
+        .route("/api/v1/log/entries", get(public::entries))
+        .route("/api/v1/log/consistency", get(public::consistency))
+        .route("/api/v1/log/inclusion", get(public::inclusion))
+        .route("/api/v1/cases/{case}/proof", get(public::case_proof))
+        .route(
+            "/api/v1/courts",
+            get(public::courts).post(admin::create_court),
+        )
+        .route("/api/v1/courts/{court}", get(public::court))
+        .route("/api/v1/courts/{court}/stats", get(public::stats))
+        .route(
+            "/api/v1/policy",
+            get(public::policy).put(admin::update_policy),
+        )
+        // Clerks.
+        .route("/api/v1/courts/{court}/cases", post(cases::file_case))
+        .route("/api/v1/cases/{case}", get(cases::get_case))
+        .route("/api/v1/cases/{case}/reassignments", post(cases::reassign))
+        .route("/api/v1/cases/{case}/recusals", post(cases::recuse))
+        .route("/api/v1/cases/{case}/close", post(cases::close))
+        // Judges.
+        .route("/api/v1/judges/{judge}/docket", get(judges::docket))
+        .route(
+            "/api/v1/judges/{judge}/conflicts",
+            post(judges::declare_conflict),
+        )
+        .route(
+            "/api/v1/judges/{judge}/conflicts/withdrawals",
+            post(judges::withdraw_conflict),
+        )
+        // Court administrators.
+        .route(
+            "/api/v1/courts/{court}/divisions",
+            post(admin::create_division),
+        )
+        .route("/api/v1/courts/{court}/judges", post(admin::register_judge))
+        .route("/api/v1/judges/{judge}", put(admin::update_judge))
+        .route(
+            "/api/v1/judges/{judge}/absences",
+            get(admin::list_absences).post(admin::record_absence),
+        )
+        .route("/api/v1/absences/{absence}", delete(admin::cancel_absence))
+        // System administrators (and court administrators for their own court).
+        .route("/api/v1/tokens", post(admin::create_token))
+}
+
+/// A tree head: the number of entries and the RFC 9162 Merkle root over them.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Checkpoint {
+    /// Number of entries in the log.
+    pub size: u64,
+    /// Merkle root, 64 hex characters.
+    #[schema(value_type = String)]
+    pub root: Digest32,
+}
+
+/// An entry with its inclusion proof in the tree of the accompanying checkpoint.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ProvenEntry {
+    /// The entry exactly as in the export format.
+    #[schema(value_type = Object)]
+    pub entry: LogEntry,
+    /// RFC 9162 inclusion proof of `entry.hash` at `entry.index` in the checkpoint's tree.
+    #[schema(value_type = Vec<String>)]
+    pub inclusion: Vec<Digest32>,
+}
+
+/// The proof of one draw: the entry that opened it (a filing, a recusal or a reassignment), the
+/// draw entry itself, and a checkpoint both are proven against.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct DrawProof {
+    /// The tree both proofs refer to.
+    pub checkpoint: Checkpoint,
+    /// The entry that opened the draw.
+    pub trigger: ProvenEntry,
+    /// The draw entry: eligible pool with loads and weights, exclusions with reasons, beacon value,
+    /// seed and the judges chosen.
+    pub draw: ProvenEntry,
+}
+
+/// Where a change was recorded.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Recorded {
+    /// Index of the log entry.
+    pub index: u64,
+    /// Its hash.
+    #[schema(value_type = String)]
+    pub hash: Digest32,
+}
+
+impl From<&LogEntry> for Recorded {
+    fn from(e: &LogEntry) -> Recorded {
+        Recorded {
+            index: e.index,
+            hash: e.hash,
+        }
+    }
+}
+
+pub(crate) fn parse_court(s: &str) -> ApiResult<CourtId> {
+    CourtId::parse(s).map_err(|_| ApiError::not_found(format!("there is no court {s:?}")))
+}
+
+pub(crate) fn parse_case(s: &str) -> ApiResult<CaseId> {
+    CaseId::parse(s).map_err(|_| ApiError::not_found(format!("there is no case {s:?}")))
+}
+
+pub(crate) fn parse_judge(s: &str) -> ApiResult<JudgeId> {
+    JudgeId::parse(s).map_err(|_| ApiError::not_found(format!("there is no judge {s:?}")))
+}
+
+/// Refuses with 503 until the log has its genesis entry.
+pub(crate) fn require_genesis(state: &State) -> ApiResult<()> {
+    if state.policy().is_none() {
+        return Err(ApiError::new(
+            Kind::NotInitialized,
+            "the log has no genesis entry yet: run 'klero init' (or 'klero serve --demo')",
+        ));
+    }
+    Ok(())
+}
+
+/// The entry of `entries` written last (the one a simple change produced).
+pub(crate) fn last(entries: &[LogEntry]) -> ApiResult<&LogEntry> {
+    entries
+        .last()
+        .ok_or_else(|| ApiError::internal("the store appended no entry"))
+}
+
+/// Builds the proof of the draw among `entries` (a trigger and its draw, as `submit` returns them).
+pub(crate) fn draw_proof(app: &AppState, entries: &[LogEntry]) -> ApiResult<DrawProof> {
+    let draw = entries
+        .iter()
+        .find(|e| matches!(e.event, Event::Draw(_)))
+        .ok_or_else(|| ApiError::internal("a draw trigger was appended without its draw"))?;
+    let trigger = entries
+        .iter()
+        .find(|e| e.event.opens_draw().is_some())
+        .ok_or_else(|| ApiError::internal("a draw was appended without its trigger"))?;
+    prove(app, trigger.clone(), draw.clone())
+}
+
+/// Proves `trigger` and `draw` against the current checkpoint.
+pub(crate) fn prove(app: &AppState, trigger: LogEntry, draw: LogEntry) -> ApiResult<DrawProof> {
+    let (size, root) = app.store.checkpoint();
+    let proof = |e: &LogEntry| {
+        app.store
+            .inclusion_proof(e.index, size)
+            .ok_or_else(|| ApiError::internal(format!("no inclusion proof for entry {}", e.index)))
+    };
+    Ok(DrawProof {
+        checkpoint: Checkpoint { size, root },
+        trigger: ProvenEntry {
+            inclusion: proof(&trigger)?,
+            entry: trigger,
+        },
+        draw: ProvenEntry {
+            inclusion: proof(&draw)?,
+            entry: draw,
+        },
+    })
+}
+
+/// Today's UTC day.
+pub(crate) fn today() -> klero_core::Day {
+    klero_core::Day::from_millis(now_millis())
+}
+
+/// Milliseconds since the epoch.
+pub(crate) fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,625 @@
+//! What anyone may read without an account: the log, proofs, courts, statistics, the policy and
+//! the API's own documentation. Nothing here carries personal data: parties appear only as salted
+//! commitments, and only inside log entries.
+
+use std::collections::BTreeSet;
+
+use axum::extract::State as AxState;
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use klero_core::{CaseId, CourtId, Digest32, DivisionId, Event, JudgeId, LogEntry, Specialization};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::cases::entry_at;
+use super::judges::court_mean;
+use super::{Checkpoint, DrawProof, parse_case, parse_court, prove, today};
+use crate::error::{ApiError, ApiResult, Kind};
+use crate::extract::{Path, Query};
+use crate::{AppState, MAX_PAGE};
+
+/// Liveness: the process answers and the store is open.
+#[utoipa::path(get, path = "/healthz", tag = "public", responses((status = 200, description = "Alive", body = Health)))]
+pub async fn healthz(AxState(app): AxState<AppState>) -> axum::Json<Health> {
+    let (size, _) = app.store.checkpoint();
+    axum::Json(Health {
+        status: "ok",
+        backend: app.store.backend(),
+        log_size: size,
+    })
+}
+
+/// Liveness answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: &'static str,
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// Entries in the log.
+    pub log_size: u64,
+}
+
+/// The OpenAPI 3.1 document of this API.
+pub async fn openapi() -> Response {
+    let mut r = crate::openapi_json().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// A browsable page for the OpenAPI document (self-contained: no script from elsewhere).
+pub async fn docs() -> Html<&'static str> {
+    Html(include_str!("../docs.html"))
+}
+
+/// What a problem type means.
+pub async fn problem_type(Path(slug): Path<String>) -> ApiResult<Response> {
+    let kind = Kind::ALL
+        .into_iter()
+        .find(|k| k.slug() == slug)
+        .ok_or_else(|| ApiError::not_found(format!("there is no problem type {slug:?}")))?;
+    Ok(axum::Json(serde_json::json!({
+        "type": format!("/api/v1/problems/{}", kind.slug()),
+        "title": kind.title(),
+        "status": kind.status().as_u16(),
+    }))
+    .into_response())
+}
+
+/// The current checkpoint: the log's size and Merkle root.
+#[utoipa::path(get, path = "/api/v1/log/checkpoint", tag = "public", responses((status = 200, description = "Checkpoint", body = Checkpoint)))]
+pub async fn checkpoint(AxState(app): AxState<AppState>) -> axum::Json<Checkpoint> {
+    let (size, root) = app.store.checkpoint();
+    axum::Json(Checkpoint { size, root })
+}
+
+/// A range of the log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    /// First entry (default 0).
+    pub start: Option<u64>,
+    /// One past the last entry (default and maximum: `start + 1000`, and the log's size).
+    pub end: Option<u64>,
+}
+
+/// Entries of the log in the export format: JSON lines (`application/jsonl`), one entry per line,
+/// at most 1,000 per page. `X-Log-Size` gives the log's size when the page was read, and a `Link`
+/// header with `rel="next"` points to the next page while there is one. Pages concatenated from
+/// `start=0` form the file `klero verify` checks.
+#[utoipa::path(
+    get,
+    path = "/api/v1/log/entries",
+    tag = "public",
+    params(Range),
+    responses(
+        (status = 200, description = "JSON lines, one log entry per line", content_type = "application/jsonl", body = String),
+        (status = 400, description = "start beyond the log, or end before start", body = crate::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn entries(
+    AxState(app): AxState<AppState>,
+    Query(q): Query<Range>,
+) -> ApiResult<Response> {
+    let (size, _) = app.store.checkpoint();
+    let start = q.start.unwrap_or(0);
+    if start > size {
+        return Err(ApiError::new(
+            Kind::InvalidParameter,
+            format!("start {start} is beyond the end of the log ({size} entries)"),
+        ));
+    }
+    let end = q.end.unwrap_or(u64::MAX).min(size).min(start + MAX_PAGE);
+    if q.end.is_some_and(|e| e < start) {
+        return Err(ApiError::new(
+            Kind::InvalidParameter,
+            format!("end {} is before start {start}", q.end.unwrap_or(0)),
+        ));
+    }
+    let list = if end > start {
+        app.store.entries(start, end).await?
+    } else {
+        vec![]
+    };
+    let mut body = String::with_capacity(list.len() * 600);
+    for e in &list {
+        body.push_str(&e.to_json_line());
+        body.push('\n');
+    }
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jsonl"),
+    );
+    h.insert("x-log-size", HeaderValue::from(size));
+    if end < size {
+        let next = format!(
+            "</api/v1/log/entries?start={end}&end={}>; rel=\"next\"",
+            (end + MAX_PAGE).min(size)
+        );
+        if let Ok(v) = HeaderValue::from_str(&next) {
+            h.insert(header::LINK, v);
+        }
+    }
+    Ok(r)
+}
+
+/// Two tree sizes.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct Sizes {
+    /// The older size.
+    pub old: u64,
+    /// The newer size (default: the current size).
+    pub new: Option<u64>,
+}
+
+/// A consistency proof between two tree sizes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Consistency {
+    /// Older size.
+    pub old: u64,
+    /// Root at the older size.
+    #[schema(value_type = String)]
+    pub old_root: Digest32,
+    /// Newer size.
+    pub new: u64,
+    /// Root at the newer size.
+    #[schema(value_type = String)]
+    pub new_root: Digest32,
+    /// RFC 9162 consistency proof.
+    #[schema(value_type = Vec<String>)]
+    pub proof: Vec<Digest32>,
+}
+
+/// Proves that the log at size `old` is a prefix of the log at size `new`: nothing was rewritten.
+#[utoipa::path(
+    get,
+    path = "/api/v1/log/consistency",
+    tag = "public",
+    params(Sizes),
+    responses(
+        (status = 200, description = "Proof", body = Consistency),
+        (status = 400, description = "Sizes out of range", body = crate::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn consistency(
+    AxState(app): AxState<AppState>,
+    Query(q): Query<Sizes>,
+) -> ApiResult<axum::Json<Consistency>> {
+    let (size, _) = app.store.checkpoint();
+    let new = q.new.unwrap_or(size);
+    let bad = || {
+        ApiError::new(
+            Kind::InvalidParameter,
+            format!(
+                "need 1 <= old <= new <= {size} (the log's size); got old {} and new {new}",
+                q.old
+            ),
+        )
+    };
+    if q.old == 0 || q.old > new || new > size {
+        return Err(bad());
+    }
+    let (Some(old_root), Some(new_root), Some(proof)) = (
+        app.store.root_at(q.old),
+        app.store.root_at(new),
+        app.store.consistency_proof(q.old, new),
+    ) else {
+        return Err(bad());
+    };
+    Ok(axum::Json(Consistency {
+        old: q.old,
+        old_root,
+        new,
+        new_root,
+        proof,
+    }))
+}
+
+/// An entry and a tree size.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionQuery {
+    /// The entry.
+    pub index: u64,
+    /// The tree size (default: the current size).
+    pub size: Option<u64>,
+}
+
+/// An inclusion proof.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Inclusion {
+    /// The entry's index.
+    pub index: u64,
+    /// Its hash (the leaf's data).
+    #[schema(value_type = String)]
+    pub hash: Digest32,
+    /// The tree size.
+    pub size: u64,
+    /// The root at that size.
+    #[schema(value_type = String)]
+    pub root: Digest32,
+    /// RFC 9162 inclusion proof.
+    #[schema(value_type = Vec<String>)]
+    pub proof: Vec<Digest32>,
+}
+
+/// Proves that an entry is in the log at a given size.
+#[utoipa::path(
+    get,
+    path = "/api/v1/log/inclusion",
+    tag = "public",
+    params(InclusionQuery),
+    responses(
+        (status = 200, description = "Proof", body = Inclusion),
+        (status = 400, description = "Out of range", body = crate::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn inclusion(
+    AxState(app): AxState<AppState>,
+    Query(q): Query<InclusionQuery>,
+) -> ApiResult<axum::Json<Inclusion>> {
+    let (current, _) = app.store.checkpoint();
+    let size = q.size.unwrap_or(current);
+    if q.index >= size || size > current {
+        return Err(ApiError::new(
+            Kind::InvalidParameter,
+            format!(
+                "need index < size <= {current} (the log's size); got index {} and size {size}",
+                q.index
+            ),
+        ));
+    }
+    let entry = entry_at(&app, q.index).await?;
+    let (Some(root), Some(proof)) = (
+        app.store.root_at(size),
+        app.store.inclusion_proof(q.index, size),
+    ) else {
+        return Err(ApiError::internal("a proof in range could not be built"));
+    };
+    Ok(axum::Json(Inclusion {
+        index: q.index,
+        hash: entry.hash,
+        size,
+        root,
+        proof,
+    }))
+}
+
+/// Everything to re-check a case's draws offline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseProof {
+    /// The case.
+    #[schema(value_type = String)]
+    pub case: CaseId,
+    /// The filing and its draw, with inclusion proofs against a checkpoint.
+    pub filing: DrawProof,
+    /// Every later draw of the case (after a recusal or reassignment), each with its trigger.
+    pub redraws: Vec<DrawProof>,
+}
+
+/// How far past a trigger the portal looks for its draw entry.
+const DRAW_SEARCH: u64 = 64;
+
+async fn find_draw(app: &AppState, trigger: &LogEntry) -> ApiResult<LogEntry> {
+    let (size, _) = app.store.checkpoint();
+    let from = trigger.index + 1;
+    let to = (from + DRAW_SEARCH).min(size);
+    app.store
+        .entries(from, to)
+        .await?
+        .into_iter()
+        .find(|e| matches!(&e.event, Event::Draw(d) if d.trigger == trigger.index))
+        .ok_or_else(|| ApiError::new(Kind::NotFound, "the draw of this case is still pending"))
+}
+
+/// The proof of a case's draws: the filing entry, the draw entry, their inclusion proofs and a
+/// checkpoint, plus the same for every replacement draw. With the whole log up to the checkpoint
+/// (`/api/v1/log/entries`), an observer recomputes the eligible pool, the weights, the seed and the
+/// judges chosen.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{case}/proof",
+    tag = "public",
+    params(("case" = String, Path, description = "Case number")),
+    responses(
+        (status = 200, description = "Proof", body = CaseProof),
+        (status = 404, description = "No such case", body = crate::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn case_proof(
+    AxState(app): AxState<AppState>,
+    Path(case): Path<String>,
+) -> ApiResult<axum::Json<CaseProof>> {
+    let case = parse_case(&case)?;
+    let filed_index = app
+        .store
+        .read(|s| s.case(&case).map(|c| c.filed_index))
+        .ok_or_else(|| ApiError::not_found(format!("there is no case {case}")))?;
+    let filed = entry_at(&app, filed_index).await?;
+    let draw = find_draw(&app, &filed).await?;
+    let filing = prove(&app, filed, draw.clone())?;
+    // A judge who leaves a case never returns to it, so the case had later draws exactly when its
+    // judges differ from the first draw's; only then scan forward for them.
+    let first: BTreeSet<JudgeId> = match &draw.event {
+        Event::Draw(d) => d.chosen.iter().cloned().collect(),
+        _ => BTreeSet::new(),
+    };
+    let now: BTreeSet<JudgeId> = app.store.read(|s| {
+        s.case(&case)
+            .map(|c| s.case_judges(c).into_iter().cloned().collect())
+            .unwrap_or_default()
+    });
+    let mut redraws = vec![];
+    let (size, _) = app.store.checkpoint();
+    let mut at = if first == now { size } else { draw.index + 1 };
+    while at < size {
+        let page = app.store.entries(at, (at + MAX_PAGE).min(size)).await?;
+        if page.is_empty() {
+            break;
+        }
+        for e in &page {
+            if let Event::Draw(d) = &e.event
+                && d.case == case
+            {
+                let trigger = entry_at(&app, d.trigger).await?;
+                redraws.push(prove(&app, trigger, e.clone())?);
+            }
+        }
+        at += page.len() as u64;
+    }
+    Ok(axum::Json(CaseProof {
+        case,
+        filing,
+        redraws,
+    }))
+}
+
+/// A court in the list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CourtSummary {
+    /// Identifier.
+    #[schema(value_type = String)]
+    pub court: CourtId,
+    /// Name.
+    pub name: String,
+    /// Number of judges.
+    pub judges: usize,
+}
+
+/// The courts.
+#[utoipa::path(get, path = "/api/v1/courts", tag = "public", responses((status = 200, description = "Courts", body = Vec<CourtSummary>)))]
+pub async fn courts(AxState(app): AxState<AppState>) -> axum::Json<Vec<CourtSummary>> {
+    let mut list: Vec<CourtSummary> = app.store.read(|s| {
+        s.courts()
+            .map(|(id, c)| CourtSummary {
+                court: id.clone(),
+                name: c.name.clone(),
+                judges: s.court_judges(id).len(),
+            })
+            .collect()
+    });
+    list.sort_by(|a, b| a.court.cmp(&b.court));
+    axum::Json(list)
+}
+
+/// A division.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DivisionView {
+    /// Identifier.
+    #[schema(value_type = String)]
+    pub division: DivisionId,
+    /// Name.
+    pub name: String,
+}
+
+/// A judge's public record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JudgeView {
+    /// Identifier.
+    #[schema(value_type = String)]
+    pub judge: JudgeId,
+    /// Division.
+    #[schema(value_type = String)]
+    pub division: DivisionId,
+    /// Specializations.
+    #[schema(value_type = Vec<String>)]
+    pub specializations: Vec<Specialization>,
+    /// Share in thousandths.
+    pub share_permille: u32,
+    /// Takes cases.
+    pub active: bool,
+}
+
+/// A court with its divisions and judges.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CourtView {
+    /// Identifier.
+    #[schema(value_type = String)]
+    pub court: CourtId,
+    /// Name.
+    pub name: String,
+    /// Divisions.
+    pub divisions: Vec<DivisionView>,
+    /// Judges, in ascending order of identifier.
+    pub judges: Vec<JudgeView>,
+}
+
+/// A court, its divisions and its judges' public records.
+#[utoipa::path(
+    get,
+    path = "/api/v1/courts/{court}",
+    tag = "public",
+    params(("court" = String, Path, description = "The court")),
+    responses(
+        (status = 200, description = "The court", body = CourtView),
+        (status = 404, description = "No such court", body = crate::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn court(
+    AxState(app): AxState<AppState>,
+    Path(court): Path<String>,
+) -> ApiResult<axum::Json<CourtView>> {
+    let court = parse_court(&court)?;
+    let view = app.store.read(|s| {
+        let c = s.court(&court)?;
+        Some(CourtView {
+            court: court.clone(),
+            name: c.name.clone(),
+            divisions: c
+                .divisions
+                .iter()
+                .map(|(d, n)| DivisionView {
+                    division: d.clone(),
+                    name: n.clone(),
+                })
+                .collect(),
+            judges: s
+                .court_judges(&court)
+                .into_iter()
+                .map(|j| JudgeView {
+                    judge: j.id.clone(),
+                    division: j.division.clone(),
+                    specializations: j.specializations.clone(),
+                    share_permille: j.share_permille,
+                    active: j.active,
+                })
+                .collect(),
+        })
+    });
+    view.map(axum::Json)
+        .ok_or_else(|| ApiError::not_found(format!("there is no court {court}")))
+}
+
+/// One judge's workload.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JudgeStats {
+    /// The judge.
+    #[schema(value_type = String)]
+    pub judge: JudgeId,
+    /// Division.
+    #[schema(value_type = String)]
+    pub division: DivisionId,
+    /// Takes cases.
+    pub active: bool,
+    /// Share in thousandths.
+    pub share_permille: u32,
+    /// Normalized load today.
+    pub load: u64,
+    /// Load relative to the court mean, in thousandths (1000 = exactly the mean).
+    pub load_vs_mean_permille: u64,
+    /// Cases assigned to this judge (by draw or reference), open or closed.
+    pub cases: usize,
+    /// Of which open.
+    pub open: usize,
+    /// Of which this judge presides.
+    pub presiding: usize,
+}
+
+/// A court's fairness statistics.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CourtStats {
+    /// The court.
+    #[schema(value_type = String)]
+    pub court: CourtId,
+    /// The day the loads are computed for.
+    pub day: String,
+    /// Mean normalized load of the active judges.
+    pub mean_load: u64,
+    /// Cases of the court that have judges.
+    pub cases: usize,
+    /// Of which open.
+    pub open: usize,
+    /// Per judge.
+    pub judges: Vec<JudgeStats>,
+}
+
+/// Per-judge loads against the court mean and case counts (public; no personal data).
+#[utoipa::path(
+    get,
+    path = "/api/v1/courts/{court}/stats",
+    tag = "public",
+    params(("court" = String, Path, description = "The court")),
+    responses(
+        (status = 200, description = "Statistics", body = CourtStats),
+        (status = 404, description = "No such court", body = crate::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn stats(
+    AxState(app): AxState<AppState>,
+    Path(court): Path<String>,
+) -> ApiResult<axum::Json<CourtStats>> {
+    let court = parse_court(&court)?;
+    let day = today();
+    let stats = app.store.read(|s| {
+        s.court(&court)?;
+        let mean = court_mean(s, &court, day);
+        let mut all = BTreeSet::new();
+        let mut open = BTreeSet::new();
+        let judges = s
+            .court_judges(&court)
+            .into_iter()
+            .map(|j| {
+                let docket = s.docket(&j.id);
+                let load = s.load_on(j, day);
+                for c in &docket {
+                    all.insert(c.id.clone());
+                    if c.closed.is_none() {
+                        open.insert(c.id.clone());
+                    }
+                }
+                JudgeStats {
+                    judge: j.id.clone(),
+                    division: j.division.clone(),
+                    active: j.active,
+                    share_permille: j.share_permille,
+                    load,
+                    load_vs_mean_permille: (load * 1000).checked_div(mean).unwrap_or(0),
+                    cases: docket.len(),
+                    open: docket.iter().filter(|c| c.closed.is_none()).count(),
+                    presiding: docket
+                        .iter()
+                        .filter(|c| s.case_judges(c).first().copied() == Some(&j.id))
+                        .count(),
+                }
+            })
+            .collect();
+        Some(CourtStats {
+            court: court.clone(),
+            day: day.to_string(),
+            mean_load: mean,
+            cases: all.len(),
+            open: open.len(),
+            judges,
+        })
+    });
+    stats
+        .map(axum::Json)
+        .ok_or_else(|| ApiError::not_found(format!("there is no court {court}")))
+}
+
+/// The policy in force.
+#[utoipa::path(
+    get,
+    path = "/api/v1/policy",
+    tag = "public",
+    responses(
+        (status = 200, description = "The policy", body = Object),
+        (status = 503, description = "No genesis yet", body = crate::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn policy(AxState(app): AxState<AppState>) -> ApiResult<Response> {
+    app.store
+        .read(|s| s.policy().map(|p| axum::Json(p.clone()).into_response()))
+        .ok_or_else(|| {
+            ApiError::new(
+                Kind::NotInitialized,
+                "the log has no genesis entry yet, so no policy",
+            )
+        })
+}
