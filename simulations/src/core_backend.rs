@@ -1,0 +1,310 @@
+//! Kleroterion's real draw: every fact is appended to a `klero_core::Log`, every allocation is the
+//! log's own `Log::draw`, and the measures read the recorded `Draw` (eligible pool and integer
+//! weights). Nothing of the draw is re-implemented here.
+
+use std::collections::HashMap;
+
+use klero_core::hash::sha256;
+use klero_core::{
+    AbsenceId, AbsenceReason, Actor, ActorId, CaseId, CaseType, CaseTypeCode, ClosingReason,
+    CourtId, Day, Digest32, DivisionId, Event, Fallback, HashChain, JudgeId, Log, Method, Policy,
+    RecusalReason, Role, Specialization,
+};
+
+use crate::engine::{Backend, Mirror, Outcome};
+use crate::scenario::{CaseSpec, PolicyParams, World};
+
+/// The real draw with the given parameters.
+pub struct Core {
+    params: PolicyParams,
+    log: Log,
+    chain: Option<HashChain>,
+    start_ms: i64,
+    judge_ids: Vec<JudgeId>,
+    judge_ix: HashMap<JudgeId, u32>,
+    judge_rec: Vec<(DivisionId, Vec<Specialization>, u32)>,
+    case_ids: Vec<Option<CaseId>>,
+    courts: Vec<CourtId>,
+    divisions: Vec<DivisionId>,
+    types: Vec<(CaseTypeCode, u32)>,
+    absences: u64,
+    /// Draw entries appended.
+    pub draws: u64,
+    /// Seconds spent inside the core (appends and draws).
+    pub core_seconds: f64,
+}
+
+impl Core {
+    /// A backend for the real draw with `params`.
+    pub fn new(params: PolicyParams) -> Core {
+        Core {
+            params,
+            log: Log::new(),
+            chain: None,
+            start_ms: 0,
+            judge_ids: vec![],
+            judge_ix: HashMap::new(),
+            judge_rec: vec![],
+            case_ids: vec![],
+            courts: vec![],
+            divisions: vec![],
+            types: vec![],
+            absences: 0,
+            draws: 0,
+            core_seconds: 0.0,
+        }
+    }
+
+    fn append(&mut self, at: i64, actor: Actor, ev: Event) -> bool {
+        let t = std::time::Instant::now();
+        let ok = self.log.append(self.start_ms + at, actor, ev).is_ok();
+        self.core_seconds += t.elapsed().as_secs_f64();
+        ok
+    }
+
+    fn draw(&mut self, at: i64, case: &CaseId) -> Option<Outcome> {
+        let t = std::time::Instant::now();
+        let chain = self.chain.as_mut().expect("setup first");
+        let e = self.log.draw(self.start_ms + at, case, chain).ok();
+        self.core_seconds += t.elapsed().as_secs_f64();
+        let e = e?;
+        self.draws += 1;
+        let Event::Draw(d) = &e.event else {
+            return None;
+        };
+        let chosen = d.chosen.iter().map(|j| self.judge_ix[j]).collect();
+        if d.method != Method::Random {
+            return Some(Outcome {
+                pool: vec![],
+                probs: vec![],
+                chosen,
+            });
+        }
+        let total: u64 = d.eligible.iter().map(|c| c.weight).sum();
+        Some(Outcome {
+            pool: d.eligible.iter().map(|c| self.judge_ix[&c.judge]).collect(),
+            probs: d
+                .eligible
+                .iter()
+                .map(|c| c.weight as f64 / total as f64)
+                .collect(),
+            chosen,
+        })
+    }
+
+    /// The core policy the parameters give, with the scenario's case types.
+    pub fn policy(params: &PolicyParams, w: &World) -> Policy {
+        let mut p = Policy::with_case_types(
+            w.scenario
+                .case_types
+                .iter()
+                .map(|t| CaseType {
+                    code: CaseTypeCode::parse(t.code.clone()).expect("case type code"),
+                    specialization: Specialization::parse(t.specialization.clone())
+                        .expect("specialization"),
+                    weight: t.weight,
+                    panel: t.panel,
+                })
+                .collect(),
+        );
+        p.min_pool = params.min_pool;
+        p.fallback = Fallback::WidenThenProceed;
+        p.cap_num = params.cap_num;
+        p.cap_den = params.cap_den;
+        p.balance_permille = params.balance_permille;
+        p.window_days = params.window_days;
+        p.catch_up_limit = params.catch_up_limit;
+        p
+    }
+}
+
+fn admin() -> Actor {
+    Actor::new(Role::SystemAdmin, "sysadmin")
+}
+fn court_admin() -> Actor {
+    Actor::new(Role::CourtAdmin, "court-admin")
+}
+fn clerk() -> Actor {
+    Actor::new(Role::Clerk, "clerk")
+}
+
+impl Backend for Core {
+    fn setup(&mut self, w: &World) {
+        let start = Day::from_ymd(2026, 1, 1).expect("date");
+        self.start_ms = start.start_millis();
+        let len = (w.cases.len() as u64) * 3 + 1000;
+        let secret = sha256(&[b"klero-sim/beacon", &w.scenario.seed.to_be_bytes()]);
+        let chain = HashChain::new(secret, len);
+        let policy = Core::policy(&self.params, w);
+        let setup = -86_400_000;
+        assert!(self.append(
+            setup,
+            admin(),
+            Event::Genesis {
+                log_id: ActorId::parse(format!("sim-{}", w.scenario.name)).expect("id"),
+                policy,
+                beacon: chain.anchor(),
+            },
+        ));
+        self.chain = Some(chain);
+        self.divisions = w
+            .divisions
+            .iter()
+            .map(|d| DivisionId::parse(d.clone()).expect("division"))
+            .collect();
+        self.types = w
+            .scenario
+            .case_types
+            .iter()
+            .map(|t| (CaseTypeCode::parse(t.code.clone()).expect("code"), t.weight))
+            .collect();
+        for c in &w.courts {
+            let court = CourtId::parse(c.id.clone()).expect("court");
+            assert!(self.append(
+                setup,
+                admin(),
+                Event::CourtCreated {
+                    court: court.clone(),
+                    name: format!("Court {}", c.id),
+                },
+            ));
+            for d in self.divisions.clone() {
+                assert!(self.append(
+                    setup,
+                    court_admin(),
+                    Event::DivisionCreated {
+                        court: court.clone(),
+                        division: d.clone(),
+                        name: d.to_string(),
+                    },
+                ));
+            }
+            self.courts.push(court);
+        }
+        for (i, j) in w.judges.iter().enumerate() {
+            let id = JudgeId::parse(j.id.clone()).expect("judge");
+            let specs: Vec<Specialization> = j
+                .specs
+                .iter()
+                .map(|s| Specialization::parse(s.clone()).expect("spec"))
+                .collect();
+            let division = self.divisions[j.division as usize].clone();
+            assert!(self.append(
+                setup,
+                court_admin(),
+                Event::JudgeRegistered {
+                    judge: id.clone(),
+                    court: self.courts[j.court as usize].clone(),
+                    division: division.clone(),
+                    specializations: specs.clone(),
+                    share_permille: j.share,
+                    active: j.active_at_start,
+                },
+            ));
+            self.judge_ix.insert(id.clone(), i as u32);
+            self.judge_ids.push(id);
+            self.judge_rec.push((division, specs, j.share));
+        }
+        for &(j, s) in &w.conflicts {
+            let id = self.judge_ids[j as usize].clone();
+            assert!(self.append(
+                setup,
+                Actor::new(Role::Judge, id.as_str()),
+                Event::ConflictDeclared {
+                    judge: id,
+                    subject: Digest32(s),
+                },
+            ));
+        }
+        for a in &w.planned {
+            if let crate::scenario::Act::Absence {
+                judge,
+                from,
+                until,
+                reason,
+            } = a
+            {
+                self.absence(setup, *judge, *from, *until, *reason);
+            }
+        }
+        self.case_ids = vec![None; w.cases.len()];
+    }
+
+    fn absence(&mut self, at: i64, judge: u32, from: i32, until: i32, reason: AbsenceReason) {
+        self.absences += 1;
+        let start = Day::from_millis(self.start_ms).0;
+        let ev = Event::AbsenceRecorded {
+            absence: AbsenceId::parse(format!("A{}", self.absences)).expect("id"),
+            judge: self.judge_ids[judge as usize].clone(),
+            from: Day(start + from),
+            until: Day(start + until),
+            reason,
+        };
+        self.append(at, court_admin(), ev);
+    }
+
+    fn set_active(&mut self, at: i64, judge: u32, active: bool) {
+        let (division, specs, share) = self.judge_rec[judge as usize].clone();
+        let ev = Event::JudgeUpdated {
+            judge: self.judge_ids[judge as usize].clone(),
+            division,
+            specializations: specs,
+            share_permille: share,
+            active,
+        };
+        self.append(at, court_admin(), ev);
+    }
+
+    fn file(&mut self, at: i64, ci: u32, c: &CaseSpec, _m: &Mirror) -> Option<Outcome> {
+        let id = CaseId::parse(c.id.clone()).expect("case id");
+        let (code, weight) = self.types[c.ty as usize].clone();
+        let related = c.related.and_then(|r| self.case_ids[r as usize].clone());
+        let earlier = c.earlier.and_then(|r| self.case_ids[r as usize].clone());
+        let ev = Event::CaseFiled {
+            case: id.clone(),
+            court: self.courts[c.court as usize].clone(),
+            division: self.divisions[c.division as usize].clone(),
+            case_type: code,
+            weight,
+            parties: c.parties.iter().map(|p| Digest32(*p)).collect(),
+            claim: Digest32(c.claim),
+            related,
+            earlier_instance: earlier,
+        };
+        if !self.append(at, clerk(), ev) {
+            return None;
+        }
+        if self.case_ids.len() <= ci as usize {
+            self.case_ids.resize(ci as usize + 1, None);
+        }
+        self.case_ids[ci as usize] = Some(id.clone());
+        self.draw(at, &id)
+    }
+
+    fn recuse(&mut self, at: i64, ci: u32, judge: u32, _m: &Mirror) -> Option<Outcome> {
+        let id = self.case_ids[ci as usize].clone()?;
+        let j = self.judge_ids[judge as usize].clone();
+        let ev = Event::Recusal {
+            case: id.clone(),
+            judge: j.clone(),
+            reason: RecusalReason::ConflictOfInterest,
+        };
+        if !self.append(at, Actor::new(Role::Judge, j.as_str()), ev) {
+            return None;
+        }
+        self.draw(at, &id)
+    }
+
+    fn close(&mut self, at: i64, ci: u32) {
+        if let Some(id) = self.case_ids[ci as usize].clone() {
+            self.append(
+                at,
+                clerk(),
+                Event::CaseClosed {
+                    case: id,
+                    reason: ClosingReason::Withdrawal,
+                },
+            );
+        }
+    }
+}
