@@ -65,7 +65,7 @@ pub(crate) async fn connect(url: &str) -> Result<(AnyPool, Backend), StoreError>
     };
     let url = match backend {
         // Create the file on first start.
-        Backend::Sqlite if !url.contains("mode=") => {
+        Backend::Sqlite if !url.contains("mode=") && !url.contains(":memory:") => {
             if url.contains('?') {
                 format!("{url}&mode=rwc")
             } else {
@@ -75,13 +75,25 @@ pub(crate) async fn connect(url: &str) -> Result<(AnyPool, Backend), StoreError>
         _ => url.to_string(),
     };
     let opts = AnyConnectOptions::from_str(&url).map_err(db_err)?;
+    // An in-memory database lives and dies with its one connection (tests and demos only).
+    let memory = url.contains(":memory:") || url.contains("mode=memory");
     let pool = match backend {
         Backend::Sqlite => {
             AnyPoolOptions::new()
                 // WAL lets readers run beside the one writer. synchronous=FULL makes every commit
                 // durable before it returns: an acknowledged append survives a power cut.
-                .max_connections(4)
+                .max_connections(if memory { 1 } else { 4 })
                 .min_connections(1)
+                .idle_timeout(if memory {
+                    None
+                } else {
+                    Some(Duration::from_secs(600))
+                })
+                .max_lifetime(if memory {
+                    None
+                } else {
+                    Some(Duration::from_secs(1800))
+                })
                 .acquire_timeout(Duration::from_secs(30))
                 .after_connect(|conn, _| {
                     Box::pin(async move {

@@ -216,10 +216,7 @@ impl Store {
             log: Log::new(),
             tree: MerkleTree::new(),
         };
-        for e in writer::read_entries(&pool, 0).await? {
-            shared.log.push(&e).map_err(StoreError::Corrupt)?;
-            shared.tree.push(e.hash);
-        }
+        writer::replay_into(&pool, &mut shared.log, &mut shared.tree).await?;
         let work = shared.log.clone();
         let shared = Arc::new(RwLock::new(shared));
         let mut w = Writer {

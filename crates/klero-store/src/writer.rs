@@ -531,27 +531,22 @@ impl Writer {
     /// Brings the published log up to the database (which may hold a batch that reported failure)
     /// and restarts the working copy from it.
     async fn resync(&mut self) -> Result<(), StoreError> {
-        let from = self
-            .shared
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .log
-            .size();
-        let r = read_entries(&self.pool, from).await;
-        if let Ok(entries) = &r {
+        let (mut log, mut tree) = {
+            let s = self.shared.read().unwrap_or_else(|p| p.into_inner());
+            (s.log.clone(), MerkleTree::new())
+        };
+        // Replay the tail onto a copy, then publish it in one step.
+        let r = replay_into(&self.pool, &mut log, &mut tree).await;
+        if r.is_ok() {
             let mut s = self.shared.write().unwrap_or_else(|p| p.into_inner());
-            for e in entries {
-                if let Err(f) = s.log.push(e) {
-                    drop(s);
-                    self.restore(&[]);
-                    return Err(StoreError::Corrupt(f));
-                }
+            for e in r.as_ref().into_iter().flatten() {
                 s.tree.push(e.hash);
             }
+            s.log = log;
         }
         self.restore(&[]);
         // The chain may have changed with the entries (or not, if the batch that rotated it was
-        // lost); reload it lazily before the next batch.
+        // lost); it is reloaded before the next batch.
         r.map(|_| ())
     }
 
@@ -600,15 +595,9 @@ impl Writer {
         }
     }
 
-    /// Deletes and rewrites every projection row from the log, in one transaction.
+    /// Deletes and rewrites every projection row from the log, in one transaction, reading the
+    /// log a page at a time.
     async fn rebuild(&mut self) -> Result<u64, StoreError> {
-        let entries = read_entries(&self.pool, 0).await?;
-        let mut log = Log::new();
-        let mut ops = Vec::new();
-        for e in &entries {
-            log.push(e).map_err(StoreError::Corrupt)?;
-            project(log.state(), e, &mut ops);
-        }
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         for t in ["assignments", "cases", "judge_loads"] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {t}")))
@@ -616,11 +605,27 @@ impl Writer {
                 .await
                 .map_err(db_err)?;
         }
-        crate::project::write(&mut tx, ops).await.map_err(db_err)?;
+        let mut log = Log::new();
+        loop {
+            let from = log.size();
+            let page = read_range(&mut *tx, from, from + PAGE).await?;
+            let mut ops = Vec::new();
+            for e in &page {
+                log.push(e).map_err(StoreError::Corrupt)?;
+                project(log.state(), e, &mut ops);
+            }
+            crate::project::write(&mut tx, ops).await.map_err(db_err)?;
+            if (page.len() as u64) < PAGE {
+                break;
+            }
+        }
         tx.commit().await.map_err(db_err)?;
-        Ok(entries.len() as u64)
+        Ok(log.size())
     }
 }
+
+/// Rows read per query when replaying the log.
+pub(crate) const PAGE: u64 = 10_000;
 
 /// A beacon that has nothing (used only if the chain's secret could not be loaded).
 struct NoBeacon;
@@ -652,24 +657,44 @@ fn refuse(job: Job) {
     }
 }
 
-/// Reads and parses every stored entry from `from` on, checking that each row's columns agree
-/// with its entry. Does not verify the chain (the caller pushes into a `Log`).
-pub(crate) async fn read_entries(pool: &AnyPool, from: u64) -> Result<Vec<LogEntry>, StoreError> {
-    read_range(pool, from, i64::MAX as u64).await
+/// Reads, checks and pushes every stored entry from `from` on into `log` (and `tree`), a page at
+/// a time.
+pub(crate) async fn replay_into(
+    pool: &AnyPool,
+    log: &mut Log,
+    tree: &mut MerkleTree,
+) -> Result<Vec<LogEntry>, StoreError> {
+    let mut added = Vec::new();
+    loop {
+        let from = log.size();
+        let page = read_range(pool, from, from + PAGE).await?;
+        let n = page.len() as u64;
+        for e in page {
+            log.push(&e).map_err(StoreError::Corrupt)?;
+            tree.push(e.hash);
+            added.push(e);
+        }
+        if n < PAGE {
+            return Ok(added);
+        }
+    }
 }
 
 /// Entries with `start <= idx < end`, in order.
-pub(crate) async fn read_range(
-    pool: &AnyPool,
+pub(crate) async fn read_range<'c, E>(
+    conn: E,
     start: u64,
     end: u64,
-) -> Result<Vec<LogEntry>, StoreError> {
+) -> Result<Vec<LogEntry>, StoreError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
     let rows = sqlx::query(
         "SELECT idx, at, entry, hash, prev FROM log WHERE idx >= $1 AND idx < $2 ORDER BY idx",
     )
     .bind(start as i64)
     .bind(end.min(i64::MAX as u64) as i64)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await
     .map_err(db_err)?;
     let mut out = Vec::with_capacity(rows.len());

@@ -32,3 +32,6 @@ mod beacon;
 
 /// Bearer tokens.
 mod tokens;
+
+/// Injected storage faults: failed transactions, a second writer on the same database.
+mod faults;

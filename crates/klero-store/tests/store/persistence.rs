@@ -67,3 +67,12 @@ both!(a_second_genesis_is_a_conflict, |url| {
     assert_eq!(s.checkpoint().0, size);
     s.close().await;
 });
+
+#[tokio::test]
+async fn an_in_memory_sqlite_store_works_for_demos() {
+    let s = seeded("sqlite::memory:").await;
+    file(&s, "A").await;
+    check_log(&s).await;
+    assert_eq!(s.backend(), "sqlite");
+    s.close().await;
+}

@@ -1,0 +1,112 @@
+//! Measures filings per second through the store's writer (each filing is two entries, the filing
+//! and its draw, plus projections), with many concurrent submitters.
+//!
+//! ```text
+//! cargo run --release -p klero-store --example throughput -- sqlite 20000 256
+//! cargo run --release -p klero-store --example throughput -- postgres 20000 256
+//! ```
+//! PostgreSQL is reached through `KLERO_TEST_POSTGRES` as in the tests.
+
+use std::time::Instant;
+
+use klero_core::hash::{party_commitment, sha256};
+use klero_core::sample::sample_case_types;
+use klero_core::*;
+use klero_store::{Store, testing};
+
+fn id<T: std::str::FromStr>(s: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    s.parse().expect("valid id")
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let engine = args.get(1).map_or("sqlite", String::as_str);
+    let total: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20_000);
+    let workers: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(256);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = match engine {
+        "postgres" => testing::fresh_postgres().await,
+        _ => testing::fresh_sqlite(dir.path()).await,
+    };
+    let s = Store::open(&url).await.expect("open");
+    let admin = Actor::new(Role::SystemAdmin, "sysadmin");
+    s.genesis(
+        admin.clone(),
+        id("bench"),
+        Policy::with_case_types(sample_case_types()),
+    )
+    .await
+    .expect("genesis");
+    let court: CourtId = id("north");
+    let mut events = vec![
+        Event::CourtCreated {
+            court: court.clone(),
+            name: "North".into(),
+        },
+        Event::DivisionCreated {
+            court: court.clone(),
+            division: id("civil"),
+            name: "Civil".into(),
+        },
+    ];
+    for j in 1..=30 {
+        events.push(Event::JudgeRegistered {
+            judge: id(&format!("J-{j:02}")),
+            court: court.clone(),
+            division: id("civil"),
+            specializations: vec![id("civil")],
+            share_permille: 1000,
+            active: true,
+        });
+    }
+    for ev in events {
+        let a = admin.clone();
+        s.submit(move |_| Ok((a, ev))).await.expect("seed");
+    }
+    let pepper = s.pepper();
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut i = w;
+            while i < total {
+                let party = format!("P-{i}");
+                s.submit(move |st: &State| {
+                    let n = st.case_count() + 1;
+                    Ok((
+                        Actor::new(Role::Clerk, "clerk"),
+                        Event::CaseFiled {
+                            case: id(&format!("N-{n:07}")),
+                            court: id("north"),
+                            division: id("civil"),
+                            case_type: id("civil"),
+                            weight: 2,
+                            parties: vec![party_commitment(&pepper, &party)],
+                            claim: sha256(&[party.as_bytes()]),
+                            related: None,
+                            earlier_instance: None,
+                        },
+                    ))
+                })
+                .await
+                .expect("filing");
+                i += workers;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("worker");
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{engine}: {total} filings ({} entries) in {secs:.2} s = {:.0} filings/s with {workers} submitters",
+        s.checkpoint().0,
+        total as f64 / secs
+    );
+    s.close().await;
+}
