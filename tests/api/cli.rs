@@ -1,0 +1,110 @@
+use std::process::Command;
+
+use crate::both_backends;
+use crate::helpers::*;
+
+fn klero(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_klero"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn export_verify_and_tokens_from_the_command_line(b: Backend) {
+    let app = spawn_app(b).await;
+    for i in 0..3 {
+        app.file(&format!("cli {i}")).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("log.jsonl");
+    let file_s = file.to_str().unwrap().to_owned();
+    let db = app.db.clone();
+    let (code, _, err) = tokio::task::spawn_blocking({
+        let (db, f) = (db.clone(), file_s.clone());
+        move || klero(&["export", "--database-url", &db, "--out", &f])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text.lines().count() as u64, app.size().await);
+
+    let (code, out, _) = klero(&["verify", &file_s]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("OK"), "{out}");
+
+    // Alter one entry's content: the verifier names it.
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines[5] = lines[5].replacen("\"at\":", "\"at\":1", 1);
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let (code, out, _) = klero(&["verify", &file_s]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAILED: entry 5:"), "{out}");
+    // An unreadable line is a failure naming the line.
+    lines[5] = "not json".into();
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let (code, out, _) = klero(&["verify", &file_s]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("line 6 is not a log entry"), "{out}");
+    // A missing file is a plain sentence and a non-zero exit.
+    let (code, _, err) = klero(&["verify", "/nonexistent/log.jsonl"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("cannot open"), "{err}");
+
+    // The live server verifies through the binary too.
+    let url = app.url.clone();
+    let (code, out, _) = tokio::task::spawn_blocking(move || klero(&["verify", "--url", &url]))
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{out}");
+
+    // A token issued on the command line works against the server.
+    let (code, out, err) = tokio::task::spawn_blocking({
+        let db = db.clone();
+        move || {
+            klero(&[
+                "token",
+                "create",
+                "--database-url",
+                &db,
+                "--role",
+                "clerk",
+                "--court",
+                COURT,
+            ])
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{err}");
+    let token = out.trim().to_owned();
+    let r = app
+        .post(
+            &format!("/api/v1/courts/{COURT}/cases"),
+            &token,
+            filing("cli token"),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let (code, _, err) = klero(&[
+        "token",
+        "create",
+        "--database-url",
+        &db,
+        "--role",
+        "judge",
+        "--court",
+        COURT,
+        "--judge",
+        "J-999",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("J-999"), "{err}");
+    app.stop().await;
+}
+both_backends!(export_verify_and_tokens_from_the_command_line);

@@ -1,0 +1,263 @@
+use std::net::SocketAddr;
+
+use axum::http::Method;
+use klero::client::{Client, Response};
+use klero_store::{Options, Store};
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+
+/// The two backends every test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an `async fn(Backend)` test once per backend.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::helpers::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+/// A running server on a fresh database with the demo court (no cases) and a second court.
+pub struct TestApp {
+    pub url: String,
+    pub db: String,
+    pub client: Client,
+    pub store: Store,
+    pub handle: JoinHandle<()>,
+    pub clerk: String,
+    /// Judge J-02 of the demo court.
+    pub judge: String,
+    pub court_admin: String,
+    pub system_admin: String,
+    /// A clerk, a judge (O-01) and a court administrator of `other-court`.
+    pub other_clerk: String,
+    pub other_judge: String,
+    pub other_admin: String,
+    pub _dir: tempfile::TempDir,
+}
+
+pub const COURT: &str = "demo-district";
+pub const OTHER: &str = "other-court";
+
+/// Small beacon chains: building the default million-value chain at every open is slow in debug.
+pub fn options() -> Options {
+    Options {
+        chain_length: 4096,
+        ..Options::default()
+    }
+}
+
+pub async fn open(db: &str) -> Store {
+    Store::open_with(db, options()).await.expect("store opens")
+}
+
+pub async fn start(store: Store) -> (String, JoinHandle<()>) {
+    let (addr, handle): (SocketAddr, _) =
+        klero_portal::serve(store, "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("binds");
+    (format!("http://{addr}"), handle)
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let db = match backend {
+        Backend::Sqlite => klero_store::testing::fresh_sqlite(dir.path()).await,
+        Backend::Postgres => klero_store::testing::fresh_postgres().await,
+    };
+    let store = open(&db).await;
+    let t = klero::demo::seed(&store, 0)
+        .await
+        .expect("demo court seeds");
+    let (url, handle) = start(store.clone()).await;
+    let client = Client::new(&url);
+    // A second court with one division, three judges and its own tokens.
+    let post = |path: &str, token: &str, body: Value| {
+        let (c, p, t) = (client.clone(), path.to_owned(), token.to_owned());
+        async move {
+            let r = c.post(&p, Some(&t), &body).await.unwrap();
+            assert!(r.status < 300, "{p}: {} {}", r.status, r.text());
+            r.json()
+        }
+    };
+    post(
+        "/api/v1/courts",
+        &t.system_admin,
+        json!({"court": OTHER, "name": "Other Court"}),
+    )
+    .await;
+    let other_admin = post(
+        "/api/v1/tokens",
+        &t.system_admin,
+        json!({"role": "court_admin", "court": OTHER}),
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post(
+        &format!("/api/v1/courts/{OTHER}/divisions"),
+        &other_admin,
+        json!({"division": "civil", "name": "Civil"}),
+    )
+    .await;
+    for j in ["O-01", "O-02", "O-03"] {
+        post(
+            &format!("/api/v1/courts/{OTHER}/judges"),
+            &other_admin,
+            json!({"judge": j, "division": "civil", "specializations": ["civil"], "share_permille": 1000}),
+        )
+        .await;
+    }
+    let tok = |role: &str, judge: Option<&str>| {
+        let mut body = json!({"role": role, "court": OTHER});
+        if let Some(j) = judge {
+            body["judge"] = json!(j);
+        }
+        let post = &post;
+        let admin = other_admin.clone();
+        async move {
+            post("/api/v1/tokens", &admin, body).await["token"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let other_clerk = tok("clerk", None).await;
+    let other_judge = tok("judge", Some("O-01")).await;
+    TestApp {
+        url,
+        db,
+        client,
+        store,
+        handle,
+        clerk: t.clerk,
+        judge: t.judge,
+        court_admin: t.court_admin,
+        system_admin: t.system_admin,
+        other_clerk,
+        other_judge,
+        other_admin,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.client.get(path, token).await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.client.post(path, Some(token), &body).await.unwrap()
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        self.client
+            .send(method, path, token, body.as_ref(), &[])
+            .await
+            .unwrap()
+    }
+
+    /// The log's size as the public checkpoint gives it.
+    pub async fn size(&self) -> u64 {
+        self.get("/api/v1/log/checkpoint", None).await.json()["size"]
+            .as_u64()
+            .unwrap()
+    }
+
+    /// Files a civil case in the demo court and returns the answer.
+    pub async fn file(&self, claim: &str) -> Value {
+        let r = self
+            .post(
+                &format!("/api/v1/courts/{COURT}/cases"),
+                &self.clerk,
+                filing(claim),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()
+    }
+
+    /// A token for a judge of the demo court.
+    pub async fn judge_token(&self, judge: &str) -> String {
+        let r = self
+            .post(
+                "/api/v1/tokens",
+                &self.system_admin,
+                json!({"role": "judge", "court": COURT, "judge": judge}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Verifies the whole log through the API exactly as `klero verify --url` does.
+    pub async fn verify(&self) -> klero::verify::UrlReport {
+        let url = self.url.clone();
+        tokio::task::spawn_blocking(move || klero::verify::verify_url(&url))
+            .await
+            .unwrap()
+            .expect("the server answers")
+    }
+
+    pub async fn assert_verifies(&self) {
+        let r = self.verify().await;
+        assert!(
+            r.report.ok(),
+            "the log does not verify: {:?}",
+            r.report.failure
+        );
+        assert_eq!(r.report.verified, self.size().await);
+    }
+
+    pub async fn stop(self) -> (String, tempfile::TempDir) {
+        self.handle.abort();
+        let _ = self.handle.await;
+        self.store.close().await;
+        (self.db, self._dir)
+    }
+}
+
+/// A valid civil filing body.
+pub fn filing(claim: &str) -> Value {
+    json!({
+        "division": "civil",
+        "case_type": "civil",
+        "parties": ["PL-90010112345", format!("CO-{}", claim.len())],
+        "claim": claim,
+    })
+}
+
+/// Asserts a problem document with this status and slug.
+pub fn assert_problem(r: &Response, status: u16, slug: &str) {
+    assert_eq!(r.status, status, "{}", r.text());
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/problem+json"),
+        "{}",
+        r.text()
+    );
+    let p = r.json();
+    assert_eq!(p["type"], format!("/api/v1/problems/{slug}"), "{p}");
+    assert_eq!(p["status"], status);
+    assert!(p["detail"].as_str().is_some_and(|d| !d.is_empty()));
+}

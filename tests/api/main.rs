@@ -1,0 +1,18 @@
+//! Integration tests of the HTTP API and the `klero` command line. Every test runs twice, on SQLite
+//! and on PostgreSQL (which must be reachable: `klero_store::testing::fresh_postgres` panics
+//! otherwise), each time against its own fresh database and a server on a free port.
+
+// spawn_app(), the seeded court, tokens and small helpers.
+mod helpers;
+// Each role's work end to end, then a verification of the whole log.
+mod flows;
+// Every role against every endpoint, in its own court and another: refusals write nothing.
+mod authorization;
+// Malformed, unknown, oversized and invalid requests: 4xx problem+json, nothing written.
+mod bad_input;
+// 64 concurrent filings, restart persistence, Idempotency-Key retries.
+mod concurrency;
+// Editing, deleting or inserting a row of the log table is caught and the entry named.
+mod tamper;
+// The command line: export, verify FILE, token create.
+mod cli;

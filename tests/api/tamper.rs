@@ -1,0 +1,88 @@
+use klero_store::StoreError;
+
+use crate::both_backends;
+use crate::helpers::*;
+
+fn drop_triggers(b: Backend) -> &'static str {
+    match b {
+        Backend::Sqlite => "DROP TRIGGER log_no_update; DROP TRIGGER log_no_delete;",
+        Backend::Postgres => "DROP TRIGGER log_no_update_or_delete ON log;",
+    }
+}
+
+/// Files a few cases, applies `sql` (with `{n}` replaced by the index of a draw entry in the
+/// middle of the log) directly in the database, and checks that verifying the live server's log
+/// fails at `n + offset`, through the library and through the `klero` binary, and that the store
+/// refuses to reopen the database.
+async fn tamper(b: Backend, sql: &str, offset: u64) {
+    let app = spawn_app(b).await;
+    let mut draws = vec![];
+    for i in 0..6 {
+        let f = app.file(&format!("tamper {i}")).await;
+        draws.push(f["proof"]["draw"]["entry"]["index"].as_u64().unwrap());
+    }
+    app.assert_verifies().await;
+    let n = draws[3];
+    let sql = format!(
+        "{} {}",
+        drop_triggers(b),
+        sql.replace("{n}", &n.to_string())
+    );
+    klero_store::testing::execute(&app.db, &sql)
+        .await
+        .expect("the tampering SQL runs");
+
+    let r = app.verify().await;
+    let f = r.report.failure.expect("the tampered log must not verify");
+    assert_eq!(f.index, n + offset, "{f}");
+    assert!(
+        f.to_string().starts_with(&format!("entry {}:", n + offset)),
+        "{f}"
+    );
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_klero"))
+        .args(["verify", "--url", &app.url])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("FAILED: entry {}:", n + offset)),
+        "{stdout}"
+    );
+
+    let (db, _dir) = app.stop().await;
+    match klero_store::Store::open_with(&db, options()).await {
+        Err(StoreError::Corrupt(f)) => assert_eq!(f.index, n + offset, "{f}"),
+        Err(e) => panic!("expected a corrupt log, got {e}"),
+        Ok(_) => panic!("a tampered database must not open"),
+    }
+}
+
+async fn an_edited_draw_row_is_named(b: Backend) {
+    // Swap the chosen judge's digits inside the stored JSON, leaving the hash columns alone.
+    tamper(
+        b,
+        r#"UPDATE log SET entry = REPLACE(REPLACE(REPLACE(entry, '"chosen":["J-', '"chosen":["X-'), '"chosen":["X-1', '"chosen":["J-0'), '"chosen":["X-0', '"chosen":["J-1') WHERE idx = {n};"#,
+        0,
+    )
+    .await;
+}
+both_backends!(an_edited_draw_row_is_named);
+
+async fn a_deleted_row_is_named(b: Backend) {
+    tamper(b, "DELETE FROM log WHERE idx = {n};", 0).await;
+}
+both_backends!(a_deleted_row_is_named);
+
+async fn an_inserted_row_is_named(b: Backend) {
+    tamper(
+        b,
+        "UPDATE log SET idx = idx + 1000000 WHERE idx >= {n}; \
+         UPDATE log SET idx = idx - 999999 WHERE idx >= 1000000; \
+         INSERT INTO log (idx, at, entry, hash, prev) SELECT idx + 2, at, entry, hash, prev FROM log WHERE idx = {n} - 2;",
+        0,
+    )
+    .await;
+}
+both_backends!(an_inserted_row_is_named);
