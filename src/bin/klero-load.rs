@@ -1,1 +1,294 @@
-fn main() {}
+//! `klero-load`: a load generator for the filing path. Not a test: it measures.
+//!
+//! It starts a server in-process on a fresh database (SQLite by default, `--backend postgres` for
+//! a fresh PostgreSQL database) with the demo court, or targets a running server (`--url` with a
+//! clerk `--token`), then files cases over HTTP:
+//!
+//! - closed loop (default): `--cases N` filings by `--concurrency C` clients, each sending its next
+//!   filing when the previous one is answered; reports filings/s and latency percentiles;
+//! - fixed rate: `--rate R --duration S` sends R filings per second on a fixed schedule whatever the
+//!   answers; latency is measured from each filing's scheduled time (so a stalled server cannot hide
+//!   its queueing delay).
+//!
+//! Afterwards it reads the whole log back and checks that every acknowledged filing is there with
+//! its draw, and verifies the log as `klero verify --url` does.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, ValueEnum};
+use klero::client::Client;
+use klero_core::{Event, LogEntry};
+use serde_json::json;
+use tokio::sync::Semaphore;
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum BackendArg {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Parser)]
+#[command(name = "klero-load", about = "Load generator for Kleroterion's filing path")]
+struct Args {
+    /// Target a running server instead of starting one.
+    #[arg(long, requires = "token")]
+    url: Option<String>,
+    /// A clerk token of `--court` (with --url).
+    #[arg(long)]
+    token: Option<String>,
+    /// Backend of the in-process server's fresh database.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    backend: BackendArg,
+    /// The in-process server's database instead of a fresh one.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Court, division and case type to file under.
+    #[arg(long, default_value = klero::demo::COURT)]
+    court: String,
+    #[arg(long, default_value = "civil")]
+    division: String,
+    #[arg(long, default_value = "civil-small")]
+    case_type: String,
+    /// Closed loop: number of filings.
+    #[arg(long, default_value_t = 10_000)]
+    cases: u64,
+    /// Closed loop: concurrent clients.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Fixed rate: filings per second (switches to the fixed-rate mode).
+    #[arg(long)]
+    rate: Option<u64>,
+    /// Fixed rate: seconds to run.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Skip the full verification afterwards.
+    #[arg(long)]
+    no_verify: bool,
+}
+
+struct Outcome {
+    case: Option<String>,
+    latency: Duration,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run(Args::parse()).await {
+        eprintln!("klero-load: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut store = None;
+    let (url, token) = match (&args.url, &args.token) {
+        (Some(u), Some(t)) => (u.clone(), t.clone()),
+        _ => {
+            let db = match (&args.database_url, args.backend) {
+                (Some(d), _) => d.clone(),
+                (None, BackendArg::Sqlite) => klero_store::testing::fresh_sqlite(dir.path()).await,
+                (None, BackendArg::Postgres) => klero_store::testing::fresh_postgres().await,
+            };
+            let s = klero_store::Store::open(&db)
+                .await
+                .with_context(|| format!("cannot open {db}"))?;
+            let tokens = klero::demo::seed(&s, 0).await.map_err(anyhow::Error::msg)?;
+            let (addr, _h) = klero_portal::serve(s.clone(), "127.0.0.1:0".parse()?).await?;
+            eprintln!("in-process server on http://{addr}, {} backend ({db})", s.backend());
+            store = Some(s);
+            (format!("http://{addr}"), tokens.clerk)
+        }
+    };
+    let client = Client::new(&url);
+    let path = Arc::new(format!("/api/v1/courts/{}/cases", args.court));
+    let body = |i: u64| {
+        json!({
+            "division": args.division,
+            "case_type": args.case_type,
+            "parties": [format!("LOAD-{i}-A"), format!("LOAD-{i}-B")],
+            "claim": format!("load test claim {i}"),
+        })
+    };
+    let token = Arc::new(token);
+    let start = Instant::now();
+    let mut outcomes: Vec<Outcome> = vec![];
+    let mode;
+    match args.rate {
+        None => {
+            mode = format!(
+                "closed loop: {} filings, {} concurrent clients",
+                args.cases, args.concurrency
+            );
+            let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let mut tasks = vec![];
+            for _ in 0..args.concurrency {
+                let (client, token, path, next) =
+                    (client.clone(), token.clone(), path.clone(), next.clone());
+                let n = args.cases;
+                let mk = {
+                    let (d, t) = (args.division.clone(), args.case_type.clone());
+                    move |i: u64| {
+                        json!({"division": d, "case_type": t,
+                               "parties": [format!("LOAD-{i}-A"), format!("LOAD-{i}-B")],
+                               "claim": format!("load test claim {i}")})
+                    }
+                };
+                tasks.push(tokio::spawn(async move {
+                    let mut out = vec![];
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= n {
+                            return out;
+                        }
+                        let t0 = Instant::now();
+                        let r = client.post(&path, Some(&token), &mk(i)).await;
+                        let latency = t0.elapsed();
+                        out.push(Outcome {
+                            case: r.ok().filter(|r| r.status == 201).and_then(|r| {
+                                r.json()["case"].as_str().map(str::to_owned)
+                            }),
+                            latency,
+                        });
+                    }
+                }));
+            }
+            for t in tasks {
+                outcomes.extend(t.await?);
+            }
+        }
+        Some(rate) => {
+            if rate == 0 {
+                bail!("--rate must be at least 1");
+            }
+            let total = rate * args.duration;
+            mode = format!(
+                "fixed rate: {rate} filings/s for {} s ({total} filings)",
+                args.duration
+            );
+            let limit = Arc::new(Semaphore::new(20_000));
+            let mut tasks = Vec::with_capacity(total as usize);
+            let t_start = tokio::time::Instant::now();
+            for i in 0..total {
+                let due = t_start + Duration::from_nanos(i * 1_000_000_000 / rate);
+                tokio::time::sleep_until(due).await;
+                let permit = limit.clone().acquire_owned().await?;
+                let (client, token, path, b) =
+                    (client.clone(), token.clone(), path.clone(), body(i));
+                tasks.push(tokio::spawn(async move {
+                    let r = client.post(&path, Some(&token), &b).await;
+                    drop(permit);
+                    Outcome {
+                        case: r.ok().filter(|r| r.status == 201).and_then(|r| {
+                            r.json()["case"].as_str().map(str::to_owned)
+                        }),
+                        // From the scheduled time, not the send time.
+                        latency: due.elapsed(),
+                    }
+                }));
+            }
+            for t in tasks {
+                outcomes.push(t.await?);
+            }
+        }
+    }
+    let elapsed = start.elapsed();
+    let acked: Vec<String> = outcomes.iter().filter_map(|o| o.case.clone()).collect();
+    let errors = outcomes.len() - acked.len();
+    let mut lat: Vec<Duration> = outcomes.iter().map(|o| o.latency).collect();
+    lat.sort();
+    println!("mode:        {mode}");
+    println!("target:      {url}");
+    println!(
+        "filings:     {} acknowledged, {errors} failed, in {:.2} s",
+        acked.len(),
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "throughput:  {:.0} filings/s",
+        acked.len() as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "latency ms:  p50 {:.2}  p95 {:.2}  p99 {:.2}  max {:.2}",
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.95),
+        percentile(&lat, 0.99),
+        percentile(&lat, 1.0)
+    );
+
+    // Every acknowledged filing is in the log, with its draw.
+    let mut filed = HashSet::new();
+    let mut drawn = HashSet::new();
+    let mut at = 0u64;
+    loop {
+        let r = client
+            .get(&format!("/api/v1/log/entries?start={at}"), None)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        let text = r.text();
+        let mut n = 0;
+        for line in text.lines() {
+            let e = LogEntry::from_json_line(line).map_err(anyhow::Error::msg)?;
+            match &e.event {
+                Event::CaseFiled { case, .. } => {
+                    filed.insert(case.to_string());
+                }
+                Event::Draw(d) => {
+                    drawn.insert(d.case.to_string());
+                }
+                _ => {}
+            }
+            n += 1;
+        }
+        if n == 0 {
+            break;
+        }
+        at += n;
+    }
+    let missing = acked
+        .iter()
+        .filter(|c| !filed.contains(*c) || !drawn.contains(*c))
+        .count();
+    println!(
+        "durability:  {} of {} acknowledged filings are in the log with their draw",
+        acked.len() - missing,
+        acked.len()
+    );
+    if !args.no_verify {
+        let u = url.clone();
+        let t0 = Instant::now();
+        let r = tokio::task::spawn_blocking(move || klero::verify::verify_url(&u))
+            .await?
+            .map_err(anyhow::Error::msg)?;
+        println!(
+            "verify:      {} entries in {:.2} s: {}",
+            r.report.verified,
+            t0.elapsed().as_secs_f64(),
+            match &r.report.failure {
+                None => "OK".to_string(),
+                Some(f) => format!("FAILED {f}"),
+            }
+        );
+        if !r.report.ok() {
+            bail!("the log does not verify");
+        }
+    }
+    if missing > 0 {
+        bail!("{missing} acknowledged filings are missing from the log");
+    }
+    if let Some(s) = store {
+        s.close().await;
+    }
+    Ok(())
+}
