@@ -83,12 +83,12 @@ fn file(log: &mut Log, chain: &mut HashChain, n: usize, at: i64) {
             case: case.clone(),
             court: "c".parse().unwrap(),
             division: "d".parse().unwrap(),
-            case_type: if n % 2 == 0 {
+            case_type: if n.is_multiple_of(2) {
                 "civil".parse().unwrap()
             } else {
                 "civil-small".parse().unwrap()
             },
-            weight: if n % 2 == 0 { 2 } else { 1 },
+            weight: if n.is_multiple_of(2) { 2 } else { 1 },
             parties: vec![p],
             claim: p,
             related: None,

@@ -131,7 +131,7 @@ impl HashChain {
         let mut v = secret;
         let mut i = length;
         loop {
-            if i % STRIDE == 0 {
+            if i.is_multiple_of(STRIDE) {
                 checkpoints[(i / STRIDE) as usize] = v;
             }
             if i == 0 {

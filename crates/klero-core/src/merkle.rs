@@ -100,7 +100,7 @@ impl MerkleTree {
         }
         self.levels[0].push(leaf_hash(&entry_hash.0));
         let mut k = 0;
-        while self.levels[k].len() % 2 == 0 {
+        while self.levels[k].len().is_multiple_of(2) {
             let l = &self.levels[k];
             let parent = node_hash(&l[l.len() - 2], &l[l.len() - 1]);
             if self.levels.len() == k + 1 {
@@ -131,7 +131,7 @@ impl MerkleTree {
         if n == 0 {
             return empty_root();
         }
-        if n.is_power_of_two() && lo % n == 0 {
+        if n.is_power_of_two() && lo.is_multiple_of(n) {
             return self.levels[n.trailing_zeros() as usize][(lo / n) as usize];
         }
         let k = split_point(n);

@@ -236,7 +236,7 @@ pub fn fmt_index(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -415,18 +415,23 @@ impl State {
                 "a log has only one genesis entry, and it comes first",
             );
         }
+        // The allocator makes draws, and anchors a new beacon chain when the old one runs out;
+        // nothing else. Draws are made by nobody else.
         let is_draw = matches!(event, Event::Draw(_));
-        if is_draw != (actor.role == Role::System) {
+        let system_may = is_draw || matches!(event, Event::BeaconAnchored { .. });
+        if is_draw && actor.role != Role::System {
             return rej(
                 Forbidden,
-                if is_draw {
-                    format!(
-                        "a draw can only be made by the allocator, not by {:?} {}",
-                        actor.role, actor.id
-                    )
-                } else {
-                    "the allocator (role system) makes draws and nothing else".into()
-                },
+                format!(
+                    "a draw can only be made by the allocator, not by {:?} {}",
+                    actor.role, actor.id
+                ),
+            );
+        }
+        if actor.role == Role::System && !system_may {
+            return rej(
+                Forbidden,
+                "the allocator (role system) makes draws and anchors beacon chains, nothing else",
             );
         }
         let day = Day::from_millis(at);

@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use klero_core::merkle::MerkleTree;
 use klero_core::{
     Actor, ActorId, ChainAnchor, Digest32, Event, Failure, HashChain, Log, LogEntry, Policy,
-    Rejection, Role, State,
+    Rejection, State,
 };
 use sqlx::{AnyPool, Row as _};
 use tokio::sync::{mpsc, oneshot};
@@ -63,7 +63,7 @@ pub(crate) enum Job {
 /// core reserves role `system` for draws, so the rotation is recorded as a system-administration
 /// act with a self-explaining id.)
 fn rotation_actor() -> Actor {
-    Actor::new(Role::SystemAdmin, "beacon-rotation")
+    Actor::system()
 }
 
 pub(crate) fn secret_name(anchor: &ChainAnchor) -> String {
