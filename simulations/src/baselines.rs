@@ -328,6 +328,9 @@ impl Baseline {
                     self.away[j as usize] = false;
                     self.last_seen[j as usize] = day;
                     if cr > 0 {
+                        if std::env::var_os("KLERO_SIM_DEBUG").is_some() && cr > 5 {
+                            eprintln!("credit day {day} judge {j} {cr} load {}", inp.load);
+                        }
                         self.intake[j as usize] += cr;
                         inp.load =
                             normalized_load(self.intake[j as usize], self.shares[j as usize]);
@@ -488,5 +491,87 @@ mod tests {
         // One unfiltered and one filtered judge: the filtered one is admitted 1/4 of the time and
         // then wins half: 1/8.
         assert!((pje_p(1, 1, false) - 0.125).abs() < 1e-12);
+    }
+}
+
+#[cfg(test)]
+mod hand_tests {
+    use super::*;
+    use crate::engine::{Attack, run};
+    use crate::scenario::Scenario;
+
+    fn tiny(cases: u32) -> World {
+        let sc = Scenario::parse(&format!(
+            r#"{{"name": "tiny", "seed": 5, "courts": 1,
+            "divisions": [{{"name": "general", "judges": 3, "specializations": [["general", 1.0]]}}],
+            "case_types": [
+              {{"code": "light", "division": "general", "specialization": "general", "weight": 1, "panel": 1, "mix": 0.5}},
+              {{"code": "heavy", "division": "general", "specialization": "general", "weight": 3, "panel": 1, "mix": 0.5}}],
+            "cases_per_court": {cases}, "president_share": 1000, "part_time_fraction": 0.0,
+            "holiday_days": 0, "sick_episodes": 0.0, "long_leave_days": 0, "joiners": 0, "leavers": 0,
+            "conflicts_per_judge": 0, "recusal_rate": 0.0, "related_rate": 0.0, "duplicate_rate": 0.0,
+            "withdrawal_rate": 0.0, "refiling_rate": 0.0}}"#
+        ))
+        .unwrap();
+        World::generate(&sc, false)
+    }
+
+    fn counts(kind: Kind, w: &World, first: usize) -> [usize; 3] {
+        let mut b = Baseline::new(kind, 1);
+        let r = run(w, &mut b, Attack::None);
+        let mut c = [0; 3];
+        for d in r.draws.iter().take(first) {
+            c[d.chosen[0] as usize] += 1;
+        }
+        c
+    }
+
+    #[test]
+    fn round_robin_is_perfectly_balanced_in_counts() {
+        let w = tiny(300);
+        let c = counts(Kind::RoundRobin, &w, usize::MAX);
+        let (lo, hi) = (c.iter().min().unwrap(), c.iter().max().unwrap());
+        assert!(hi - lo <= 1, "{c:?}");
+        // And fully predictable.
+        let mut b = Baseline::new(Kind::RoundRobin, 1);
+        let r = run(&w, &mut b, Attack::None);
+        assert!(r.draws.iter().all(|d| d.probs.contains(&1.0)));
+    }
+
+    #[test]
+    fn the_deck_exhausts_its_cards_before_refilling() {
+        // 10 cards per judge: the first 30 draws give each judge exactly 10 cases, the last card of
+        // each deck is certain, and so is every 30th draw.
+        let w = tiny(300);
+        assert_eq!(counts(Kind::Deck, &w, 30), [10, 10, 10]);
+        let mut b = Baseline::new(Kind::Deck, 1);
+        let r = run(&w, &mut b, Attack::None);
+        let last = &r.draws[29];
+        assert!(last.probs.contains(&1.0), "{:?}", last.probs);
+        assert!((r.draws[0].probs[0] - 1.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_uniform_lottery_is_uniform_within_tolerance() {
+        let w = tiny(6000);
+        let c = counts(Kind::Uniform, &w, usize::MAX);
+        let n: usize = c.iter().sum();
+        let expect = n as f64 / 3.0;
+        let sd = (n as f64 * (1.0 / 3.0) * (2.0 / 3.0)).sqrt();
+        for x in c {
+            assert!((x as f64 - expect).abs() < 4.0 * sd, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn least_loaded_balances_weights_to_within_one_heavy_case() {
+        let w = tiny(600);
+        let mut b = Baseline::new(Kind::LeastLoaded, 1);
+        run(&w, &mut b, Attack::None);
+        let (lo, hi) = (
+            b.intake.iter().min().unwrap(),
+            b.intake.iter().max().unwrap(),
+        );
+        assert!(hi - lo <= 3, "{:?}", b.intake);
     }
 }

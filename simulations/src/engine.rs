@@ -93,7 +93,7 @@ pub struct Mirror {
 }
 
 impl Mirror {
-    fn new(w: &World) -> Mirror {
+    pub(crate) fn new(w: &World) -> Mirror {
         let n = w.judges.len();
         let mut conflicts = vec![HashSet::new(); n];
         for &(j, s) in &w.conflicts {
@@ -557,10 +557,20 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
     let _ = extra_abs;
     let final_dev = led.devs(w.mean_weight);
     if std::env::var_os("KLERO_SIM_DEBUG").is_some() {
+        for (t, a) in &w.timeline {
+            match a {
+                Act::Active { .. } => eprintln!("day {} {a:?}", t / DAY_MS),
+                Act::Absence { from, until, .. } if until - from > 20 => {
+                    eprintln!("day {} {a:?}", t / DAY_MS)
+                }
+                _ => {}
+            }
+        }
         for (j, d) in &final_dev {
             eprintln!(
-                "judge {} share {} intake {:.1} avail {:.1} dev {:.2}",
+                "judge {} {:?} share {} intake {:.1} avail {:.1} dev {:.2}",
                 w.judges[*j as usize].id,
+                w.judges[*j as usize].specs,
                 w.judges[*j as usize].share,
                 led.intake[*j as usize],
                 led.avail[*j as usize],

@@ -107,6 +107,8 @@ pub struct StudySpec {
     pub refile_attempts: u32,
     /// Run the parameter sweep of the real draw.
     pub sweep: bool,
+    /// Independent worlds each sweep point is run on (figures are means over them).
+    pub sweep_runs: u32,
     /// Run the baselines.
     pub baselines: bool,
     /// PJe-style distance filter, in mean case weights above the least loaded.
@@ -129,6 +131,7 @@ impl Default for StudySpec {
             attack_runs: 40,
             refile_attempts: 5,
             sweep: true,
+            sweep_runs: 5,
             baselines: true,
             pje_distance: 3.0,
             slps_margin: 1.0,
@@ -394,13 +397,21 @@ impl World {
             let lit: Vec<[u8; 32]> = (0..sc.frequent_litigants).map(|_| rj.bytes32()).collect();
             let mut k = 0u32;
             for (di, d) in sc.divisions.iter().enumerate() {
-                for _ in 0..d.judges {
-                    let mut specs: Vec<String> = d
-                        .specializations
-                        .iter()
-                        .filter(|(_, f)| *f >= 1.0 || rj.chance(*f))
-                        .map(|(s, _)| s.clone())
-                        .collect();
+                // Each specialization goes to exactly round(fraction x judges) judges (at least
+                // one), chosen at random, so that no specialization pool is left too small.
+                let nd = d.judges as usize;
+                let mut holds: Vec<Vec<String>> = vec![Vec::new(); nd];
+                for (spec, f) in &d.specializations {
+                    let k = ((f * nd as f64).round() as usize).clamp(1, nd);
+                    let mut idx: Vec<usize> = (0..nd).collect();
+                    for i in 0..k {
+                        let r = i + rj.below((nd - i) as u64) as usize;
+                        idx.swap(i, r);
+                        holds[idx[i]].push(spec.clone());
+                    }
+                }
+                for specs in holds {
+                    let mut specs = specs;
                     if specs.is_empty() {
                         specs.push(d.specializations[0].0.clone());
                     }

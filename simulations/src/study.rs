@@ -69,8 +69,13 @@ pub struct PolicyResult {
     pub policy: String,
     /// Parameters (real draw and prototype).
     pub params: Option<String>,
-    /// Year-end max |normalized load − mean|, in mean case weights.
+    /// Year-end max |normalized load − mean|, in mean case weights: the mean over the main run and
+    /// the honest replications of the steering study (the main run alone if those were not run).
     pub balance_max_dev: f64,
+    /// 90th percentile of the same over the runs.
+    pub balance_max_dev_p90: f64,
+    /// Runs averaged.
+    pub balance_runs: usize,
     /// Largest probability × |E| seen.
     pub worst_p_times_pool: f64,
     /// Timing advantage (×).
@@ -248,6 +253,8 @@ pub fn study(sc: &Scenario, progress: &(dyn Fn(&str) + Sync)) -> StudyResult {
                 _ => None,
             },
             balance_max_dev: 0.0,
+            balance_max_dev_p90: 0.0,
+            balance_runs: 1,
             worst_p_times_pool: 0.0,
             timing_advantage: timing_advantage(
                 &world,
@@ -274,6 +281,7 @@ pub fn study(sc: &Scenario, progress: &(dyn Fn(&str) + Sync)) -> StudyResult {
     });
     for r in &mut results {
         r.balance_max_dev = r.balance.year_end_max;
+        r.balance_max_dev_p90 = r.balance.year_end_max;
         r.worst_p_times_pool = r.unpredictability.worst_p_times_pool;
     }
 
@@ -285,27 +293,57 @@ pub fn study(sc: &Scenario, progress: &(dyn Fn(&str) + Sync)) -> StudyResult {
             "sweep: {} parameter sets through klero-core",
             pts.len()
         ));
-        sweep = par_map(&pts, threads, |p| {
-            let mut b = Core::new(p.clone());
-            let r = run(&world, &mut b, Attack::None);
+        let reps = sc.study.sweep_runs.max(1) as u64;
+        let worlds: Vec<World> = (0..reps)
+            .map(|k| {
+                let mut s = sc.clone();
+                s.seed = sc.seed.wrapping_add(if k == 0 { 0 } else { 1_000 + k - 1 });
+                World::generate(&s, false)
+            })
+            .collect();
+        let jobs: Vec<(usize, usize)> = (0..pts.len())
+            .flat_map(|i| (0..worlds.len()).map(move |k| (i, k)))
+            .collect();
+        let one = par_map(&jobs, threads, |&(i, k)| {
+            let mut b = Core::new(pts[i].clone());
+            let r = run(&worlds[k], &mut b, Attack::None);
             let bal = balance(&r);
             let u = unpredictability(&r.draws);
-            SweepPoint {
-                params: p.clone(),
-                label: p.label(),
-                balance_max_dev: bal.year_end_max,
-                balance_over_time_max: bal.over_time_max,
-                worst_p_times_pool: u.worst_p_times_pool,
-                mean_min_entropy_bits: u.mean_min_entropy_bits,
-                timing_advantage: timing_advantage(
-                    &world,
-                    &r.draws,
-                    sc.study.timing_window_days,
-                    sc.study.timing_samples,
-                    sc.seed,
-                ),
-            }
+            let t = timing_advantage(
+                &worlds[k],
+                &r.draws,
+                sc.study.timing_window_days,
+                sc.study.timing_samples / reps as u32,
+                sc.seed + k as u64,
+            );
+            (bal, u, t)
         });
+        sweep = pts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let v: Vec<_> = jobs
+                    .iter()
+                    .zip(&one)
+                    .filter(|(j, _)| j.0 == i)
+                    .map(|(_, o)| o)
+                    .collect();
+                let n = v.len() as f64;
+                SweepPoint {
+                    params: p.clone(),
+                    label: p.label(),
+                    balance_max_dev: v.iter().map(|o| o.0.year_end_max).sum::<f64>() / n,
+                    balance_over_time_max: v.iter().map(|o| o.0.over_time_max).sum::<f64>() / n,
+                    worst_p_times_pool: v
+                        .iter()
+                        .map(|o| o.1.worst_p_times_pool)
+                        .fold(0.0, f64::max),
+                    mean_min_entropy_bits: v.iter().map(|o| o.1.mean_min_entropy_bits).sum::<f64>()
+                        / n,
+                    timing_advantage: v.iter().map(|o| o.2).sum::<f64>() / n,
+                }
+            })
+            .collect();
     }
 
     // Steering: honest and attacked replications of every policy.
@@ -345,7 +383,7 @@ pub fn study(sc: &Scenario, progress: &(dyn Fn(&str) + Sync)) -> StudyResult {
             nn,
             na
         ));
-        let out: Vec<(Audit, (u32, u32))> = par_map(&jobs, threads, |j| {
+        let out: Vec<(Audit, (u32, u32), f64)> = par_map(&jobs, threads, |j| {
             let mut s = sc.clone();
             s.seed = sc.seed.wrapping_add(match j.attack {
                 Attack::None => 1_000 + j.rep as u64,
@@ -354,16 +392,31 @@ pub fn study(sc: &Scenario, progress: &(dyn Fn(&str) + Sync)) -> StudyResult {
             let w = World::generate(&s, j.attack != Attack::None);
             let mut b = pols[j.pol].backend(s.seed);
             let r = run(&w, b.as_mut(), j.attack);
-            (audit(&r.draws, &r.facts, w.judges.len()), r.steered)
+            (
+                audit(&r.draws, &r.facts, w.judges.len()),
+                r.steered,
+                balance(&r).year_end_max,
+            )
         });
         for (pi, res) in results.iter_mut().enumerate() {
             let pick = |a: Attack| -> Vec<(Audit, (u32, u32))> {
                 jobs.iter()
                     .zip(&out)
                     .filter(|(j, _)| j.pol == pi && j.attack == a)
-                    .map(|(_, o)| *o)
+                    .map(|(_, o)| (o.0, o.1))
                     .collect()
             };
+            let mut bals: Vec<f64> = jobs
+                .iter()
+                .zip(&out)
+                .filter(|(j, _)| j.pol == pi && j.attack == Attack::None)
+                .map(|(_, o)| o.2)
+                .collect();
+            bals.push(res.balance.year_end_max);
+            bals.sort_by(f64::total_cmp);
+            res.balance_runs = bals.len();
+            res.balance_max_dev = bals.iter().sum::<f64>() / bals.len() as f64;
+            res.balance_max_dev_p90 = bals[(bals.len() * 9 / 10).min(bals.len() - 1)];
             let null: Vec<Audit> = pick(Attack::None).into_iter().map(|x| x.0).collect();
             let abs = pick(Attack::Absences);
             let dup = pick(Attack::Duplicates);
