@@ -10,7 +10,8 @@
 
 use klero_core::beacon::{HashChain, seed};
 use klero_core::draw::{
-    LoadInput, catch_up_credit, draw_without_replacement, normalized_load, rng, weights,
+    LoadInput, absence_credit, draw_without_replacement, joining_credit, normalized_load, rng,
+    weights,
 };
 use klero_core::merkle::MerkleTree;
 use klero_core::sample::{SampleSpec, sample_log};
@@ -113,48 +114,53 @@ pub fn generate() -> Vec<(&'static str, String)> {
     );
     files.push(("sampling.json", pretty(json!({ "cases": sampling }))));
 
-    // Weights from intake and shares: catch-up credit, loads, water-filling, mixing.
+    // Weights from intake (thousandths) and shares, with the nominal pool, plus the two credits.
     let mut wv = vec![];
     let base = Policy::with_case_types(vec![]);
-    for (name, cap, balance, limit, case_weight, judges) in [
+    for (name, cap, balance, case_weight, nominal, judges) in [
         (
             "defaults, equal shares",
             (3, 2),
             1000,
-            10,
             2,
-            vec![(10, 1000), (4, 1000), (7, 1000), (12, 1000), (7, 1000)],
+            5,
+            vec![
+                (10_000, 1000),
+                (4_000, 1000),
+                (7_000, 1000),
+                (12_000, 1000),
+                (7_000, 1000),
+            ],
         ),
         (
             "a president at a quarter share",
             (3, 2),
             1000,
-            10,
             5,
-            vec![(2, 250), (9, 1000), (8, 1000), (10, 1000)],
+            4,
+            vec![(2_000, 250), (9_000, 1000), (8_000, 1000), (10_000, 1000)],
         ),
         (
-            "a returning judge lifted by catch-up credit",
+            "two of six judges absent",
             (3, 2),
             1000,
-            3,
             1,
-            vec![(0, 1000), (20, 1000), (21, 1000), (22, 1000)],
+            6,
+            vec![(0, 1000), (1_000, 1000), (2_000, 1000), (3_000, 1000)],
         ),
         (
-            "half balance",
+            "half balance, cap 2",
             (2, 1),
             500,
-            10,
             3,
-            vec![(5, 1000), (1, 500), (9, 1000)],
+            3,
+            vec![(5_000, 1000), (1_000, 500), (9_000, 1000)],
         ),
     ] {
         let policy = Policy {
             cap_num: cap.0,
             cap_den: cap.1,
             balance_permille: balance,
-            catch_up_limit: limit,
             ..base.clone()
         };
         let inputs: Vec<LoadInput> = judges
@@ -164,28 +170,29 @@ pub fn generate() -> Vec<(&'static str, String)> {
                 share_permille: s,
             })
             .collect();
-        let credit = catch_up_credit(&inputs, limit);
-        let after: Vec<LoadInput> = judges
-            .iter()
-            .zip(&credit)
-            .map(|(&(i, s), c)| LoadInput {
-                load: normalized_load(i + c, s),
-                share_permille: s,
-            })
-            .collect();
-        let w = weights(&policy, case_weight, &after);
+        let w = weights(&policy, case_weight, &inputs, nominal);
         wv.push(json!({
             "name": name,
-            "cap_num": cap.0, "cap_den": cap.1, "balance_permille": balance, "catch_up_limit": limit,
-            "case_weight": case_weight,
-            "intake": judges.iter().map(|j| j.0).collect::<Vec<_>>(),
+            "cap_num": cap.0, "cap_den": cap.1, "balance_permille": balance,
+            "case_weight": case_weight, "nominal_pool": nominal,
+            "intake_milli": judges.iter().map(|j| j.0).collect::<Vec<_>>(),
             "share_permille": judges.iter().map(|j| j.1).collect::<Vec<_>>(),
-            "catch_up_credit": credit,
-            "loads": after.iter().map(|a| a.load).collect::<Vec<_>>(),
+            "loads": inputs.iter().map(|a| a.load).collect::<Vec<_>>(),
             "weights": w,
         }));
     }
-    files.push(("weights.json", pretty(json!({ "cases": wv }))));
+    let absence: Vec<Value> = [(3u32, 1u8, 1000u32, 4000u64), (3, 1, 500, 4000), (5, 3, 1000, 14_250)]
+        .iter()
+        .map(|&(w, seats, share, pool)| json!({ "case_weight": w, "seats": seats, "share_permille": share, "pool_shares": pool, "credit_milli": absence_credit(w, seats, share, pool) }))
+        .collect();
+    let joining: Vec<Value> = [(0u64, 1000u32, 20_000u64, 0u32), (0, 500, 20_000, 0), (3_000, 1000, 20_000, 5), (25_000, 1000, 20_000, 0)]
+        .iter()
+        .map(|&(load, share, mean, limit)| json!({ "load": load, "share_permille": share, "pooled_mean": mean, "catch_up_limit": limit, "credit_milli": joining_credit(load, share, mean, limit) }))
+        .collect();
+    files.push((
+        "weights.json",
+        pretty(json!({ "weights": wv, "absence_credit": absence, "joining_credit": joining })),
+    ));
 
     // Merkle proofs over the sample log.
     let mut tree = MerkleTree::new();

@@ -11,10 +11,11 @@ use crate::policy::Policy;
 /// Normalized-load scale: loads are kept in thousandths of a case-weight unit at a full share.
 pub const LOAD_SCALE: u64 = 1000;
 
-/// The normalized load of a judge whose intake in the window sums to `intake` weight units, at a
-/// share of `share_permille`: `floor(intake * 1000 * 1000 / share_permille)`.
-pub fn normalized_load(intake: u64, share_permille: u32) -> u64 {
-    intake * LOAD_SCALE * 1000 / share_permille.max(1) as u64
+/// The normalized load of a judge whose intake in the window sums to `intake_milli` thousandths of a
+/// case-weight unit, at a share of `share_permille`: `floor(intake_milli * 1000 / share_permille)`.
+/// At a full share the load equals the intake in thousandths.
+pub fn normalized_load(intake_milli: u64, share_permille: u32) -> u64 {
+    intake_milli * 1000 / share_permille.max(1) as u64
 }
 
 /// One candidate as the weight rule sees it.
@@ -26,67 +27,80 @@ pub struct LoadInput {
     pub share_permille: u32,
 }
 
-/// Catch-up credit (SPEC §7.4): the intake, in case-weight units, to add to each candidate so that
-/// none counts as more than `limit` units below the pool's mean. With `mean = floor(sum(load) / n)`
-/// and `floor = mean - limit * 1000` (not below 0), a candidate with `load < floor` receives
-/// `ceil((floor - load) * share_permille / 1_000_000)`; everyone else receives 0.
-///
-/// This is the bounded absence compensation: a judge back from leave (or new) is lifted to the floor
-/// and then catches up only the last `limit` units, at no more than the cap's rate.
-pub fn catch_up_credit(cands: &[LoadInput], limit: u32) -> Vec<u64> {
-    let n = cands.len() as u64;
-    if n == 0 {
-        return Vec::new();
-    }
-    let mean = cands.iter().map(|c| c.load).sum::<u64>() / n;
-    let floor = mean.saturating_sub(limit as u64 * LOAD_SCALE);
-    cands
-        .iter()
-        .map(|c| {
-            if c.load >= floor {
-                0
-            } else {
-                ((floor - c.load) * c.share_permille as u64).div_ceil(LOAD_SCALE * 1000)
-            }
-        })
-        .collect()
+/// Absence credit (SPEC §7.4): the intake, in thousandths of a case-weight unit, credited to a judge
+/// who would have been in a draw's pool but for an absence: their fair share of the draw,
+/// `floor(case_weight * 1000 * seats * share / (pool_shares + share))`, where `pool_shares` is the
+/// sum of the eligible judges' shares. A judge back from leave is thus level with the others: neither
+/// flooded with the work they missed nor owed it.
+pub fn absence_credit(case_weight: u32, seats: u8, share_permille: u32, pool_shares: u64) -> u64 {
+    case_weight as u64 * 1000 * seats as u64 * share_permille as u64
+        / (pool_shares + share_permille as u64)
 }
 
-/// The integer weight of each candidate, in the candidates' order (SPEC §7.5).
+/// Joining credit (SPEC §7.4): the intake, in thousandths, that lifts a judge entering a pool for
+/// the first time (newly registered or re-activated) to `catch_up_limit` units below the mean load of
+/// `pooled` judges: `ceil((floor - load) * share / 1000)` with
+/// `floor = mean - catch_up_limit * 1000` (not below 0), or 0 if the judge is not below it.
+pub fn joining_credit(
+    load: u64,
+    share_permille: u32,
+    pooled_mean: u64,
+    catch_up_limit: u32,
+) -> u64 {
+    let floor = pooled_mean.saturating_sub(catch_up_limit as u64 * LOAD_SCALE);
+    if load >= floor {
+        0
+    } else {
+        ((floor - load) * share_permille as u64).div_ceil(1000)
+    }
+}
+
+/// The integer weight of each candidate, in the candidates' order (SPEC §7.5). `nominal` is the
+/// pool the cap is measured against: the eligible judges plus those excluded only for absence
+/// (`nominal >= cands.len()`).
 ///
-/// 1. `key = load + normalized_load(case_weight, share)`: the load the judge would have after taking
-///    this case.
-/// 2. Water-fill: in ascending order of `(key, position)`, each candidate receives
-///    `min(cap_num, remaining)` from a budget of `n * cap_den` units.
-/// 3. `weight = (1000 - balance) * cap_den + balance * waterfill`.
+/// 1. `key = load + normalized_load(case_weight * 1000, share)`: the load the judge would have after
+///    taking this case.
+/// 2. Water-fill: with `n = cands.len()`, a budget of `B = n * nominal * cap_den` units and a
+///    per-judge maximum `M = max(cap_num * n, nominal * cap_den)`, in ascending order of
+///    `(key, position)` the first `floor(B / M)` candidates receive `M`, the next receives `B mod M`,
+///    and the rest 0.
+/// 3. `weight = (1000 - balance) * nominal * cap_den + balance * fill`.
 ///
-/// So no weight exceeds `1000 * cap_num` while the total is exactly `1000 * n * cap_den`: no
-/// probability exceeds `cap / n`.
-pub fn weights(policy: &Policy, case_weight: u32, cands: &[LoadInput]) -> Vec<u64> {
+/// The total is exactly `1000 * B`, so no probability exceeds `max(cap / nominal, 1 / n)`, which
+/// is at most `cap / n`: absences elsewhere in the court do not raise any judge's chance above the cap
+/// measured against the full pool, as long as no more than a share `1 - 1/cap` of it is away.
+pub fn weights(policy: &Policy, case_weight: u32, cands: &[LoadInput], nominal: usize) -> Vec<u64> {
     let n = cands.len() as u64;
+    let nominal = (nominal as u64).max(n);
     let mut order: Vec<(u64, usize)> = cands
         .iter()
         .enumerate()
         .map(|(i, c)| {
             (
-                c.load + normalized_load(case_weight as u64, c.share_permille),
+                c.load + normalized_load(case_weight as u64 * 1000, c.share_permille),
                 i,
             )
         })
         .collect();
-    order.sort_unstable();
-    let (cap, unit) = (policy.cap_num as u64, policy.cap_den as u64);
-    let mut budget = n * unit;
-    let mut fill = vec![0u64; cands.len()];
-    for &(_, i) in &order {
-        let give = cap.min(budget);
-        fill[i] = give;
-        budget -= give;
-        if budget == 0 {
-            break;
-        }
-    }
+    let unit = nominal * policy.cap_den as u64;
+    let cap = (policy.cap_num as u64 * n).max(unit);
     let b = policy.balance_permille as u64;
+    // Only the split matters (who gets M, who gets the remainder), so a selection (O(n)) replaces a
+    // full sort. `(key, position)` pairs are distinct, so the split is the one a sort would give.
+    let budget = n * unit;
+    let full = (budget / cap) as usize;
+    let rest = budget % cap;
+    let mut fill = vec![0u64; cands.len()];
+    if full >= order.len() {
+        fill.iter_mut().for_each(|f| *f = cap);
+    } else {
+        order.select_nth_unstable(full);
+        for &(_, i) in &order[..full] {
+            fill[i] = cap;
+        }
+        fill[order[full].1] = rest;
+    }
     fill.iter().map(|&f| (1000 - b) * unit + b * f).collect()
 }
 
@@ -185,16 +199,34 @@ mod tests {
 
     #[test]
     fn waterfill_gives_the_least_loaded_the_cap_and_never_exceeds_it() {
-        // 5 judges, cap 3/2: budget 10 units -> 3, 3, 3, 1, 0 by ascending load.
+        // 5 judges, no absences, cap 3/2: unit 10, M 15, budget 50 -> 15, 15, 15, 5, 0 by key.
         let w = weights(
             &policy(3, 2, 1000),
             1,
             &inputs(&[5000, 1000, 3000, 2000, 4000]),
+            5,
         );
-        assert_eq!(w, vec![0, 3000, 3000, 3000, 1000]);
+        assert_eq!(w, vec![0, 15000, 15000, 15000, 5000]);
         let total: u64 = w.iter().sum();
-        assert_eq!(total, 1000 * 5 * 2);
+        assert_eq!(total, 1000 * 5 * 5 * 2);
         assert!(w.iter().all(|&x| x * 5 * 2 <= total * 3));
+    }
+
+    #[test]
+    fn absences_elsewhere_do_not_raise_the_cap_above_the_nominal_pool() {
+        // 4 eligible of a nominal 6: unit 12, M = max(12, 12) = 12 -> uniform, p = 1/4 <= 1.5/6.
+        let w = weights(&policy(3, 2, 1000), 1, &inputs(&[0, 1000, 2000, 3000]), 6);
+        assert_eq!(w, vec![12000; 4]);
+        // 5 eligible of a nominal 6: unit 12, M = 15, budget 60 -> 15, 15, 15, 15, 0.
+        let w = weights(
+            &policy(3, 2, 1000),
+            1,
+            &inputs(&[0, 1000, 2000, 3000, 4000]),
+            6,
+        );
+        assert_eq!(w, vec![15000, 15000, 15000, 15000, 0]);
+        let total: u64 = w.iter().sum();
+        assert!(w.iter().all(|&x| x * 6 * 2 <= total * 3), "p <= 1.5/6");
     }
 
     #[test]
@@ -202,27 +234,31 @@ mod tests {
         // Equal loads; the judge at a quarter share would reach a higher load with this case.
         let mut c = inputs(&[0, 0]);
         c[0].share_permille = 250;
-        assert_eq!(weights(&policy(3, 2, 1000), 5, &c), vec![1000, 3000]);
+        assert_eq!(weights(&policy(3, 2, 1000), 5, &c, 2), vec![2000, 6000]);
     }
 
     #[test]
     fn zero_balance_is_a_uniform_lottery() {
-        let w = weights(&policy(3, 2, 0), 4, &inputs(&[9000, 0, 1]));
-        assert_eq!(w, vec![2000, 2000, 2000]);
+        let w = weights(&policy(3, 2, 0), 4, &inputs(&[9000, 0, 1]), 3);
+        assert_eq!(w, vec![6000, 6000, 6000]);
     }
 
     #[test]
-    fn catch_up_credit_lifts_only_judges_far_below_the_mean() {
-        // mean 20_000, limit 10 units -> floor 10_000.
-        let mut c = inputs(&[0, 9_500, 50_500]);
-        assert_eq!(catch_up_credit(&c, 10), vec![10, 1, 0]);
-        // At a half share the same deficit in normalized load is half as much intake.
-        c[0].share_permille = 500;
-        assert_eq!(catch_up_credit(&c, 10), vec![5, 1, 0]);
-        assert_eq!(
-            catch_up_credit(&inputs(&[0, 9_500, 50_500]), 1000),
-            vec![0, 0, 0]
-        );
+    fn absence_credit_is_the_fair_share_of_the_draw() {
+        // Weight 3, one seat, 4 judges at full share in the pool: 3 * 1000 / 5 = 600 thousandths.
+        assert_eq!(absence_credit(3, 1, 1000, 4000), 600);
+        // A half-share judge: 3000 * 500 / 4500 = 333.
+        assert_eq!(absence_credit(3, 1, 500, 4000), 333);
+        // A panel of three seats triples it.
+        assert_eq!(absence_credit(3, 3, 1000, 4000), 1800);
+    }
+
+    #[test]
+    fn joining_credit_lifts_a_new_judge_to_the_mean_less_the_limit() {
+        assert_eq!(joining_credit(0, 1000, 20_000, 0), 20_000);
+        assert_eq!(joining_credit(0, 500, 20_000, 0), 10_000);
+        assert_eq!(joining_credit(0, 1000, 20_000, 5), 15_000);
+        assert_eq!(joining_credit(25_000, 1000, 20_000, 0), 0);
     }
 
     #[test]

@@ -60,8 +60,9 @@ pub struct Policy {
     pub balance_permille: u32,
     /// Intake counts toward a judge's load for this many days.
     pub window_days: u32,
-    /// Bounded absence compensation: no judge's load counts as more than this many case-weight units
-    /// below the pool's mean, so a judge returning from leave catches up, but is not flooded.
+    /// A judge entering a pool for the first time (newly registered, or re-activated) is credited up
+    /// to this many case-weight units below the mean of the judges already pooled, so a newcomer is
+    /// not flooded with the court's whole backlog (0: starts exactly at the mean).
     pub catch_up_limit: u32,
     /// The case types, in ascending order of code.
     pub case_types: Vec<CaseType>,
@@ -78,7 +79,7 @@ impl Policy {
             cap_den: 2,
             balance_permille: 1000,
             window_days: 365,
-            catch_up_limit: 10,
+            catch_up_limit: 0,
             case_types,
         }
     }

@@ -11,13 +11,15 @@ use std::fmt;
 
 use crate::beacon::{BeaconReveal, ChainAnchor, chain_step, seed};
 use crate::day::{Day, Millis};
-use crate::draw::{LoadInput, catch_up_credit, draw_without_replacement, normalized_load, weights};
+use crate::draw::{
+    LoadInput, absence_credit, draw_without_replacement, joining_credit, normalized_load, weights,
+};
 use crate::event::*;
 use crate::hash::duplicate_key;
 use crate::ids::*;
 use crate::policy::{Fallback, Policy};
 
-/// The case index of catch-up credit in a judge's intake.
+/// The case index of credited intake (absence or joining credit) in a judge's intake.
 const NO_CASE: usize = usize::MAX;
 
 /// What kind of rule an event broke; the portal maps these to HTTP problem types.
@@ -111,10 +113,12 @@ pub struct JudgeState {
     pub absences: Vec<AbsenceState>,
     /// Declared conflicts (commitments).
     pub conflicts: HashSet<Commitment>,
-    /// Assignments still inside the window: (day, weight, case index).
-    intake: VecDeque<(Day, u32, usize)>,
-    /// Sum of the weights in `intake`.
+    /// Intake still inside the window: (day, thousandths of a weight unit, case index or NO_CASE).
+    intake: VecDeque<(Day, u64, usize)>,
+    /// Sum of `intake`, in thousandths of a weight unit.
     intake_sum: u64,
+    /// Has been in a draw's pool since registration or re-activation (SPEC §7.4, joining credit).
+    pooled: bool,
     /// Cases currently assigned (open or closed), by case index.
     docket: Vec<usize>,
 }
@@ -127,17 +131,19 @@ impl JudgeState {
             .any(|a| !a.cancelled && a.from <= day && day <= a.until)
     }
 
-    /// Weighted intake inside the window as of the last draw that touched this judge.
+    /// Weighted intake (thousandths of a case-weight unit, credits included) inside the window as of
+    /// the last draw that touched this judge.
     pub fn intake(&self) -> u64 {
         self.intake_sum
     }
 
-    /// Weighted intake in the `window_days` ending on `day` (read-only; does not drop old entries).
+    /// Weighted intake (thousandths, credits included) in the `window_days` ending on `day`
+    /// (read-only; does not drop old entries).
     pub fn intake_on(&self, day: Day, window_days: u32) -> u64 {
         self.intake
             .iter()
             .filter(|(d, _, _)| d.0 as i64 > day.0 as i64 - window_days as i64)
-            .map(|(_, w, _)| *w as u64)
+            .map(|(_, w, _)| *w)
             .sum()
     }
 
@@ -146,7 +152,7 @@ impl JudgeState {
             if d.0 as i64 > day.0 as i64 - window_days as i64 {
                 break;
             }
-            self.intake_sum -= w as u64;
+            self.intake_sum -= w;
             self.intake.pop_front();
         }
     }
@@ -515,6 +521,7 @@ impl State {
                     conflicts: HashSet::default(),
                     intake: VecDeque::new(),
                     intake_sum: 0,
+                    pooled: false,
                     docket: vec![],
                 });
                 self.judge_ix.insert(judge.clone(), ix);
@@ -535,6 +542,9 @@ impl State {
                 self.check_division(&court, division)?;
                 check_judge_record(specializations, *share_permille)?;
                 let j = &mut self.judges[ji];
+                if *active && !j.active {
+                    j.pooled = false; // back from inactivity: joins the next pool afresh
+                }
                 j.division = division.clone();
                 j.specializations = specializations.clone();
                 j.share_permille = *share_permille;
@@ -872,7 +882,7 @@ impl State {
                 let j = &mut self.judges[ji];
                 j.docket.retain(|&c| c != ci);
                 if let Some(e) = j.intake.iter_mut().find(|e| e.2 == ci && e.1 > 0) {
-                    j.intake_sum -= e.1 as u64;
+                    j.intake_sum -= e.1;
                     e.1 = 0;
                 }
                 Ok(())
@@ -995,20 +1005,43 @@ impl State {
                 share_permille: j.share_permille,
             });
         }
-        // Catch-up credit is intake like any other: it stays in the window and then expires.
-        for ((&ji, credit), inp) in ok
+        // Joining credit: judges entering a pool for the first time start near the pooled mean.
+        let (pooled_sum, pooled_n) = ok
             .iter()
-            .zip(catch_up_credit(&inputs, policy.catch_up_limit))
-            .zip(inputs.iter_mut())
-        {
-            if credit > 0 {
-                let j = &mut self.judges[ji];
-                j.intake.push_back((day, credit as u32, NO_CASE));
+            .zip(&inputs)
+            .filter(|(ji, _)| self.judges[**ji].pooled)
+            .fold((0u64, 0u64), |(s, n), (_, inp)| (s + inp.load, n + 1));
+        for (&ji, inp) in ok.iter().zip(inputs.iter_mut()) {
+            let j = &mut self.judges[ji];
+            if !j.pooled && pooled_n > 0 {
+                let credit = joining_credit(
+                    inp.load,
+                    j.share_permille,
+                    pooled_sum / pooled_n,
+                    policy.catch_up_limit,
+                );
+                if credit > 0 {
+                    j.intake.push_back((day, credit, NO_CASE));
+                    j.intake_sum += credit;
+                    inp.load = normalized_load(j.intake_sum, j.share_permille);
+                }
+            }
+            j.pooled = true;
+        }
+        // Absence credit: a judge kept out only by an absence is credited their fair share.
+        let pool_shares: u64 = inputs.iter().map(|i| i.share_permille as u64).sum();
+        let mut nominal = ok.len();
+        for x in &ex {
+            if x.reason == Exclusion::Absent {
+                nominal += 1;
+                let j = &mut self.judges[self.judge_ix[&x.judge]];
+                j.expire(day, policy.window_days);
+                let credit = absence_credit(weight, seats, j.share_permille, pool_shares);
+                j.intake.push_back((day, credit, NO_CASE));
                 j.intake_sum += credit;
-                inp.load = normalized_load(j.intake_sum, j.share_permille);
             }
         }
-        let w = weights(policy, weight, &inputs);
+        let w = weights(policy, weight, &inputs, nominal);
         let eligible = ok
             .iter()
             .zip(inputs.iter().zip(w))
@@ -1109,8 +1142,8 @@ impl State {
         for &ji in &chosen {
             let j = &mut self.judges[ji];
             j.expire(day, window);
-            j.intake.push_back((day, weight, ci));
-            j.intake_sum += weight as u64;
+            j.intake.push_back((day, weight as u64 * 1000, ci));
+            j.intake_sum += weight as u64 * 1000;
             j.docket.push(ci);
             let c = &mut self.cases[ci];
             c.judges.push(ji);
