@@ -15,7 +15,11 @@ pub const LOAD_SCALE: u64 = 1000;
 /// case-weight unit, at a share of `share_permille`: `floor(intake_milli * 1000 / share_permille)`.
 /// At a full share the load equals the intake in thousandths.
 pub fn normalized_load(intake_milli: u64, share_permille: u32) -> u64 {
-    intake_milli * 1000 / share_permille.max(1) as u64
+    if share_permille == 1000 {
+        intake_milli // the common case, without a division
+    } else {
+        intake_milli * 1000 / share_permille.max(1) as u64
+    }
 }
 
 /// One candidate as the weight rule sees it.
@@ -73,14 +77,13 @@ pub fn joining_credit(
 pub fn weights(policy: &Policy, case_weight: u32, cands: &[LoadInput], nominal: usize) -> Vec<u64> {
     let n = cands.len() as u64;
     let nominal = (nominal as u64).max(n);
-    let mut order: Vec<(u64, usize)> = cands
+    // `(key, position)` packed into one u128, so the selection compares single integers.
+    let mut order: Vec<u128> = cands
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            (
-                c.load + normalized_load(case_weight as u64 * 1000, c.share_permille),
-                i,
-            )
+            let key = c.load + normalized_load(case_weight as u64 * 1000, c.share_permille);
+            ((key as u128) << 64) | i as u128
         })
         .collect();
     let unit = nominal * policy.cap_den as u64;
@@ -96,10 +99,10 @@ pub fn weights(policy: &Policy, case_weight: u32, cands: &[LoadInput], nominal: 
         fill.iter_mut().for_each(|f| *f = cap);
     } else {
         order.select_nth_unstable(full);
-        for &(_, i) in &order[..full] {
-            fill[i] = cap;
+        for &packed in &order[..full] {
+            fill[packed as u64 as usize] = cap;
         }
-        fill[order[full].1] = rest;
+        fill[order[full] as u64 as usize] = rest;
     }
     fill.iter().map(|&f| (1000 - b) * unit + b * f).collect()
 }
