@@ -82,6 +82,7 @@ pub async fn router(store: Store) -> Router {
     };
     routes::routes()
         .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(
@@ -119,6 +120,13 @@ async fn fallback(method: Method) -> impl IntoResponse {
             format!("method {method} is not used by this API"),
         )
     }
+}
+
+async fn method_not_allowed(method: Method) -> impl IntoResponse {
+    ApiError::new(
+        Kind::MethodNotAllowed,
+        format!("this route does not accept {method}; see /api/v1/openapi.json"),
+    )
 }
 
 /// Binds `addr` (port 0 picks a free port) and serves the API in a background task. Returns the
