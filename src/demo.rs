@@ -266,10 +266,10 @@ pub async fn seed(store: &Store, cases: usize) -> Result<DemoTokens, String> {
             format!("PL-{:011}", 80_000_000_000 + rng.below(10_000_000)),
             format!("PL-{:011}", 80_000_000_000 + rng.below(10_000_000)),
         ];
-        if n % 17 == 0 {
+        if n.is_multiple_of(17) {
             parties.push(conflicted[0].1.into());
         }
-        if n % 23 == 0 {
+        if n.is_multiple_of(23) {
             parties.push(conflicted[1].1.into());
         }
         let mut body = json!({"division": division, "case_type": case_type, "parties": parties,
@@ -322,7 +322,7 @@ pub async fn seed(store: &Store, cases: usize) -> Result<DemoTokens, String> {
                 json!({"judge": first, "reason": "long_term_absence"}),
             )
             .await;
-        } else if i % 6 == 0 {
+        } else if i.is_multiple_of(6) {
             post(
                 format!("/api/v1/cases/{case}/close"),
                 clerk.clone(),
