@@ -31,7 +31,10 @@ enum BackendArg {
 }
 
 #[derive(Parser)]
-#[command(name = "klero-load", about = "Load generator for Kleroterion's filing path")]
+#[command(
+    name = "klero-load",
+    about = "Load generator for Kleroterion's filing path"
+)]
 struct Args {
     /// Target a running server instead of starting one.
     #[arg(long, requires = "token")]
@@ -106,7 +109,10 @@ async fn run(args: Args) -> Result<()> {
                 .with_context(|| format!("cannot open {db}"))?;
             let tokens = klero::demo::seed(&s, 0).await.map_err(anyhow::Error::msg)?;
             let (addr, _h) = klero_portal::serve(s.clone(), "127.0.0.1:0".parse()?).await?;
-            eprintln!("in-process server on http://{addr}, {} backend ({db})", s.backend());
+            eprintln!(
+                "in-process server on http://{addr}, {} backend ({db})",
+                s.backend()
+            );
             store = Some(s);
             (format!("http://{addr}"), tokens.clerk)
         }
@@ -156,9 +162,10 @@ async fn run(args: Args) -> Result<()> {
                         let r = client.post(&path, Some(&token), &mk(i)).await;
                         let latency = t0.elapsed();
                         out.push(Outcome {
-                            case: r.ok().filter(|r| r.status == 201).and_then(|r| {
-                                r.json()["case"].as_str().map(str::to_owned)
-                            }),
+                            case: r
+                                .ok()
+                                .filter(|r| r.status == 201)
+                                .and_then(|r| r.json()["case"].as_str().map(str::to_owned)),
                             latency,
                         });
                     }
@@ -190,9 +197,10 @@ async fn run(args: Args) -> Result<()> {
                     let r = client.post(&path, Some(&token), &b).await;
                     drop(permit);
                     Outcome {
-                        case: r.ok().filter(|r| r.status == 201).and_then(|r| {
-                            r.json()["case"].as_str().map(str::to_owned)
-                        }),
+                        case: r
+                            .ok()
+                            .filter(|r| r.status == 201)
+                            .and_then(|r| r.json()["case"].as_str().map(str::to_owned)),
                         // From the scheduled time, not the send time.
                         latency: due.elapsed(),
                     }
