@@ -346,6 +346,41 @@ impl State {
         }
     }
 
+    /// The seed and the chosen judges of an open draw: the one place an outcome is decided.
+    fn outcome(
+        &self,
+        p: &Pending,
+        beacon: Option<BeaconReveal>,
+    ) -> Result<(Option<Digest32>, Vec<JudgeId>), Rejection> {
+        match p.method {
+            Method::Random => {
+                let Some(reveal) = beacon else {
+                    return rej(
+                        DrawMismatch,
+                        "the draw is random but records no beacon value",
+                    );
+                };
+                let s = seed(&p.trigger_hash, &reveal);
+                let w: Vec<u64> = p.eligible.iter().map(|c| c.weight).collect();
+                let picked = draw_without_replacement(&s, &w, p.seats as usize);
+                Ok((
+                    Some(s),
+                    picked
+                        .into_iter()
+                        .map(|i| p.eligible[i].judge.clone())
+                        .collect(),
+                ))
+            }
+            _ => Ok((
+                None,
+                p.reference
+                    .iter()
+                    .map(|&j| self.judges[j].id.clone())
+                    .collect(),
+            )),
+        }
+    }
+
     /// Builds the draw entry for the pending draw of `case` with the given beacon value (needed for a
     /// random draw). This is the only place an outcome is decided.
     pub fn build_draw(
@@ -359,33 +394,7 @@ impl State {
         let Some(p) = self.pending.get(&ci) else {
             return rej(WrongState, format!("case {case} is not awaiting a draw"));
         };
-        let (seed_v, chosen) = match p.method {
-            Method::Random => {
-                let Some(reveal) = beacon else {
-                    return rej(
-                        DrawMismatch,
-                        format!("the draw of case {case} has no beacon value"),
-                    );
-                };
-                let s = seed(&p.trigger_hash, &reveal);
-                let w: Vec<u64> = p.eligible.iter().map(|c| c.weight).collect();
-                let picked = draw_without_replacement(&s, &w, p.seats as usize);
-                (
-                    Some(s),
-                    picked
-                        .into_iter()
-                        .map(|i| p.eligible[i].judge.clone())
-                        .collect(),
-                )
-            }
-            _ => (
-                None,
-                p.reference
-                    .iter()
-                    .map(|&j| self.judges[j].id.clone())
-                    .collect(),
-            ),
-        };
+        let (seed_v, chosen) = self.outcome(p, beacon)?;
         Ok(Draw {
             case: case.clone(),
             trigger: p.trigger,
@@ -1121,8 +1130,24 @@ impl State {
                 }
             }
         }
-        let expected = self.build_draw(&d.case, d.beacon)?;
-        if let Some(msg) = describe_mismatch(&expected, d) {
+        // Compare in place; build the full expected record only to describe a mismatch.
+        let (seed_v, chosen) = self.outcome(p, d.beacon)?;
+        let same = d.method == p.method
+            && d.seats == p.seats
+            && d.scope == p.scope
+            && d.eligible == p.eligible
+            && d.excluded == p.excluded
+            && d.seed == seed_v
+            && (seed_v.is_some() || d.beacon.is_none())
+            && d.chosen == chosen;
+        if !same {
+            let expected = self.build_draw(&d.case, d.beacon)?;
+            let msg = describe_mismatch(&expected, d).unwrap_or_else(|| {
+                format!(
+                    "case {}: the draw record differs from its recomputation",
+                    d.case
+                )
+            });
             return rej(DrawMismatch, msg);
         }
         // Commit.
