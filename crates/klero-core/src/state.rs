@@ -195,6 +195,8 @@ pub struct CaseState {
     pub closed: Option<ClosingReason>,
     /// Index of the filing entry.
     pub filed_index: u64,
+    /// Indices of the case's draw entries, in order: the first allocation, then any replacement.
+    pub draws: Vec<u64>,
     /// Time of the filing entry.
     pub filed_at: Millis,
 }
@@ -297,6 +299,19 @@ impl State {
     /// Number of cases filed.
     pub fn case_count(&self) -> usize {
         self.cases.len()
+    }
+
+    /// The related case and the appealed (earlier-instance) case of a case, by number.
+    pub fn case_links(&self, case: &CaseState) -> (Option<&CaseId>, Option<&CaseId>) {
+        (
+            case.related.map(|i| &self.cases[i].id),
+            case.earlier_instance.map(|i| &self.cases[i].id),
+        )
+    }
+
+    /// Every case, in the order filed.
+    pub fn cases(&self) -> impl Iterator<Item = &CaseState> {
+        self.cases.iter()
     }
 
     /// The current judges of a case, the presiding judge first.
@@ -695,6 +710,7 @@ impl State {
                     closed: None,
                     filed_index: index,
                     filed_at: at,
+                    draws: vec![],
                 });
                 // Decide the method, then plan; on refusal, undo the push.
                 let opened = self.open_for_filing(ci, day, index, hash);
@@ -710,7 +726,7 @@ impl State {
                     }
                 }
             }
-            Event::Draw(d) => self.apply_draw(d, day)?,
+            Event::Draw(d) => self.apply_draw(d, day, index)?,
             Event::Recusal { case, judge, .. } => {
                 check_self(actor, judge)?;
                 self.remove_and_open(case, judge, day, index, hash)?;
@@ -1072,7 +1088,7 @@ impl State {
         })
     }
 
-    fn apply_draw(&mut self, d: &Draw, day: Day) -> Result<(), Rejection> {
+    fn apply_draw(&mut self, d: &Draw, day: Day, index: u64) -> Result<(), Rejection> {
         let ci = self.case_index(&d.case)?;
         let Some(p) = self.pending.get(&ci) else {
             return rej(
@@ -1176,6 +1192,7 @@ impl State {
                 c.ever.push(ji);
             }
         }
+        self.cases[ci].draws.push(index);
         self.draws += 1;
         Ok(())
     }

@@ -321,12 +321,12 @@ pub struct CaseView {
     pub earlier_instance: Option<CaseId>,
 }
 
-/// Reads a case and checks the caller may see it; returns the view without the filing's
-/// references (filled in from the filing entry by the caller).
+/// Reads a case.
 fn case_view(state: &State, case: &CaseId) -> ApiResult<CaseView> {
     let c = state
         .case(case)
         .ok_or_else(|| ApiError::not_found(format!("there is no case {case}")))?;
+    let (related, earlier_instance) = state.case_links(c);
     Ok(CaseView {
         case: c.id.clone(),
         court: c.court.clone(),
@@ -339,8 +339,8 @@ fn case_view(state: &State, case: &CaseId) -> ApiResult<CaseView> {
         filed_index: c.filed_index,
         filed_at: c.filed_at,
         parties: c.parties.len(),
-        related: None,
-        earlier_instance: None,
+        related: related.cloned(),
+        earlier_instance: earlier_instance.cloned(),
     })
 }
 
@@ -373,17 +373,8 @@ pub async fn get_case(
     Path(case): Path<String>,
 ) -> ApiResult<axum::Json<CaseView>> {
     let case = parse_case(&case)?;
-    let mut view = app.store.read(|s| case_view(s, &case))?;
+    let view = app.store.read(|s| case_view(s, &case))?;
     principal.require_reader(&view.court, None)?;
-    if let Event::CaseFiled {
-        related,
-        earlier_instance,
-        ..
-    } = entry_at(&app, view.filed_index).await?.event
-    {
-        view.related = related;
-        view.earlier_instance = earlier_instance;
-    }
     Ok(axum::Json(view))
 }
 

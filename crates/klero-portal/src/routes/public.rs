@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use axum::extract::State as AxState;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
-use klero_core::{CaseId, CourtId, Digest32, DivisionId, Event, JudgeId, LogEntry, Specialization};
+use klero_core::{CaseId, CourtId, Digest32, DivisionId, Event, JudgeId, Specialization};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -304,20 +304,6 @@ pub struct CaseProof {
 }
 
 /// How far past a trigger the portal looks for its draw entry.
-const DRAW_SEARCH: u64 = 64;
-
-async fn find_draw(app: &AppState, trigger: &LogEntry) -> ApiResult<LogEntry> {
-    let (size, _) = app.store.checkpoint();
-    let from = trigger.index + 1;
-    let to = (from + DRAW_SEARCH).min(size);
-    app.store
-        .entries(from, to)
-        .await?
-        .into_iter()
-        .find(|e| matches!(&e.event, Event::Draw(d) if d.trigger == trigger.index))
-        .ok_or_else(|| ApiError::new(Kind::NotFound, "the draw of this case is still pending"))
-}
-
 /// The proof of a case's draws: the filing entry, the draw entry, their inclusion proofs and a
 /// checkpoint, plus the same for every replacement draw. With the whole log up to the checkpoint
 /// (`/api/v1/log/entries`), an observer recomputes the eligible pool, the weights, the seed and the
@@ -337,41 +323,32 @@ pub async fn case_proof(
     Path(case): Path<String>,
 ) -> ApiResult<axum::Json<CaseProof>> {
     let case = parse_case(&case)?;
-    let filed_index = app
+    let (filed_index, draws) = app
         .store
-        .read(|s| s.case(&case).map(|c| c.filed_index))
+        .read(|s| s.case(&case).map(|c| (c.filed_index, c.draws.clone())))
         .ok_or_else(|| ApiError::not_found(format!("there is no case {case}")))?;
-    let filed = entry_at(&app, filed_index).await?;
-    let draw = find_draw(&app, &filed).await?;
-    let filing = prove(&app, filed, draw.clone())?;
-    // A judge who leaves a case never returns to it, so the case had later draws exactly when its
-    // judges differ from the first draw's; only then scan forward for them.
-    let first: BTreeSet<JudgeId> = match &draw.event {
-        Event::Draw(d) => d.chosen.iter().cloned().collect(),
-        _ => BTreeSet::new(),
+    let Some((&first, later)) = draws.split_first() else {
+        return Err(ApiError::new(
+            Kind::NotFound,
+            "the draw of this case is still pending",
+        ));
     };
-    let now: BTreeSet<JudgeId> = app.store.read(|s| {
-        s.case(&case)
-            .map(|c| s.case_judges(c).into_iter().cloned().collect())
-            .unwrap_or_default()
-    });
+    let filing = prove(
+        &app,
+        entry_at(&app, filed_index).await?,
+        entry_at(&app, first).await?,
+    )?;
+    // Replacement draws after a recusal or reassignment, each with the entry that opened it.
     let mut redraws = vec![];
-    let (size, _) = app.store.checkpoint();
-    let mut at = if first == now { size } else { draw.index + 1 };
-    while at < size {
-        let page = app.store.entries(at, (at + MAX_PAGE).min(size)).await?;
-        if page.is_empty() {
-            break;
-        }
-        for e in &page {
-            if let Event::Draw(d) = &e.event
-                && d.case == case
-            {
-                let trigger = entry_at(&app, d.trigger).await?;
-                redraws.push(prove(&app, trigger, e.clone())?);
-            }
-        }
-        at += page.len() as u64;
+    for &di in later {
+        let draw = entry_at(&app, di).await?;
+        let Event::Draw(d) = &draw.event else {
+            return Err(ApiError::internal(
+                "a case's draw index does not point at a draw entry",
+            ));
+        };
+        let trigger = entry_at(&app, d.trigger).await?;
+        redraws.push(prove(&app, trigger, draw)?);
     }
     Ok(axum::Json(CaseProof {
         case,
