@@ -9,16 +9,14 @@
 //! | `deck` | US district style: a deck per (court, specialization) with `deck_cards` cards per full share; a card of an eligible judge is drawn at random and removed; an empty deck is refilled |
 //! | `slps` | Poland SLPS style: uniform among the judges whose normalized load is within `slps_margin` mean case weights of the least loaded |
 //! | `pje` | Brazil PJe style: judges more than `pje_distance` mean case weights above the least loaded are filtered out, each re-admitted with probability 1/4; uniform among the admitted |
-//! | `kleroterion-proposed` | a candidate rule for the core, prototyped here (see [`Proposed`]) |
 
 use std::collections::HashMap;
 
 use klero_core::AbsenceReason;
-use klero_core::draw::{LoadInput, catch_up_credit, normalized_load, weights};
 
 use crate::engine::{Backend, Mirror, Outcome, Plan};
 use crate::rng::Rng;
-use crate::scenario::{CaseSpec, DAY_MS, PolicyParams, World};
+use crate::scenario::{CaseSpec, DAY_MS, World};
 
 /// Which baseline.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,19 +33,6 @@ pub enum Kind {
     Slps,
     /// PJe-style distance filter with 25% re-admission.
     Pje,
-    /// A candidate core rule (see [`Proposed`]).
-    Proposed(Proposed),
-}
-
-/// A candidate weight rule for the core, prototyped with the core's own `weights` and
-/// `catch_up_credit` functions but with the loads kept here.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Proposed {
-    /// The draw parameters.
-    pub params: PolicyParams,
-    /// Catch-up credit only for judges returning from an absence or joining (lifted to the pool
-    /// mean once), instead of the rolling `catch_up_limit` floor.
-    pub credit_on_return: bool,
 }
 
 impl Kind {
@@ -60,7 +45,6 @@ impl Kind {
             Kind::Deck => "deck".into(),
             Kind::Slps => "slps".into(),
             Kind::Pje => "pje".into(),
-            Kind::Proposed(_) => "kleroterion-proposed".into(),
         }
     }
 }
@@ -79,10 +63,6 @@ pub struct Baseline {
     mean_weight: f64,
     pje_distance: f64,
     slps_margin: f64,
-    /// Judges away since their last pool (for `credit_on_return`).
-    away: Vec<bool>,
-    last_seen: Vec<i32>,
-    rel: Vec<i64>,
     case_weight: Vec<u32>,
     type_spec: Vec<String>,
 }
@@ -102,9 +82,6 @@ impl Baseline {
             mean_weight: 2.0,
             pje_distance: 3.0,
             slps_margin: 1.0,
-            away: vec![],
-            last_seen: vec![],
-            rel: vec![],
             case_weight: vec![],
             type_spec: vec![],
         }
@@ -115,7 +92,7 @@ impl Baseline {
     }
 
     /// The first-seat probabilities and the chosen judges for a pool.
-    fn choose(&mut self, c: &CaseSpec, pool: &[u32], seats: u8, day: i32, m: &Mirror) -> Outcome {
+    fn choose(&mut self, c: &CaseSpec, pool: &[u32], seats: u8) -> Outcome {
         let w = self.case_weight[c.ty as usize];
         let seats = seats as usize;
         let unit = self.mean_weight;
@@ -276,94 +253,7 @@ impl Baseline {
                 admitted.sort_unstable();
                 (probs, self.sample_uniform(&admitted, seats))
             }
-            Kind::Proposed(p) => {
-                let p = p.clone();
-                let mut inputs: Vec<LoadInput> = pool
-                    .iter()
-                    .map(|&j| LoadInput {
-                        load: normalized_load(self.intake[j as usize], self.shares[j as usize]),
-                        share_permille: self.shares[j as usize],
-                    })
-                    .collect();
-                for &j in pool {
-                    let ls = self.last_seen[j as usize];
-                    if m.absences[j as usize]
-                        .iter()
-                        .any(|&(f, u)| u > ls && f < day)
-                    {
-                        self.away[j as usize] = true;
-                    }
-                }
-                let credits: Vec<u64> = if p.credit_on_return {
-                    // Put each returning judge back where they stood against the pool mean when
-                    // last seen, relative to the mean of the judges who were not away.
-                    let present: Vec<u64> = inputs
-                        .iter()
-                        .zip(pool)
-                        .filter(|(_, j)| !self.away[**j as usize])
-                        .map(|(x, _)| x.load)
-                        .collect();
-                    let mean = if present.is_empty() {
-                        0
-                    } else {
-                        present.iter().sum::<u64>() / present.len() as u64
-                    } as i64;
-                    inputs
-                        .iter()
-                        .zip(pool)
-                        .map(|(x, j)| {
-                            let target = mean + self.rel[*j as usize];
-                            if self.away[*j as usize] && (x.load as i64) < target {
-                                ((target - x.load as i64) as u64 * x.share_permille as u64)
-                                    .div_ceil(1_000_000)
-                            } else {
-                                0
-                            }
-                        })
-                        .collect()
-                } else {
-                    catch_up_credit(&inputs, p.params.catch_up_limit)
-                };
-                for ((&j, cr), inp) in pool.iter().zip(credits).zip(inputs.iter_mut()) {
-                    self.away[j as usize] = false;
-                    self.last_seen[j as usize] = day;
-                    if cr > 0 {
-                        if std::env::var_os("KLERO_SIM_DEBUG").is_some() && cr > 5 {
-                            eprintln!("credit day {day} judge {j} {cr} load {}", inp.load);
-                        }
-                        self.intake[j as usize] += cr;
-                        inp.load =
-                            normalized_load(self.intake[j as usize], self.shares[j as usize]);
-                    }
-                }
-                let mean = inputs.iter().map(|x| x.load).sum::<u64>() as i64 / inputs.len() as i64;
-                for (&j, x) in pool.iter().zip(&inputs) {
-                    self.rel[j as usize] = x.load as i64 - mean;
-                }
-                let policy = klero_core::Policy {
-                    min_pool: p.params.min_pool,
-                    fallback: klero_core::Fallback::WidenThenProceed,
-                    cap_num: p.params.cap_num,
-                    cap_den: p.params.cap_den,
-                    balance_permille: p.params.balance_permille,
-                    window_days: p.params.window_days,
-                    catch_up_limit: p.params.catch_up_limit,
-                    case_types: vec![],
-                };
-                let wts = weights(&policy, w, &inputs);
-                let total: u64 = wts.iter().sum();
-                let probs = wts.iter().map(|&x| x as f64 / total as f64).collect();
-                let mut seed = [0u8; 32];
-                seed.copy_from_slice(&self.rng.bytes32());
-                let picked = klero_core::draw::draw_without_replacement(
-                    &klero_core::Digest32(seed),
-                    &wts,
-                    seats,
-                );
-                (probs, picked.into_iter().map(|i| pool[i]).collect())
-            }
         };
-        let _ = day;
         for &j in &chosen {
             self.intake[j as usize] += w as u64;
         }
@@ -384,7 +274,7 @@ impl Baseline {
         out
     }
 
-    fn allocate(&mut self, plan: Plan, c: &CaseSpec, day: i32, m: &Mirror) -> Option<Outcome> {
+    fn allocate(&mut self, plan: Plan, c: &CaseSpec) -> Option<Outcome> {
         match plan {
             Plan::Refused => None,
             Plan::Reference(judges) => {
@@ -398,7 +288,7 @@ impl Baseline {
                     chosen: judges,
                 })
             }
-            Plan::Pool(pool, seats) => Some(self.choose(c, &pool, seats, day, m)),
+            Plan::Pool(pool, seats) => Some(self.choose(c, &pool, seats)),
         }
     }
 }
@@ -432,9 +322,6 @@ impl Backend for Baseline {
         self.mean_weight = w.mean_weight;
         self.pje_distance = w.scenario.study.pje_distance;
         self.slps_margin = w.scenario.study.slps_margin;
-        self.away = w.judges.iter().map(|j| !j.active_at_start).collect();
-        self.last_seen = vec![-1; w.judges.len()];
-        self.rel = vec![0; w.judges.len()];
         self.rr_pass = vec![0; w.judges.len()];
         self.case_weight = w.scenario.case_types.iter().map(|t| t.weight).collect();
         self.type_spec = w
@@ -447,16 +334,12 @@ impl Backend for Baseline {
 
     fn absence(&mut self, _at: i64, _judge: u32, _from: i32, _until: i32, _r: AbsenceReason) {}
 
-    fn set_active(&mut self, _at: i64, judge: u32, active: bool) {
-        if active {
-            self.away[judge as usize] = true;
-        }
-    }
+    fn set_active(&mut self, _at: i64, _judge: u32, _active: bool) {}
 
     fn file(&mut self, at: i64, ci: u32, c: &CaseSpec, m: &Mirror) -> Option<Outcome> {
         let day = at.div_euclid(DAY_MS) as i32;
         let plan = m.plan_filing(ci, day);
-        self.allocate(plan, c, day, m)
+        self.allocate(plan, c)
     }
 
     fn recuse(&mut self, at: i64, ci: u32, judge: u32, m: &Mirror) -> Option<Outcome> {
@@ -469,7 +352,7 @@ impl Backend for Baseline {
         let w = self.case_weight[c.ty as usize] as u64;
         self.intake[judge as usize] = self.intake[judge as usize].saturating_sub(w);
         match plan {
-            Plan::Pool(pool, _) => Some(self.choose(&c, &pool, 1, day, m)),
+            Plan::Pool(pool, _) => Some(self.choose(&c, &pool, 1)),
             _ => None,
         }
     }

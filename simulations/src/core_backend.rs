@@ -308,3 +308,63 @@ impl Backend for Core {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Attack, run};
+    use crate::measures::unpredictability;
+    use crate::scenario::Scenario;
+
+    /// Five judges of one division, light and heavy cases, with holidays and a long leave.
+    fn world(seed: u64) -> World {
+        let sc = Scenario::parse(&format!(
+            r#"{{"name": "core", "seed": {seed}, "courts": 1,
+            "divisions": [{{"name": "general", "judges": 5, "specializations": [["general", 1.0]]}}],
+            "case_types": [
+              {{"code": "light", "division": "general", "specialization": "general", "weight": 1, "panel": 1, "mix": 0.6}},
+              {{"code": "heavy", "division": "general", "specialization": "general", "weight": 4, "panel": 1, "mix": 0.4}}],
+            "cases_per_court": 400, "president_share": 1000, "part_time_fraction": 0.0,
+            "long_leave_days": 40, "joiners": 0, "leavers": 0, "conflicts_per_judge": 0}}"#
+        ))
+        .unwrap();
+        World::generate(&sc, false)
+    }
+
+    fn chosen(w: &World) -> Vec<Vec<u32>> {
+        let mut b = Core::new(PolicyParams::default());
+        run(w, &mut b, Attack::None)
+            .draws
+            .into_iter()
+            .map(|d| d.chosen)
+            .collect()
+    }
+
+    #[test]
+    fn the_real_draw_is_deterministic_from_the_seed() {
+        let w = world(11);
+        let a = chosen(&w);
+        assert!(a.len() > 300, "{}", a.len());
+        assert_eq!(a, chosen(&w));
+        assert_ne!(a, chosen(&world(12)));
+    }
+
+    #[test]
+    fn the_real_draw_keeps_the_cap_against_the_nominal_pool() {
+        // Cap 3/2 against the nominal pool: p x |E| never above 1.5, and at most max(1.5 |E| / N, 1)
+        // where N counts the absent; the recorded weights give p exactly.
+        let w = world(11);
+        let mut b = Core::new(PolicyParams::default());
+        let r = run(&w, &mut b, Attack::None);
+        let u = unpredictability(&r.draws);
+        assert!(u.worst_p_times_pool <= 1.5 + 1e-12, "{u:?}");
+        assert!(u.worst_p_times_pool > 1.2, "the balance is in use: {u:?}");
+        // With balance 0 the draw is a uniform lottery.
+        let mut b = Core::new(PolicyParams {
+            balance_permille: 0,
+            ..PolicyParams::default()
+        });
+        let r = run(&w, &mut b, Attack::None);
+        assert!((unpredictability(&r.draws).worst_p_times_pool - 1.0).abs() < 1e-12);
+    }
+}

@@ -256,6 +256,8 @@ pub struct Run {
     pub series: Vec<(i32, f64, f64)>,
     /// Year-end deviation of each judge in mean case weights (judges ever in a pool).
     pub final_dev: Vec<(u32, f64)>,
+    /// Year-end plain deviation (see [`plain_devs`]) of each regular judge.
+    pub plain_dev: Vec<(u32, f64)>,
     /// Target filings the clerk steered successfully, and target filings attempted.
     pub steered: (u32, u32),
     /// Filings refused for lack of judges.
@@ -578,15 +580,52 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
             );
         }
     }
+    let plain_dev = plain_devs(w, &m, &led.intake);
     Run {
         draws,
         facts,
         series,
         final_dev,
+        plain_dev,
         steered,
         refused,
         seconds: t0.elapsed().as_secs_f64(),
     }
+}
+
+/// The plain-court deviation: each judge's weighted intake (the cases actually received, no credit
+/// of any kind) per unit share, minus the mean of the same over their court and division, in mean
+/// case weights; only over **regular** judges: active all year and never absent more than 30
+/// consecutive days (so the joiner, the leaver and the long leave are left out rather than owed).
+pub fn plain_devs(w: &World, m: &Mirror, intake: &[f64]) -> Vec<(u32, f64)> {
+    let moved: HashSet<u32> = w
+        .timeline
+        .iter()
+        .filter_map(|(_, a)| match a {
+            Act::Active { judge, .. } => Some(*judge),
+            _ => None,
+        })
+        .collect();
+    let mut by_group: std::collections::BTreeMap<(u32, u32), Vec<(u32, f64)>> = Default::default();
+    for (j, spec) in w.judges.iter().enumerate() {
+        let ju = j as u32;
+        if !spec.active_at_start
+            || moved.contains(&ju)
+            || m.absences[j].iter().any(|&(f, u)| u - f + 1 > 30)
+        {
+            continue;
+        }
+        by_group
+            .entry((spec.court, spec.division))
+            .or_default()
+            .push((ju, intake[j] * 1000.0 / spec.share as f64));
+    }
+    let mut out = Vec::new();
+    for (_, v) in by_group {
+        let mean = v.iter().map(|x| x.1).sum::<f64>() / v.len() as f64;
+        out.extend(v.into_iter().map(|(j, x)| (j, (x - mean) / w.mean_weight)));
+    }
+    out
 }
 
 fn withdraw(
@@ -599,4 +638,69 @@ fn withdraw(
 ) {
     facts.closes.push((at, ci));
     backend.close(at, ci);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    /// Three judges in one division (shares 1, 1, 1/2) plus one in another division.
+    fn world() -> World {
+        let sc = Scenario::parse(
+            r#"{"name": "ledger", "seed": 3, "courts": 1,
+            "divisions": [{"name": "a", "judges": 3, "specializations": [["a", 1.0]]},
+                          {"name": "b", "judges": 1, "specializations": [["b", 1.0]]}],
+            "case_types": [{"code": "x", "division": "a", "specialization": "a", "weight": 2, "panel": 1, "mix": 1.0}],
+            "cases_per_court": 10, "president_share": 500, "part_time_fraction": 0.0,
+            "holiday_days": 0, "sick_episodes": 0.0, "long_leave_days": 0, "joiners": 0, "leavers": 0,
+            "conflicts_per_judge": 0, "recusal_rate": 0.0, "related_rate": 0.0, "duplicate_rate": 0.0,
+            "withdrawal_rate": 0.0, "refiling_rate": 0.0}"#,
+        )
+        .unwrap();
+        World::generate(&sc, false)
+    }
+
+    #[test]
+    fn the_ledger_owes_present_judges_by_share_and_never_the_absent() {
+        let w = world();
+        let mut m = Mirror::new(&w);
+        // Judge 0 is the president (share 1/2); judge 2 is away on day 5.
+        m.absences[2].push((5, 5));
+        let mut led = Ledger {
+            intake: vec![0.0; 4],
+            avail: vec![0.0; 4],
+            shares: vec![0.5, 1.0, 1.0, 1.0],
+            group: vec![(0, 0), (0, 0), (0, 0), (0, 1)],
+            court_judges: vec![vec![0, 1, 2, 3]],
+        };
+        // Day 4, all three present: 5 units owed 1 : 2 : 2.
+        led.expose(&m, 0, 0, 4, 5.0);
+        // Day 5, judge 2 away: 3 units owed 1 : 2 to judges 0 and 1; nothing to judge 2.
+        led.expose(&m, 0, 0, 5, 3.0);
+        assert_eq!(led.avail, vec![2.0, 4.0, 2.0, 0.0]);
+        // Intake: judge 0 got 2, judge 1 got 6, judge 2 got 0.
+        led.intake = vec![2.0, 6.0, 0.0, 0.0];
+        // Deviation per share: (2-2)/0.5 = 0, (6-4)/1 = 2, (0-2)/1 = -2; mean 0; in units of 2.
+        let d = led.devs(2.0);
+        assert_eq!(
+            d,
+            vec![(0, 0.0), (1, 1.0), (2, -1.0)],
+            "judge 3 was never owed"
+        );
+    }
+
+    #[test]
+    fn the_plain_figure_compares_intake_per_share_within_the_division() {
+        let w = world();
+        let mut m = Mirror::new(&w);
+        // Judge 0 at share 1/2 with 3 units counts as 6; judges 1, 2 at 4 and 8: mean 6.
+        let d = plain_devs(&w, &m, &[3.0, 4.0, 8.0, 100.0]);
+        let mw = w.mean_weight;
+        assert_eq!(d, vec![(0, 0.0), (1, -2.0 / mw), (2, 2.0 / mw), (3, 0.0)]);
+        // A judge away 31 days is not a regular judge and leaves the comparison.
+        m.absences[2].push((10, 40));
+        let d = plain_devs(&w, &m, &[3.0, 4.0, 8.0, 100.0]);
+        assert_eq!(d, vec![(0, 1.0 / mw), (1, -1.0 / mw), (3, 0.0)]);
+    }
 }

@@ -21,6 +21,9 @@ pub struct Balance {
     pub over_time_max: f64,
     /// Mean over the weekly samples of the mean.
     pub over_time_mean: f64,
+    /// Plain-court figure at year end: max over regular judges of |intake per share − division
+    /// mean| (no owed ledger; see `engine::plain_devs`).
+    pub plain_year_end_max: f64,
 }
 
 /// Balance from a run's ledger.
@@ -37,7 +40,9 @@ pub fn balance(run: &Run) -> Balance {
     } else {
         run.series.iter().map(|x| x.2).sum::<f64>() / run.series.len() as f64
     };
+    let plain = run.plain_dev.iter().map(|x| x.1.abs()).fold(0.0, f64::max);
     Balance {
+        plain_year_end_max: plain,
         year_end_max: ye_max,
         year_end_mean: ye_mean,
         over_time_max: ot_max,

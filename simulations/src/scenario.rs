@@ -25,7 +25,8 @@ pub struct PolicyParams {
     pub balance_permille: u32,
     /// Workload window in days.
     pub window_days: u32,
-    /// Catch-up credit limit in case-weight units.
+    /// Joining-credit limit in case-weight units: a judge entering a pool for the first time is
+    /// lifted to the pooled mean minus this (SPEC §7.4).
     pub catch_up_limit: u32,
     /// Minimum pool size before the fallback.
     pub min_pool: u32,

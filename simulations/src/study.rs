@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 
-use crate::baselines::{Baseline, Kind, Proposed};
+use crate::baselines::{Baseline, Kind};
 use crate::core_backend::Core;
 use crate::engine::{Attack, Backend, run};
 use crate::measures::{
@@ -18,7 +18,7 @@ use crate::scenario::{PolicyParams, Scenario, World};
 pub enum Policy {
     /// The real draw through klero-core.
     Core(String, PolicyParams),
-    /// A baseline or prototype.
+    /// A baseline.
     Base(Kind),
 }
 
@@ -38,14 +38,10 @@ impl Policy {
     }
 }
 
-/// The policies of a scenario: the real draw with the scenario's parameters, the prototype, and
-/// (if enabled) the baselines.
+/// The policies of a scenario: the real draw with the scenario's parameters and (if enabled) the
+/// baselines.
 pub fn policies(sc: &Scenario) -> Vec<Policy> {
     let mut v = vec![Policy::Core("kleroterion".into(), sc.policy.clone())];
-    v.push(Policy::Base(Kind::Proposed(Proposed {
-        params: sc.policy.clone(),
-        credit_on_return: true,
-    })));
     if sc.study.baselines {
         v.extend(
             [
@@ -67,7 +63,7 @@ pub fn policies(sc: &Scenario) -> Vec<Policy> {
 pub struct PolicyResult {
     /// Policy name.
     pub policy: String,
-    /// Parameters (real draw and prototype).
+    /// Parameters (real draw).
     pub params: Option<String>,
     /// Year-end max |normalized load − mean|, in mean case weights: the mean over the main run and
     /// the honest replications of the steering study (the main run alone if those were not run).
@@ -76,6 +72,9 @@ pub struct PolicyResult {
     pub balance_max_dev_p90: f64,
     /// Runs averaged.
     pub balance_runs: usize,
+    /// Plain-court figure (year-end max |intake per share − division mean| over regular judges, no
+    /// owed ledger), mean over the same runs.
+    pub balance_plain_max_dev: f64,
     /// Largest probability × |E| seen.
     pub worst_p_times_pool: f64,
     /// Timing advantage (×).
@@ -116,6 +115,8 @@ pub struct SweepPoint {
     pub label: String,
     /// Year-end max deviation.
     pub balance_max_dev: f64,
+    /// Plain-court figure (see [`PolicyResult::balance_plain_max_dev`]).
+    pub balance_plain_max_dev: f64,
     /// Max deviation over the year.
     pub balance_over_time_max: f64,
     /// Largest p × |E|.
@@ -247,14 +248,12 @@ pub fn study(sc: &Scenario, progress: &(dyn Fn(&str) + Sync)) -> StudyResult {
             policy: p.name(),
             params: match p {
                 Policy::Core(_, q) => Some(q.label()),
-                Policy::Base(Kind::Proposed(q)) => {
-                    Some(format!("{} credit-on-return", q.params.label()))
-                }
                 _ => None,
             },
             balance_max_dev: 0.0,
             balance_max_dev_p90: 0.0,
             balance_runs: 1,
+            balance_plain_max_dev: 0.0,
             worst_p_times_pool: 0.0,
             timing_advantage: timing_advantage(
                 &world,
@@ -282,6 +281,7 @@ pub fn study(sc: &Scenario, progress: &(dyn Fn(&str) + Sync)) -> StudyResult {
     for r in &mut results {
         r.balance_max_dev = r.balance.year_end_max;
         r.balance_max_dev_p90 = r.balance.year_end_max;
+        r.balance_plain_max_dev = r.balance.plain_year_end_max;
         r.worst_p_times_pool = r.unpredictability.worst_p_times_pool;
     }
 
@@ -333,6 +333,8 @@ pub fn study(sc: &Scenario, progress: &(dyn Fn(&str) + Sync)) -> StudyResult {
                     params: p.clone(),
                     label: p.label(),
                     balance_max_dev: v.iter().map(|o| o.0.year_end_max).sum::<f64>() / n,
+                    balance_plain_max_dev: v.iter().map(|o| o.0.plain_year_end_max).sum::<f64>()
+                        / n,
                     balance_over_time_max: v.iter().map(|o| o.0.over_time_max).sum::<f64>() / n,
                     worst_p_times_pool: v
                         .iter()
@@ -383,7 +385,7 @@ pub fn study(sc: &Scenario, progress: &(dyn Fn(&str) + Sync)) -> StudyResult {
             nn,
             na
         ));
-        let out: Vec<(Audit, (u32, u32), f64)> = par_map(&jobs, threads, |j| {
+        let out: Vec<(Audit, (u32, u32), Balance)> = par_map(&jobs, threads, |j| {
             let mut s = sc.clone();
             s.seed = sc.seed.wrapping_add(match j.attack {
                 Attack::None => 1_000 + j.rep as u64,
@@ -395,7 +397,7 @@ pub fn study(sc: &Scenario, progress: &(dyn Fn(&str) + Sync)) -> StudyResult {
             (
                 audit(&r.draws, &r.facts, w.judges.len()),
                 r.steered,
-                balance(&r).year_end_max,
+                balance(&r),
             )
         });
         for (pi, res) in results.iter_mut().enumerate() {
@@ -406,13 +408,17 @@ pub fn study(sc: &Scenario, progress: &(dyn Fn(&str) + Sync)) -> StudyResult {
                     .map(|(_, o)| (o.0, o.1))
                     .collect()
             };
-            let mut bals: Vec<f64> = jobs
+            let honest: Vec<&Balance> = jobs
                 .iter()
                 .zip(&out)
                 .filter(|(j, _)| j.pol == pi && j.attack == Attack::None)
-                .map(|(_, o)| o.2)
+                .map(|(_, o)| &o.2)
                 .collect();
+            let mut bals: Vec<f64> = honest.iter().map(|b| b.year_end_max).collect();
             bals.push(res.balance.year_end_max);
+            res.balance_plain_max_dev = (honest.iter().map(|b| b.plain_year_end_max).sum::<f64>()
+                + res.balance.plain_year_end_max)
+                / (honest.len() + 1) as f64;
             bals.sort_by(f64::total_cmp);
             res.balance_runs = bals.len();
             res.balance_max_dev = bals.iter().sum::<f64>() / bals.len() as f64;
