@@ -117,46 +117,16 @@ pub fn generate() -> Vec<(&'static str, String)> {
     // Weights from intake (thousandths) and shares, with the nominal pool, plus the two credits.
     let mut wv = vec![];
     let base = Policy::with_case_types(vec![]);
-    for (name, cap, balance, case_weight, nominal, judges) in [
-        (
-            "defaults, equal shares",
-            (3, 2),
-            1000,
-            2,
-            5,
-            vec![
-                (10_000, 1000),
-                (4_000, 1000),
-                (7_000, 1000),
-                (12_000, 1000),
-                (7_000, 1000),
-            ],
-        ),
-        (
-            "a president at a quarter share",
-            (3, 2),
-            1000,
-            5,
-            4,
-            vec![(2_000, 250), (9_000, 1000), (8_000, 1000), (10_000, 1000)],
-        ),
-        (
-            "two of six judges absent",
-            (3, 2),
-            1000,
-            1,
-            6,
-            vec![(0, 1000), (1_000, 1000), (2_000, 1000), (3_000, 1000)],
-        ),
-        (
-            "half balance, cap 2",
-            (2, 1),
-            500,
-            3,
-            3,
-            vec![(5_000, 1000), (1_000, 500), (9_000, 1000)],
-        ),
-    ] {
+    #[rustfmt::skip]
+    let weight_cases: Vec<(&str, (u32, u32), u32, u32, (usize, u64), Vec<(u64, u32)>)> = vec![
+        ("defaults, equal shares", (3, 2), 1000, 2, (0, 0), vec![(10_000, 1000), (4_000, 1000), (7_000, 1000), (12_000, 1000), (7_000, 1000)]),
+        ("a president at a quarter share", (3, 2), 1000, 5, (0, 0), vec![(2_000, 250), (9_000, 1000), (8_000, 1000), (10_000, 1000)]),
+        ("two of six judges absent", (3, 2), 1000, 1, (2, 2000), vec![(0, 1000), (1_000, 1000), (2_000, 1000), (3_000, 1000)]),
+        ("half balance, cap 2", (2, 1), 500, 3, (0, 0), vec![(5_000, 1000), (1_000, 500), (9_000, 1000)]),
+        ("balance 0: a lottery by share", (3, 2), 0, 1, (0, 0), vec![(5_000, 500), (1_000, 1000), (9_000, 1000)]),
+        ("shares so unequal that only the share cap fits", (3, 2), 1000, 1, (0, 0), vec![(0, 1000), (0, 100)]),
+    ];
+    for (name, cap, balance, case_weight, absent, judges) in weight_cases {
         let policy = Policy {
             cap_num: cap.0,
             cap_den: cap.1,
@@ -170,11 +140,11 @@ pub fn generate() -> Vec<(&'static str, String)> {
                 share_permille: s,
             })
             .collect();
-        let w = weights(&policy, case_weight, &inputs, nominal);
+        let w = weights(&policy, case_weight, &inputs, absent.0, absent.1);
         wv.push(json!({
             "name": name,
             "cap_num": cap.0, "cap_den": cap.1, "balance_permille": balance,
-            "case_weight": case_weight, "nominal_pool": nominal,
+            "case_weight": case_weight, "absent_count": absent.0, "absent_shares": absent.1,
             "intake_milli": judges.iter().map(|j| j.0).collect::<Vec<_>>(),
             "share_permille": judges.iter().map(|j| j.1).collect::<Vec<_>>(),
             "loads": inputs.iter().map(|a| a.load).collect::<Vec<_>>(),

@@ -59,25 +59,59 @@ pub fn joining_credit(
     }
 }
 
-/// The integer weight of each candidate, in the candidates' order (SPEC §7.5). `nominal` is the
-/// pool the cap is measured against: the eligible judges plus those excluded only for absence
-/// (`nominal >= cands.len()`).
+/// The integer weight of each candidate, in the candidates' order (SPEC §7.5). `absent_count` and
+/// `absent_shares` describe the judges excluded only for absence, who belong to the nominal pool the
+/// cap is measured against.
 ///
 /// 1. `key = load + normalized_load(case_weight * 1000, share)`: the load the judge would have after
 ///    taking this case.
-/// 2. Water-fill: with `n = cands.len()`, a budget of `B = n * nominal * cap_den` units and a
-///    per-judge maximum `M = max(cap_num * n, nominal * cap_den)`, in ascending order of
-///    `(key, position)` the first `floor(B / M)` candidates receive `M`, the next receives `B mod M`,
-///    and the rest 0.
-/// 3. `weight = (1000 - balance) * nominal * cap_den + balance * fill`.
-///
-/// The total is exactly `1000 * B`, so no probability exceeds `max(cap / nominal, 1 / n)`, which
-/// is at most `cap / n`: absences elsewhere in the court do not raise any judge's chance above the cap
-/// measured against the full pool, as long as no more than a share `1 - 1/cap` of it is away.
-pub fn weights(policy: &Policy, case_weight: u32, cands: &[LoadInput], nominal: usize) -> Vec<u64> {
+/// 2. The effective cap `C = C_num / C_den` with `C_num = 1000 * cap_den + (cap_num - cap_den) *
+///    balance_permille` and `C_den = 1000 * cap_den`: 1 (a lottery by share) at balance 0, `cap` at
+///    1000.
+/// 3. Each judge's maximum is `M_j = C_num * min(share_j * N, S)` from a budget `B = S * N * C_den`,
+///    so `M_j / B = C * min(share_j / S, 1 / N)`: at most `C` times the judge's fair share and never
+///    above `C / N`. First with the nominal pool (`N = n + absent_count`, `S` = all their shares);
+///    if the maxima of the eligible judges cannot cover the budget, with the eligible judges alone
+///    (`N = n`, `S` = their shares); if still not, by share alone (`M_j = C_num * share_j * n`,
+///    `B = S * n * C_den`), which always covers it.
+/// 4. Water-fill: in ascending order of `(key, position)`, each judge receives
+///    `min(M_j, remaining budget)`; the weight is what it received.
+pub fn weights(
+    policy: &Policy,
+    case_weight: u32,
+    cands: &[LoadInput],
+    absent_count: usize,
+    absent_shares: u64,
+) -> Vec<u64> {
     let n = cands.len() as u64;
-    let nominal = (nominal as u64).max(n);
-    // `(key, position)` packed into one u128, so the selection compares single integers.
+    if n == 0 {
+        return Vec::new();
+    }
+    let c_num = 1000 * policy.cap_den as u64
+        + (policy.cap_num - policy.cap_den) as u64 * policy.balance_permille as u64;
+    let c_den = 1000 * policy.cap_den as u64;
+    let present: u64 = cands.iter().map(|c| c.share_permille as u64).sum();
+    let tier = |nn: u64, ss: u64| -> (Vec<u64>, u64) {
+        (
+            cands
+                .iter()
+                .map(|c| c_num * (c.share_permille as u64 * nn).min(ss))
+                .collect(),
+            ss * nn * c_den,
+        )
+    };
+    let (mut max, mut budget) = tier(n + absent_count as u64, present + absent_shares);
+    if max.iter().sum::<u64>() < budget {
+        (max, budget) = tier(n, present);
+    }
+    if max.iter().sum::<u64>() < budget {
+        max = cands
+            .iter()
+            .map(|c| c_num * c.share_permille as u64 * n)
+            .collect();
+        budget = present * n * c_den;
+    }
+    // `(key, position)` packed into one u128, so the ordering compares single integers.
     let mut order: Vec<u128> = cands
         .iter()
         .enumerate()
@@ -86,25 +120,33 @@ pub fn weights(policy: &Policy, case_weight: u32, cands: &[LoadInput], nominal: 
             ((key as u128) << 64) | i as u128
         })
         .collect();
-    let unit = nominal * policy.cap_den as u64;
-    let cap = (policy.cap_num as u64 * n).max(unit);
-    let b = policy.balance_permille as u64;
-    // Only the split matters (who gets M, who gets the remainder), so a selection (O(n)) replaces a
-    // full sort. `(key, position)` pairs are distinct, so the split is the one a sort would give.
-    let budget = n * unit;
-    let full = (budget / cap) as usize;
-    let rest = budget % cap;
     let mut fill = vec![0u64; cands.len()];
-    if full >= order.len() {
-        fill.iter_mut().for_each(|f| *f = cap);
-    } else {
-        order.select_nth_unstable(full);
-        for &packed in &order[..full] {
-            fill[packed as u64 as usize] = cap;
+    let pos = |packed: u128| packed as u64 as usize;
+    if max.windows(2).all(|w| w[0] == w[1]) {
+        // Equal maxima (equal shares): only the split matters, so a selection (O(n)) replaces a sort.
+        let m = max[0];
+        let full = (budget / m) as usize;
+        if full >= order.len() {
+            fill.iter_mut().for_each(|f| *f = m);
+        } else {
+            order.select_nth_unstable(full);
+            for &p in &order[..full] {
+                fill[pos(p)] = m;
+            }
+            fill[pos(order[full])] = budget % m;
         }
-        fill[order[full] as u64 as usize] = rest;
+    } else {
+        order.sort_unstable();
+        for &p in &order {
+            let give = max[pos(p)].min(budget);
+            fill[pos(p)] = give;
+            budget -= give;
+            if budget == 0 {
+                break;
+            }
+        }
     }
-    fill.iter().map(|&f| (1000 - b) * unit + b * f).collect()
+    fill
 }
 
 /// The random number generator of a draw: ChaCha20 keyed by the seed (SPEC §7.6).
@@ -202,48 +244,68 @@ mod tests {
 
     #[test]
     fn waterfill_gives_the_least_loaded_the_cap_and_never_exceeds_it() {
-        // 5 judges, no absences, cap 3/2: unit 10, M 15, budget 50 -> 15, 15, 15, 5, 0 by key.
+        // 5 judges at full share, cap 3/2: C = 3000/2000, M = 3000 * 5000, B = 5000 * 5 * 2000.
+        let m = 15_000_000;
         let w = weights(
             &policy(3, 2, 1000),
             1,
             &inputs(&[5000, 1000, 3000, 2000, 4000]),
-            5,
+            0,
+            0,
         );
-        assert_eq!(w, vec![0, 15000, 15000, 15000, 5000]);
+        assert_eq!(w, vec![0, m, m, m, m / 3]);
         let total: u64 = w.iter().sum();
-        assert_eq!(total, 1000 * 5 * 5 * 2);
+        assert_eq!(total, 5000 * 5 * 2000);
         assert!(w.iter().all(|&x| x * 5 * 2 <= total * 3));
     }
 
     #[test]
     fn absences_elsewhere_do_not_raise_the_cap_above_the_nominal_pool() {
-        // 4 eligible of a nominal 6: unit 12, M = max(12, 12) = 12 -> uniform, p = 1/4 <= 1.5/6.
-        let w = weights(&policy(3, 2, 1000), 1, &inputs(&[0, 1000, 2000, 3000]), 6);
-        assert_eq!(w, vec![12000; 4]);
-        // 5 eligible of a nominal 6: unit 12, M = 15, budget 60 -> 15, 15, 15, 15, 0.
+        // 4 eligible of a nominal 6: every maximum is 1.5/6 = 1/4, so the draw is uniform.
+        let w = weights(
+            &policy(3, 2, 1000),
+            1,
+            &inputs(&[0, 1000, 2000, 3000]),
+            2,
+            2000,
+        );
+        assert!(w.windows(2).all(|p| p[0] == p[1]), "{w:?}");
+        // 5 eligible of a nominal 6: four get 1/4 each, the most loaded nothing.
         let w = weights(
             &policy(3, 2, 1000),
             1,
             &inputs(&[0, 1000, 2000, 3000, 4000]),
-            6,
+            1,
+            1000,
         );
-        assert_eq!(w, vec![15000, 15000, 15000, 15000, 0]);
         let total: u64 = w.iter().sum();
-        assert!(w.iter().all(|&x| x * 6 * 2 <= total * 3), "p <= 1.5/6");
+        assert_eq!(w[4], 0);
+        assert!(
+            w.iter().all(|&x| x * 6 * 2 <= total * 3),
+            "p <= 1.5/6: {w:?}"
+        );
     }
 
     #[test]
-    fn a_heavy_case_counts_against_a_part_time_judge_first() {
-        // Equal loads; the judge at a quarter share would reach a higher load with this case.
+    fn the_cap_follows_shares_and_a_heavy_case_counts_against_a_part_time_judge_first() {
+        // Shares 250 and 1000, equal loads, weight 5: the full-share judge ranks first and is held
+        // to 1.5/2 by the head cap; the quarter-share judge takes the rest (at most 1.5 x 250/1250).
         let mut c = inputs(&[0, 0]);
         c[0].share_permille = 250;
-        assert_eq!(weights(&policy(3, 2, 1000), 5, &c, 2), vec![2000, 6000]);
+        assert_eq!(
+            weights(&policy(3, 2, 1000), 5, &c, 0, 0),
+            vec![1_250_000, 3_750_000]
+        );
     }
 
     #[test]
-    fn zero_balance_is_a_uniform_lottery() {
-        let w = weights(&policy(3, 2, 0), 4, &inputs(&[9000, 0, 1]), 3);
-        assert_eq!(w, vec![6000, 6000, 6000]);
+    fn zero_balance_is_a_lottery_by_share() {
+        let w = weights(&policy(3, 2, 0), 4, &inputs(&[9000, 0, 1]), 0, 0);
+        assert!(w.windows(2).all(|p| p[0] == p[1]), "{w:?}");
+        let mut c = inputs(&[9000, 0, 1]);
+        c[0].share_permille = 500;
+        let w = weights(&policy(3, 2, 0), 4, &c, 0, 0);
+        assert_eq!((w[1], w[2]), (2 * w[0], 2 * w[0]), "{w:?}");
     }
 
     #[test]

@@ -51,12 +51,14 @@ pub struct Policy {
     pub min_pool: u32,
     /// What happens below `min_pool`.
     pub fallback: Fallback,
-    /// The cap: no judge's probability exceeds `cap_num / cap_den / |E|`. Must be `>= 1`.
+    /// The cap: no judge's probability exceeds `cap_num / cap_den` times their fair share of the work,
+    /// nor that multiple of an equal head share (SPEC §7.5). Must be `>= 1`.
     pub cap_num: u32,
     /// Denominator of the cap.
     pub cap_den: u32,
-    /// How strongly the draw favours the least loaded, in thousandths: 0 = uniform lottery, 1000 =
-    /// the least loaded get the most probability the cap allows.
+    /// How strongly the draw favours the least loaded, in thousandths: it moves the effective cap
+    /// from 1 (0: a lottery by share) to `cap_num / cap_den` (1000: the least loaded get the most
+    /// probability the cap allows).
     pub balance_permille: u32,
     /// Intake counts toward a judge's load for this many days.
     pub window_days: u32,

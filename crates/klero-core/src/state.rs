@@ -1055,18 +1055,19 @@ impl State {
         }
         // Absence credit: a judge kept out only by an absence is credited their fair share.
         let pool_shares: u64 = inputs.iter().map(|i| i.share_permille as u64).sum();
-        let mut nominal = ok.len();
+        let (mut absent_count, mut absent_shares) = (0usize, 0u64);
         for x in &ex {
             if x.reason == Exclusion::Absent {
-                nominal += 1;
                 let j = &mut self.judges[self.judge_ix[&x.judge]];
+                absent_count += 1;
+                absent_shares += j.share_permille as u64;
                 j.expire(day, policy.window_days);
                 let credit = absence_credit(weight, seats, j.share_permille, pool_shares);
                 j.intake.push_back((day, credit, NO_CASE));
                 j.intake_sum += credit;
             }
         }
-        let w = weights(policy, weight, &inputs, nominal);
+        let w = weights(policy, weight, &inputs, absent_count, absent_shares);
         let eligible = ok
             .iter()
             .zip(inputs.iter().zip(w))
