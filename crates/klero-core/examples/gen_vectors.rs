@@ -19,6 +19,16 @@ use klero_core::*;
 use rand_core::Rng;
 use serde_json::{Value, json};
 
+/// A weights vector: name, cap, balance, case weight, (absent count, absent shares), (intake, share).
+type WeightCase = (
+    &'static str,
+    (u32, u32),
+    u32,
+    u32,
+    (usize, u64),
+    Vec<(u64, u32)>,
+);
+
 /// The file name and contents of every vector file.
 pub fn generate() -> Vec<(&'static str, String)> {
     let entries = sample_log(&SampleSpec::small(1));
@@ -118,7 +128,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
     let mut wv = vec![];
     let base = Policy::with_case_types(vec![]);
     #[rustfmt::skip]
-    let weight_cases: Vec<(&str, (u32, u32), u32, u32, (usize, u64), Vec<(u64, u32)>)> = vec![
+    let weight_cases: Vec<WeightCase> = vec![
         ("defaults, equal shares", (3, 2), 1000, 2, (0, 0), vec![(10_000, 1000), (4_000, 1000), (7_000, 1000), (12_000, 1000), (7_000, 1000)]),
         ("a president at a quarter share", (3, 2), 1000, 5, (0, 0), vec![(2_000, 250), (9_000, 1000), (8_000, 1000), (10_000, 1000)]),
         ("two of six judges absent", (3, 2), 1000, 1, (2, 2000), vec![(0, 1000), (1_000, 1000), (2_000, 1000), (3_000, 1000)]),
