@@ -132,7 +132,7 @@ fn bench_draw(c: &mut Criterion) {
         let seed = Digest32([3; 32]);
         g.bench_function(format!("weights_and_sample/{judges}_judges"), |b| {
             b.iter(|| {
-                let w = klero_core::draw::weights(&policy, 3, black_box(&inputs), judges);
+                let w = klero_core::draw::weights(&policy, 3, black_box(&inputs), 0, 0);
                 black_box(klero_core::draw::draw_without_replacement(&seed, &w, 1))
             })
         });
