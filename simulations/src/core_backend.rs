@@ -318,13 +318,18 @@ mod tests {
 
     /// Five judges of one division, light and heavy cases, with holidays and a long leave.
     fn world(seed: u64) -> World {
+        world_with(seed, 1000)
+    }
+
+    /// The same court with its president (the first judge) at `president_share`.
+    fn world_with(seed: u64, president_share: u32) -> World {
         let sc = Scenario::parse(&format!(
             r#"{{"name": "core", "seed": {seed}, "courts": 1,
             "divisions": [{{"name": "general", "judges": 5, "specializations": [["general", 1.0]]}}],
             "case_types": [
               {{"code": "light", "division": "general", "specialization": "general", "weight": 1, "panel": 1, "mix": 0.6}},
               {{"code": "heavy", "division": "general", "specialization": "general", "weight": 4, "panel": 1, "mix": 0.4}}],
-            "cases_per_court": 400, "president_share": 1000, "part_time_fraction": 0.0,
+            "cases_per_court": 400, "president_share": {president_share}, "part_time_fraction": 0.0,
             "long_leave_days": 40, "joiners": 0, "leavers": 0, "conflicts_per_judge": 0}}"#
         ))
         .unwrap();
@@ -359,12 +364,73 @@ mod tests {
         let u = unpredictability(&r.draws);
         assert!(u.worst_p_times_pool <= 1.5 + 1e-12, "{u:?}");
         assert!(u.worst_p_times_pool > 1.2, "the balance is in use: {u:?}");
-        // With balance 0 the draw is a uniform lottery.
+        // With balance 0 the draw is a lottery by share, here with equal shares: uniform.
         let mut b = Core::new(PolicyParams {
             balance_permille: 0,
             ..PolicyParams::default()
         });
         let r = run(&w, &mut b, Attack::None);
         assert!((unpredictability(&r.draws).worst_p_times_pool - 1.0).abs() < 1e-12);
+    }
+
+    /// The random draws' first-seat probabilities with all five judges eligible.
+    fn full_pool(r: &crate::engine::Run) -> Vec<&crate::engine::DrawRec> {
+        r.draws.iter().filter(|d| d.pool.len() == 5).collect()
+    }
+
+    #[test]
+    fn balance_zero_is_a_lottery_by_share() {
+        // President at 400, four judges at 1000. At balance 0 (C = 1) every draw gives
+        // p_j = s_j / S over the eligible pool, whatever the loads: with the full pool S = 4400,
+        // the president 400/4400 = 1/11 and each other judge 1000/4400 = 5/22 (p x |E| = 25/22).
+        let w = world_with(11, 400);
+        assert_eq!(
+            w.judges.iter().map(|j| j.share).collect::<Vec<_>>(),
+            [400, 1000, 1000, 1000, 1000]
+        );
+        let mut b = Core::new(PolicyParams {
+            balance_permille: 0,
+            ..PolicyParams::default()
+        });
+        let r = run(&w, &mut b, Attack::None);
+        let random: Vec<_> = r.draws.iter().filter(|d| !d.pool.is_empty()).collect();
+        assert!(random.len() > 300, "{}", random.len());
+        for d in &random {
+            let s: u32 = d.pool.iter().map(|&j| w.judges[j as usize].share).sum();
+            for (&j, &p) in d.pool.iter().zip(&d.probs) {
+                let want = w.judges[j as usize].share as f64 / s as f64;
+                assert!((p - want).abs() < 1e-12, "judge {j}: {p} != {want}");
+            }
+        }
+        let full = full_pool(&r);
+        assert!(full.len() > 100, "{}", full.len());
+        for d in full {
+            for (&j, &p) in d.pool.iter().zip(&d.probs) {
+                let want = if j == 0 { 1.0 / 11.0 } else { 5.0 / 22.0 };
+                assert!((p - want).abs() < 1e-12, "judge {j}: {p} != {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_cap_is_relative_to_share() {
+        // Cap 3/2 at balance 1000, full pool (nobody absent, so the nominal pool is the eligible
+        // one): the president is held to 3/2 x 400/4400 = 3/22, each other judge to
+        // 3/2 x min(1000/4400, 1/5) = 3/10 (p x |E| = 1.5). Both caps bind at some draw.
+        let w = world_with(11, 400);
+        let mut b = Core::new(PolicyParams::default());
+        let r = run(&w, &mut b, Attack::None);
+        let (mut pres, mut other) = (0.0f64, 0.0f64);
+        for d in full_pool(&r) {
+            for (&j, &p) in d.pool.iter().zip(&d.probs) {
+                if j == 0 {
+                    pres = pres.max(p);
+                } else {
+                    other = other.max(p);
+                }
+            }
+        }
+        assert!((pres - 3.0 / 22.0).abs() < 1e-12, "president {pres}");
+        assert!((other - 3.0 / 10.0).abs() < 1e-12, "others {other}");
     }
 }

@@ -21,7 +21,7 @@ pub struct PolicyParams {
     pub cap_num: u32,
     /// Cap denominator.
     pub cap_den: u32,
-    /// Balance strength in thousandths (0 = uniform lottery).
+    /// Balance strength in thousandths: the effective cap runs from 1 (0: a lottery by share) to the cap (1000).
     pub balance_permille: u32,
     /// Workload window in days.
     pub window_days: u32,
