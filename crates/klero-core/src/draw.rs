@@ -188,6 +188,10 @@ pub fn pick_weighted(rng: &mut impl Rng, weights: &[u64]) -> usize {
 pub fn draw_without_replacement(seed: &Digest32, weights: &[u64], seats: usize) -> Vec<usize> {
     assert!(seats <= weights.len(), "more seats than candidates");
     let mut rng = rng(seed);
+    if seats == 1 && weights.iter().any(|&x| x > 0) {
+        // The common case, without copying: the same words, the same pick.
+        return vec![pick_weighted(&mut rng, weights)];
+    }
     let mut w = weights.to_vec();
     let mut taken = vec![false; w.len()];
     let mut out = Vec::with_capacity(seats);

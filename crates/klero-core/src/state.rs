@@ -979,7 +979,7 @@ impl State {
         let min = (policy.min_pool as usize).max(seats as usize);
         let pass = |s: &Self, whole: bool| -> (Vec<usize>, Vec<Excluded>) {
             let mut ok = Vec::with_capacity(court_judges.len());
-            let mut ex = vec![];
+            let mut ex = Vec::with_capacity(court_judges.len() / 2);
             for &ji in court_judges {
                 match s.exclusion(ji, ci, day, whole, need) {
                     None => ok.push(ji),
