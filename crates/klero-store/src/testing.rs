@@ -40,7 +40,8 @@ pub async fn fresh_postgres() -> String {
              set KLERO_TEST_POSTGRES to a server where this user may CREATE DATABASE."
         ),
     };
-    let name = format!("klero_test_{}", unique());
+    drop_stale_test_databases(&mut conn).await;
+    let name = format!("klero_test_t{}_{}", now_secs(), unique());
     let sql = format!("CREATE DATABASE {name}");
     if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
         .execute(&mut conn)
@@ -50,6 +51,43 @@ pub async fn fresh_postgres() -> String {
     }
     let _ = conn.close().await;
     with_database(&admin, &name)
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Drops test databases left by earlier runs: those named `klero_test_t{secs}_…` more than an hour
+/// old, and those of the older naming without a time. A database of a run still going is younger
+/// than that, so concurrent test runs do not disturb each other. Failures are ignored (a database
+/// in use is simply left for the next run).
+async fn drop_stale_test_databases(conn: &mut sqlx::PgConnection) {
+    use sqlx::Row;
+    let Ok(rows) = sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'klero_test_%'")
+        .fetch_all(&mut *conn)
+        .await
+    else {
+        return;
+    };
+    let cutoff = now_secs().saturating_sub(3600);
+    for row in rows {
+        let Ok(name) = row.try_get::<String, _>(0) else {
+            continue;
+        };
+        let created = name
+            .strip_prefix("klero_test_t")
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|secs| secs.parse::<u64>().ok())
+            .unwrap_or(0);
+        if created < cutoff && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            let sql = format!("DROP DATABASE IF EXISTS {name}");
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *conn)
+                .await;
+        }
+    }
 }
 
 /// `url` with its database name replaced by `name`.
