@@ -326,25 +326,6 @@ impl State {
             .unwrap_or_default()
     }
 
-    /// The first case filed with this duplicate key.
-    pub fn case_by_duplicate_key(&self, key: &Digest32) -> Option<&CaseState> {
-        self.duplicates.get(key).map(|&i| &self.cases[i])
-    }
-
-    /// True if the case has a trigger entry awaiting its draw entry.
-    pub fn has_pending_draw(&self, case: &CaseId) -> bool {
-        self.case_ix
-            .get(case)
-            .is_some_and(|i| self.pending.contains_key(i))
-    }
-
-    /// Cases awaiting their draw entry.
-    pub fn pending_cases(&self) -> Vec<&CaseId> {
-        let mut v: Vec<_> = self.pending.keys().map(|&i| &self.cases[i].id).collect();
-        v.sort();
-        v
-    }
-
     /// The normalized load of a judge on `day` (read-only).
     pub fn load_on(&self, judge: &JudgeState, day: Day) -> u64 {
         let window = self.policy.as_ref().map_or(365, |p| p.window_days);
