@@ -10,18 +10,16 @@ use klero_core::{Digest32, LogEntry, Report, Verifier};
 /// How many entries `verify_url` asks for per page (the server's maximum).
 const PAGE: u64 = klero_portal::MAX_PAGE;
 
-/// Feeds one line to the verifier; an unreadable line is a failure naming the line.
-fn push_line(v: &mut Verifier, line_no: u64, line: &str) -> bool {
+/// Feeds one line to the verifier; an unreadable line is a failure described by `what` (which
+/// names where the line came from). Blank lines are skipped.
+fn push_line(v: &mut Verifier, line: &str, what: impl FnOnce() -> String) -> bool {
     if line.trim().is_empty() {
         return true;
     }
     match LogEntry::from_json_line(line) {
         Ok(e) => v.push(&e).is_ok(),
         Err(m) => {
-            v.fail(format!(
-                "line {} is not a log entry: {m}",
-                fmt_index(line_no)
-            ));
+            v.fail(format!("{}: {m}", what()));
             false
         }
     }
@@ -35,7 +33,9 @@ pub fn verify_lines(reader: impl BufRead) -> Report {
         let line_no = i as u64 + 1;
         match line {
             Ok(l) => {
-                if !push_line(&mut v, line_no, &l) {
+                if !push_line(&mut v, &l, || {
+                    format!("line {} is not a log entry", fmt_index(line_no))
+                }) {
                     break;
                 }
             }
@@ -139,23 +139,12 @@ pub fn verify_url(base: &str) -> Result<UrlReport, String> {
             break;
         }
         let mut got = 0u64;
-        for line in body.lines() {
-            if line.trim().is_empty() {
-                continue;
-            }
+        for line in body.lines().filter(|l| !l.trim().is_empty()) {
             got += 1;
-            match LogEntry::from_json_line(line) {
-                Ok(e) => {
-                    if v.push(&e).is_err() {
-                        break 'pages;
-                    }
-                }
-                Err(m) => {
-                    v.fail(format!(
-                        "the server sent something that is not a log entry: {m}"
-                    ));
-                    break 'pages;
-                }
+            if !push_line(&mut v, line, || {
+                "the server sent something that is not a log entry".into()
+            }) {
+                break 'pages;
             }
         }
         if got == 0 {

@@ -715,12 +715,10 @@ impl State {
             Event::Reassignment { case, judge, .. } => {
                 self.remove_and_open(case, judge, day, index, hash)?;
             }
-            Event::CaseClosed { case, .. } => {
+            Event::CaseClosed { case, reason } => {
                 let ci = self.case_index(case)?;
                 self.check_open(ci)?;
-                if let Event::CaseClosed { reason, .. } = event {
-                    self.cases[ci].closed = Some(*reason);
-                }
+                self.cases[ci].closed = Some(*reason);
             }
         }
         Ok(())

@@ -303,7 +303,6 @@ pub struct CaseProof {
     pub redraws: Vec<DrawProof>,
 }
 
-/// How far past a trigger the portal looks for its draw entry.
 /// The proof of a case's draws: the filing entry, the draw entry, their inclusion proofs and a
 /// checkpoint, plus the same for every replacement draw. With the whole log up to the checkpoint
 /// (`/api/v1/log/entries`), an observer recomputes the eligible pool, the weights, the seed and the
