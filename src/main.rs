@@ -95,12 +95,17 @@ enum TokenCommand {
         #[arg(long)]
         judge: Option<String>,
     },
-    /// Revoke a token.
+    /// Revoke a token, given the token itself or its identifier. A running server refuses it from
+    /// its next request on.
     Revoke {
         #[arg(long, env = "KLERO_DATABASE_URL", default_value = DEFAULT_DATABASE)]
         database_url: String,
         /// The token.
-        token: String,
+        #[arg(required_unless_present = "id", conflicts_with = "id")]
+        token: Option<String>,
+        /// The token's identifier (64 hex digits), as its issuance returned it.
+        #[arg(long)]
+        id: Option<String>,
     },
 }
 
@@ -245,12 +250,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 TokenCommand::Revoke {
                     database_url,
                     token,
+                    id,
                 },
         } => {
+            let id = match (token, id) {
+                (_, Some(id)) => id.trim().to_ascii_lowercase(),
+                (Some(t), None) => klero_store::token_id(t.trim()),
+                (None, None) => bail!("give the token, or its identifier with --id"),
+            };
             let store = open(&database_url).await?;
-            store.revoke_token(&token).await?;
-            println!("revoked");
+            let r = store.revoke_token_id(&id).await;
             store.close().await;
+            r?;
+            println!("revoked token {id}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Export { database_url, out } => {

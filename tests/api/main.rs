@@ -16,3 +16,5 @@ mod concurrency;
 mod tamper;
 // The command line: export, verify FILE, token create.
 mod cli;
+// Revocation at once, connection timeouts and limits, oversized requests, bounds, OpenAPI answers.
+mod hygiene;

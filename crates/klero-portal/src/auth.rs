@@ -1,17 +1,16 @@
 //! Bearer tokens and what each role may do.
 //!
 //! A token is issued by the store (`klero token create`, or `POST /api/v1/tokens`) with a role, a
-//! court (every role but the system administrator) and a judge (the judge role). The portal keeps a
-//! looked-up token in memory for [`TOKEN_TTL`], so a busy clerk costs one database round trip per
-//! half minute rather than one per request; a revoked token stops working within that time.
+//! court (every role but the system administrator) and a judge (the judge role).
+//!
+//! **Every authenticated request reads its token's row** (one primary-key lookup). Nothing is cached,
+//! so a revocation (`DELETE /api/v1/tokens/{id}`, or `klero token revoke` from another process on
+//! the same database) refuses the very next request, in every server process that shares the
+//! database. The lookup costs about as much as the request's routing; see docs/PERFORMANCE.md.
 //!
 //! The actor written into the log is the judge's own identifier for a judge, and for the other roles
 //! the role plus a 12-hex-digit fingerprint of the token, so that two clerks' actions can be told
 //! apart in the public log without the token (or a name) ever appearing there.
-
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -33,38 +32,16 @@ pub struct Principal {
     pub judge: Option<JudgeId>,
     /// The actor recorded in log entries this caller causes.
     pub actor: Actor,
+    /// The token's identifier ([`klero_store::token_id`]), by which it can be revoked.
+    pub token_id: String,
 }
 
-/// How long a looked-up token is trusted without asking the store again.
-pub const TOKEN_TTL: Duration = Duration::from_secs(30);
-
-/// Cached token lookups (positive answers only), each with the time it was looked up.
-#[derive(Clone, Default)]
-pub(crate) struct TokenCache {
-    map: Arc<RwLock<HashMap<String, (Principal, Instant)>>>,
-}
-
-/// How many tokens the cache holds before it starts over.
-const CACHE_LIMIT: usize = 10_000;
-
-impl TokenCache {
-    async fn lookup(&self, store: &Store, token: &str) -> Result<Option<Principal>, ApiError> {
-        if let Some((p, at)) = self.map.read().expect("token cache").get(token)
-            && at.elapsed() < TOKEN_TTL
-        {
-            return Ok(Some(p.clone()));
-        }
-        let Some(info) = store.token(token).await? else {
-            return Ok(None);
-        };
-        let p = principal(token, info.role, info.court, info.judge);
-        let mut map = self.map.write().expect("token cache");
-        if map.len() >= CACHE_LIMIT {
-            map.clear();
-        }
-        map.insert(token.to_owned(), (p.clone(), Instant::now()));
-        Ok(Some(p))
-    }
+/// Looks a bearer token up in the store: the caller it names, or `None` if it is unknown or revoked.
+async fn lookup(store: &Store, token: &str) -> Result<Option<Principal>, ApiError> {
+    let Some(info) = store.token(token).await? else {
+        return Ok(None);
+    };
+    Ok(Some(principal(token, info.role, info.court, info.judge)))
 }
 
 fn principal(
@@ -97,6 +74,7 @@ fn principal(
             role: log_role,
             id: ActorId::parse(id).expect("fingerprint ids are valid"),
         },
+        token_id: klero_store::token_id(token),
     }
 }
 
@@ -117,8 +95,7 @@ impl FromRequestParts<AppState> for Principal {
             .map(str::trim)
             .filter(|t| !t.is_empty() && t.len() <= 256)
             .ok_or_else(ApiError::unauthorized)?;
-        app.tokens
-            .lookup(&app.store, token)
+        lookup(&app.store, token)
             .await?
             .ok_or_else(ApiError::unauthorized)
     }

@@ -24,7 +24,10 @@
 //! - **The log export format is JSON lines** (`application/jsonl`, one [`klero_core::LogEntry`] per
 //!   line, exactly `LogEntry::to_json_line`), so pages of `/api/v1/log/entries` concatenate into the
 //!   file `klero export` writes and `klero verify` reads.
-//! - **Token lookups are cached** in memory; tokens are not revoked through the API.
+//! - **Tokens are looked up at every request**, never cached, so a revocation (through the API or
+//!   the command line, in any process on the database) refuses the next request.
+//! - **Every phase of a connection has a deadline** and the number of connections is bounded
+//!   ([`server`]); even the answers hyper writes by itself are problem documents.
 #![deny(missing_docs)]
 
 pub mod auth;
@@ -32,6 +35,7 @@ pub mod error;
 mod extract;
 mod openapi;
 mod routes;
+pub mod server;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -44,6 +48,8 @@ use axum::response::IntoResponse;
 use klero_core::CourtId;
 use klero_store::Store;
 use tokio::task::JoinHandle;
+
+pub use server::Limits;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -61,7 +67,6 @@ pub const MAX_PAGE: u64 = 1000;
 #[derive(Clone)]
 pub struct AppState {
     store: Store,
-    tokens: auth::TokenCache,
     /// The last sequence number handed out per court (a cache; the state is checked every time).
     case_seq: Arc<Mutex<HashMap<(CourtId, i32), u64>>>,
 }
@@ -77,7 +82,6 @@ impl AppState {
 pub async fn router(store: Store) -> Router {
     let app = AppState {
         store,
-        tokens: auth::TokenCache::default(),
         case_seq: Arc::default(),
     };
     routes::routes()
@@ -129,31 +133,41 @@ async fn method_not_allowed(method: Method) -> impl IntoResponse {
     )
 }
 
-/// Binds `addr` (port 0 picks a free port) and serves the API in a background task. Returns the
-/// address bound and the task; the server stops when the task is aborted.
+/// Binds `addr` (port 0 picks a free port) and serves the API in a background task with the
+/// default [`Limits`]. Returns the address bound and the task; the server stops accepting when the
+/// task is aborted.
 pub async fn serve(
     store: Store,
     addr: SocketAddr,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    serve_with(store, addr, Limits::default()).await
+}
+
+/// [`serve`] under explicit [`Limits`].
+pub async fn serve_with(
+    store: Store,
+    addr: SocketAddr,
+    limits: Limits,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    let app = router(store).await;
+    let app = server::with_limits(router(store).await, limits);
     let handle = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = server::run(listener, app, limits, std::future::pending()).await {
             tracing::error!(error = %e, "server stopped");
         }
     });
     Ok((local, handle))
 }
 
-/// Like [`serve`], but returns once `shutdown` completes and every open request has finished.
+/// Serves on `listener` with the default [`Limits`] until `shutdown` completes, then lets open
+/// requests finish.
 pub async fn serve_until(
     store: Store,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(store).await;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = Limits::default();
+    let app = server::with_limits(router(store).await, limits);
+    server::run(listener, app, limits, shutdown).await
 }

@@ -170,6 +170,42 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// A token's identifier: the hex SHA-256 of the token, which is also all the database keeps of it.
+/// It names the token for revocation without being able to act as it.
+pub fn token_id(token: &str) -> String {
+    token_hash(token)
+}
+
+/// A token as stored, found by its identifier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredToken {
+    /// The identifier ([`token_id`]).
+    pub id: String,
+    /// What it grants.
+    pub info: TokenInfo,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
+/// Reads `role, court, judge` (the first three columns) of a `tokens` row.
+fn token_info(row: &sqlx::any::AnyRow) -> Result<TokenInfo, StoreError> {
+    let role: String = row.try_get(0).map_err(db_err)?;
+    let court: Option<String> = row.try_get(1).map_err(db_err)?;
+    let judge: Option<String> = row.try_get(2).map_err(db_err)?;
+    let bad = |what: &str| StoreError::Database(format!("a stored token has an invalid {what}"));
+    Ok(TokenInfo {
+        role: role.parse().map_err(|_| bad("role"))?,
+        court: court
+            .map(CourtId::parse)
+            .transpose()
+            .map_err(|_| bad("court"))?,
+        judge: judge
+            .map(JudgeId::parse)
+            .transpose()
+            .map_err(|_| bad("judge"))?,
+    })
+}
+
 impl Store {
     /// Opens (and on first start creates and migrates) the database at `url`: `sqlite://path` or
     /// `postgres://...`. Replays and verifies the whole log; fails with [`StoreError::Corrupt`]
@@ -413,29 +449,44 @@ impl Store {
                 .await
                 .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
-        let role: String = row.try_get(0).map_err(db_err)?;
-        let court: Option<String> = row.try_get(1).map_err(db_err)?;
-        let judge: Option<String> = row.try_get(2).map_err(db_err)?;
-        let bad =
-            |what: &str| StoreError::Database(format!("a stored token has an invalid {what}"));
-        Ok(Some(TokenInfo {
-            role: role.parse().map_err(|_| bad("role"))?,
-            court: court
-                .map(CourtId::parse)
-                .transpose()
-                .map_err(|_| bad("court"))?,
-            judge: judge
-                .map(JudgeId::parse)
-                .transpose()
-                .map_err(|_| bad("judge"))?,
-        }))
+        token_info(&row).map(Some)
+    }
+
+    /// The token with identifier `id` ([`token_id`]), revoked or not; `None` if there is none.
+    pub async fn token_by_id(&self, id: &str) -> Result<Option<StoredToken>, StoreError> {
+        // Two plain queries rather than reading the boolean column, whose type differs by engine.
+        for revoked in [false, true] {
+            let row = sqlx::query(
+                "SELECT role, court, judge FROM tokens WHERE hash = $1 AND revoked = $2",
+            )
+            .bind(id)
+            .bind(revoked)
+            .fetch_optional(&self.inner.pool)
+            .await
+            .map_err(db_err)?;
+            if let Some(row) = row {
+                return Ok(Some(StoredToken {
+                    id: id.to_owned(),
+                    info: token_info(&row)?,
+                    revoked,
+                }));
+            }
+        }
+        Ok(None)
     }
 
     /// Revokes a token. [`StoreError::NotFound`] if it is unknown or already revoked.
     pub async fn revoke_token(&self, token: &str) -> Result<(), StoreError> {
+        self.revoke_token_id(&token_hash(token)).await
+    }
+
+    /// Revokes the token with identifier `id` ([`token_id`]); every lookup after this returns
+    /// `None`, in this process and in any other on the same database. [`StoreError::NotFound`] if
+    /// it is unknown or already revoked.
+    pub async fn revoke_token_id(&self, id: &str) -> Result<(), StoreError> {
         let r = sqlx::query("UPDATE tokens SET revoked = $1 WHERE hash = $2 AND revoked = $3")
             .bind(true)
-            .bind(token_hash(token))
+            .bind(id)
             .bind(false)
             .execute(&self.inner.pool)
             .await

@@ -275,6 +275,43 @@ pub struct NewAbsence {
     pub reason: AbsenceReason,
 }
 
+/// The longest absence one entry may record, in days (two years). A longer one is recorded again
+/// when it is extended, so that it shows in the log as a fresh decision.
+pub const MAX_ABSENCE_DAYS: i32 = 731;
+/// How far back an absence may begin, in days from today (a year: a sick leave recorded late).
+pub const MAX_ABSENCE_PAST_DAYS: i32 = 366;
+/// How far ahead an absence may end, in days from today (five years).
+pub const MAX_ABSENCE_FUTURE_DAYS: i32 = 1827;
+
+/// Refuses an absence longer than [`MAX_ABSENCE_DAYS`], beginning more than
+/// [`MAX_ABSENCE_PAST_DAYS`] ago or ending more than [`MAX_ABSENCE_FUTURE_DAYS`] ahead. (One that
+/// ends before it begins is left to the core, which refuses it with its own sentence.)
+fn check_absence_dates(from: Day, until: Day, today: Day) -> ApiResult<()> {
+    if from > until {
+        return Ok(());
+    }
+    let days = until.0 - from.0 + 1;
+    if days > MAX_ABSENCE_DAYS {
+        return Err(ApiError::invalid(format!(
+            "the absence from {from} to {until} lasts {days} days; one entry may record at most \
+             {MAX_ABSENCE_DAYS} days (two years): record a longer absence again when it is extended"
+        )));
+    }
+    if from.0 < today.0 - MAX_ABSENCE_PAST_DAYS {
+        return Err(ApiError::invalid(format!(
+            "the absence begins on {from}, more than {MAX_ABSENCE_PAST_DAYS} days before today \
+             ({today}): check the year"
+        )));
+    }
+    if until.0 > today.0 + MAX_ABSENCE_FUTURE_DAYS {
+        return Err(ApiError::invalid(format!(
+            "the absence ends on {until}, more than five years after today ({today}): check the \
+             year"
+        )));
+    }
+    Ok(())
+}
+
 /// An absence as recorded.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AbsenceView {
@@ -309,7 +346,7 @@ pub struct AbsenceView {
         (status = 403, description = "Not an administrator of the judge's court", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such judge", body = crate::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The reference is taken", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "It ends before it begins", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "It ends before it begins, lasts more than two years, begins more than a year ago or ends more than five years ahead", body = crate::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -323,6 +360,7 @@ pub async fn record_absence(
     let court = app.store.read(|s| judge_court(s, &judge))?;
     principal.require_court_admin(&court)?;
     app.store.read(require_genesis)?;
+    check_absence_dates(req.from, req.until, super::today())?;
     let actor = principal.actor.clone();
     let (j, given) = (judge.clone(), req.absence.clone());
     let (from, until, reason) = (req.from, req.until, req.reason);
@@ -497,6 +535,9 @@ pub struct NewToken {
 pub struct IssuedToken {
     /// The bearer token.
     pub token: String,
+    /// Its identifier (64 hex digits), to revoke it with `DELETE /api/v1/tokens/{id}`. It cannot be
+    /// used as a token.
+    pub id: String,
     /// The role.
     pub role: RoleName,
     /// The court.
@@ -560,7 +601,17 @@ pub async fn create_token(
     match (principal.role, &req.court) {
         (TokenRole::SystemAdmin, _) => {}
         (TokenRole::CourtAdmin, Some(c)) if req.role != RoleName::SystemAdmin => {
-            principal.require_court_admin(c)?
+            principal.require_court_admin(c)?;
+            // A judge of another court is not this administrator's to speak for, whatever court
+            // the request names.
+            if let Some(j) = &req.judge
+                && let Some(theirs) = app.store.read(|s| s.judge(j).map(|x| x.court.clone()))
+                && &theirs != c
+            {
+                return Err(ApiError::forbidden(format!(
+                    "judge {j} sits in court {theirs}: only its administrators may issue their token"
+                )));
+            }
         }
         _ => {
             return Err(ApiError::forbidden(
@@ -578,10 +629,96 @@ pub async fn create_token(
     Ok((
         StatusCode::CREATED,
         axum::Json(IssuedToken {
+            id: klero_store::token_id(&token),
             token,
             role: req.role,
             court: req.court,
             judge: req.judge,
         }),
     ))
+}
+
+/// A token's record, as its revocation answers it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevokedToken {
+    /// The identifier.
+    pub id: String,
+    /// The role it granted.
+    pub role: RoleName,
+    /// Its court.
+    #[schema(value_type = Option<String>)]
+    pub court: Option<CourtId>,
+    /// Its judge.
+    #[schema(value_type = Option<String>)]
+    pub judge: Option<JudgeId>,
+    /// Always `true`: the token is refused from the next request on.
+    pub revoked: bool,
+}
+
+fn role_name(r: TokenRole) -> RoleName {
+    match r {
+        TokenRole::Clerk => RoleName::Clerk,
+        TokenRole::Judge => RoleName::Judge,
+        TokenRole::CourtAdmin => RoleName::CourtAdmin,
+        TokenRole::SystemAdmin => RoleName::SystemAdmin,
+    }
+}
+
+/// Revoke a token, by the identifier its issuance returned. Whoever could issue it may revoke it
+/// (the system administrator any token; a court administrator the clerk, judge and administrator
+/// tokens of their own court), and any token may revoke itself. The very next request with the
+/// token is refused (401), in every server process on the database.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{id}",
+    tag = "system admin",
+    params(("id" = String, Path, description = "The token's identifier (64 hex digits)")),
+    responses(
+        (status = 200, description = "Revoked", body = RevokedToken),
+        (status = 403, description = "Not allowed to revoke this token", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such token", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already revoked", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn revoke_token(
+    AxState(app): AxState<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<RevokedToken>> {
+    let missing = || ApiError::not_found(format!("there is no token {id:?}"));
+    if id.len() != 64 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Err(missing());
+    }
+    let stored = app.store.token_by_id(&id).await?.ok_or_else(missing)?;
+    let info = &stored.info;
+    let allowed = principal.token_id == id
+        || match principal.role {
+            TokenRole::SystemAdmin => true,
+            TokenRole::CourtAdmin => {
+                info.role != TokenRole::SystemAdmin
+                    && info.court.is_some()
+                    && principal.court == info.court
+            }
+            _ => false,
+        };
+    if !allowed {
+        return Err(ApiError::forbidden(
+            "only whoever may issue a token (or the token itself) may revoke it",
+        ));
+    }
+    if stored.revoked {
+        return Err(ApiError::new(
+            Kind::WrongState,
+            "this token was already revoked",
+        ));
+    }
+    app.store.revoke_token_id(&id).await?;
+    Ok(axum::Json(RevokedToken {
+        id,
+        role: role_name(info.role),
+        court: info.court.clone(),
+        judge: info.judge.clone(),
+        revoked: true,
+    }))
 }

@@ -67,6 +67,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/absences/{absence}", delete(admin::cancel_absence))
         // System administrators (and court administrators for their own court).
         .route("/api/v1/tokens", post(admin::create_token))
+        .route("/api/v1/tokens/{id}", delete(admin::revoke_token))
 }
 
 /// A tree head: the number of entries and the RFC 9162 Merkle root over them.
