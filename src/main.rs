@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -29,9 +30,8 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
-        /// sqlite://PATH or postgres://...
-        #[arg(long, env = "KLERO_DATABASE_URL", default_value = DEFAULT_DATABASE)]
-        database_url: String,
+        #[command(flatten)]
+        db: Db,
         /// Seed a demo court first if the log is empty, and print a token for each role.
         #[arg(long)]
         demo: bool,
@@ -41,8 +41,8 @@ enum Command {
     },
     /// Start an empty log: write its genesis entry with a policy.
     Init {
-        #[arg(long, env = "KLERO_DATABASE_URL", default_value = DEFAULT_DATABASE)]
-        database_url: String,
+        #[command(flatten)]
+        db: Db,
         /// A policy as JSON (as GET /api/v1/policy returns it); default: the demo policy.
         #[arg(long)]
         policy: Option<PathBuf>,
@@ -57,8 +57,8 @@ enum Command {
     },
     /// Write the whole log in the export format (JSON lines).
     Export {
-        #[arg(long, env = "KLERO_DATABASE_URL", default_value = DEFAULT_DATABASE)]
-        database_url: String,
+        #[command(flatten)]
+        db: Db,
         /// The file to write (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -74,17 +74,30 @@ enum Command {
     },
     /// Rebuild the database's projection tables from the log.
     Rebuild {
-        #[arg(long, env = "KLERO_DATABASE_URL", default_value = DEFAULT_DATABASE)]
-        database_url: String,
+        #[command(flatten)]
+        db: Db,
     },
+}
+
+/// The database and the secrets kept apart from it.
+#[derive(clap::Args)]
+struct Db {
+    /// sqlite://PATH or postgres://...
+    #[arg(long, env = "KLERO_DATABASE_URL", default_value = DEFAULT_DATABASE)]
+    database_url: String,
+    /// The directory of the party pepper and the beacon chains' secrets, outside the database
+    /// (created with mode 0700, files 0600). Default: beside a SQLite file (klero.db ->
+    /// klero-secrets), ./klero-secrets for PostgreSQL.
+    #[arg(long, env = "KLERO_SECRETS_DIR")]
+    secrets_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
 enum TokenCommand {
     /// Issue a token and print it (it cannot be shown again).
     Create {
-        #[arg(long, env = "KLERO_DATABASE_URL", default_value = DEFAULT_DATABASE)]
-        database_url: String,
+        #[command(flatten)]
+        db: Db,
         /// clerk, judge, court-admin or system-admin.
         #[arg(long, value_enum)]
         role: CliRole,
@@ -98,8 +111,8 @@ enum TokenCommand {
     /// Revoke a token, given the token itself or its identifier. A running server refuses it from
     /// its next request on.
     Revoke {
-        #[arg(long, env = "KLERO_DATABASE_URL", default_value = DEFAULT_DATABASE)]
-        database_url: String,
+        #[command(flatten)]
+        db: Db,
         /// The token.
         #[arg(required_unless_present = "id", conflicts_with = "id")]
         token: Option<String>,
@@ -149,22 +162,41 @@ fn main() -> ExitCode {
     }
 }
 
-async fn open(url: &str) -> Result<Store> {
-    Store::open(url)
+async fn open(db: &Db) -> Result<Store> {
+    let url = &db.database_url;
+    let dir = db
+        .secrets_dir
+        .clone()
+        .or_else(|| klero_store::default_secrets_dir(url))
+        .unwrap_or_else(|| PathBuf::from("klero-secrets"));
+    let options = klero_store::Options {
+        secrets: Some(Arc::new(klero_store::FileSecrets::new(&dir))),
+        ..klero_store::Options::default()
+    };
+    let store = Store::open_with(url, options)
         .await
-        .with_context(|| format!("cannot open the database {url}"))
+        .with_context(|| format!("cannot open the database {url}"))?;
+    if store.secrets_moved() > 0 {
+        eprintln!(
+            "moved {} secrets out of the database into {} (schema version 2); copies of the \
+             database made before this still hold them",
+            store.secrets_moved(),
+            dir.display()
+        );
+    }
+    Ok(store)
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Serve {
             addr,
-            database_url,
+            db,
             demo: seed_demo,
             log_json,
         } => {
             init_tracing(log_json);
-            let store = open(&database_url).await?;
+            let store = open(&db).await?;
             let mut tokens = None;
             if seed_demo {
                 if store.checkpoint().0 == 0 {
@@ -193,11 +225,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Init {
-            database_url,
-            policy,
-            log_id,
-        } => {
+        Command::Init { db, policy, log_id } => {
             let policy: Policy = match policy {
                 Some(p) => {
                     let text = std::fs::read_to_string(&p)
@@ -207,21 +235,21 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 None => demo::default_policy(),
             };
-            let store = open(&database_url).await?;
+            let store = open(&db).await?;
             if store.checkpoint().0 != 0 {
                 bail!("the log already has entries: it was initialized before");
             }
             demo::genesis(&store, &log_id, policy)
                 .await
                 .map_err(anyhow::Error::msg)?;
-            println!("genesis written to {database_url}");
+            println!("genesis written to {}", db.database_url);
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Token {
             command:
                 TokenCommand::Create {
-                    database_url,
+                    db,
                     role,
                     court,
                     judge,
@@ -235,38 +263,37 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 .map(JudgeId::parse)
                 .transpose()
                 .map_err(anyhow::Error::msg)?;
-            let store = open(&database_url).await?;
+            let store = open(&db).await?;
             let role = RoleName::from(role);
             store
                 .read(|s| klero_portal::check_scope(s, role, court.as_ref(), judge.as_ref()))
                 .map_err(anyhow::Error::msg)?;
             let token = store.create_token(role.token_role(), court, judge).await?;
             println!("{token}");
+            eprintln!(
+                "its identifier, to revoke it: {}",
+                klero_store::token_id(&token)
+            );
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Token {
-            command:
-                TokenCommand::Revoke {
-                    database_url,
-                    token,
-                    id,
-                },
+            command: TokenCommand::Revoke { db, token, id },
         } => {
             let id = match (token, id) {
                 (_, Some(id)) => id.trim().to_ascii_lowercase(),
                 (Some(t), None) => klero_store::token_id(t.trim()),
                 (None, None) => bail!("give the token, or its identifier with --id"),
             };
-            let store = open(&database_url).await?;
+            let store = open(&db).await?;
             let r = store.revoke_token_id(&id).await;
             store.close().await;
             r?;
             println!("revoked token {id}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Export { database_url, out } => {
-            let store = open(&database_url).await?;
+        Command::Export { db, out } => {
+            let store = open(&db).await?;
             let n = match &out {
                 Some(path) => {
                     let f = std::fs::File::create(path)
@@ -307,8 +334,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
-        Command::Rebuild { database_url } => {
-            let store = open(&database_url).await?;
+        Command::Rebuild { db } => {
+            let store = open(&db).await?;
             let n = store.rebuild_projections().await?;
             println!("rebuilt the projections from {n} entries");
             store.close().await;

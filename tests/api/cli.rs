@@ -3,11 +3,14 @@ use std::process::Command;
 use crate::both_backends;
 use crate::helpers::*;
 
+/// Runs the binary; with `--database-url`, also names the test database's secrets directory.
 fn klero(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_klero"))
-        .args(args)
-        .output()
-        .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_klero"));
+    cmd.args(args).env_remove("KLERO_SECRETS_DIR");
+    if let Some(i) = args.iter().position(|a| *a == "--database-url") {
+        cmd.env("KLERO_SECRETS_DIR", secrets_dir(args[i + 1]));
+    }
+    let out = cmd.output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -91,6 +94,26 @@ async fn export_verify_and_tokens_from_the_command_line(b: Backend) {
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
+    // Revoked from the command line (another process): the server refuses its next request.
+    let (code, out, err) = tokio::task::spawn_blocking({
+        let (db, token) = (db.clone(), token.clone());
+        move || klero(&["token", "revoke", "--database-url", &db, &token])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&klero_store::token_id(&token)), "{out}");
+    let r = app
+        .post(
+            &format!("/api/v1/courts/{COURT}/cases"),
+            &token,
+            filing("cli token, revoked"),
+        )
+        .await;
+    assert_problem(&r, 401, "unauthorized");
+    let (code, _, err) = klero(&["token", "revoke", "--database-url", &db, &token]);
+    assert_ne!(code, 0);
+    assert!(err.contains("already revoked"), "{err}");
     let (code, _, err) = klero(&[
         "token",
         "create",

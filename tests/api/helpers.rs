@@ -61,7 +61,26 @@ pub fn options() -> Options {
 }
 
 pub async fn open(db: &str) -> Store {
-    Store::open_with(db, options()).await.expect("store opens")
+    Store::open_with(db, options_for(db))
+        .await
+        .expect("store opens")
+}
+
+/// [`options`] with the test database's secret store.
+pub fn options_for(db: &str) -> Options {
+    Options {
+        secrets: klero_store::testing::secrets_for(db),
+        ..options()
+    }
+}
+
+/// The secrets directory of a test database, as `klero --secrets-dir` takes it.
+pub fn secrets_dir(db: &str) -> String {
+    klero_store::testing::secrets_dir_for(db)
+        .or_else(|| klero_store::default_secrets_dir(db))
+        .expect("a test database has a secrets directory")
+        .display()
+        .to_string()
 }
 
 pub async fn start(store: Store) -> (String, JoinHandle<()>) {

@@ -33,5 +33,9 @@ mod beacon;
 /// Bearer tokens.
 mod tokens;
 
+/// Secrets apart from data: a copy of the database reveals no future beacon value and no pepper;
+/// a version-1 database's secrets are moved out and its table dropped.
+mod secrets;
+
 /// Injected storage faults: failed transactions, a second writer on the same database.
 mod faults;
