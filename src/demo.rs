@@ -259,7 +259,8 @@ pub async fn seed(store: &Store, cases: usize) -> Result<DemoTokens, String> {
         ("criminal", "criminal-serious"),
     ];
     let mut rng = Lcg(20_260_101);
-    let mut filed: Vec<(String, Vec<String>)> = vec![];
+    // Each filed case: its number, judges and first party.
+    let mut filed: Vec<(String, Vec<String>, String)> = vec![];
     for n in 0..cases {
         let (division, case_type) = types[rng.below(types.len() as u64) as usize];
         let mut parties = vec![
@@ -272,16 +273,22 @@ pub async fn seed(store: &Store, cases: usize) -> Result<DemoTokens, String> {
         if n.is_multiple_of(23) {
             parties.push(conflicted[1].1.into());
         }
+        // Every 40th filing is related to an earlier case (a counterclaim by one of its parties).
+        let related = (n % 40 == 39)
+            .then(|| filed.iter().rev().nth(5))
+            .flatten()
+            .cloned();
+        if let Some((_, _, party)) = &related {
+            parties.push(party.clone());
+        }
+        let first_party = parties[0].clone();
         let mut body = json!({"division": division, "case_type": case_type, "parties": parties,
                               "claim": format!("demo claim {n}")});
-        // Every 40th filing is related to an earlier case of the same division.
-        if n % 40 == 39
-            && let Some((c, _)) = filed.iter().rev().nth(5)
-        {
-            body["related"] = json!(c);
+        if let Some((c, _, _)) = related {
+            body["related"] = json!({"case": c, "reason": "counterclaim"});
         }
         if n == cases / 2
-            && let Some((c, _)) = filed.first()
+            && let Some((c, _, _)) = filed.first()
         {
             body["earlier_instance"] = json!(c);
         }
@@ -294,7 +301,11 @@ pub async fn seed(store: &Store, cases: usize) -> Result<DemoTokens, String> {
                     .collect()
             })
             .unwrap_or_default();
-        filed.push((r["case"].as_str().unwrap_or_default().to_owned(), judges));
+        filed.push((
+            r["case"].as_str().unwrap_or_default().to_owned(),
+            judges,
+            first_party,
+        ));
         // One duplicate filing: the same parties and claim, bound to the first filing's judges.
         if n == 10 {
             let dup = json!({"division": division, "case_type": case_type,
@@ -303,7 +314,7 @@ pub async fn seed(store: &Store, cases: usize) -> Result<DemoTokens, String> {
         }
     }
     // Recusals by the judges themselves, reassignments and closings by the clerk.
-    for (i, (case, judges)) in filed.iter().enumerate().take(cases) {
+    for (i, (case, judges, _)) in filed.iter().enumerate().take(cases) {
         let Some(first) = judges.first() else {
             continue;
         };

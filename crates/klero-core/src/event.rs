@@ -112,6 +112,34 @@ pub enum ClosingReason {
     Transfer,
 }
 
+/// Why a filing names an earlier case as related (SPEC §7.7). A related case must share a party or
+/// counsel with the earlier one; the reason says what connects them, and the filing entry's actor is
+/// who asserted it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelationReason {
+    /// A counterclaim or cross-claim in the same matter.
+    Counterclaim,
+    /// A claim arising from the same transaction or facts.
+    SameFacts,
+    /// Enforcement, review or other follow-up of the earlier case's decision.
+    FollowUp,
+    /// Proceedings the law requires to be heard together (joinder).
+    Joinder,
+    /// Another connection, for the audit to examine.
+    Other,
+}
+
+/// The link from a filing to a related earlier case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelatedLink {
+    /// The earlier case.
+    pub case: CaseId,
+    /// What connects the two.
+    pub reason: RelationReason,
+}
+
 /// Why a judge of the court was not in a draw's pool (SPEC §7.2), in the order they are tested.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -145,11 +173,36 @@ pub enum Method {
         /// The earlier case.
         case: CaseId,
     },
-    /// A duplicate filing: bound to the first filing's judges, never re-drawn.
+    /// A duplicate filing: bound to the judges of the latest earlier filing of the same matter,
+    /// never re-drawn.
     Duplicate {
-        /// The first filing with the same duplicate key.
+        /// The latest earlier filing with the same duplicate key.
         case: CaseId,
     },
+    /// A random draw for a duplicate filing whose binding did not hold: a judge of the earlier
+    /// filing is no longer eligible (the pool's exclusion list says why).
+    RandomAfterDuplicate {
+        /// The earlier filing the binding named.
+        case: CaseId,
+    },
+    /// A random draw for a filing whose related case's judges cannot take it (another division or
+    /// specialization, an absence, a conflict, or fewer judges than seats).
+    RandomAfterRelated {
+        /// The related case named in the filing.
+        case: CaseId,
+    },
+}
+
+impl Method {
+    /// True for the methods that draw at random from the pool (`random` and the two fallbacks).
+    pub fn is_random(&self) -> bool {
+        matches!(
+            self,
+            Method::Random
+                | Method::RandomAfterDuplicate { .. }
+                | Method::RandomAfterRelated { .. }
+        )
+    }
 }
 
 /// Whether and how the pool fell back (SPEC §7.3).
@@ -327,8 +380,8 @@ pub enum Event {
         parties: Vec<Commitment>,
         /// A digest of the claim; with the court and the parties it forms the duplicate key.
         claim: Digest32,
-        /// A related earlier case whose judges take this one, if they can.
-        related: Option<CaseId>,
+        /// A related earlier case whose judges take this one, if they can, and why it is related.
+        related: Option<RelatedLink>,
         /// The case this one appeals, whose judges may not sit.
         earlier_instance: Option<CaseId>,
     },
@@ -376,6 +429,7 @@ enum_byte!(RecusalReason { ConflictOfInterest = 0, PriorInvolvement = 1, Persona
 enum_byte!(ReassignReason { JudgeLeftCourt = 0, LongTermAbsence = 1, Incapacity = 2, DisciplinarySuspension = 3, Other = 4 });
 enum_byte!(ClosingReason { Judgment = 0, Settlement = 1, Withdrawal = 2, Dismissal = 3, Transfer = 4 });
 enum_byte!(Exclusion { Inactive = 0, OtherDivision = 1, NoSpecialization = 2, Absent = 3, Conflict = 4, Recused = 5, EarlierInstance = 6, OnCase = 7 });
+enum_byte!(RelationReason { Counterclaim = 0, SameFacts = 1, FollowUp = 2, Joinder = 3, Other = 4 });
 enum_byte!(PoolScope { Division = 0, Court = 1, CourtBelowMinimum = 2 });
 
 impl Event {
@@ -535,7 +589,10 @@ impl Canonical for Event {
                 e.u32(*weight);
                 e.list(parties, |e, p| e.digest(p));
                 e.digest(claim);
-                e.opt(related, |e, c| e.str(c.as_str()));
+                e.opt(related, |e, r| {
+                    e.str(r.case.as_str());
+                    e.u8(r.reason.byte());
+                });
                 e.opt(earlier_instance, |e, c| e.str(c.as_str()));
             }
             Event::Draw(d) => d.encode(e),
@@ -577,6 +634,14 @@ impl Canonical for Draw {
             }
             Method::Duplicate { case } => {
                 e.u8(2);
+                e.str(case.as_str());
+            }
+            Method::RandomAfterDuplicate { case } => {
+                e.u8(3);
+                e.str(case.as_str());
+            }
+            Method::RandomAfterRelated { case } => {
+                e.u8(4);
                 e.str(case.as_str());
             }
         }

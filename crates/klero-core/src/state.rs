@@ -183,8 +183,8 @@ pub struct CaseState {
     pub duplicate_key: Digest32,
     /// The appealed case, if any.
     pub earlier_instance: Option<usize>,
-    /// The related case, if any.
-    pub related: Option<usize>,
+    /// The related case, if any, and what relates them.
+    pub related: Option<(usize, RelationReason)>,
     /// Current judges (indices), the presiding judge first.
     judges: Vec<usize>,
     /// Every judge who ever sat.
@@ -304,7 +304,7 @@ impl State {
     /// The related case and the appealed (earlier-instance) case of a case, by number.
     pub fn case_links(&self, case: &CaseState) -> (Option<&CaseId>, Option<&CaseId>) {
         (
-            case.related.map(|i| &self.cases[i].id),
+            case.related.map(|(i, _)| &self.cases[i].id),
             case.earlier_instance.map(|i| &self.cases[i].id),
         )
     }
@@ -336,9 +336,10 @@ impl State {
     /// reference) or nothing is pending.
     pub fn beacon_needed(&self, case: &CaseId) -> Option<(ChainAnchor, u64)> {
         let p = self.pending.get(self.case_ix.get(case)?)?;
-        match p.method {
-            Method::Random => self.next_beacon_round(),
-            _ => None,
+        if p.method.is_random() {
+            self.next_beacon_round()
+        } else {
+            None
         }
     }
 
@@ -348,8 +349,8 @@ impl State {
         p: &Pending,
         beacon: Option<BeaconReveal>,
     ) -> Result<(Option<Digest32>, Vec<JudgeId>), Rejection> {
-        match p.method {
-            Method::Random => {
+        match p.method.is_random() {
+            true => {
                 let Some(reveal) = beacon else {
                     return rej(
                         DrawMismatch,
@@ -367,7 +368,7 @@ impl State {
                         .collect(),
                 ))
             }
-            _ => Ok((
+            false => Ok((
                 None,
                 p.reference
                     .iter()
@@ -514,6 +515,7 @@ impl State {
                 }
                 self.check_division(court, division)?;
                 check_judge_record(specializations, *share_permille)?;
+                self.check_specializations(specializations)?;
                 let ix = self.judges.len();
                 self.judges.push(JudgeState {
                     id: judge.clone(),
@@ -546,6 +548,7 @@ impl State {
                 let court = self.judges[ji].court.clone();
                 self.check_division(&court, division)?;
                 check_judge_record(specializations, *share_permille)?;
+                self.check_specializations(specializations)?;
                 let j = &mut self.judges[ji];
                 if *active && !j.active {
                     j.pooled = false; // back from inactivity: joins the next pool afresh
@@ -659,20 +662,34 @@ impl State {
                     );
                 }
                 let panel = ct.panel;
-                let related_ix = related.as_ref().map(|r| self.case_index(r)).transpose()?;
-                if let Some(r) = related_ix
-                    && self.cases[r].court != *court
-                {
-                    return rej(
-                        Invalid,
-                        format!("the related case {} is in another court", self.cases[r].id),
-                    );
+                let related_ix = related
+                    .as_ref()
+                    .map(|r| self.case_index(&r.case).map(|i| (i, r.reason)))
+                    .transpose()?;
+                if let Some((r, _)) = related_ix {
+                    let rel = &self.cases[r];
+                    if rel.court != *court {
+                        return rej(
+                            Invalid,
+                            format!("the related case {} is in another court", rel.id),
+                        );
+                    }
+                    if !rel.parties.iter().any(|p| parties.binary_search(p).is_ok()) {
+                        return rej(
+                            Invalid,
+                            format!(
+                                "case {} shares no party or counsel with this filing: cases are related only \
+                                 when they share one (file it without the related case to have it drawn)",
+                                rel.id
+                            ),
+                        );
+                    }
                 }
                 let earlier_ix = earlier_instance
                     .as_ref()
                     .map(|r| self.case_index(r))
                     .transpose()?;
-                let key = duplicate_key(court, parties, claim);
+                let key = duplicate_key(court, division, case_type, parties, claim);
                 let ci = self.cases.len();
                 self.cases.push(CaseState {
                     id: case.clone(),
@@ -698,7 +715,8 @@ impl State {
                 match opened {
                     Ok(p) => {
                         self.case_ix.insert(case.clone(), ci);
-                        self.duplicates.entry(key).or_insert(ci);
+                        // A later duplicate binds to the latest filing of the matter (SPEC §7.7).
+                        self.duplicates.insert(key, ci);
                         self.pending.insert(ci, p);
                     }
                     Err(e) => {
@@ -739,6 +757,32 @@ impl State {
             return rej(
                 NotFound,
                 format!("court {court} has no division {division}"),
+            );
+        }
+        Ok(())
+    }
+
+    /// Every specialization a judge is given must be the specialization of a case type in the policy
+    /// in force: a misspelt one would silently keep the judge from ever receiving a case.
+    fn check_specializations(&self, specs: &[Specialization]) -> Result<(), Rejection> {
+        let policy = self.policy.as_ref().expect("genesis first");
+        if let Some(s) = specs
+            .iter()
+            .find(|s| !policy.case_types.iter().any(|t| &t.specialization == *s))
+        {
+            let mut known: Vec<&str> = policy
+                .case_types
+                .iter()
+                .map(|t| t.specialization.as_str())
+                .collect();
+            known.sort_unstable();
+            known.dedup();
+            return rej(
+                Invalid,
+                format!(
+                    "there is no specialization {s} in the policy; its case types use: {}",
+                    known.join(", ")
+                ),
             );
         }
         Ok(())
@@ -804,6 +848,9 @@ impl State {
         }
     }
 
+    /// Decides how a new filing is allocated (SPEC §7.7): bound to a duplicate's or a related
+    /// case's judges when every one of them passes every eligibility rule for this case, otherwise a
+    /// random draw, whose method names the binding that did not hold.
     fn open_for_filing(
         &mut self,
         ci: usize,
@@ -812,52 +859,74 @@ impl State {
         hash: &Digest32,
     ) -> Result<Pending, Rejection> {
         let c = &self.cases[ci];
+        let seats = c.panel;
+        let need = self
+            .policy
+            .as_ref()
+            .expect("genesis first")
+            .case_type(&c.case_type)
+            .map(|t| t.specialization.clone());
+        // The judges an earlier case binds this one to, if every one of them may sit on it.
+        let bound = |earlier: usize| -> Option<Vec<usize>> {
+            let e = &self.cases[earlier];
+            if e.judges.len() < seats as usize {
+                return None;
+            }
+            let judges = &e.judges[..seats as usize];
+            judges
+                .iter()
+                .all(|&j| self.exclusion(j, ci, day, false, need.as_ref()).is_none())
+                .then(|| judges.to_vec())
+        };
         let by_reference = |method: Method, judges: Vec<usize>| Pending {
             trigger: index,
             trigger_hash: *hash,
             method,
-            seats: judges.len() as u8,
+            seats,
             scope: PoolScope::Division,
             eligible: vec![],
             excluded: vec![],
             reference: judges,
         };
-        if let Some(&first) = self.duplicates.get(&c.duplicate_key) {
+        let method = if let Some(&first) = self.duplicates.get(&c.duplicate_key) {
             let f = &self.cases[first];
-            if f.judges.is_empty() {
+            if self.pending.contains_key(&first) {
                 return rej(
                     WrongState,
                     format!(
-                        "the first filing of this claim, case {}, is still awaiting its draw",
+                        "the earlier filing of this claim, case {}, is still awaiting its draw",
                         f.id
                     ),
                 );
             }
-            return Ok(by_reference(
-                Method::Duplicate { case: f.id.clone() },
-                f.judges.clone(),
-            ));
-        }
-        if let Some(r) = c.related {
-            let rel = &self.cases[r];
-            // The earlier case's judges take it if none of them is excluded for a reason other than
-            // division or specialization (the related case may be of another type).
-            if !rel.judges.is_empty()
-                && rel
-                    .judges
-                    .iter()
-                    .all(|&j| self.exclusion(j, ci, day, true, None).is_none())
-            {
-                return Ok(by_reference(
-                    Method::Related {
-                        case: rel.id.clone(),
-                    },
-                    rel.judges.clone(),
-                ));
+            match bound(first) {
+                Some(judges) => {
+                    return Ok(by_reference(
+                        Method::Duplicate { case: f.id.clone() },
+                        judges,
+                    ));
+                }
+                None => Method::RandomAfterDuplicate { case: f.id.clone() },
             }
-        }
-        let seats = c.panel;
-        self.plan(ci, seats, day, index, hash, Method::Random)
+        } else if let Some((r, _)) = c.related {
+            let rel = &self.cases[r];
+            match bound(r).filter(|_| !self.pending.contains_key(&r)) {
+                Some(judges) => {
+                    return Ok(by_reference(
+                        Method::Related {
+                            case: rel.id.clone(),
+                        },
+                        judges,
+                    ));
+                }
+                None => Method::RandomAfterRelated {
+                    case: rel.id.clone(),
+                },
+            }
+        } else {
+            Method::Random
+        };
+        self.plan(ci, seats, day, index, hash, method)
     }
 
     fn remove_and_open(
@@ -1087,7 +1156,7 @@ impl State {
                 ),
             );
         }
-        if matches!(p.method, Method::Random) {
+        if p.method.is_random() {
             let b = self.beacon.expect("genesis first");
             match &d.beacon {
                 None => {
@@ -1154,17 +1223,22 @@ impl State {
             b.current = value;
         }
         let p = self.pending.remove(&ci).expect("checked");
-        let chosen: Vec<usize> = match p.method {
-            Method::Random => d.chosen.iter().map(|j| self.judge_ix[j]).collect(),
-            _ => p.reference,
+        // A duplicate is the same matter as the case it is bound to: it adds no intake (SPEC §7.8).
+        let counts = !matches!(p.method, Method::Duplicate { .. });
+        let chosen: Vec<usize> = if p.method.is_random() {
+            d.chosen.iter().map(|j| self.judge_ix[j]).collect()
+        } else {
+            p.reference
         };
         let window = self.policy.as_ref().expect("genesis").window_days;
         let weight = self.cases[ci].weight;
         for &ji in &chosen {
             let j = &mut self.judges[ji];
             j.expire(day, window);
-            j.intake.push_back((day, weight as u64 * 1000, ci));
-            j.intake_sum += weight as u64 * 1000;
+            if counts {
+                j.intake.push_back((day, weight as u64 * 1000, ci));
+                j.intake_sum += weight as u64 * 1000;
+            }
             j.docket.push(ci);
             let c = &mut self.cases[ci];
             c.judges.push(ji);

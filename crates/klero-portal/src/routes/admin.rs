@@ -190,7 +190,7 @@ fn sorted(mut v: Vec<Specialization>) -> Vec<Specialization> {
         (status = 403, description = "Not an administrator of this court", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such court or division", body = crate::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The judge is already registered", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A share outside 1..=1000", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A share outside 1..=1000, or a specialization no case type of the policy uses", body = crate::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -202,6 +202,7 @@ pub async fn register_judge(
 ) -> ApiResult<Created> {
     let court = parse_court(&court)?;
     principal.require_court_admin(&court)?;
+    let judge = req.judge.clone();
     let event = Event::JudgeRegistered {
         judge: req.judge,
         court,
@@ -210,8 +211,29 @@ pub async fn register_judge(
         share_permille: req.share_permille,
         active: req.active,
     };
-    let r = record(&app, &principal, event).await?;
+    let mut r = record(&app, &principal, event).await?;
+    r.warnings = app.store.read(|s| receives_no_cases(s, &judge));
     Ok((StatusCode::CREATED, axum::Json(r)))
+}
+
+/// A warning when an active judge holds no specialization of any case type of the policy in force:
+/// such a judge is never in a pool, which the court administrator must know.
+fn receives_no_cases(state: &State, judge: &JudgeId) -> Vec<String> {
+    let (Some(j), Some(policy)) = (state.judge(judge), state.policy()) else {
+        return vec![];
+    };
+    let receives = policy
+        .case_types
+        .iter()
+        .any(|t| j.specializations.contains(&t.specialization));
+    if j.active && !receives {
+        vec![format!(
+            "judge {judge} holds no specialization of any case type in the policy, so they will \
+             receive no cases; give them at least one of the policy's specializations"
+        )]
+    } else {
+        vec![]
+    }
 }
 
 fn judge_court(state: &State, judge: &JudgeId) -> ApiResult<CourtId> {
@@ -233,7 +255,7 @@ fn judge_court(state: &State, judge: &JudgeId) -> ApiResult<CourtId> {
         (status = 200, description = "Updated", body = Recorded),
         (status = 403, description = "Not an administrator of the judge's court", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such judge or division", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A share outside 1..=1000", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A share outside 1..=1000, or a specialization no case type of the policy uses", body = crate::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -247,13 +269,15 @@ pub async fn update_judge(
     let court = app.store.read(|s| judge_court(s, &judge))?;
     principal.require_court_admin(&court)?;
     let event = Event::JudgeUpdated {
-        judge,
+        judge: judge.clone(),
         division: req.division,
         specializations: sorted(req.specializations),
         share_permille: req.share_permille,
         active: req.active,
     };
-    Ok(axum::Json(record(&app, &principal, event).await?))
+    let mut r = record(&app, &principal, event).await?;
+    r.warnings = app.store.read(|s| receives_no_cases(s, &judge));
+    Ok(axum::Json(r))
 }
 
 /// An absence to record.

@@ -111,6 +111,10 @@ pub struct Recorded {
     /// Its hash.
     #[schema(value_type = String)]
     pub hash: Digest32,
+    /// Things the person who made the change should know, in words (for example a judge who can
+    /// receive no case type); absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl From<&LogEntry> for Recorded {
@@ -118,6 +122,7 @@ impl From<&LogEntry> for Recorded {
         Recorded {
             index: e.index,
             hash: e.hash,
+            warnings: vec![],
         }
     }
 }
