@@ -16,3 +16,6 @@ mod concurrency;
 mod tamper;
 // The command line: export, verify FILE, token create.
 mod cli;
+// Allocation rules that must not be steering channels: duplicates, look-alikes, related cases,
+// specializations.
+mod rules;
