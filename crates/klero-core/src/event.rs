@@ -736,8 +736,29 @@ impl LogEntry {
         serde_json::to_string(self).expect("entries always serialize")
     }
 
-    /// Parses one line of the export format.
+    /// Parses one line of the export format (without its line feed). Unknown and repeated members
+    /// are refused, digests must be lower-case hex (SPEC §2.2, §8).
     pub fn from_json_line(line: &str) -> Result<LogEntry, String> {
         serde_json::from_str(line).map_err(|e| e.to_string())
+    }
+
+    /// Parses one framed line of the export format (SPEC §8): `raw` holds the bytes up to and
+    /// including the next line feed. The one parser of exported logs, for the verifier, the
+    /// importers and the server: a line must end with `\n` (also the last one), must not contain a
+    /// carriage return, and must not be empty.
+    pub fn from_export_line(raw: &[u8]) -> Result<LogEntry, String> {
+        let Some(body) = raw.strip_suffix(b"\n") else {
+            return Err("the line does not end with a line feed (every line of an export does, the last one too)".into());
+        };
+        if body.contains(&b'\r') {
+            return Err(
+                "the line contains a carriage return: lines end with a bare line feed".into(),
+            );
+        }
+        if body.is_empty() {
+            return Err("the line is empty: an export has no blank lines".into());
+        }
+        let text = std::str::from_utf8(body).map_err(|_| "the line is not UTF-8".to_string())?;
+        LogEntry::from_json_line(text)
     }
 }

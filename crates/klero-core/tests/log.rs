@@ -83,6 +83,33 @@ fn unknown_fields_in_an_exported_line_are_refused() {
 }
 
 #[test]
+fn the_export_framing_is_exactly_as_strict_as_the_spec() {
+    let e = &sample_log(&SampleSpec::small(3))[1];
+    let line = e.to_json_line();
+    let framed = format!("{line}\n");
+    assert_eq!(LogEntry::from_export_line(framed.as_bytes()).unwrap(), *e);
+    // SPEC §8: every line ends with a bare line feed, none is blank.
+    for (bad, why) in [
+        (line.clone(), "no final line feed"),
+        (format!("{line}\r\n"), "CRLF"),
+        ("\n".to_string(), "a blank line"),
+        (
+            framed.replacen(&e.hash.to_hex(), &e.hash.to_hex().to_uppercase(), 1),
+            "upper-case hex (§2.2)",
+        ),
+        (
+            framed.replacen("{\"index\":", "{\"index\":1,\"index\":", 1),
+            "a repeated member",
+        ),
+    ] {
+        assert!(
+            LogEntry::from_export_line(bad.as_bytes()).is_err(),
+            "{why} must be refused"
+        );
+    }
+}
+
+#[test]
 fn a_rewritten_draw_is_caught_by_replay_even_when_every_hash_is_recomputed() {
     let mut entries = sample_log(&SampleSpec::small(4));
     let k = entries
