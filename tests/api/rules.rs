@@ -32,6 +32,19 @@ async fn file(app: &TestApp, body: Value) -> Value {
     r.json()
 }
 
+/// The judge declares a conflict with a party, with their own token.
+async fn declare_conflict(app: &TestApp, judge: &str, party: &str) {
+    let token = app.judge_token(judge).await;
+    let r = app
+        .post(
+            &format!("/api/v1/judges/{judge}/conflicts"),
+            &token,
+            json!({ "party": party }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+}
+
 fn body(parties: &[&str], claim: &str) -> Value {
     json!({"division": "civil", "case_type": "civil", "parties": parties, "claim": claim})
 }
@@ -57,15 +70,7 @@ async fn a_duplicate_is_bound_only_to_a_judge_who_may_still_sit(backend: Backend
 
     // X declares a conflict with a party: the next copy is drawn, never given to X, and the draw
     // record names the earlier filing and shows X excluded for the conflict.
-    let xt = app.judge_token(&x).await;
-    let r = app
-        .post(
-            &format!("/api/v1/judges/{x}/conflicts"),
-            &xt,
-            json!({"party": "dup-party-1"}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
+    declare_conflict(&app, &x, "dup-party-1").await;
     let after_conflict = file(&app, body(&parties, "rent arrears 2025")).await;
     assert_eq!(
         after_conflict["method"]["kind"], "random_after_duplicate",
@@ -182,15 +187,7 @@ async fn look_alike_claims_and_parties_are_the_same(backend: Backend) {
     }
     // A judge declares a conflict with PETER-0001; every look-alike spelling is caught.
     let j = "J-04";
-    let jt = app.judge_token(j).await;
-    let r = app
-        .post(
-            &format!("/api/v1/judges/{j}/conflicts"),
-            &jt,
-            json!({"party": "PETER-0001"}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
+    declare_conflict(&app, j, "PETER-0001").await;
     for (n, spelling) in [
         "P\u{200b}ETER-0001",                            // a zero-width space
         "\u{420}ETER-0001",                              // a Cyrillic capital ER

@@ -626,24 +626,16 @@ impl Canonical for Draw {
     fn encode(&self, e: &mut Enc) {
         e.str(self.case.as_str());
         e.u64(self.trigger);
-        match &self.method {
-            Method::Random => e.u8(0),
-            Method::Related { case } => {
-                e.u8(1);
-                e.str(case.as_str());
-            }
-            Method::Duplicate { case } => {
-                e.u8(2);
-                e.str(case.as_str());
-            }
-            Method::RandomAfterDuplicate { case } => {
-                e.u8(3);
-                e.str(case.as_str());
-            }
-            Method::RandomAfterRelated { case } => {
-                e.u8(4);
-                e.str(case.as_str());
-            }
+        let (tag, case) = match &self.method {
+            Method::Random => (0, None),
+            Method::Related { case } => (1, Some(case)),
+            Method::Duplicate { case } => (2, Some(case)),
+            Method::RandomAfterDuplicate { case } => (3, Some(case)),
+            Method::RandomAfterRelated { case } => (4, Some(case)),
+        };
+        e.u8(tag);
+        if let Some(case) = case {
+            e.str(case.as_str());
         }
         e.u8(self.seats);
         e.u8(self.scope.byte());
