@@ -412,6 +412,33 @@ pub enum Event {
         /// How.
         reason: ClosingReason,
     },
+    /// A credential (a bearer secret) is issued to one accountable person. The entry's actor is who
+    /// issued it; for a judge, the judge themself completing an enrollment (SPEC §7.9).
+    CredentialIssued {
+        /// The credential's fingerprint: `SHA-256(TAG_CREDENTIAL || secret)`.
+        credential: Digest32,
+        /// The role it grants (never `system`).
+        role: Role,
+        /// The person who holds it: a staff number, or the judge's identifier.
+        holder: ActorId,
+        /// The court it is scoped to (every role but `system_admin`).
+        court: Option<CourtId>,
+        /// For a judge: the enrollment it completes.
+        enrollment: Option<Digest32>,
+    },
+    /// A credential stops working from this entry on.
+    CredentialRevoked {
+        /// The credential's fingerprint.
+        credential: Digest32,
+    },
+    /// An administrator opens an enrollment for a judge; only the judge, with the enrollment code
+    /// delivered to them out of band, can complete it into a credential.
+    EnrollmentOpened {
+        /// The enrollment's fingerprint: `SHA-256(TAG_ENROLLMENT || code)`.
+        enrollment: Digest32,
+        /// The judge.
+        judge: JudgeId,
+    },
 }
 
 macro_rules! enum_byte {
@@ -452,6 +479,9 @@ impl Event {
             Event::Recusal { .. } => 13,
             Event::Reassignment { .. } => 14,
             Event::CaseClosed { .. } => 15,
+            Event::CredentialIssued { .. } => 16,
+            Event::CredentialRevoked { .. } => 17,
+            Event::EnrollmentOpened { .. } => 18,
         }
     }
 
@@ -485,6 +515,9 @@ impl Event {
             Event::Recusal { .. } => "recusal",
             Event::Reassignment { .. } => "reassignment",
             Event::CaseClosed { .. } => "case_closed",
+            Event::CredentialIssued { .. } => "credential_issued",
+            Event::CredentialRevoked { .. } => "credential_revoked",
+            Event::EnrollmentOpened { .. } => "enrollment_opened",
         }
     }
 }
@@ -617,6 +650,24 @@ impl Canonical for Event {
             Event::CaseClosed { case, reason } => {
                 e.str(case.as_str());
                 e.u8(reason.byte());
+            }
+            Event::CredentialIssued {
+                credential,
+                role,
+                holder,
+                court,
+                enrollment,
+            } => {
+                e.digest(credential);
+                e.u8(role.byte());
+                e.str(holder.as_str());
+                e.opt(court, |e, c| e.str(c.as_str()));
+                e.opt(enrollment, |e, d| e.digest(d));
+            }
+            Event::CredentialRevoked { credential } => e.digest(credential),
+            Event::EnrollmentOpened { enrollment, judge } => {
+                e.digest(enrollment);
+                e.str(judge.as_str());
             }
         }
     }

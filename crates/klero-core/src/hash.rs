@@ -14,6 +14,10 @@ pub const TAG_CHAIN: &[u8] = b"klero/beacon-chain/v1\0";
 pub const TAG_PARTY: &[u8] = b"klero/party/v1\0";
 /// Domain tag of the duplicate-filing key (v2: the key covers division and case type).
 pub const TAG_DUPLICATE: &[u8] = b"klero/duplicate/v2\0";
+/// Domain tag of credential fingerprints.
+pub const TAG_CREDENTIAL: &[u8] = b"klero/credential/v1\0";
+/// Domain tag of enrollment fingerprints.
+pub const TAG_ENROLLMENT: &[u8] = b"klero/enrollment/v1\0";
 /// Domain tag of claim commitments.
 pub const TAG_CLAIM: &[u8] = b"klero/claim/v1\0";
 
@@ -40,6 +44,17 @@ pub fn entry_hash(prev: &Digest32, entry_bytes: &[u8]) -> Digest32 {
 pub fn party_commitment(pepper: &[u8; 32], identifier: &str) -> Commitment {
     let norm = normalize_key(identifier);
     sha256(&[TAG_PARTY, pepper, norm.as_bytes()])
+}
+
+/// The fingerprint of a credential's secret, `SHA-256(TAG_CREDENTIAL || secret)` (SPEC §7.9): what
+/// the log records of a credential, and all a server needs to recognize it.
+pub fn credential_fingerprint(secret: &str) -> Digest32 {
+    sha256(&[TAG_CREDENTIAL, secret.as_bytes()])
+}
+
+/// The fingerprint of an enrollment code, `SHA-256(TAG_ENROLLMENT || code)` (SPEC §7.9).
+pub fn enrollment_fingerprint(code: &str) -> Digest32 {
+    sha256(&[TAG_ENROLLMENT, code.as_bytes()])
 }
 
 /// The keyed commitment to a claim: `SHA-256(TAG_CLAIM || pepper || normalize_key(claim))`

@@ -99,6 +99,7 @@ impl Writer {
 
 /// Builds a log following `spec`, through the same `Log::append` and `Log::draw` a server uses. It
 /// contains every event type: genesis, policy update, court, divisions, judges and a judge update,
+/// credentials (issued, revoked, a judge's enrollment),
 /// absences and a cancellation, conflicts and a withdrawal, filings (plain, panel, related,
 /// duplicate, appeal), draws, a recusal, a reassignment and closings.
 pub fn sample_log(spec: &SampleSpec) -> Vec<LogEntry> {
@@ -180,6 +181,54 @@ pub fn sample_log(spec: &SampleSpec) -> Vec<LogEntry> {
             },
         );
     }
+    // Credentials: the first (system administrator) from the allocator, then a court administrator,
+    // two clerk credentials (one later revoked) and a judge's own, through an enrollment.
+    let cred = |name: &str| sha256(&[b"sample credential ", name.as_bytes()]);
+    let issue =
+        |role: Role, holder: &Actor, court: Option<&CourtId>, enrollment| Event::CredentialIssued {
+            credential: cred(&format!("{:?}/{}/{enrollment:?}", role, holder.id)),
+            role,
+            holder: holder.id.clone(),
+            court: court.cloned(),
+            enrollment,
+        };
+    w.push(
+        at,
+        Actor::system(),
+        issue(Role::SystemAdmin, &admin, None, None),
+    );
+    w.push(
+        at,
+        admin.clone(),
+        issue(Role::CourtAdmin, &cadmin, Some(&court), None),
+    );
+    w.push(
+        at,
+        cadmin.clone(),
+        issue(Role::Clerk, &clerk, Some(&court), None),
+    );
+    let spare = Actor::new(Role::Clerk, "clerk-2");
+    let ev = issue(Role::Clerk, &spare, Some(&court), None);
+    let Event::CredentialIssued { credential, .. } = ev else {
+        unreachable!()
+    };
+    w.push(at, admin.clone(), ev);
+    w.push(at, cadmin.clone(), Event::CredentialRevoked { credential });
+    let enrollment = sha256(&[b"sample enrollment"]);
+    w.push(
+        at,
+        cadmin.clone(),
+        Event::EnrollmentOpened {
+            enrollment,
+            judge: judges[0].clone(),
+        },
+    );
+    let judge0 = Actor::new(Role::Judge, judges[0].as_str());
+    w.push(
+        at,
+        judge0.clone(),
+        issue(Role::Judge, &judge0, Some(&court), Some(enrollment)),
+    );
     // A judge changes specialization; an absence is recorded and one cancelled; conflicts declared.
     let parties: Vec<Commitment> = (0..12)
         .map(|p| party_commitment(&SAMPLE_PEPPER, &format!("PARTY-{p}")))

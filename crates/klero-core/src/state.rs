@@ -201,6 +201,23 @@ pub struct CaseState {
     pub filed_at: Millis,
 }
 
+/// A credential as the log has made it (SPEC §7.9).
+#[derive(Clone, Debug)]
+pub struct CredentialState {
+    /// The role it grants.
+    pub role: Role,
+    /// The person who holds it.
+    pub holder: ActorId,
+    /// The court it is scoped to.
+    pub court: Option<CourtId>,
+    /// Who issued it (for a judge, the judge completing an enrollment).
+    pub issued_by: Actor,
+    /// Index of the entry that issued it.
+    pub issued_index: u64,
+    /// Revoked, and by which entry.
+    pub revoked: Option<u64>,
+}
+
 /// A draw that has been opened by its trigger entry and awaits its draw entry.
 #[derive(Clone, Debug)]
 struct Pending {
@@ -237,6 +254,11 @@ pub struct State {
     duplicates: HashMap<Digest32, usize>,
     pending: HashMap<usize, Pending>,
     draws: u64,
+    credentials: HashMap<Digest32, CredentialState>,
+    /// Open enrollments: fingerprint -> judge index.
+    enrollments: HashMap<Digest32, usize>,
+    /// Fingerprints of completed enrollments (never reusable).
+    enrolled: HashSet<Digest32>,
 }
 
 /// Formats an entry number with thousands separators, as the verifier's messages do ("4,182").
@@ -427,10 +449,14 @@ impl State {
                 "a log has only one genesis entry, and it comes first",
             );
         }
-        // The allocator makes draws, and anchors a new beacon chain when the old one runs out;
-        // nothing else. Draws are made by nobody else.
+        // The allocator makes draws, anchors a new beacon chain when the old one runs out, and
+        // issues the very first credential (SPEC §7.9); nothing else. Draws are made by nobody else.
         let is_draw = matches!(event, Event::Draw(_));
-        let system_may = is_draw || matches!(event, Event::BeaconAnchored { .. });
+        let system_may = is_draw
+            || matches!(
+                event,
+                Event::BeaconAnchored { .. } | Event::CredentialIssued { .. }
+            );
         if is_draw && actor.role != Role::System {
             return rej(
                 Forbidden,
@@ -443,7 +469,7 @@ impl State {
         if actor.role == Role::System && !system_may {
             return rej(
                 Forbidden,
-                "the allocator (role system) makes draws and anchors beacon chains, nothing else",
+                "the allocator (role system) makes draws, anchors beacon chains and issues the first credential, nothing else",
             );
         }
         let day = Day::from_millis(at);
@@ -738,6 +764,210 @@ impl State {
                 self.check_open(ci)?;
                 self.cases[ci].closed = Some(*reason);
             }
+            Event::CredentialIssued {
+                credential,
+                role,
+                holder,
+                court,
+                enrollment,
+            } => {
+                self.check_issue(actor, credential, *role, holder, court.as_ref(), enrollment)?;
+                if let Some(e) = enrollment {
+                    self.enrollments.remove(e);
+                    self.enrolled.insert(*e);
+                }
+                self.credentials.insert(
+                    *credential,
+                    CredentialState {
+                        role: *role,
+                        holder: holder.clone(),
+                        court: court.clone(),
+                        issued_by: actor.clone(),
+                        issued_index: index,
+                        revoked: None,
+                    },
+                );
+            }
+            Event::CredentialRevoked { credential } => {
+                let Some(c) = self.credentials.get(credential) else {
+                    return rej(NotFound, "there is no such credential");
+                };
+                if c.revoked.is_some() {
+                    return rej(WrongState, "the credential is already revoked");
+                }
+                let own = actor.role == c.role && actor.id == c.holder;
+                let court_staff = matches!(c.role, Role::Clerk | Role::Judge)
+                    && c.court
+                        .as_ref()
+                        .is_some_and(|court| self.holds(actor, Role::CourtAdmin, Some(court)));
+                if !(own || court_staff || self.holds(actor, Role::SystemAdmin, None)) {
+                    return rej(
+                        Forbidden,
+                        format!(
+                            "{} {} may not revoke this credential: only its holder, a system \
+                             administrator, or for a clerk or judge an administrator of their court",
+                            role_name(actor.role),
+                            actor.id
+                        ),
+                    );
+                }
+                self.credentials
+                    .get_mut(credential)
+                    .expect("checked")
+                    .revoked = Some(index);
+            }
+            Event::EnrollmentOpened { enrollment, judge } => {
+                let ji = self.judge_index(judge)?;
+                if self.enrollments.contains_key(enrollment) || self.enrolled.contains(enrollment) {
+                    return rej(AlreadyExists, "this enrollment code was already used");
+                }
+                let court = self.judges[ji].court.clone();
+                if !(self.holds(actor, Role::SystemAdmin, None)
+                    || self.holds(actor, Role::CourtAdmin, Some(&court)))
+                {
+                    return rej(
+                        Forbidden,
+                        format!(
+                            "{} {} holds no credential to enroll judges of court {court}",
+                            role_name(actor.role),
+                            actor.id
+                        ),
+                    );
+                }
+                self.enrollments.insert(*enrollment, ji);
+            }
+        }
+        Ok(())
+    }
+
+    /// A credential, by fingerprint (SPEC §7.9).
+    pub fn credential(&self, fingerprint: &Digest32) -> Option<&CredentialState> {
+        self.credentials.get(fingerprint)
+    }
+
+    /// Every credential issued, in no particular order.
+    pub fn credentials(&self) -> impl Iterator<Item = (&Digest32, &CredentialState)> {
+        self.credentials.iter()
+    }
+
+    /// The judge an open enrollment is for.
+    pub fn enrollment(&self, fingerprint: &Digest32) -> Option<&JudgeId> {
+        self.enrollments
+            .get(fingerprint)
+            .map(|&j| &self.judges[j].id)
+    }
+
+    /// True if `actor` holds a live credential of `role` (for `court`, when given).
+    fn holds(&self, actor: &Actor, role: Role, court: Option<&CourtId>) -> bool {
+        actor.role == role
+            && self.credentials.values().any(|c| {
+                c.revoked.is_none()
+                    && c.role == role
+                    && c.holder == actor.id
+                    && (court.is_none() || c.court.as_ref() == court)
+            })
+    }
+
+    /// The separation of duties for issuing a credential (SPEC §7.9).
+    fn check_issue(
+        &self,
+        actor: &Actor,
+        credential: &Digest32,
+        role: Role,
+        holder: &ActorId,
+        court: Option<&CourtId>,
+        enrollment: &Option<Digest32>,
+    ) -> Result<(), Rejection> {
+        if self.credentials.contains_key(credential) {
+            return rej(AlreadyExists, "this credential was already issued");
+        }
+        match (role, court) {
+            (Role::System, _) => return rej(Invalid, "the allocator holds no credential"),
+            (Role::SystemAdmin, Some(_)) => {
+                return rej(Invalid, "a system administrator's credential has no court");
+            }
+            (Role::SystemAdmin, None) => {}
+            (_, None) => {
+                return rej(
+                    Invalid,
+                    format!("a {} credential needs a court", role_name(role)),
+                );
+            }
+            (_, Some(c)) => {
+                if !self.courts.contains_key(c) {
+                    return rej(NotFound, format!("there is no court {c}"));
+                }
+            }
+        }
+        if role == Role::Judge {
+            // Only the judge, completing an enrollment opened for them by someone else.
+            let Some(e) = enrollment else {
+                return rej(
+                    Forbidden,
+                    "a judge's credential is only issued by the judge completing an enrollment",
+                );
+            };
+            let Some(&ji) = self.enrollments.get(e) else {
+                return rej(
+                    NotFound,
+                    "there is no open enrollment with this code (it is unknown or already used)",
+                );
+            };
+            let j = &self.judges[ji];
+            if j.id.as_str() != holder.as_str() || Some(&j.court) != court {
+                return rej(
+                    Invalid,
+                    format!("the enrollment is for judge {} of court {}", j.id, j.court),
+                );
+            }
+            if actor.role != Role::Judge || actor.id.as_str() != holder.as_str() {
+                return rej(
+                    Forbidden,
+                    format!("only judge {holder} can complete their enrollment"),
+                );
+            }
+            return Ok(());
+        }
+        if enrollment.is_some() {
+            return rej(Invalid, "only a judge's credential completes an enrollment");
+        }
+        if actor.role == Role::System {
+            // The bootstrap: the first credential of the log, to a system administrator.
+            if self.credentials.is_empty() && role == Role::SystemAdmin {
+                return Ok(());
+            }
+            return rej(
+                Forbidden,
+                "the allocator issues only the first credential, to a system administrator",
+            );
+        }
+        if actor.id == *holder {
+            return rej(
+                Forbidden,
+                format!("{holder} cannot issue a credential to themselves"),
+            );
+        }
+        let may = match actor.role {
+            Role::SystemAdmin => {
+                matches!(role, Role::SystemAdmin | Role::CourtAdmin | Role::Clerk)
+                    && self.holds(actor, Role::SystemAdmin, None)
+            }
+            Role::CourtAdmin => role == Role::Clerk && self.holds(actor, Role::CourtAdmin, court),
+            _ => false,
+        };
+        if !may {
+            return rej(
+                Forbidden,
+                format!(
+                    "{} {} may not issue a {} credential{}: administrators' credentials come from a \
+                     system administrator, clerks' from a system administrator or an administrator \
+                     of their court, judges' only from their own enrollment",
+                    role_name(actor.role),
+                    actor.id,
+                    role_name(role),
+                    court.map(|c| format!(" for court {c}")).unwrap_or_default()
+                ),
+            );
         }
         Ok(())
     }
@@ -1293,6 +1523,17 @@ fn check_self(actor: &Actor, judge: &JudgeId) -> Result<(), Rejection> {
         );
     }
     Ok(())
+}
+
+/// A role's name as the log writes it.
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::System => "system",
+        Role::SystemAdmin => "system_admin",
+        Role::CourtAdmin => "court_admin",
+        Role::Clerk => "clerk",
+        Role::Judge => "judge",
+    }
 }
 
 fn names(v: &[JudgeId]) -> String {

@@ -46,7 +46,7 @@ fn the_sample_log_verifies_and_contains_every_event_type() {
     let mut types: Vec<_> = entries.iter().map(|e| e.event.type_name()).collect();
     types.sort();
     types.dedup();
-    assert_eq!(types.len(), 16, "{types:?}");
+    assert_eq!(types.len(), 19, "{types:?}");
     let methods: Vec<_> = entries
         .iter()
         .filter_map(|e| match &e.event {
