@@ -14,8 +14,10 @@ mod bad_input;
 mod concurrency;
 // Editing, deleting or inserting a row of the log table is caught and the entry named.
 mod tamper;
-// The command line: export, verify FILE, token create.
+// The command line: export, verify FILE, token revoke and bootstrap.
 mod cli;
+// Credentials on the record: no administrator acts as a judge; revocation at the next request.
+mod accountability;
 // Allocation rules that must not be steering channels: duplicates, look-alikes, related cases,
 // specializations.
 mod rules;

@@ -10,9 +10,8 @@ use klero_core::hash::{claim_commitment, party_commitment};
 use klero_core::{
     Actor, CaseId, CaseTypeCode, ClosingReason, Commitment, CourtId, DivisionId, Event, JudgeId,
     LogEntry, Method, ReassignReason, RecusalReason, RejectKind, Rejection, RelatedLink,
-    RelationReason, State,
+    RelationReason, Role, State,
 };
-use klero_store::TokenRole;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -593,7 +592,7 @@ pub async fn recuse(
     let court = case_court(&app, &case)?;
     let judge = match (&req.judge, principal.role, &principal.judge) {
         (Some(j), _, _) => j.clone(),
-        (None, TokenRole::Judge, Some(me)) => me.clone(),
+        (None, Role::Judge, Some(me)) => me.clone(),
         _ => {
             return Err(ApiError::new(
                 Kind::InvalidBody,
@@ -602,7 +601,7 @@ pub async fn recuse(
         }
     };
     match principal.role {
-        TokenRole::Judge => principal.require_judge(&judge)?,
+        Role::Judge => principal.require_judge(&judge)?,
         _ => principal.require_clerk(&court)?,
     }
     let event = Event::Recusal {

@@ -67,6 +67,12 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/absences/{absence}", delete(admin::cancel_absence))
         // System administrators (and court administrators for their own court).
         .route("/api/v1/tokens", post(admin::create_token))
+        .route("/api/v1/tokens/{credential}", delete(admin::revoke_token))
+        .route("/api/v1/enrollments", post(admin::open_enrollment))
+        .route(
+            "/api/v1/enrollments/complete",
+            post(admin::complete_enrollment),
+        )
 }
 
 /// A tree head: the number of entries and the RFC 9162 Merkle root over them.
