@@ -336,11 +336,11 @@ fn print_demo(t: &demo::DemoTokens, addr: SocketAddr) {
     println!(
         r#"
 Demo court "{court}" seeded: 2 divisions, 20 judges, 300 cases.
-Tokens (shown once; keep them secret):
-  export CLERK={clerk}
-  export JUDGE={judge}    # judge {judge_id}
-  export COURT_ADMIN={admin}
-  export SYSTEM_ADMIN={sys}
+Credentials (shown once; keep them secret; each was issued on the record to one person):
+  export CLERK={clerk}    # clerk {clerk_id}
+  export JUDGE={judge}    # judge {judge_id}, by their own enrollment
+  export COURT_ADMIN={admin}    # court administrator {admin_id}
+  export SYSTEM_ADMIN={sys}    # system administrator {sys_id}
 
 Try:
   # a clerk files a case and gets the judge and the proof of the draw
@@ -360,6 +360,9 @@ Try:
         judge_id = t.judge_id,
         admin = t.court_admin,
         sys = t.system_admin,
+        clerk_id = demo::CLERK,
+        admin_id = demo::COURT_ADMIN,
+        sys_id = demo::SYSTEM_ADMIN,
         year = klero_core::Day::from_millis(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
