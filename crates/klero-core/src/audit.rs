@@ -721,6 +721,11 @@ impl Auditor {
         }
     }
 
+    /// The log as replayed so far (its size, Merkle root, state).
+    pub fn log(&self) -> &crate::verify::Log {
+        self.verifier.log()
+    }
+
     /// Entries replayed so far.
     pub fn entries(&self) -> u64 {
         self.verifier.log().size()
@@ -1149,18 +1154,17 @@ impl Auditor {
         for (court, data) in std::mem::take(&mut self.courts) {
             courts.push(court_audit(court, data, alpha, prompt_ms));
         }
+        let mut failure = self.verifier.report().failure.map(|f| f.to_string());
         if let Some(c) = &self.config.court
-            && courts.is_empty()
-            && self.verifier.report().failure.is_none()
+            && failure.is_none()
             && self.state().court(c).is_none()
         {
-            self.verifier
-                .fail(format!("there is no court {c} in this log"));
+            failure = Some(format!("there is no court {c} in this log"));
         }
         AuditReport {
             config: self.config.clone(),
             entries: self.verifier.log().size(),
-            failure: self.verifier.report().failure.map(|f| f.to_string()),
+            failure,
             courts,
         }
     }
@@ -1584,4 +1588,490 @@ pub fn summary(r: &AuditReport) -> String {
         "\nRESULT: nothing flagged at the default threshold.\n"
     });
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::beacon::HashChain;
+    use crate::event::{AbsenceReason, ClosingReason, ReassignReason};
+    use crate::hash::sha256;
+    use crate::ids::*;
+    use crate::policy::{CaseType, Policy};
+    use crate::verify::Log;
+
+    const T0: Millis = 1_767_603_600_000; // 2026-01-05T09:00:00Z
+    const MIN: i64 = 60_000;
+
+    /// A one-court log written through `Log::append` and `Log::draw`, as a server writes it.
+    struct W {
+        log: Log,
+        chain: HashChain,
+        out: Vec<LogEntry>,
+        n: u32,
+    }
+
+    fn id<T: std::str::FromStr>(s: &str) -> T
+    where
+        T::Err: std::fmt::Debug,
+    {
+        s.parse().unwrap()
+    }
+
+    fn clerk(c: &str) -> Actor {
+        Actor::new(Role::Clerk, c)
+    }
+
+    impl W {
+        /// `judges` judges of court `c`, division `d`, equal shares; a lottery by share (balance 0),
+        /// so every eligible judge has the same probability.
+        fn new(judges: usize, min_pool: u32) -> W {
+            let mut policy = Policy::with_case_types(vec![CaseType {
+                code: id("civil"),
+                specialization: id("civil"),
+                weight: 1,
+                panel: 1,
+            }]);
+            policy.min_pool = min_pool;
+            policy.balance_permille = 0;
+            let chain = HashChain::new(sha256(&[b"audit test"]), 1000);
+            let mut w = W {
+                log: Log::new(),
+                chain,
+                out: vec![],
+                n: 0,
+            };
+            let admin = Actor::new(Role::SystemAdmin, "sysadmin");
+            let anchor = w.chain.anchor();
+            w.push(
+                T0,
+                admin.clone(),
+                Event::Genesis {
+                    log_id: id("audit-test"),
+                    policy,
+                    beacon: anchor,
+                },
+            );
+            w.push(
+                T0,
+                admin.clone(),
+                Event::CourtCreated {
+                    court: id("c"),
+                    name: "C".into(),
+                },
+            );
+            for d in ["d", "e"] {
+                w.push(
+                    T0,
+                    admin.clone(),
+                    Event::DivisionCreated {
+                        court: id("c"),
+                        division: id(d),
+                        name: d.into(),
+                    },
+                );
+            }
+            for i in 0..judges {
+                w.push(
+                    T0,
+                    Actor::new(Role::CourtAdmin, "registrar"),
+                    Event::JudgeRegistered {
+                        judge: id(&format!("J-{i}")),
+                        court: id("c"),
+                        division: id("d"),
+                        specializations: vec![id("civil")],
+                        share_permille: 1000,
+                        active: true,
+                    },
+                );
+            }
+            w
+        }
+
+        fn push(&mut self, at: Millis, actor: Actor, ev: Event) -> u64 {
+            let opens = ev.opens_draw().cloned();
+            let e = self.log.append(at, actor, ev).expect("valid event");
+            let ix = e.index;
+            self.out.push(e);
+            if let Some(case) = opens {
+                let d = self.log.draw(at, &case, &mut self.chain).expect("drawn");
+                self.out.push(d);
+            }
+            ix
+        }
+
+        /// Files a case with parties `p` (a small number names a party) and returns its number.
+        fn file(&mut self, at: Millis, by: &str, p: u8) -> CaseId {
+            self.n += 1;
+            let case: CaseId = id(&format!("K-{}", self.n));
+            self.push(
+                at,
+                clerk(by),
+                Event::CaseFiled {
+                    case: case.clone(),
+                    court: id("c"),
+                    division: id("d"),
+                    case_type: id("civil"),
+                    weight: 1,
+                    parties: vec![Digest32([p; 32])],
+                    claim: sha256(&[&self.n.to_be_bytes()]),
+                    related: None,
+                    earlier_instance: None,
+                },
+            );
+            case
+        }
+
+        fn last_draw(&self) -> &Draw {
+            match &self.out.last().unwrap().event {
+                Event::Draw(d) => d,
+                _ => panic!("not a draw"),
+            }
+        }
+    }
+
+    fn court(r: &AuditReport) -> &CourtAudit {
+        assert_eq!(r.courts.len(), 1, "{r:?}");
+        &r.courts[0]
+    }
+
+    #[test]
+    fn the_statistics_match_hand_computation() {
+        // Four fair coins all heads: 1/16.
+        assert!((poisson_binomial_upper(&[0.5; 4], 4) - 1.0 / 16.0).abs() < 1e-15);
+        // At least one of p = 0.2 and 0.5: 1 - 0.8 x 0.5.
+        assert!((poisson_binomial_upper(&[0.2, 0.5], 1) - 0.6).abs() < 1e-15);
+        assert_eq!(poisson_binomial_upper(&[0.2, 0.5], 3), 0.0);
+        // Binomial(10, 1/2) >= 8: (45 + 10 + 1) / 1024.
+        assert!((binomial_upper(10, 8, 0.5) - 56.0 / 1024.0).abs() < 1e-12);
+        assert!((binomial_upper(10, 0, 0.5) - 1.0).abs() < 1e-12);
+        // Holm: sorted 0.01 x 3, 0.03 x 2, 0.04 x 1, made monotone.
+        let h = holm(&[0.01, 0.04, 0.03]);
+        assert!((h[0] - 0.03).abs() < 1e-15 && (h[1] - 0.06).abs() < 1e-15);
+        assert!((h[2] - 0.06).abs() < 1e-15);
+        assert!((erfc(0.0) - 1.0).abs() < 1e-7);
+        assert!((normal_two_sided(1.959_964) - 0.05).abs() < 1e-6);
+        assert!((normal_two_sided(-3.0) - 0.002_699_8).abs() < 1e-6);
+    }
+
+    #[test]
+    fn calibration_counts_wins_against_recorded_probabilities() {
+        // Two judges, a lottery: p = 1/2 in each of 20 draws, so expected 10 and variance 5.
+        let mut w = W::new(2, 1);
+        for k in 0..20 {
+            w.file(T0 + k * 3 * 3_600_000, "clerk-1", 1 + k as u8);
+        }
+        let wins0 = w
+            .out
+            .iter()
+            .filter(|e| matches!(&e.event, Event::Draw(d) if d.chosen[0].as_str() == "J-0"))
+            .count() as u64;
+        let r = audit(&w.out, AuditConfig::default());
+        assert!(r.failure.is_none());
+        let c = court(&r);
+        assert_eq!(c.calibration.draws, 20);
+        let j0 = &c.calibration.judges[0];
+        assert_eq!((j0.judge.as_str(), j0.draws, j0.wins), ("J-0", 20, wins0));
+        assert!((j0.expected - 10.0).abs() < 1e-12 && (j0.variance - 5.0).abs() < 1e-12);
+        let z = (wins0 as f64 - 10.0) / 5f64.sqrt();
+        assert!((j0.z - z).abs() < 1e-12);
+        assert!((j0.p_value - normal_two_sided(z)).abs() < 1e-12);
+        // Both judges sit in the 0.5 bin: 40 pairs, 20 wins.
+        let b = &c.calibration.bins[5];
+        assert_eq!(b.pairs, 40);
+        assert!((b.predicted - 0.5).abs() < 1e-12 && (b.observed - 0.5).abs() < 1e-12);
+        assert!(c.flags.is_empty(), "{:?}", c.flags);
+    }
+
+    #[test]
+    fn an_absence_recorded_minutes_before_a_draw_is_short_notice_and_prompt() {
+        let mut w = W::new(3, 1);
+        let t = T0 + 3_600_000;
+        let day = Day::from_millis(t);
+        let abs = w.push(
+            t,
+            Actor::new(Role::CourtAdmin, "registrar"),
+            Event::AbsenceRecorded {
+                absence: id("A-1"),
+                judge: id("J-2"),
+                from: day,
+                until: day,
+                reason: AbsenceReason::Sick,
+            },
+        );
+        w.file(t + 2 * MIN, "clerk-1", 1);
+        let draw = w.out.len() as u64 - 1;
+        // Another filing three hours later: outside the +-2 h window of the absence.
+        w.file(t + 3 * 3_600_000, "clerk-1", 2);
+        let r = audit(&w.out, AuditConfig::default());
+        let sn = &court(&r).short_notice;
+        assert_eq!(sn.changes, 1);
+        assert_eq!(sn.short_notice.len(), 1);
+        let ch = &sn.short_notice[0];
+        assert_eq!((ch.entry, ch.kind.as_str(), ch.gap_ms), (abs, "absence", 2 * MIN));
+        // Both later draws excluded J-2 within 24 hours.
+        assert_eq!(ch.draws, vec![draw, draw + 2]);
+        // One filing in the 4 hours around the absence, plus one: 2 per 4 hours; the chance of a
+        // draw within 10 minutes is 1 - exp(-10 x 2 / 240).
+        let chance = 1.0 - (-10.0 * 2.0 / 240.0f64).exp();
+        assert!((ch.chance - chance).abs() < 1e-12);
+        assert_eq!(sn.prompt.observed, 1.0);
+        assert!((sn.prompt.p_value - chance).abs() < 1e-12);
+        assert_eq!(sn.prompt.entries, vec![abs]);
+        assert_eq!(
+            sn.per_actor,
+            vec![Count {
+                subject: "court_admin registrar".into(),
+                count: 1,
+                out_of: 1
+            }]
+        );
+        // Recorded a day and a half before the draws it affects, it is not short notice.
+        let mut w = W::new(3, 1);
+        w.push(
+            t,
+            Actor::new(Role::CourtAdmin, "registrar"),
+            Event::AbsenceRecorded {
+                absence: id("A-1"),
+                judge: id("J-2"),
+                from: Day(day.0 + 2),
+                until: Day(day.0 + 2),
+                reason: AbsenceReason::Leave,
+            },
+        );
+        w.file(t + 36 * 3_600_000, "clerk-1", 1);
+        let r = audit(&w.out, AuditConfig::default());
+        assert!(court(&r).short_notice.short_notice.is_empty());
+    }
+
+    #[test]
+    fn many_absences_each_just_before_a_draw_are_flagged() {
+        // A corrupt registry makes two of three judges absent a minute before each of 12 filings a
+        // day apart: 24 prompt changes where coincidence explains about one.
+        let mut w = W::new(3, 1);
+        let admin = Actor::new(Role::CourtAdmin, "registrar");
+        for k in 0..12 {
+            let t = T0 + k * 86_400_000;
+            let day = Day::from_millis(t);
+            for j in [1, 2] {
+                w.push(
+                    t,
+                    admin.clone(),
+                    Event::AbsenceRecorded {
+                        absence: id(&format!("A-{k}-{j}")),
+                        judge: id(&format!("J-{j}")),
+                        from: day,
+                        until: day,
+                        reason: AbsenceReason::Sick,
+                    },
+                );
+            }
+            w.file(t + MIN, "clerk-1", k as u8);
+            assert_eq!(w.last_draw().chosen[0].as_str(), "J-0");
+        }
+        let r = audit(&w.out, AuditConfig::default());
+        let c = court(&r);
+        assert_eq!(c.short_notice.prompt.observed, 24.0);
+        assert!(c.short_notice.prompt.flagged, "{:?}", c.short_notice.prompt);
+        assert!(r.flagged());
+        assert!(summary(&r).contains("FLAGGED (short_notice_prompt)"));
+    }
+
+    #[test]
+    fn withdraw_and_refile_until_a_judge_comes_up_is_found_and_flagged() {
+        // Four judges, a lottery (p = 1/4). For each of 30 parties, a clerk files, and while the
+        // judge is not J-0 withdraws the next day and refiles the day after.
+        let mut w = W::new(4, 1);
+        let mut t = T0;
+        let mut links = 0;
+        let mut stuck_wins = 0;
+        let mut stuck = 0;
+        for p in 0..30u8 {
+            for attempt in 0..8 {
+                let case = w.file(t, "clerk-1", 100 + p);
+                let won = w.last_draw().chosen[0].as_str() == "J-0";
+                if attempt > 0 {
+                    links += 1;
+                }
+                t += 86_400_000;
+                if won || attempt == 7 {
+                    if attempt > 0 {
+                        stuck += 1;
+                        stuck_wins += won as u32;
+                    }
+                    break;
+                }
+                w.push(
+                    t,
+                    clerk("clerk-1"),
+                    Event::CaseClosed {
+                        case,
+                        reason: ClosingReason::Withdrawal,
+                    },
+                );
+                t += 86_400_000;
+            }
+        }
+        let r = audit(&w.out, AuditConfig::default());
+        let c = court(&r);
+        assert_eq!(c.refiling.chains.len(), links);
+        assert_eq!(
+            c.refiling.chains.iter().filter(|c| !c.undone).count(),
+            stuck
+        );
+        let j0 = c
+            .refiling
+            .judge_tests
+            .iter()
+            .find(|f| f.subject == "judge J-0")
+            .unwrap();
+        // Every stuck refiled draw gave J-0 a quarter.
+        assert_eq!(j0.observed, stuck_wins as f64);
+        assert!((j0.expected - stuck as f64 * 0.25).abs() < 1e-12);
+        let ps = vec![0.25; stuck];
+        assert!((j0.p_value - poisson_binomial_upper(&ps, stuck_wins as u64)).abs() < 1e-15);
+        assert!(j0.flagged, "{j0:?}");
+        // A single honest refiling is listed and not flagged.
+        let mut w = W::new(4, 1);
+        let case = w.file(T0, "clerk-1", 7);
+        w.push(
+            T0 + 86_400_000,
+            clerk("clerk-1"),
+            Event::CaseClosed {
+                case,
+                reason: ClosingReason::Withdrawal,
+            },
+        );
+        w.file(T0 + 2 * 86_400_000, "clerk-1", 7);
+        let r = audit(&w.out, AuditConfig::default());
+        assert_eq!(court(&r).refiling.chains.len(), 1);
+        assert!(!r.flagged());
+    }
+
+    #[test]
+    fn reassigning_until_a_judge_comes_up_is_flagged_and_counted_per_clerk() {
+        let mut w = W::new(8, 1);
+        let mut t = T0;
+        let mut stuck = 0;
+        for p in 0..30u8 {
+            let case = w.file(t, "clerk-1", p);
+            let mut reassigned = false;
+            for _ in 0..8 {
+                let d = w.last_draw().clone();
+                if d.chosen[0].as_str() == "J-0" {
+                    break;
+                }
+                t += 3_600_000;
+                w.push(
+                    t,
+                    clerk("clerk-2"),
+                    Event::Reassignment {
+                        case: case.clone(),
+                        judge: d.chosen[0].clone(),
+                        reason: ReassignReason::Other,
+                    },
+                );
+                reassigned = true;
+            }
+            stuck += reassigned as usize;
+            t += 86_400_000;
+        }
+        let r = audit(&w.out, AuditConfig::default());
+        let c = court(&r);
+        let ra = &c.reassignments;
+        let n: u64 = ra.per_reason.iter().map(|x| x.count).sum();
+        assert_eq!(ra.reassignments, n);
+        assert_eq!(ra.per_reason[0].subject, "other");
+        let j0 = ra
+            .judge_tests
+            .iter()
+            .find(|f| f.subject == "judge J-0")
+            .unwrap();
+        // Only the last replacement draw of each case stuck; judges who were reassigned off are
+        // recused from the case, so J-0's probability grows: the expectation is the sum of them.
+        let drawn: usize = ra.judge_tests.iter().map(|f| f.entries.len()).sum();
+        assert_eq!(drawn, stuck);
+        assert!(j0.flagged, "{j0:?}");
+        // clerk-1 files, clerk-2 reassigns: two clerks, and clerk-2's rate stands out.
+        let c2 = ra
+            .per_clerk
+            .iter()
+            .find(|x| x.subject == "clerk clerk-2")
+            .unwrap();
+        assert_eq!(c2.count, n);
+        assert!(ra.clerk_tests.iter().any(|f| f.subject == "clerk clerk-2"));
+    }
+
+    #[test]
+    fn fallbacks_are_counted_per_actor_of_the_trigger() {
+        // Two judges and a minimum pool of 3: every draw is widened and still below the minimum.
+        let mut w = W::new(2, 3);
+        w.file(T0, "clerk-1", 1);
+        w.file(T0 + MIN, "clerk-2", 2);
+        let r = audit(&w.out, AuditConfig::default());
+        let fb = &court(&r).fallbacks;
+        assert_eq!(fb.draws, 2);
+        assert_eq!(
+            fb.per_scope,
+            vec![Count {
+                subject: "court_below_minimum".into(),
+                count: 2,
+                out_of: 2
+            }]
+        );
+        assert_eq!(fb.per_actor.len(), 2);
+        assert!(fb.per_actor.iter().all(|a| a.count == 1 && a.out_of == 1));
+        assert_eq!(fb.entries.len(), 2);
+    }
+
+    #[test]
+    fn since_and_court_limit_what_is_counted() {
+        let mut w = W::new(2, 1);
+        w.file(T0, "clerk-1", 1);
+        w.file(T0 + 2 * 86_400_000, "clerk-1", 2);
+        let since = Day(Day::from_millis(T0).0 + 1);
+        let r = audit(
+            &w.out,
+            AuditConfig {
+                since: Some(since),
+                ..AuditConfig::default()
+            },
+        );
+        assert_eq!(court(&r).filings, 1);
+        assert_eq!(court(&r).calibration.draws, 1);
+        let r = audit(
+            &w.out,
+            AuditConfig {
+                court: Some(id("nowhere")),
+                ..AuditConfig::default()
+            },
+        );
+        assert!(r.courts.is_empty());
+        assert_eq!(
+            r.failure.as_deref(),
+            Some("there is no court nowhere in this log")
+        );
+    }
+
+    #[test]
+    fn a_log_that_does_not_verify_is_reported_and_flagged() {
+        let mut w = W::new(2, 1);
+        w.file(T0, "clerk-1", 1);
+        let mut bad = w.out.clone();
+        bad.remove(3);
+        let r = audit(&bad, AuditConfig::default());
+        assert!(r.failure.as_deref().unwrap().starts_with("entry 3:"));
+        assert!(r.flagged());
+    }
+
+    #[test]
+    fn the_sample_log_is_audited_without_flags() {
+        let log = crate::sample::sample_log(&crate::sample::SampleSpec::small(1));
+        let r = audit(&log, AuditConfig::default());
+        assert!(r.failure.is_none());
+        assert_eq!(r.entries, log.len() as u64);
+        let c = court(&r);
+        assert!(c.fallbacks.per_method.iter().any(|m| m.subject == "duplicate"));
+        assert!(!r.flagged(), "{}", summary(&r));
+    }
 }
