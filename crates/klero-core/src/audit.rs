@@ -324,6 +324,8 @@ pub struct AuditReport {
     pub entries: u64,
     /// The first entry that failed verification, if any (the audit covers the entries before it).
     pub failure: Option<String>,
+    /// The court asked for, when the log has no such court.
+    pub unknown_court: Option<CourtId>,
     /// Per court, in ascending order of court id.
     pub courts: Vec<CourtAudit>,
 }
@@ -331,7 +333,9 @@ pub struct AuditReport {
 impl AuditReport {
     /// True when anything is flagged or the log did not verify.
     pub fn flagged(&self) -> bool {
-        self.failure.is_some() || self.courts.iter().any(|c| !c.flags.is_empty())
+        self.failure.is_some()
+            || self.unknown_court.is_some()
+            || self.courts.iter().any(|c| !c.flags.is_empty())
     }
 }
 
@@ -1154,17 +1158,17 @@ impl Auditor {
         for (court, data) in std::mem::take(&mut self.courts) {
             courts.push(court_audit(court, data, alpha, prompt_ms));
         }
-        let mut failure = self.verifier.report().failure.map(|f| f.to_string());
-        if let Some(c) = &self.config.court
-            && failure.is_none()
-            && self.state().court(c).is_none()
-        {
-            failure = Some(format!("there is no court {c} in this log"));
-        }
+        let failure = self.verifier.report().failure.map(|f| f.to_string());
+        let unknown_court = self
+            .config
+            .court
+            .clone()
+            .filter(|c| failure.is_none() && self.state().court(c).is_none());
         AuditReport {
             config: self.config.clone(),
             entries: self.verifier.log().size(),
             failure,
+            unknown_court,
             courts,
         }
     }
@@ -1516,6 +1520,9 @@ pub fn summary(r: &AuditReport) -> String {
     ));
     if let Some(f) = &r.failure {
         s.push_str(&format!("FAILED VERIFICATION: {f}\n"));
+    }
+    if let Some(c) = &r.unknown_court {
+        s.push_str(&format!("there is no court {c} in this log\n"));
     }
     for c in &r.courts {
         s.push_str(&format!(
@@ -2046,11 +2053,9 @@ mod tests {
                 ..AuditConfig::default()
             },
         );
-        assert!(r.courts.is_empty());
-        assert_eq!(
-            r.failure.as_deref(),
-            Some("there is no court nowhere in this log")
-        );
+        assert!(r.courts.is_empty() && r.failure.is_none());
+        assert_eq!(r.unknown_court, Some(id("nowhere")));
+        assert!(r.flagged());
     }
 
     #[test]
