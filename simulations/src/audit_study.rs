@@ -95,6 +95,36 @@ pub fn run_one(sc: &Scenario, attack: Attack, rep: u32, export: Option<&Path>) -
         path
     });
     let report = audit(&entries, AuditConfig::default());
+    if std::env::var_os("KLERO_AUDIT_CAL").is_some() {
+        for c in &report.courts {
+            let cal = c.calibration.judges.iter().map(|j| j.adjusted_p).fold(1.0, f64::min);
+            let rw = c.refiling.judge_tests.iter().map(|j| j.adjusted_p).fold(1.0, f64::min);
+            let sn = c.short_notice.prompt.adjusted_p;
+            let rc = c.reassignments.recusal_tests.iter().map(|j| j.adjusted_p).fold(1.0, f64::min);
+            eprintln!("CAL {} {cal} {rw} {sn} {rc}", name(attack));
+        }
+    }
+    if std::env::var_os("KLERO_AUDIT_DEBUG").is_some() && report.flagged() == (attack == Attack::None) {
+        for c in &report.courts {
+            let mut all: Vec<_> = c
+                .refiling
+                .judge_tests
+                .iter()
+                .chain(&c.reassignments.judge_tests)
+                .chain(std::iter::once(&c.short_notice.prompt))
+                .chain(&c.reassignments.recusal_tests)
+                .collect();
+            all.sort_by(|a, b| a.p_value.total_cmp(&b.p_value));
+            for f in all.iter().take(3) {
+                eprintln!("  {} {rep}: {} p={:.2e} adj={:.2e}", name(attack), f.statement, f.p_value, f.adjusted_p);
+            }
+            for j in c.calibration.judges.iter().filter(|j| j.adjusted_p < 0.1) {
+                eprintln!("  {j:?}");
+            }
+            let cal = c.calibration.judges.iter().map(|j| j.adjusted_p).fold(1.0, f64::min);
+            eprintln!("  calibration min adj p {cal:.2e}; chains {}", c.refiling.chains.len());
+        }
+    }
     AuditRun {
         world: name(attack).into(),
         rep,
@@ -190,8 +220,8 @@ mod tests {
         // The flag names what was done, not just that something is off.
         let expect = [
             ("absences", "short_notice_prompt"),
-            ("refiling", "refile_winner"),
-            ("reassignment", "reassignment_winner"),
+            ("refiling", "refile_"),
+            ("reassignment", "reassignment_"),
         ];
         for (world, test) in expect {
             for d in s.detail.iter().filter(|d| d.world == world) {

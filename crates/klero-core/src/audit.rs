@@ -139,7 +139,7 @@ pub struct JudgeCalibration {
     pub variance: f64,
     /// `(wins - expected) / sqrt(variance)`.
     pub z: f64,
-    /// Two-sided p-value of `z` (normal approximation).
+    /// Two-sided p-value (normal approximation with continuity and skewness corrections).
     pub p_value: f64,
     /// Holm-corrected over the court's judges.
     pub adjusted_p: f64,
@@ -250,6 +250,9 @@ pub struct Refiling {
     pub judge_tests: Vec<Finding>,
     /// Per clerk: refilings against the court's rate (only with two clerks or more).
     pub clerk_tests: Vec<Finding>,
+    /// Per judge: of the draws in refile chains the judge won, how few were withdrawn, against the
+    /// share of all chain draws that were withdrawn (the wanted judge is the one parties stop at).
+    pub kept_tests: Vec<Finding>,
 }
 
 /// Reassignments and recusals.
@@ -275,6 +278,9 @@ pub struct Reassignments {
     pub clerk_tests: Vec<Finding>,
     /// Per judge: recusals against the court's rate per seat won.
     pub recusal_tests: Vec<Finding>,
+    /// Per judge: of the draws they won that a reassignment soon undid or that followed one, how
+    /// few were undone (the wanted judge is the one the reassigning stops at).
+    pub kept_tests: Vec<Finding>,
 }
 
 /// Fallbacks: widened pools and allocations not by a plain random draw.
@@ -363,6 +369,23 @@ pub fn erfc(x: f64) -> f64 {
 /// Two-sided p-value of a standard normal z-score.
 pub fn normal_two_sided(z: f64) -> f64 {
     erfc(z.abs() / std::f64::consts::SQRT_2).min(1.0)
+}
+
+/// The two-sided p-value of `wins` for a sum of Bernoulli trials with mean `mean`, variance `var`
+/// and third central moment `third`: twice the smaller tail, each by the normal approximation with
+/// a continuity correction and a one-term Edgeworth correction for skewness (a judge with small
+/// probabilities has a longer upper tail than the normal curve).
+pub fn calibration_p(wins: u64, mean: f64, var: f64, third: f64) -> f64 {
+    let sd = var.sqrt();
+    let gamma = third / (var * sd);
+    let phi = |z: f64| (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    let upper_z = (wins as f64 - 0.5 - mean) / sd;
+    let lower_z = (wins as f64 + 0.5 - mean) / sd;
+    let upper = 0.5 * erfc(upper_z / std::f64::consts::SQRT_2)
+        + phi(upper_z) * gamma * (upper_z * upper_z - 1.0) / 6.0;
+    let lower = 0.5 * erfc(-lower_z / std::f64::consts::SQRT_2)
+        - phi(lower_z) * gamma * (lower_z * lower_z - 1.0) / 6.0;
+    (2.0 * upper.min(lower)).clamp(0.0, 1.0)
 }
 
 /// `P(X >= k)` for a sum `X` of independent Bernoulli trials with probabilities `ps` (exact).
@@ -599,6 +622,49 @@ fn winner_tests(
     out
 }
 
+/// Per judge: the draws in chains (refile or reassignment) they won, and how many of those were
+/// undone, against the undone share of all chain draws (one-sided: too few undone). `items` are
+/// (winner, undone, supporting entry).
+fn kept_tests(items: &[(JudgeId, bool, u64)], test: &str, what: &str, alpha: f64) -> Vec<Finding> {
+    // (won, undone, entries) per judge.
+    let mut per: BTreeMap<JudgeId, (u64, u64, Vec<u64>)> = BTreeMap::new();
+    for (j, undone, entry) in items {
+        let e = per.entry(j.clone()).or_default();
+        e.0 += 1;
+        e.1 += *undone as u64;
+        e.2.push(*entry);
+    }
+    let (n, k) = per.values().fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1));
+    if n == 0 || k == 0 || k == n {
+        return vec![];
+    }
+    let rate = k as f64 / n as f64;
+    let mut out: Vec<Finding> = per
+        .into_iter()
+        .map(|(j, (won, undone, ev))| {
+            let kept = won - undone;
+            Finding {
+                test: test.into(),
+                subject: format!("judge {j}"),
+                statement: format!(
+                    "judge {j} won {won} draws in {what} and {kept} of them stuck, where the rate \
+                     at which such draws were undone ({:.0}%) gives {:.1}",
+                    rate * 100.0,
+                    won as f64 * (1.0 - rate)
+                ),
+                observed: kept as f64,
+                expected: won as f64 * (1.0 - rate),
+                p_value: binomial_upper(won, kept, 1.0 - rate),
+                adjusted_p: 1.0,
+                flagged: false,
+                entries: evidence(&ev),
+            }
+        })
+        .collect();
+    correct(&mut out, alpha);
+    out
+}
+
 // ----------------------------------------------------------------------------------------------
 // Collection.
 
@@ -646,7 +712,7 @@ struct CourtData {
     filings: u64,
     filing_times: Vec<Millis>,
     // Calibration.
-    cal: BTreeMap<JudgeId, (u64, u64, f64, f64)>, // draws, wins, sum p, sum p(1-p)
+    cal: BTreeMap<JudgeId, (u64, u64, f64, f64, f64)>, // draws, wins, sum p, p(1-p), p(1-p)(1-2p)
     cal_draws: u64,
     bins: [(u64, f64, f64); 10],                  // pairs, sum predicted, wins
     // Short notice.
@@ -658,6 +724,8 @@ struct CourtData {
     refiles_by: BTreeMap<String, (u64, Vec<u64>)>,
     // Reassignments and recusals.
     reassigned: Vec<SecondChance>,
+    /// Reassignments within `undo_days` of the case's last draw: (judge removed, entry).
+    quick_reassign: Vec<(JudgeId, u64)>,
     seats: BTreeMap<JudgeId, u64>,
     case_actions_by: BTreeMap<String, u64>,
     reassign_by_clerk: BTreeMap<String, (u64, Vec<u64>)>,
@@ -931,8 +999,15 @@ impl Auditor {
                     return;
                 };
                 self.undo(case, e.at);
+                let quick = self
+                    .last_draw
+                    .get(case)
+                    .is_some_and(|d| e.at - d.1 <= self.config.undo_days as i64 * DAY_MS);
                 if counts {
                     let data = self.courts.entry(court).or_default();
+                    if quick {
+                        data.quick_reassign.push((judge.clone(), e.index));
+                    }
                     let r = data.reassign_by_clerk.entry(actor.clone()).or_default();
                     r.0 += 1;
                     r.1.push(e.index);
@@ -1142,6 +1217,7 @@ impl Auditor {
                 c.1 += won as u64;
                 c.2 += p;
                 c.3 += p * (1.0 - p);
+                c.4 += p * (1.0 - p) * (1.0 - 2.0 * p);
                 let b = ((p * 10.0) as usize).min(9);
                 data.bins[b].0 += 1;
                 data.bins[b].1 += p;
@@ -1200,7 +1276,7 @@ fn court_audit(court: CourtId, mut data: CourtData, alpha: f64, prompt_ms: i64) 
     let mut judges: Vec<JudgeCalibration> = data
         .cal
         .iter()
-        .map(|(j, &(draws, wins, exp, var))| {
+        .map(|(j, &(draws, wins, exp, var, third))| {
             let z = if var > 0.0 {
                 (wins as f64 - exp) / var.sqrt()
             } else {
@@ -1214,7 +1290,11 @@ fn court_audit(court: CourtId, mut data: CourtData, alpha: f64, prompt_ms: i64) 
                 variance: var,
                 z,
                 // Below a variance of 4 the normal approximation says little: not tested.
-                p_value: if var >= 4.0 { normal_two_sided(z) } else { 1.0 },
+                p_value: if var >= 4.0 {
+                    calibration_p(wins, exp, var, third)
+                } else {
+                    1.0
+                },
                 adjusted_p: 1.0,
                 flagged: false,
             }
@@ -1366,6 +1446,20 @@ fn court_audit(court: CourtId, mut data: CourtData, alpha: f64, prompt_ms: i64) 
             alpha,
         ),
         clerk_tests: rate_tests("refile_clerk", "refilings", &clerk_counts, alpha),
+        kept_tests: {
+            let mut items = Vec::new();
+            for c in &data.chains {
+                if let Some(j) = &c.closed_judge {
+                    items.push((j.clone(), true, c.closed_entry));
+                }
+                if !c.undone
+                    && let (Some(j), Some(d)) = (&c.judge, c.draw_entry)
+                {
+                    items.push((j.clone(), false, d));
+                }
+            }
+            kept_tests(&items, "refile_kept", "refile chains", alpha)
+        },
         chains: std::mem::take(&mut data.chains),
     };
 
@@ -1420,6 +1514,20 @@ fn court_audit(court: CourtId, mut data: CourtData, alpha: f64, prompt_ms: i64) 
         ),
         clerk_tests: rate_tests("reassignment_clerk", "reassignments", &clerk_counts, alpha),
         recusal_tests: rate_tests("recusal_judge", "recusals", &recusal_counts, alpha),
+        kept_tests: {
+            let mut items: Vec<(JudgeId, bool, u64)> = data
+                .quick_reassign
+                .iter()
+                .map(|(j, e)| (j.clone(), true, *e))
+                .collect();
+            items.extend(
+                data.reassigned
+                    .iter()
+                    .filter(|s| !s.undone)
+                    .filter_map(|s| s.winner.clone().map(|w| (w, false, s.draw_entry))),
+            );
+            kept_tests(&items, "reassignment_kept", "reassignment chains", alpha)
+        },
     };
 
     // Fallbacks.
@@ -1469,9 +1577,11 @@ fn court_audit(court: CourtId, mut data: CourtData, alpha: f64, prompt_ms: i64) 
         &short_notice.actor_tests,
         &refiling.judge_tests,
         &refiling.clerk_tests,
+        &refiling.kept_tests,
         &reassignments.judge_tests,
         &reassignments.clerk_tests,
         &reassignments.recusal_tests,
+        &reassignments.kept_tests,
         &fallbacks.actor_tests,
     ] {
         flags.extend(list.iter().filter(|f| f.flagged).cloned());
@@ -1762,6 +1872,20 @@ mod tests {
     }
 
     #[test]
+    fn the_calibration_p_value_follows_the_exact_tail_of_rare_wins() {
+        // 400 draws at p = 0.05: mean 20, variance 19. The exact upper tail at 32 wins, doubled,
+        // against the corrected normal approximation: within 10%, where the plain normal curve is
+        // off by a third.
+        let ps = vec![0.05; 400];
+        let exact = 2.0 * poisson_binomial_upper(&ps, 32);
+        let third = 400.0 * 0.05 * 0.95 * 0.9;
+        let approx = calibration_p(32, 20.0, 19.0, third);
+        assert!((approx / exact - 1.0).abs() < 0.1, "{approx} {exact}");
+        let plain = normal_two_sided(12.0 / 19f64.sqrt());
+        assert!((plain / exact - 1.0).abs() > 0.3, "{plain} {exact}");
+    }
+
+    #[test]
     fn calibration_counts_wins_against_recorded_probabilities() {
         // Two judges, a lottery: p = 1/2 in each of 20 draws, so expected 10 and variance 5.
         let mut w = W::new(2, 1);
@@ -1782,7 +1906,10 @@ mod tests {
         assert!((j0.expected - 10.0).abs() < 1e-12 && (j0.variance - 5.0).abs() < 1e-12);
         let z = (wins0 as f64 - 10.0) / 5f64.sqrt();
         assert!((j0.z - z).abs() < 1e-12);
-        assert!((j0.p_value - normal_two_sided(z)).abs() < 1e-12);
+        // Symmetric at p = 1/2 (no skew): twice the normal tail beyond |wins - 10| - 1/2.
+        let zc = ((wins0 as f64 - 10.0).abs() - 0.5).max(0.0) / 5f64.sqrt();
+        let want = if wins0 == 10 { 1.0 } else { normal_two_sided(zc) };
+        assert!((j0.p_value - want).abs() < 1e-9, "{} {want}", j0.p_value);
         // Both judges sit in the 0.5 bin: 40 pairs, 20 wins.
         let b = &c.calibration.bins[5];
         assert_eq!(b.pairs, 40);
@@ -1938,6 +2065,21 @@ mod tests {
         let ps = vec![0.25; stuck];
         assert!((j0.p_value - poisson_binomial_upper(&ps, stuck_wins as u64)).abs() < 1e-15);
         assert!(j0.flagged, "{j0:?}");
+        // J-0's draws were never withdrawn, while most chain draws were.
+        let kept = c
+            .refiling
+            .kept_tests
+            .iter()
+            .find(|f| f.subject == "judge J-0")
+            .unwrap();
+        let chain_draws = (links + stuck) as u64;
+        let rate_kept = stuck as f64 / chain_draws as f64;
+        assert_eq!(kept.observed, stuck_wins as f64);
+        assert!(
+            (kept.p_value - binomial_upper(stuck_wins as u64, stuck_wins as u64, rate_kept)).abs()
+                < 1e-12
+        );
+        assert!(kept.flagged, "{kept:?}");
         // A single honest refiling is listed and not flagged.
         let mut w = W::new(4, 1);
         let case = w.file(T0, "clerk-1", 7);
