@@ -97,14 +97,31 @@ pub fn run_one(sc: &Scenario, attack: Attack, rep: u32, export: Option<&Path>) -
     let report = audit(&entries, AuditConfig::default());
     if std::env::var_os("KLERO_AUDIT_CAL").is_some() {
         for c in &report.courts {
-            let cal = c.calibration.judges.iter().map(|j| j.adjusted_p).fold(1.0, f64::min);
-            let rw = c.refiling.judge_tests.iter().map(|j| j.adjusted_p).fold(1.0, f64::min);
+            let cal = c
+                .calibration
+                .judges
+                .iter()
+                .map(|j| j.adjusted_p)
+                .fold(1.0, f64::min);
+            let rw = c
+                .refiling
+                .judge_tests
+                .iter()
+                .map(|j| j.adjusted_p)
+                .fold(1.0, f64::min);
             let sn = c.short_notice.prompt.adjusted_p;
-            let rc = c.reassignments.recusal_tests.iter().map(|j| j.adjusted_p).fold(1.0, f64::min);
+            let rc = c
+                .reassignments
+                .recusal_tests
+                .iter()
+                .map(|j| j.adjusted_p)
+                .fold(1.0, f64::min);
             eprintln!("CAL {} {cal} {rw} {sn} {rc}", name(attack));
         }
     }
-    if std::env::var_os("KLERO_AUDIT_DEBUG").is_some() && report.flagged() == (attack == Attack::None) {
+    if std::env::var_os("KLERO_AUDIT_DEBUG").is_some()
+        && report.flagged() == (attack == Attack::None)
+    {
         for c in &report.courts {
             let mut all: Vec<_> = c
                 .refiling
@@ -116,13 +133,27 @@ pub fn run_one(sc: &Scenario, attack: Attack, rep: u32, export: Option<&Path>) -
                 .collect();
             all.sort_by(|a, b| a.p_value.total_cmp(&b.p_value));
             for f in all.iter().take(3) {
-                eprintln!("  {} {rep}: {} p={:.2e} adj={:.2e}", name(attack), f.statement, f.p_value, f.adjusted_p);
+                eprintln!(
+                    "  {} {rep}: {} p={:.2e} adj={:.2e}",
+                    name(attack),
+                    f.statement,
+                    f.p_value,
+                    f.adjusted_p
+                );
             }
             for j in c.calibration.judges.iter().filter(|j| j.adjusted_p < 0.1) {
                 eprintln!("  {j:?}");
             }
-            let cal = c.calibration.judges.iter().map(|j| j.adjusted_p).fold(1.0, f64::min);
-            eprintln!("  calibration min adj p {cal:.2e}; chains {}", c.refiling.chains.len());
+            let cal = c
+                .calibration
+                .judges
+                .iter()
+                .map(|j| j.adjusted_p)
+                .fold(1.0, f64::min);
+            eprintln!(
+                "  calibration min adj p {cal:.2e}; chains {}",
+                c.refiling.chains.len()
+            );
         }
     }
     AuditRun {
@@ -133,7 +164,11 @@ pub fn run_one(sc: &Scenario, attack: Attack, rep: u32, export: Option<&Path>) -
         flags: report
             .courts
             .iter()
-            .flat_map(|c| c.flags.iter().map(|f| format!("{} ({})", f.test, f.subject)))
+            .flat_map(|c| {
+                c.flags
+                    .iter()
+                    .map(|f| format!("{} ({})", f.test, f.subject))
+            })
             .chain(report.failure.iter().cloned())
             .collect(),
         steered: r.steered,
@@ -206,7 +241,7 @@ mod tests {
     #[test]
     fn the_audit_flags_every_attack_and_no_honest_court() {
         let sc = Scenario::builtin("audit").unwrap();
-        let s = study(&sc, 4, 2, None);
+        let s = study(&sc, 5, 2, None);
         let honest: Vec<_> = s.detail.iter().filter(|d| d.world == "honest").collect();
         assert!(
             honest.iter().all(|d| !d.flagged),

@@ -535,7 +535,9 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
                         let mut t = at;
                         for _ in 1..w.scenario.study.refile_attempts.max(1) {
                             let Some(o) = &out else { break };
-                            let Some(&judge) = o.chosen.first() else { break };
+                            let Some(&judge) = o.chosen.first() else {
+                                break;
+                            };
                             if judge == fav {
                                 break;
                             }

@@ -87,7 +87,11 @@ fn main() {
             sc.study.threads.max(1) as usize,
             a.export.as_deref(),
         );
-        for d in s.detail.iter().filter(|d| d.flagged == (d.world == "honest")) {
+        for d in s
+            .detail
+            .iter()
+            .filter(|d| d.flagged == (d.world == "honest"))
+        {
             eprintln!("{} {}: flagged {} {:?}", d.world, d.rep, d.flagged, d.flags);
         }
         println!("{}", audit_study::table(&s));

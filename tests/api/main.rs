@@ -16,3 +16,5 @@ mod concurrency;
 mod tamper;
 // The command line: export, verify FILE, token create.
 mod cli;
+// The observer's audit: the honest demo court is not flagged (command line, API, page).
+mod audit;

@@ -453,8 +453,8 @@ pub fn binomial_upper(n: u64, k: u64, p: f64) -> f64 {
     let mut sum = 0.0;
     for i in k..=n {
         let fi = i as f64;
-        let term = (lc - ln_gamma(fi + 1.0) - ln_gamma(nf - fi + 1.0) + fi * lp + (nf - fi) * lq)
-            .exp();
+        let term =
+            (lc - ln_gamma(fi + 1.0) - ln_gamma(nf - fi + 1.0) + fi * lp + (nf - fi) * lq).exp();
         sum += term;
         if term < sum * 1e-17 && fi > nf * p {
             break;
@@ -528,7 +528,11 @@ fn first_seat(d: &Draw) -> Vec<(JudgeId, f64)> {
     if total == 0 {
         // Every weight zero: the SPEC draws uniformly (§7.6).
         let n = d.eligible.len() as f64;
-        return d.eligible.iter().map(|c| (c.judge.clone(), 1.0 / n)).collect();
+        return d
+            .eligible
+            .iter()
+            .map(|c| (c.judge.clone(), 1.0 / n))
+            .collect();
     }
     d.eligible
         .iter()
@@ -579,12 +583,7 @@ fn rate_tests(
 
 /// Per judge: presiding seats won among `draws` against the recorded probabilities (exact,
 /// one-sided: too many wins).
-fn winner_tests(
-    test: &str,
-    what: &str,
-    draws: &[&SecondChance],
-    alpha: f64,
-) -> Vec<Finding> {
+fn winner_tests(test: &str, what: &str, draws: &[&SecondChance], alpha: f64) -> Vec<Finding> {
     let mut per: BTreeMap<JudgeId, (Vec<f64>, u64, Vec<u64>)> = BTreeMap::new();
     for d in draws {
         for (j, p) in &d.probs {
@@ -714,7 +713,7 @@ struct CourtData {
     // Calibration.
     cal: BTreeMap<JudgeId, (u64, u64, f64, f64, f64)>, // draws, wins, sum p, p(1-p), p(1-p)(1-2p)
     cal_draws: u64,
-    bins: [(u64, f64, f64); 10],                  // pairs, sum predicted, wins
+    bins: [(u64, f64, f64); 10], // pairs, sum predicted, wins
     // Short notice.
     changes: Vec<Change>,
     // Refiling.
@@ -856,7 +855,11 @@ impl Auditor {
                     .courts()
                     .flat_map(|(c, _)| st.court_judges(c))
                     .find(|j| j.absences.iter().any(|a| &a.id == absence))?;
-                Some(change(&judge.id, "absence_cancelled", vec![Effect::Includes]))
+                Some(change(
+                    &judge.id,
+                    "absence_cancelled",
+                    vec![Effect::Includes],
+                ))
             }
             Event::ConflictDeclared { judge, .. } => Some(change(
                 judge,
@@ -979,10 +982,7 @@ impl Auditor {
                     let r = data.recusal_by_judge.entry(judge.clone()).or_default();
                     r.0 += 1;
                     r.1.push(e.index);
-                    *data
-                        .recusal_by_reason
-                        .entry(enum_name(reason))
-                        .or_default() += 1;
+                    *data.recusal_by_reason.entry(enum_name(reason)).or_default() += 1;
                 }
                 self.trigger = Some(Trigger {
                     at: e.at,
@@ -1072,7 +1072,13 @@ impl Auditor {
             };
             if at - list[ix].at <= undo {
                 list[ix].undone = true;
-                if is_refile && let Some(c) = data.chains.iter_mut().rev().find(|c| &c.refiled_case == case) {
+                if is_refile
+                    && let Some(c) = data
+                        .chains
+                        .iter_mut()
+                        .rev()
+                        .find(|c| &c.refiled_case == case)
+                {
                     c.undone = true;
                 }
             }
@@ -1106,7 +1112,11 @@ impl Auditor {
             .iter()
             .map(|x| (x.judge.clone(), Effect::Excludes(x.reason)))
             .collect();
-        touched.extend(d.eligible.iter().map(|c| (c.judge.clone(), Effect::Includes)));
+        touched.extend(
+            d.eligible
+                .iter()
+                .map(|c| (c.judge.clone(), Effect::Includes)),
+        );
         for (judge, effect) in touched {
             let Some(q) = self.recent.get_mut(&judge) else {
                 continue;
@@ -1187,7 +1197,8 @@ impl Auditor {
             };
             list.push(sc);
             let ix = list.len() - 1;
-            self.second.insert(d.case.clone(), (court.clone(), is_refile, ix));
+            self.second
+                .insert(d.case.clone(), (court.clone(), is_refile, ix));
         }
         for j in &d.chosen {
             *data.seats.entry(j.clone()).or_default() += 1;
@@ -1231,6 +1242,12 @@ impl Auditor {
         let alpha = self.config.alpha;
         let prompt_ms = self.config.prompt_minutes as i64 * 60_000;
         let mut courts = Vec::new();
+        // The court asked for is reported even when nothing in it was counted yet.
+        if let Some(c) = self.config.court.clone()
+            && self.state().court(&c).is_some()
+        {
+            self.courts.entry(c).or_default();
+        }
         for (court, data) in std::mem::take(&mut self.courts) {
             courts.push(court_audit(court, data, alpha, prompt_ms));
         }
@@ -1600,7 +1617,10 @@ fn court_audit(court: CourtId, mut data: CourtData, alpha: f64, prompt_ms: i64) 
 }
 
 /// Audits a whole log held in memory (see [`Auditor`] to stream one).
-pub fn audit<'a>(entries: impl IntoIterator<Item = &'a LogEntry>, config: AuditConfig) -> AuditReport {
+pub fn audit<'a>(
+    entries: impl IntoIterator<Item = &'a LogEntry>,
+    config: AuditConfig,
+) -> AuditReport {
     let mut a = Auditor::new(config);
     for e in entries {
         if a.push(e).is_err() {
@@ -1908,7 +1928,11 @@ mod tests {
         assert!((j0.z - z).abs() < 1e-12);
         // Symmetric at p = 1/2 (no skew): twice the normal tail beyond |wins - 10| - 1/2.
         let zc = ((wins0 as f64 - 10.0).abs() - 0.5).max(0.0) / 5f64.sqrt();
-        let want = if wins0 == 10 { 1.0 } else { normal_two_sided(zc) };
+        let want = if wins0 == 10 {
+            1.0
+        } else {
+            normal_two_sided(zc)
+        };
         assert!((j0.p_value - want).abs() < 1e-9, "{} {want}", j0.p_value);
         // Both judges sit in the 0.5 bin: 40 pairs, 20 wins.
         let b = &c.calibration.bins[5];
@@ -1942,7 +1966,10 @@ mod tests {
         assert_eq!(sn.changes, 1);
         assert_eq!(sn.short_notice.len(), 1);
         let ch = &sn.short_notice[0];
-        assert_eq!((ch.entry, ch.kind.as_str(), ch.gap_ms), (abs, "absence", 2 * MIN));
+        assert_eq!(
+            (ch.entry, ch.kind.as_str(), ch.gap_ms),
+            (abs, "absence", 2 * MIN)
+        );
         // Both later draws excluded J-2 within 24 hours.
         assert_eq!(ch.draws, vec![draw, draw + 2]);
         // One filing in the 4 hours around the absence, plus one: 2 per 4 hours; the chance of a
@@ -2218,7 +2245,12 @@ mod tests {
         assert!(r.failure.is_none());
         assert_eq!(r.entries, log.len() as u64);
         let c = court(&r);
-        assert!(c.fallbacks.per_method.iter().any(|m| m.subject == "duplicate"));
+        assert!(
+            c.fallbacks
+                .per_method
+                .iter()
+                .any(|m| m.subject == "duplicate")
+        );
         assert!(!r.flagged(), "{}", summary(&r));
     }
 }

@@ -64,6 +64,8 @@ pub struct AppState {
     tokens: auth::TokenCache,
     /// The last sequence number handed out per court (a cache; the state is checked every time).
     case_seq: Arc<Mutex<HashMap<(CourtId, i32), u64>>>,
+    /// Audits computed, until the log grows.
+    audits: routes::audit::AuditCache,
 }
 
 impl AppState {
@@ -79,6 +81,7 @@ pub async fn router(store: Store) -> Router {
         store,
         tokens: auth::TokenCache::default(),
         case_seq: Arc::default(),
+        audits: Arc::default(),
     };
     routes::routes()
         .fallback(fallback)
