@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use klero::{DEFAULT_DATABASE, demo, verify};
-use klero_core::{Actor, ActorId, Event, Policy};
+use klero::{DEFAULT_DATABASE, audit, demo, verify};
+use klero_core::{Actor, ActorId, CourtId, Event, Policy};
 use klero_store::Store;
 
 #[derive(Parser)]
@@ -78,6 +78,28 @@ enum Command {
         /// A server's base address, e.g. http://127.0.0.1:8080.
         #[arg(long)]
         url: Option<String>,
+    },
+    /// Audit a log for signs of steering (calibration, short-notice changes, withdraw and refile,
+    /// reassignments, fallbacks); exits 1 when something is flagged or the log does not verify.
+    Audit {
+        /// The exported log.
+        #[arg(required_unless_present = "url", conflicts_with = "url")]
+        file: Option<PathBuf>,
+        /// A server's base address, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: Option<String>,
+        /// Only this court (default: every court).
+        #[arg(long)]
+        court: Option<String>,
+        /// Only what happened on or after this day (YYYY-MM-DD); the whole log is still verified.
+        #[arg(long)]
+        since: Option<String>,
+        /// Flag a finding when its corrected p-value is below this.
+        #[arg(long, default_value_t = klero_core::audit::AuditConfig::default().alpha)]
+        alpha: f64,
+        /// Print the whole report as JSON instead of words.
+        #[arg(long)]
+        json: bool,
     },
     /// Rebuild the database's projection tables from the log.
     Rebuild {
@@ -305,6 +327,57 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
+            })
+        }
+        Command::Audit {
+            file,
+            url,
+            court,
+            since,
+            alpha,
+            json,
+        } => {
+            let mut config = klero_core::audit::AuditConfig {
+                alpha,
+                ..Default::default()
+            };
+            if !(alpha > 0.0 && alpha < 1.0) {
+                bail!("--alpha must be between 0 and 1, not {alpha}");
+            }
+            if let Some(c) = court {
+                config.court = Some(CourtId::parse(&c).map_err(anyhow::Error::msg)?);
+            }
+            if let Some(s) = since {
+                config.since = Some(klero_core::Day::parse(&s).map_err(anyhow::Error::msg)?);
+            }
+            let mut progress =
+                |n: u64| eprintln!("audited {} entries...", klero_core::state::fmt_index(n));
+            let report = match (file, url) {
+                (_, Some(url)) => tokio::task::spawn_blocking(move || {
+                    let mut progress = |n: u64| {
+                        eprintln!("audited {} entries...", klero_core::state::fmt_index(n))
+                    };
+                    audit::audit_url(&url, config, &mut progress)
+                })
+                .await?
+                .map_err(anyhow::Error::msg)?,
+                (Some(file), None) => {
+                    audit::audit_file(&file, config, &mut progress).map_err(anyhow::Error::msg)?
+                }
+                (None, None) => bail!("give a file to audit, or --url"),
+            };
+            if let Some(c) = &report.unknown_court {
+                bail!("there is no court {c} in this log");
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", klero_core::audit::summary(&report));
+            }
+            Ok(if report.flagged() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
             })
         }
         Command::Rebuild { database_url } => {

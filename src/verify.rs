@@ -67,7 +67,7 @@ pub struct UrlReport {
     pub checkpoint: (u64, Digest32),
 }
 
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(std::time::Duration::from_secs(120)))
@@ -75,7 +75,7 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-fn get(agent: &ureq::Agent, url: &str) -> Result<(u16, String), String> {
+pub(crate) fn get(agent: &ureq::Agent, url: &str) -> Result<(u16, String), String> {
     let mut r = agent
         .get(url)
         .call()
@@ -91,7 +91,7 @@ fn get(agent: &ureq::Agent, url: &str) -> Result<(u16, String), String> {
 }
 
 /// The `detail` of a problem document, or the body itself.
-fn problem_detail(body: &str) -> String {
+pub(crate) fn problem_detail(body: &str) -> String {
     serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_owned))

@@ -24,6 +24,9 @@ pub enum Attack {
     /// A target filing is withdrawn and refiled, with a slightly different claim, until the
     /// favoured judge comes up (up to the scenario's attempts).
     Duplicates,
+    /// A target filing that another judge drew is reassigned by the clerk (reason `other`), again
+    /// and again until the favoured judge comes up (up to the scenario's attempts).
+    Reassign,
 }
 
 /// The outcome of one allocation as the public log shows it.
@@ -60,6 +63,11 @@ pub trait Backend {
     fn file(&mut self, at: i64, ci: u32, case: &CaseSpec, m: &Mirror) -> Option<Outcome>;
     /// `judge` leaves case `ci` and a replacement is drawn; `None` if refused.
     fn recuse(&mut self, at: i64, ci: u32, judge: u32, m: &Mirror) -> Option<Outcome>;
+    /// The clerk takes case `ci` away from `judge` and a replacement is drawn; `None` if refused.
+    /// The allocation is the same as a recusal's; only the log records it differently.
+    fn reassign(&mut self, at: i64, ci: u32, judge: u32, m: &Mirror) -> Option<Outcome> {
+        self.recuse(at, ci, judge, m)
+    }
     /// A case is withdrawn.
     fn close(&mut self, at: i64, ci: u32);
 }
@@ -526,6 +534,39 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
                                 closed[cur as usize] = true;
                                 t += 60_000;
                             }
+                        }
+                    }
+                    Attack::Reassign => {
+                        let mut out =
+                            file_one(&mut m, &mut led, &mut draws, &mut facts, backend, at, ci);
+                        let mut t = at;
+                        for _ in 1..w.scenario.study.refile_attempts.max(1) {
+                            let Some(o) = &out else { break };
+                            let Some(&judge) = o.chosen.first() else {
+                                break;
+                            };
+                            if judge == fav {
+                                break;
+                            }
+                            t += 60_000;
+                            let cu = ci as usize;
+                            m.case_judges[cu].retain(|&j| j != judge);
+                            m.recused[cu].push(judge);
+                            out = backend.reassign(t, ci, judge, &m);
+                            match &out {
+                                Some(o) => {
+                                    let wgt = m.type_weight[m.cases[cu].ty as usize] as f64;
+                                    led.intake[judge as usize] -= wgt;
+                                    record(&mut m, &mut led, &mut draws, ci, day, o, false);
+                                }
+                                None => {
+                                    m.recused[cu].pop();
+                                    m.case_judges[cu].insert(0, judge);
+                                }
+                            }
+                        }
+                        if out.is_some_and(|o| o.chosen.first() == Some(&fav)) {
+                            steered.0 += 1;
                         }
                     }
                     Attack::None => unreachable!(),

@@ -254,6 +254,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("small", include_str!("../scenarios/small.json")),
     ("appellate", include_str!("../scenarios/appellate.json")),
     ("national", include_str!("../scenarios/national.json")),
+    ("audit", include_str!("../scenarios/audit.json")),
 ];
 
 impl Scenario {

@@ -21,3 +21,5 @@ mod accountability;
 // Allocation rules that must not be steering channels: duplicates, look-alikes, related cases,
 // specializations.
 mod rules;
+// The observer's audit: the honest demo court is not flagged (command line, API, page).
+mod audit;

@@ -83,6 +83,8 @@ pub struct AppState {
     /// The last sequence number handed out per court (a cache; the state is checked every time).
     case_seq: Arc<Mutex<HashMap<(CourtId, i32), u64>>>,
     config: Arc<Config>,
+    /// Audits computed, until the log grows.
+    audits: routes::audit::AuditCache,
 }
 
 impl AppState {
@@ -98,6 +100,7 @@ pub async fn router(store: Store, config: Config) -> Router {
         store,
         case_seq: Arc::default(),
         config: Arc::new(config),
+        audits: Arc::default(),
     };
     routes::routes()
         .fallback(fallback)

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, cases, judges, public};
+use crate::routes::{admin, audit, cases, judges, public};
 
 struct Bearer;
 
@@ -39,6 +39,7 @@ Request bodies are limited to 64 KiB and unknown fields are refused.",
         public::courts,
         public::court,
         public::stats,
+        audit::court_audit,
         public::policy,
         cases::file_case,
         cases::get_case,
@@ -63,7 +64,7 @@ Request bodies are limited to 64 KiB and unknown fields are refused.",
     ),
     components(schemas(crate::Problem)),
     tags(
-        (name = "public", description = "No account needed: the log, proofs, courts, statistics"),
+        (name = "public", description = "No account needed: the log, proofs, courts, statistics, the observer's audit"),
         (name = "clerk", description = "Court clerks: filings, reassignments, closing"),
         (name = "judge", description = "Judges: docket, conflicts, recusals"),
         (name = "court admin", description = "Court administrators: divisions, judges, absences"),

@@ -10,6 +10,7 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult, Kind};
 
 pub(crate) mod admin;
+pub(crate) mod audit;
 pub(crate) mod cases;
 pub(crate) mod judges;
 pub(crate) mod public;
@@ -33,6 +34,8 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/api/v1/courts/{court}", get(public::court))
         .route("/api/v1/courts/{court}/stats", get(public::stats))
+        .route("/api/v1/courts/{court}/audit", get(audit::court_audit))
+        .route("/courts/{court}/audit", get(audit::court_audit_page))
         .route(
             "/api/v1/policy",
             get(public::policy).put(admin::update_policy),
