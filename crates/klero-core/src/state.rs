@@ -489,6 +489,12 @@ impl State {
                 self.policy = Some(Arc::new(policy.clone()));
             }
             Event::BeaconAnchored { beacon } => {
+                if !matches!(actor.role, Role::System | Role::SystemAdmin) {
+                    return rej(
+                        Forbidden,
+                        "only the allocator or a system administrator anchors a beacon chain",
+                    );
+                }
                 check_anchor(beacon)?;
                 self.beacon = Some(BeaconState {
                     anchor: *beacon,

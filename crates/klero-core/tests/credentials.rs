@@ -214,3 +214,20 @@ fn revocation_is_for_the_holder_a_system_administrator_or_the_court_administrato
             .is_some()
     );
 }
+
+#[test]
+fn only_the_allocator_or_a_system_administrator_anchors_a_beacon_chain() {
+    let mut log = staffed();
+    let beacon = HashChain::new(Digest32([2; 32]), 4).anchor();
+    for role in [Role::Clerk, Role::CourtAdmin, Role::Judge] {
+        let actor = Actor::new(role, "X-1");
+        let ev = Event::BeaconAnchored { beacon };
+        assert_eq!(refused(&mut log, &actor, ev), RejectKind::Forbidden);
+    }
+    let sa = Actor::new(Role::SystemAdmin, "SA-1");
+    log.append(0, sa, Event::BeaconAnchored { beacon }).unwrap();
+    let empty = HashChain::new(Digest32([3; 32]), 1).anchor();
+    let zero = klero_core::ChainAnchor { length: 0, ..empty };
+    let ev = Event::BeaconAnchored { beacon: zero };
+    assert_eq!(refused(&mut log, &Actor::system(), ev), RejectKind::Invalid);
+}
