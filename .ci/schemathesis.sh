@@ -41,6 +41,7 @@ trap cleanup EXIT
 
 # Port 0: the server picks a free port and prints the address it bound.
 "$KLERO" serve --demo --addr 127.0.0.1:0 --database-url "sqlite://$WORK/klero.db" \
+  --enrollment-outbox "$WORK/outbox" \
   --secrets-dir "$WORK/secrets" >"$WORK/out.txt" 2>"$WORK/err.txt" &
 SERVER_PID=$!
 BASE=""

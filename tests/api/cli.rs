@@ -1,5 +1,7 @@
 use std::process::Command;
 
+use serde_json::json;
+
 use crate::both_backends;
 use crate::helpers::*;
 
@@ -66,26 +68,16 @@ async fn export_verify_and_tokens_from_the_command_line(b: Backend) {
         .unwrap();
     assert_eq!(code, 0, "{out}");
 
-    // A token issued on the command line works against the server.
-    let (code, out, err) = tokio::task::spawn_blocking({
-        let db = db.clone();
-        move || {
-            klero(&[
-                "token",
-                "create",
-                "--database-url",
-                &db,
-                "--role",
-                "clerk",
-                "--court",
-                COURT,
-            ])
-        }
-    })
-    .await
-    .unwrap();
-    assert_eq!(code, 0, "{err}");
-    let token = out.trim().to_owned();
+    // A credential revoked on the command line, through the server, fails at the next request.
+    let issued = app
+        .post(
+            "/api/v1/tokens",
+            &app.court_admin,
+            json!({"role": "clerk", "holder": "CL-CLI", "court": COURT}),
+        )
+        .await;
+    assert_eq!(issued.status, 201, "{}", issued.text());
+    let token = issued.json()["token"].as_str().unwrap().to_owned();
     let r = app
         .post(
             &format!("/api/v1/courts/{COURT}/cases"),
@@ -94,40 +86,32 @@ async fn export_verify_and_tokens_from_the_command_line(b: Backend) {
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
-    // Revoked from the command line (another process): the server refuses its next request.
     let (code, out, err) = tokio::task::spawn_blocking({
-        let (db, token) = (db.clone(), token.clone());
-        move || klero(&["token", "revoke", "--database-url", &db, &token])
+        let (url, token) = (app.url.clone(), token.clone());
+        move || klero(&["token", "revoke", "--url", &url, &token])
     })
     .await
     .unwrap();
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains(&klero_store::token_id(&token)), "{out}");
+    assert_eq!(code, 0, "{out} {err}");
     let r = app
         .post(
             &format!("/api/v1/courts/{COURT}/cases"),
             &token,
-            filing("cli token, revoked"),
+            filing("after revocation"),
         )
         .await;
     assert_problem(&r, 401, "unauthorized");
-    let (code, _, err) = klero(&["token", "revoke", "--database-url", &db, &token]);
-    assert_ne!(code, 0);
-    assert!(err.contains("already revoked"), "{err}");
+    // The bootstrap is refused once credentials exist, in a plain sentence.
     let (code, _, err) = klero(&[
         "token",
-        "create",
+        "bootstrap",
         "--database-url",
         &db,
-        "--role",
-        "judge",
-        "--court",
-        COURT,
-        "--judge",
-        "J-999",
+        "--holder",
+        "SA-9999",
     ]);
     assert_ne!(code, 0);
-    assert!(err.contains("J-999"), "{err}");
+    assert!(err.contains("first credential"), "{err}");
     app.stop().await;
 }
 both_backends!(export_verify_and_tokens_from_the_command_line);

@@ -1,10 +1,10 @@
-//! Server hygiene (issue 8): revocation takes effect at once, connections are timed out and
-//! bounded, oversized and out-of-range requests are problem documents, dates and ranges have
-//! bounds, other courts' staff get 403, and the OpenAPI document lists every status.
+//! Server hygiene (issue 8): connections are timed out and bounded, oversized and out-of-range
+//! requests are problem documents, dates and ranges have bounds, other courts' staff get 403, and
+//! the OpenAPI document lists every status. (Revocation at the next request is tested in
+//! `accountability`.)
 
 use std::time::{Duration, Instant};
 
-use axum::http::Method;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -67,123 +67,6 @@ fn assert_raw_problem(text: &str, status: u16, slug: &str) {
     assert_eq!(p["status"], status, "{text}");
 }
 
-async fn a_revoked_token_is_refused_at_the_next_request(b: Backend) {
-    let app = spawn_app(b).await;
-    let docket = "/api/v1/judges/J-02/docket";
-    let issue = |role: &str| {
-        let app = &app;
-        let body = json!({"role": role, "court": COURT});
-        async move {
-            let r = app.post("/api/v1/tokens", &app.court_admin, body).await;
-            assert_eq!(r.status, 201, "{}", r.text());
-            let v = r.json();
-            (
-                v["token"].as_str().unwrap().to_owned(),
-                v["id"].as_str().unwrap().to_owned(),
-            )
-        }
-    };
-
-    // Revoked in the database by another process (what `klero token revoke` does), right after
-    // the token was used: the very next request is refused. (A token cache used to keep it
-    // working for up to 30 s.)
-    let (clerk, _) = issue("clerk").await;
-    assert_eq!(app.get(docket, Some(&clerk)).await.status, 200);
-    let other_process = open(&app.db).await;
-    other_process.revoke_token(&clerk).await.unwrap();
-    other_process.close().await;
-    assert_problem(&app.get(docket, Some(&clerk)).await, 401, "unauthorized");
-    let before = app.size().await;
-    let r = app
-        .post(
-            &format!("/api/v1/courts/{COURT}/cases"),
-            &clerk,
-            filing("after revocation"),
-        )
-        .await;
-    assert_problem(&r, 401, "unauthorized");
-    assert_eq!(app.size().await, before, "a revoked token filed a case");
-
-    // Through the API: the court administrator who may issue it revokes it by its id.
-    let (clerk, id) = issue("clerk").await;
-    assert_eq!(app.get(docket, Some(&clerk)).await.status, 200);
-    let path = format!("/api/v1/tokens/{id}");
-    // Neither a clerk, nor another court's administrator, nor a judge may revoke it.
-    for who in [&app.clerk, &app.other_admin, &app.judge, &app.other_clerk] {
-        let r = app.send(Method::DELETE, &path, Some(who), None).await;
-        assert_problem(&r, 403, "forbidden");
-    }
-    assert_eq!(app.get(docket, Some(&clerk)).await.status, 200);
-    let r = app
-        .send(Method::DELETE, &path, Some(&app.court_admin), None)
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(r.json()["revoked"], true);
-    assert_eq!(r.json()["role"], "clerk");
-    assert_problem(&app.get(docket, Some(&clerk)).await, 401, "unauthorized");
-    let r = app
-        .send(Method::DELETE, &path, Some(&app.system_admin), None)
-        .await;
-    assert_problem(&r, 409, "wrong-state");
-    let r = app
-        .send(
-            Method::DELETE,
-            &format!("/api/v1/tokens/{}", "ab".repeat(32)),
-            Some(&app.system_admin),
-            None,
-        )
-        .await;
-    assert_problem(&r, 404, "not-found");
-    let r = app
-        .send(
-            Method::DELETE,
-            "/api/v1/tokens/nope",
-            Some(&app.system_admin),
-            None,
-        )
-        .await;
-    assert_problem(&r, 404, "not-found");
-    // A court administrator may not revoke the system administrator's token.
-    let sys_id = klero_store::token_id(&app.system_admin);
-    let r = app
-        .send(
-            Method::DELETE,
-            &format!("/api/v1/tokens/{sys_id}"),
-            Some(&app.court_admin),
-            None,
-        )
-        .await;
-    assert_problem(&r, 403, "forbidden");
-    // Any token may revoke itself.
-    let (admin2, id2) = {
-        let r = app
-            .post(
-                "/api/v1/tokens",
-                &app.system_admin,
-                json!({"role": "court_admin", "court": COURT}),
-            )
-            .await;
-        let v = r.json();
-        (
-            v["token"].as_str().unwrap().to_owned(),
-            v["id"].as_str().unwrap().to_owned(),
-        )
-    };
-    let r = app
-        .send(
-            Method::DELETE,
-            &format!("/api/v1/tokens/{id2}"),
-            Some(&admin2),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert_problem(&app.get(docket, Some(&admin2)).await, 401, "unauthorized");
-    app.assert_verifies().await;
-    app.stop().await;
-}
-both_backends!(a_revoked_token_is_refused_at_the_next_request);
-
 /// A half-sent request head, and an idle keep-alive connection, are closed by the default server
 /// within its header-read limit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,10 +104,17 @@ async fn every_phase_of_a_connection_is_bounded() {
         max_connections: 3,
         ..klero_portal::Limits::default()
     };
-    let (addr, handle) =
-        klero_portal::serve_with(app.store.clone(), "127.0.0.1:0".parse().unwrap(), limits)
-            .await
-            .unwrap();
+    let config = klero_portal::Config {
+        enrollment_outbox: app.outbox.clone(),
+    };
+    let (addr, handle) = klero_portal::serve_with(
+        app.store.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        config,
+        limits,
+    )
+    .await
+    .unwrap();
     let url = format!("http://{addr}");
     let wait = Duration::from_secs(5);
 
@@ -402,12 +292,12 @@ async fn other_courts_staff_get_403(b: Backend) {
             .await;
         assert_problem(&r, 403, "forbidden");
     }
-    // Another court's administrator issuing a token for this court's judge, under their court.
+    // Another court's administrator opening an enrollment for this court's judge.
     let r = app
         .post(
-            "/api/v1/tokens",
+            "/api/v1/enrollments",
             &app.other_admin,
-            json!({"role": "judge", "court": OTHER, "judge": "J-02"}),
+            json!({"judge": "J-02"}),
         )
         .await;
     assert_problem(&r, 403, "forbidden");
@@ -442,7 +332,7 @@ async fn the_openapi_document_lists_every_answer_an_operation_gives() {
         }
     }
     assert!(ops >= 28, "{ops}");
-    let revoke = &doc["paths"]["/api/v1/tokens/{id}"]["delete"]["responses"];
+    let revoke = &doc["paths"]["/api/v1/tokens/{credential}"]["delete"]["responses"];
     for s in ["200", "403", "404", "409"] {
         assert!(revoke.get(s).is_some(), "{s}");
     }

@@ -59,6 +59,53 @@ pub fn generate() -> Vec<(&'static str, String)> {
     }
     files.push(("entries.json", pretty(json!({ "entries": per_type }))));
 
+    // Normalized keys, party and claim commitments and duplicate keys (SPEC §4.3–4.5).
+    let pepper = [0x5au8; 32];
+    let key_inputs = [
+        "PETER-0001",
+        "peter 0001",
+        "P\u{200b}eter-0001",
+        "\u{420}eter-0001",
+        "Peter\u{2011}0001",
+        "\u{ff30}\u{ff25}\u{ff34}\u{ff25}\u{ff32}-0001",
+        "Pe\u{301}ter-0001",
+        "COMPANY-ACME-0001",
+        "company acme 0001",
+        "Stra\u{df}e 12",
+        "\u{391}\u{392}\u{393}-77",
+        "Payment of invoice 2026/117, EUR 4,200",
+        "  payment OF invoice 2026-117 eur 4200 ",
+    ];
+    let keys: Vec<Value> = key_inputs
+        .iter()
+        .map(|t| {
+            json!({
+                "input": t,
+                "input_utf8": hex(t.as_bytes()),
+                "normalized": hash::normalize_key(t),
+                "party_commitment": hash::party_commitment(&pepper, t),
+                "claim_commitment": hash::claim_commitment(&pepper, t),
+            })
+        })
+        .collect();
+    let court = CourtId::parse("north").unwrap();
+    let division = DivisionId::parse("civil").unwrap();
+    let ct = CaseTypeCode::parse("civil-small").unwrap();
+    let mut ps = vec![
+        hash::party_commitment(&pepper, "PETER-0001"),
+        hash::party_commitment(&pepper, "COMPANY-ACME-0001"),
+    ];
+    ps.sort();
+    let claim = hash::claim_commitment(&pepper, "Payment of invoice 2026/117, EUR 4,200");
+    let dup = json!({
+        "court": court, "division": division, "case_type": ct, "parties": ps, "claim": claim,
+        "key": hash::duplicate_key(&court, &division, &ct, &ps, &claim),
+    });
+    files.push((
+        "keys.json",
+        pretty(json!({ "pepper": Digest32(pepper), "keys": keys, "duplicate_key": dup })),
+    ));
+
     // Seed derivation for the first random draws.
     let mut seeds = vec![];
     for e in &entries {

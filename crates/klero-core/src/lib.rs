@@ -38,6 +38,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod beacon;
 pub mod day;
 pub mod draw;
