@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 ST_VERSION=4.32.5
 SECONDS_PER_ROLE="${SCHEMATHESIS_SECONDS:-40}"
-TARGET="${CARGO_TARGET_DIR:-target}"
+TARGET="$(cd "${CARGO_TARGET_DIR:-target}" 2>/dev/null && pwd || echo "$PWD/target")"
 VENV="$TARGET/schemathesis-$ST_VERSION"
 
 if [ ! -x "$VENV/bin/st" ] || ! "$VENV/bin/st" --version 2>/dev/null | grep -q "$ST_VERSION"; then
@@ -58,6 +58,8 @@ echo "demo server at $BASE"
 token() { grep -o "$1=klero_[0-9a-f]*" "$WORK/out.txt" | head -1 | cut -d= -f2; }
 
 status=0
+# Schemathesis and hypothesis keep caches in the working directory: keep them in the temp dir.
+cd "$WORK"
 for role in SYSTEM_ADMIN COURT_ADMIN CLERK JUDGE; do
   echo "== schemathesis as $role (${SECONDS_PER_ROLE}s)"
   "$VENV/bin/st" run "$BASE/api/v1/openapi.json" \
