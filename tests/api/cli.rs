@@ -46,7 +46,7 @@ async fn export_verify_and_tokens_from_the_command_line(b: Backend) {
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
     let (code, out, _) = klero(&["verify", &file_s]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("FAILED: entry 5:"), "{out}");
+    assert!(out.contains("FAILED: entry 5 (SPEC §4.1):"), "{out}");
     // An unreadable line is a failure naming the line.
     lines[5] = "not json".into();
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
