@@ -36,7 +36,8 @@ async fn tamper(b: Backend, sql: &str, offset: u64) {
     let f = r.report.failure.expect("the tampered log must not verify");
     assert_eq!(f.index, n + offset, "{f}");
     assert!(
-        f.to_string().starts_with(&format!("entry {} (SPEC §", n + offset)),
+        f.to_string()
+            .starts_with(&format!("entry {} (SPEC §", n + offset)),
         "{f}"
     );
 

@@ -2234,7 +2234,12 @@ mod tests {
         let mut bad = w.out.clone();
         bad.remove(3);
         let r = audit(&bad, AuditConfig::default());
-        assert!(r.failure.as_deref().unwrap().starts_with("entry 3 (SPEC §9):"));
+        assert!(
+            r.failure
+                .as_deref()
+                .unwrap()
+                .starts_with("entry 3 (SPEC §9):")
+        );
         assert!(r.flagged());
     }
 

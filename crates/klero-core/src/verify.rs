@@ -41,6 +41,13 @@ pub fn section_of(event: &Event, r: &Rejection) -> &'static str {
             | Event::EnrollmentOpened { .. },
             _,
         ) => "§7.9",
+        (Event::BeaconAnchored { .. }, _) => "§6.1",
+        (Event::Genesis { .. }, _) if r.message.contains("beacon") => "§6.1",
+        (Event::Genesis { .. } | Event::PolicyUpdated { .. }, RejectKind::Invalid)
+            if !r.message.contains("genesis") =>
+        {
+            "§3.5"
+        }
         (Event::Draw(_), _) if r.message.contains("beacon") => "§6.1",
         (Event::Draw(_), _) => "§7.8",
         (_, RejectKind::NoEligibleJudges) => "§7.3",
