@@ -467,12 +467,13 @@ pub fn conformance_log() -> Vec<LogEntry> {
     s.file(&clerk, Filing::civil("N-13", &["P-H"], "damages"));
     // Labour: a pool of two with shares 1000 and 100 under a policy whose minimum pool is 1, so
     // only the share cap fits (§7.5 case 3). The policy changes in the middle of N-4's life: the
-    // panel type now needs the `senior` specialization, and a later replacement on N-4 uses it.
+    // panel type now needs the `senior` specialization and weighs 5; a later replacement on N-4
+    // takes its pool from the new specialization but its weight, 3, from the filing.
     let mut p2 = first_policy();
     p2.min_pool = 1;
     p2.case_types = vec![
         case_type("civil", "civil", 2, 1),
-        case_type("civil-panel", "senior", 3, 3),
+        case_type("civil-panel", "senior", 5, 3),
         case_type("commercial", "commercial", 4, 1),
         case_type("family", "family", 1, 1),
         case_type("labour", "labour", 2, 1),
