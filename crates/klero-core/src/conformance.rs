@@ -527,10 +527,12 @@ pub fn conformance_log() -> Vec<LogEntry> {
             reason: ClosingReason::Settlement,
         },
     );
+    // The replacement's intake (3 units, the filing's weight) shows in the loads of the next draw.
+    s.file(&clerk, Filing::civil("N-15", &["P-J"], "new matter"));
     // More than a window later: every earlier intake is discarded (§7.4).
     s.at += 400 * DAY;
-    s.file(&clerk, Filing::civil("N-15", &["P-J"], "new matter"));
     s.file(&clerk, Filing::civil("N-16", &["P-K"], "another matter"));
+    s.file(&clerk, Filing::civil("N-17", &["P-L"], "a third matter"));
     s.out
 }
 
