@@ -16,7 +16,7 @@ fn push_line(v: &mut Verifier, raw: &[u8], what: impl FnOnce() -> String) -> boo
     match LogEntry::from_export_line(raw) {
         Ok(e) => v.push(&e).is_ok(),
         Err(m) => {
-            v.fail(format!("{}: {m}", what()));
+            v.fail("§8", format!("{}: {m}", what()));
             false
         }
     }
@@ -40,13 +40,16 @@ pub fn verify_lines(mut reader: impl BufRead) -> Report {
                 }
             }
             Err(e) => {
-                v.fail(format!("line {} cannot be read: {e}", fmt_index(line_no)));
+                v.fail(
+                    "§8",
+                    format!("line {} cannot be read: {e}", fmt_index(line_no)),
+                );
                 break;
             }
         }
     }
     if v.report().verified == 0 && v.report().failure.is_none() {
-        v.fail("the log holds no entry".into());
+        v.fail("§9", "the log holds no entry".into());
     }
     v.report()
 }
@@ -128,16 +131,19 @@ pub fn verify_url(base: &str) -> Result<UrlReport, String> {
         let (status, body) = match get(&agent, &url) {
             Ok(x) => x,
             Err(e) => {
-                v.fail(e);
+                v.fail("§8", e);
                 break;
             }
         };
         if status != 200 {
-            v.fail(format!(
-                "the server could not serve the entries from {} ({status}): {}",
-                fmt_index(start),
-                problem_detail(&body)
-            ));
+            v.fail(
+                "§8",
+                format!(
+                    "the server could not serve the entries from {} ({status}): {}",
+                    fmt_index(start),
+                    problem_detail(&body)
+                ),
+            );
             break;
         }
         let mut got = 0u64;
@@ -150,24 +156,30 @@ pub fn verify_url(base: &str) -> Result<UrlReport, String> {
             }
         }
         if got == 0 {
-            v.fail(format!(
-                "the server's checkpoint has {} entries, but it served none from {}",
-                fmt_index(size),
-                fmt_index(start)
-            ));
+            v.fail(
+                "§5",
+                format!(
+                    "the server's checkpoint has {} entries, but it served none from {}",
+                    fmt_index(size),
+                    fmt_index(start)
+                ),
+            );
             break;
         }
         start += got;
     }
     if v.report().failure.is_none() {
         if size == 0 {
-            v.fail("the log holds no entry".into());
+            v.fail("§9", "the log holds no entry".into());
         } else if v.log().root() != root {
-            v.fail(format!(
+            v.fail(
+                "§5",
+                format!(
                 "the server's checkpoint gives Merkle root {root} for {} entries, but the entries it served give {}",
                 fmt_index(size),
                 v.log().root()
-            ));
+            ),
+            );
         }
     }
     Ok(UrlReport {

@@ -123,7 +123,10 @@ async fn the_honest_demo_court_is_not_flagged(b: Backend) {
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
     let (code, out, _) = klero(&["audit", &file_s]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("FAILED VERIFICATION: entry 40:"), "{out}");
+    assert!(
+        out.contains("FAILED VERIFICATION: entry 40 (SPEC §9):"),
+        "{out}"
+    );
     handle.abort();
     store.close().await;
 }

@@ -49,7 +49,7 @@ async fn export_verify_and_tokens_from_the_command_line(b: Backend) {
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
     let (code, out, _) = klero(&["verify", &file_s]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("FAILED: entry 5:"), "{out}");
+    assert!(out.contains("FAILED: entry 5 (SPEC §4.1):"), "{out}");
     // An unreadable line is a failure naming the line.
     lines[5] = "not json".into();
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
@@ -115,3 +115,29 @@ async fn export_verify_and_tokens_from_the_command_line(b: Backend) {
     app.stop().await;
 }
 both_backends!(export_verify_and_tokens_from_the_command_line);
+
+/// `klero verify` itself rejects every log of the invalid corpus (tests/vectors/invalid), naming
+/// the entry and the SPEC section, and accepts the conformance log.
+#[test]
+fn klero_verify_rejects_the_invalid_corpus_naming_entry_and_section() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+    let (code, out, _) = klero(&[
+        "verify",
+        dir.join("conformance-log.jsonl").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("invalid/index.json")).unwrap())
+            .unwrap();
+    for l in index["logs"].as_array().unwrap() {
+        let file = dir.join(l["file"].as_str().unwrap());
+        let (code, out, _) = klero(&["verify", file.to_str().unwrap()]);
+        assert_eq!(code, 1, "{}: {out}", file.display());
+        let want = format!(
+            "FAILED: entry {} (SPEC {})",
+            klero_core::state::fmt_index(l["entry"].as_u64().unwrap()),
+            l["section"].as_str().unwrap()
+        );
+        assert!(out.contains(&want), "{}: {out}", file.display());
+    }
+}

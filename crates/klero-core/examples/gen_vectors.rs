@@ -242,6 +242,41 @@ pub fn generate() -> Vec<(&'static str, String)> {
         ),
     ));
 
+    // The conformance log: every rule exercised at least once, and what verifying it must give.
+    let conf = klero_core::conformance::conformance_log();
+    let report = verify(&conf);
+    assert!(report.ok(), "{:?}", report.failure);
+    files.push((
+        "conformance-log.jsonl",
+        conf.iter().map(|e| e.to_json_line() + "\n").collect(),
+    ));
+    let draws: Vec<Value> = conf
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Draw(d) => Some(
+                json!({ "index": e.index, "case": d.case, "method": d.method,
+                "scope": d.scope, "seats": d.seats, "chosen": d.chosen }),
+            ),
+            _ => None,
+        })
+        .collect();
+    files.push((
+        "conformance-log.expected.json",
+        pretty(
+            json!({ "entries": report.verified, "draws": report.draws, "cases": report.cases,
+            "root": report.root, "head": report.head, "exercised": exercised(&conf),
+            "draw_results": draws }),
+        ),
+    ));
+    // The invalid corpus: one log per broken rule, and where a verifier must stop.
+    let mut index = vec![];
+    for bad in klero_core::conformance::invalid_logs() {
+        let file = format!("invalid/{}.jsonl", bad.name);
+        index.push(json!({ "file": file, "section": bad.section, "entry": bad.entry }));
+        files.push((Box::leak(file.into_boxed_str()), bad.text));
+    }
+    files.push(("invalid/index.json", pretty(json!({ "logs": index }))));
+
     // The complete small log in the export format, and what verifying it must give.
     let jsonl: String = entries.iter().map(|e| e.to_json_line() + "\n").collect();
     files.push(("sample-log.jsonl", jsonl));
@@ -263,6 +298,49 @@ pub fn generate() -> Vec<(&'static str, String)> {
     files
 }
 
+/// What a log exercises: every event type, draw method, pool scope and exclusion reason that occurs
+/// in it, and how many beacon chains it renews.
+pub fn exercised(entries: &[LogEntry]) -> Value {
+    let mut events = std::collections::BTreeSet::new();
+    let mut methods = std::collections::BTreeSet::new();
+    let mut scopes = std::collections::BTreeSet::new();
+    let mut exclusions = std::collections::BTreeSet::new();
+    let mut renewals = 0;
+    for e in entries {
+        events.insert(e.event.type_name().to_string());
+        match &e.event {
+            Event::Draw(d) => {
+                methods.insert(
+                    serde_json::to_value(&d.method).unwrap()["kind"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                );
+                scopes.insert(
+                    serde_json::to_value(d.scope)
+                        .unwrap()
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                );
+                for x in &d.excluded {
+                    exclusions.insert(
+                        serde_json::to_value(x.reason)
+                            .unwrap()
+                            .as_str()
+                            .unwrap()
+                            .to_owned(),
+                    );
+                }
+            }
+            Event::BeaconAnchored { .. } => renewals += 1,
+            _ => {}
+        }
+    }
+    json!({ "event_types": events, "methods": methods, "scopes": scopes,
+            "exclusions": exclusions, "chain_renewals": renewals })
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -280,6 +358,7 @@ pub fn vectors_dir() -> std::path::PathBuf {
 fn main() {
     let dir = vectors_dir();
     std::fs::create_dir_all(&dir).expect("create tests/vectors");
+    std::fs::create_dir_all(dir.join("invalid")).expect("create tests/vectors/invalid");
     for (name, body) in generate() {
         std::fs::write(dir.join(name), body).expect("write vector");
         println!("wrote tests/vectors/{name}");

@@ -804,7 +804,7 @@ impl Auditor {
 
     /// Records a failure found outside the entries (an unreadable line).
     pub fn fail(&mut self, message: String) {
-        self.verifier.fail(message);
+        self.verifier.fail("§8", message);
     }
 
     fn counts(&self, at: Millis) -> bool {
@@ -2234,7 +2234,12 @@ mod tests {
         let mut bad = w.out.clone();
         bad.remove(3);
         let r = audit(&bad, AuditConfig::default());
-        assert!(r.failure.as_deref().unwrap().starts_with("entry 3:"));
+        assert!(
+            r.failure
+                .as_deref()
+                .unwrap()
+                .starts_with("entry 3 (SPEC §9):")
+        );
         assert!(r.flagged());
     }
 
