@@ -168,13 +168,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// The secrets directory: the one named, else beside a SQLite file, else `./klero-secrets`.
+fn secrets_dir(db: &Db) -> PathBuf {
+    db.secrets_dir
+        .clone()
+        .or_else(|| klero_store::default_secrets_dir(&db.database_url))
+        .unwrap_or_else(|| PathBuf::from("klero-secrets"))
+}
+
 async fn open(db: &Db) -> Result<Store> {
     let url = &db.database_url;
-    let dir = db
-        .secrets_dir
-        .clone()
-        .or_else(|| klero_store::default_secrets_dir(url))
-        .unwrap_or_else(|| PathBuf::from("klero-secrets"));
+    let dir = secrets_dir(db);
     let options = klero_store::Options {
         secrets: Some(Arc::new(klero_store::FileSecrets::new(&dir))),
         ..klero_store::Options::default()
@@ -221,6 +225,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 "klero serving {} on http://{local} ({} entries); API docs at http://{local}/api/v1/docs",
                 store.backend(),
                 store.checkpoint().0
+            );
+            eprintln!(
+                "secrets (the pepper, the beacon's chain secrets) in {}: back it up apart from \
+                 the database, and keep it from whoever only needs the data",
+                secrets_dir(&db).display()
             );
             if let Some(t) = tokens {
                 print_demo(&t, local);
