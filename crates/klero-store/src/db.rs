@@ -49,6 +49,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0002_secrets_out.sql"),
         postgres: include_str!("../../../migrations/postgres/0002_secrets_out.sql"),
     },
+    Migration {
+        version: 3,
+        name: "credentials_in_the_log",
+        sqlite: include_str!("../../../migrations/sqlite/0003_credentials_in_the_log.sql"),
+        postgres: include_str!("../../../migrations/postgres/0003_credentials_in_the_log.sql"),
+    },
 ];
 
 /// The version that drops the `secrets` table; its rows are moved to the secret store first.
