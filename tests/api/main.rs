@@ -16,3 +16,6 @@ mod concurrency;
 mod tamper;
 // The command line: export, verify FILE, token create.
 mod cli;
+// Issue 7, items 4 and 5: a judge back from leave is level; full judges beside a part-time
+// president are pulled back together.
+mod balance;
