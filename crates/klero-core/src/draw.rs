@@ -104,42 +104,60 @@ pub fn balanced_rates(shares: &[u32], holds: &[bool], volumes: &[u64]) -> Vec<u6
     let active: Vec<usize> = (0..k)
         .filter(|&c| volumes[c] > 0 && (0..n).any(|j| held(j, c)))
         .collect();
-    let has_any: Vec<bool> = (0..n).map(|j| active.iter().any(|&c| held(j, c))).collect();
-    let everyone_all = (0..n)
-        .filter(|&j| has_any[j])
-        .all(|j| active.iter().all(|&c| held(j, c)));
-    let mut x: Vec<u128> = (0..n)
-        .map(|j| if has_any[j] { shares[j] as u128 } else { 0 })
-        .collect();
+    // Judges with the same share and the same active classes always have the same factor, so the
+    // iteration runs once per such kind, weighted by how many judges share it: the sums, and so
+    // the results, are those of the per-judge rule above.
+    let mut kinds: std::collections::BTreeMap<(u32, Vec<bool>), (usize, u128)> =
+        Default::default();
+    let mut kind_of: Vec<Option<(u32, Vec<bool>)>> = Vec::with_capacity(n);
+    for j in 0..n {
+        let row: Vec<bool> = active.iter().map(|&c| held(j, c)).collect();
+        if row.iter().any(|&h| h) {
+            let key = (shares[j], row);
+            kinds.entry(key.clone()).or_insert((0, shares[j] as u128)).0 += 1;
+            kind_of.push(Some(key));
+        } else {
+            kind_of.push(None);
+        }
+    }
+    let everyone_all = kinds.keys().all(|(_, row)| row.iter().all(|&h| h));
     if !everyone_all {
-        let mut big_x = vec![0u128; k];
+        let mut big_x = vec![0u128; active.len()];
+        let mut term = vec![0u128; active.len()];
         for _ in 0..RATE_ITERATIONS {
-            for &c in &active {
-                big_x[c] = (0..n).filter(|&j| held(j, c)).map(|j| x[j]).sum();
+            for (c, slot) in big_x.iter_mut().enumerate() {
+                *slot = kinds
+                    .iter()
+                    .filter(|((_, row), _)| row[c])
+                    .map(|(_, &(count, x))| count as u128 * x)
+                    .sum();
             }
-            let y: Vec<u128> = (0..n)
-                .map(|j| {
-                    let d: u128 = active
-                        .iter()
-                        .filter(|&&c| held(j, c))
-                        .map(|&c| ((volumes[c] as u128) << 64) / big_x[c])
-                        .sum();
-                    ((shares[j] as u128) << 100).checked_div(d).unwrap_or(0)
+            for (c, t) in term.iter_mut().enumerate() {
+                *t = ((volumes[active[c]] as u128) << 64) / big_x[c];
+            }
+            let y: Vec<u128> = kinds
+                .keys()
+                .map(|(share, row)| {
+                    let d: u128 = (0..active.len()).filter(|&c| row[c]).map(|c| term[c]).sum();
+                    ((*share as u128) << 100).checked_div(d).unwrap_or(0)
                 })
                 .collect();
             let max = y.iter().copied().max().unwrap_or(0);
             let bits = 128 - max.leading_zeros();
-            for j in 0..n {
+            for (slot, y) in kinds.values_mut().zip(y) {
                 let v = if bits > RATE_BITS {
-                    y[j] >> (bits - RATE_BITS)
+                    y >> (bits - RATE_BITS)
                 } else {
-                    y[j] << (RATE_BITS - bits)
+                    y << (RATE_BITS - bits)
                 };
-                x[j] = if has_any[j] { v.max(RATE_FLOOR) } else { 0 };
+                slot.1 = v.max(RATE_FLOOR);
             }
         }
     }
-    x.into_iter().map(|v| v as u64).collect()
+    kind_of
+        .iter()
+        .map(|k| k.as_ref().map_or(0, |key| kinds[key].1 as u64))
+        .collect()
 }
 
 /// The lower bound of a judge's probability is their balanced rate divided by this (SPEC §7.5).
