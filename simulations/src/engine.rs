@@ -162,6 +162,31 @@ impl Mirror {
             && !self.case_judges.get(cu).is_some_and(|r| r.contains(&j))
     }
 
+    /// True if some judge who would otherwise be in case `ci`'s division pool on `day` is kept out
+    /// for a reason of this case alone (a conflict with its parties, an earlier instance, a
+    /// recusal from it): the pool another filing of the same type would see is different.
+    pub fn case_specific_exclusion(&self, ci: u32, day: i32) -> bool {
+        let c = &self.cases[ci as usize];
+        let spec = self.type_spec[c.ty as usize].as_str();
+        self.court_judges[c.court as usize].iter().any(|&j| {
+            let (_, div, specs, _) = &self.judges[j as usize];
+            self.active[j as usize]
+                && *div == c.division
+                && specs.iter().any(|x| x == spec)
+                && !self.absent(j, day)
+                && (c
+                    .parties
+                    .iter()
+                    .any(|p| self.conflicts[j as usize].contains(p))
+                    || self
+                        .recused
+                        .get(ci as usize)
+                        .is_some_and(|r| r.contains(&j))
+                    || c.earlier
+                        .is_some_and(|e| self.ever[e as usize].contains(&j)))
+        })
+    }
+
     /// The pool for `seats` seats under the minimum-pool rule and the `widen_then_proceed` fallback.
     fn pool(&self, ci: u32, day: i32, seats: u8) -> Plan {
         let c = &self.cases[ci as usize];
@@ -226,6 +251,9 @@ pub struct DrawRec {
     pub case: u32,
     /// Opened by a filing (not a recusal).
     pub filing: bool,
+    /// No judge was kept out of the pool for a reason of this case alone (conflict, recusal,
+    /// earlier instance): any filing of the same type at that moment would have seen this pool.
+    pub generic: bool,
     /// The pool.
     pub pool: Vec<u32>,
     /// First-seat probabilities.
@@ -364,6 +392,7 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
                   day: i32,
                   out: &Outcome,
                   filing: bool| {
+        let generic = filing && !m.case_specific_exclusion(ci, day);
         let c = &m.cases[ci as usize];
         let wgt = m.type_weight[c.ty as usize] as f64;
         let seats = m.seats(ci) as f64;
@@ -390,6 +419,7 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
                 ty: c.ty,
                 case: ci,
                 filing,
+                generic,
                 pool: out.pool.clone(),
                 probs: out.probs.clone(),
                 chosen: out.chosen.clone(),

@@ -42,6 +42,9 @@ struct Args {
     /// Worker threads (overrides the scenario).
     #[arg(long)]
     threads: Option<u32>,
+    /// Independent worlds per sweep point (overrides the scenario's 5).
+    #[arg(long)]
+    sweep_runs: Option<u32>,
 }
 
 fn main() {
@@ -65,6 +68,9 @@ fn main() {
     }
     if let Some(t) = a.threads {
         sc.study.threads = t;
+    }
+    if let Some(r) = a.sweep_runs {
+        sc.study.sweep_runs = r;
     }
     let res = study::study(&sc, &|line| eprintln!("{line}"));
     println!("{}", report::table(&res));

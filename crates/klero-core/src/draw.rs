@@ -107,14 +107,13 @@ pub fn balanced_rates(shares: &[u32], holds: &[bool], volumes: &[u64]) -> Vec<u6
     // Judges with the same share and the same active classes always have the same factor, so the
     // iteration runs once per such kind, weighted by how many judges share it: the sums, and so
     // the results, are those of the per-judge rule above.
-    let mut kinds: std::collections::BTreeMap<(u32, Vec<bool>), (usize, u128)> =
-        Default::default();
+    let mut kinds: std::collections::BTreeMap<(u32, Vec<bool>), (usize, u128)> = Default::default();
     let mut kind_of: Vec<Option<(u32, Vec<bool>)>> = Vec::with_capacity(n);
-    for j in 0..n {
+    for (j, &share) in shares.iter().enumerate() {
         let row: Vec<bool> = active.iter().map(|&c| held(j, c)).collect();
         if row.iter().any(|&h| h) {
-            let key = (shares[j], row);
-            kinds.entry(key.clone()).or_insert((0, shares[j] as u128)).0 += 1;
+            let key = (share, row);
+            kinds.entry(key.clone()).or_insert((0, share as u128)).0 += 1;
             kind_of.push(Some(key));
         } else {
             kind_of.push(None);
