@@ -104,58 +104,84 @@ pub fn balanced_rates(shares: &[u32], holds: &[bool], volumes: &[u64]) -> Vec<u6
     let active: Vec<usize> = (0..k)
         .filter(|&c| volumes[c] > 0 && (0..n).any(|j| held(j, c)))
         .collect();
+    // How many active classes each judge holds: none (factor 0), all, or some.
+    let count: Vec<usize> = (0..n)
+        .map(|j| active.iter().filter(|&&c| held(j, c)).count())
+        .collect();
+    if count.iter().all(|&m| m == 0 || m == active.len()) {
+        return (0..n)
+            .map(|j| if count[j] > 0 { shares[j] as u64 } else { 0 })
+            .collect();
+    }
     // Judges with the same share and the same active classes always have the same factor, so the
     // iteration runs once per such kind, weighted by how many judges share it: the sums, and so
     // the results, are those of the per-judge rule above.
-    let mut kinds: std::collections::BTreeMap<(u32, Vec<bool>), (usize, u128)> = Default::default();
-    let mut kind_of: Vec<Option<(u32, Vec<bool>)>> = Vec::with_capacity(n);
-    for (j, &share) in shares.iter().enumerate() {
-        let row: Vec<bool> = active.iter().map(|&c| held(j, c)).collect();
-        if row.iter().any(|&h| h) {
-            let key = (share, row);
-            kinds.entry(key.clone()).or_insert((0, share as u128)).0 += 1;
-            kind_of.push(Some(key));
-        } else {
-            kind_of.push(None);
+    let words = active.len().div_ceil(64);
+    let row_of = |j: usize| -> Vec<u64> {
+        let mut row = vec![0u64; words];
+        for (c, &ac) in active.iter().enumerate() {
+            if held(j, ac) {
+                row[c / 64] |= 1 << (c % 64);
+            }
         }
-    }
-    let everyone_all = kinds.keys().all(|(_, row)| row.iter().all(|&h| h));
-    if !everyone_all {
-        let mut big_x = vec![0u128; active.len()];
-        let mut term = vec![0u128; active.len()];
-        for _ in 0..RATE_ITERATIONS {
-            for (c, slot) in big_x.iter_mut().enumerate() {
-                *slot = kinds
-                    .iter()
-                    .filter(|((_, row), _)| row[c])
-                    .map(|(_, &(count, x))| count as u128 * x)
+        row
+    };
+    let has = |row: &[u64], c: usize| row[c / 64] >> (c % 64) & 1 == 1;
+    let mut index: std::collections::HashMap<(u32, Vec<u64>), usize> = Default::default();
+    // (share, active classes held, number of judges, factor)
+    let mut kinds: Vec<(u32, Vec<u64>, u128, u128)> = vec![];
+    let kind_of: Vec<Option<usize>> = (0..n)
+        .map(|j| {
+            if count[j] == 0 {
+                return None;
+            }
+            let key = (shares[j], row_of(j));
+            let next = kinds.len();
+            let i = *index.entry(key.clone()).or_insert(next);
+            if i == next {
+                kinds.push((key.0, key.1, 0, key.0 as u128));
+            }
+            kinds[i].2 += 1;
+            Some(i)
+        })
+        .collect();
+    let mut big_x = vec![0u128; active.len()];
+    let mut term = vec![0u128; active.len()];
+    for _ in 0..RATE_ITERATIONS {
+        for (c, slot) in big_x.iter_mut().enumerate() {
+            *slot = kinds
+                .iter()
+                .filter(|kind| has(&kind.1, c))
+                .map(|kind| kind.2 * kind.3)
+                .sum();
+        }
+        for (c, t) in term.iter_mut().enumerate() {
+            *t = ((volumes[active[c]] as u128) << 64) / big_x[c];
+        }
+        let y: Vec<u128> = kinds
+            .iter()
+            .map(|kind| {
+                let d: u128 = (0..active.len())
+                    .filter(|&c| has(&kind.1, c))
+                    .map(|c| term[c])
                     .sum();
-            }
-            for (c, t) in term.iter_mut().enumerate() {
-                *t = ((volumes[active[c]] as u128) << 64) / big_x[c];
-            }
-            let y: Vec<u128> = kinds
-                .keys()
-                .map(|(share, row)| {
-                    let d: u128 = (0..active.len()).filter(|&c| row[c]).map(|c| term[c]).sum();
-                    ((*share as u128) << 100).checked_div(d).unwrap_or(0)
-                })
-                .collect();
-            let max = y.iter().copied().max().unwrap_or(0);
-            let bits = 128 - max.leading_zeros();
-            for (slot, y) in kinds.values_mut().zip(y) {
-                let v = if bits > RATE_BITS {
-                    y >> (bits - RATE_BITS)
-                } else {
-                    y << (RATE_BITS - bits)
-                };
-                slot.1 = v.max(RATE_FLOOR);
-            }
+                ((kind.0 as u128) << 100).checked_div(d).unwrap_or(0)
+            })
+            .collect();
+        let max = y.iter().copied().max().unwrap_or(0);
+        let bits = 128 - max.leading_zeros();
+        for (kind, y) in kinds.iter_mut().zip(y) {
+            let v = if bits > RATE_BITS {
+                y >> (bits - RATE_BITS)
+            } else {
+                y << (RATE_BITS - bits)
+            };
+            kind.3 = v.max(RATE_FLOOR);
         }
     }
     kind_of
         .iter()
-        .map(|k| k.as_ref().map_or(0, |key| kinds[key].1 as u64))
+        .map(|k| k.map_or(0, |i| kinds[i].3 as u64))
         .collect()
 }
 
@@ -219,15 +245,24 @@ pub fn weights(
     let present: u128 = cands.iter().map(rate).sum();
     let ceiling = 2 * b / n as u128;
     let bounds = |x: u128| -> (Vec<u128>, Vec<u128>) {
-        let upper: Vec<u128> = cands
-            .iter()
-            .map(|c| (b * c_num * rate(c)).div_ceil(c_den * x).min(ceiling))
-            .collect();
-        let lower = cands
-            .iter()
-            .zip(&upper)
-            .map(|(c, &u)| (b * rate(c) / (FLOOR_DIVISOR as u128 * x)).min(u))
-            .collect();
+        let mut upper = Vec::with_capacity(n);
+        let mut lower = Vec::with_capacity(n);
+        // Judges with the same factor have the same bounds (the common case: equal shares).
+        let mut last: Option<(u128, u128, u128)> = None;
+        for c in cands {
+            let r = rate(c);
+            let (u, l) = match last {
+                Some((lr, u, l)) if lr == r => (u, l),
+                _ => {
+                    let u = (b * c_num * r).div_ceil(c_den * x).min(ceiling);
+                    let l = (b * r / (FLOOR_DIVISOR as u128 * x)).min(u);
+                    last = Some((r, u, l));
+                    (u, l)
+                }
+            };
+            upper.push(u);
+            lower.push(l);
+        }
         (upper, lower)
     };
     let absent = if by_share { 0 } else { absent_rates as u128 };
