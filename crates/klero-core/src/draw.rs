@@ -116,35 +116,41 @@ pub fn balanced_rates(shares: &[u32], holds: &[bool], volumes: &[u64]) -> Vec<u6
     // Judges with the same share and the same active classes always have the same factor, so the
     // iteration runs once per such kind, weighted by how many judges share it: the sums, and so
     // the results, are those of the per-judge rule above.
+    // A kind's active classes as a bit set: the first 64 in a word, any further ones in a list
+    // (empty, so not allocated, in any real division).
+    type Row = (u64, Vec<u64>);
     let words = active.len().div_ceil(64);
-    let row_of = |j: usize| -> Vec<u64> {
-        let mut row = vec![0u64; words];
+    let row_of = |j: usize| -> Row {
+        let mut row = (0u64, vec![0u64; words.saturating_sub(1)]);
         for (c, &ac) in active.iter().enumerate() {
             if held(j, ac) {
-                row[c / 64] |= 1 << (c % 64);
+                if c < 64 {
+                    row.0 |= 1 << c;
+                } else {
+                    row.1[c / 64 - 1] |= 1 << (c % 64);
+                }
             }
         }
         row
     };
-    let has = |row: &[u64], c: usize| row[c / 64] >> (c % 64) & 1 == 1;
-    let mut index: std::collections::HashMap<(u32, Vec<u64>), usize> = Default::default();
+    let has = |row: &Row, c: usize| {
+        let w = if c < 64 { row.0 } else { row.1[c / 64 - 1] };
+        w >> (c % 64) & 1 == 1
+    };
+    // Group the judges into kinds: sort by (share, row), then take runs of equal keys.
+    let rows: Vec<Row> = (0..n).map(row_of).collect();
+    let mut order: Vec<usize> = (0..n).filter(|&j| count[j] > 0).collect();
+    order.sort_unstable_by(|&a, &b| (shares[a], &rows[a]).cmp(&(shares[b], &rows[b])));
     // (share, active classes held, number of judges, factor)
-    let mut kinds: Vec<(u32, Vec<u64>, u128, u128)> = vec![];
-    let kind_of: Vec<Option<usize>> = (0..n)
-        .map(|j| {
-            if count[j] == 0 {
-                return None;
-            }
-            let key = (shares[j], row_of(j));
-            let next = kinds.len();
-            let i = *index.entry(key.clone()).or_insert(next);
-            if i == next {
-                kinds.push((key.0, key.1, 0, key.0 as u128));
-            }
-            kinds[i].2 += 1;
-            Some(i)
-        })
-        .collect();
+    let mut kinds: Vec<(u32, Row, u128, u128)> = vec![];
+    let mut kind_of: Vec<Option<usize>> = vec![None; n];
+    for &j in &order {
+        match kinds.last_mut() {
+            Some(kind) if kind.0 == shares[j] && kind.1 == rows[j] => kind.2 += 1,
+            _ => kinds.push((shares[j], rows[j].clone(), 1, shares[j] as u128)),
+        }
+        kind_of[j] = Some(kinds.len() - 1);
+    }
     let mut big_x = vec![0u128; active.len()];
     let mut term = vec![0u128; active.len()];
     for _ in 0..RATE_ITERATIONS {
@@ -541,6 +547,23 @@ mod tests {
             balanced_rates(&[1000, 500], &[true, false, false, true], &[7, 0]),
             vec![1000, 0]
         );
+    }
+
+    #[test]
+    fn balanced_rates_handle_more_than_64_classes() {
+        // 70 classes; judge 0 holds them all, judges 1 and 2 only the first (and last). Class 0
+        // carries most of the volume, the others a little each: the generalists 1 and 2 take
+        // class 0, judge 0 the rest, so judge 0's factor ends below theirs.
+        let k = 70;
+        let mut holds = vec![true; k];
+        for _ in 0..2 {
+            holds.extend((0..k).map(|c| c == 0 || c == k - 1));
+        }
+        let mut volumes = vec![10u64; k];
+        volumes[0] = 3000;
+        let x = balanced_rates(&[1000; 3], &holds, &volumes);
+        assert_eq!(x[1], x[2]);
+        assert!(x[0] < x[1] && x[0] > 0, "{x:?}");
     }
 
     #[test]
