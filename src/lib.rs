@@ -2,9 +2,10 @@
 //!
 //! `src/main.rs` only parses arguments and calls these functions, so the integration tests and the
 //! load generator use exactly the code paths the command line does: [`verify::verify_url`] is what
-//! `klero verify --url` runs, [`demo::seed`] is what `klero serve --demo` runs.
+//! `klero verify --url` runs, [`audit::audit_file`] is what `klero audit` runs, [`demo::seed`] is what `klero serve --demo` runs.
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod client;
 pub mod demo;
 pub mod verify;

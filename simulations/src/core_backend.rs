@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use klero_core::hash::sha256;
 use klero_core::{
     AbsenceId, AbsenceReason, Actor, ActorId, CaseId, CaseType, CaseTypeCode, ClosingReason,
-    CourtId, Day, Digest32, DivisionId, Event, Fallback, HashChain, JudgeId, Log, Method, Policy,
-    RecusalReason, Role, Specialization,
+    CourtId, Day, Digest32, DivisionId, Event, Fallback, HashChain, JudgeId, Log, LogEntry, Policy,
+    ReassignReason, RecusalReason, RelatedLink, RelationReason, Role, Specialization,
 };
 
 use crate::engine::{Backend, Mirror, Outcome};
@@ -28,6 +28,8 @@ pub struct Core {
     divisions: Vec<DivisionId>,
     types: Vec<(CaseTypeCode, u32)>,
     absences: u64,
+    /// Every entry appended, when kept (see [`Core::keeping_entries`]).
+    pub entries: Option<Vec<LogEntry>>,
     /// Draw entries appended.
     pub draws: u64,
     /// Seconds spent inside the core (appends and draws).
@@ -50,16 +52,31 @@ impl Core {
             divisions: vec![],
             types: vec![],
             absences: 0,
+            entries: None,
             draws: 0,
             core_seconds: 0.0,
         }
     }
 
+    /// Keeps every entry appended, to export the log (JSON lines, SPEC §8) or audit it.
+    pub fn keeping_entries(mut self) -> Core {
+        self.entries = Some(Vec::new());
+        self
+    }
+
     fn append(&mut self, at: i64, actor: Actor, ev: Event) -> bool {
         let t = std::time::Instant::now();
-        let ok = self.log.append(self.start_ms + at, actor, ev).is_ok();
+        let r = self.log.append(self.start_ms + at, actor, ev);
         self.core_seconds += t.elapsed().as_secs_f64();
-        ok
+        match r {
+            Ok(e) => {
+                if let Some(v) = self.entries.as_mut() {
+                    v.push(e);
+                }
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     fn draw(&mut self, at: i64, case: &CaseId) -> Option<Outcome> {
@@ -68,12 +85,15 @@ impl Core {
         let e = self.log.draw(self.start_ms + at, case, chain).ok();
         self.core_seconds += t.elapsed().as_secs_f64();
         let e = e?;
+        if let Some(v) = self.entries.as_mut() {
+            v.push(e.clone());
+        }
         self.draws += 1;
         let Event::Draw(d) = &e.event else {
             return None;
         };
         let chosen = d.chosen.iter().map(|j| self.judge_ix[j]).collect();
-        if d.method != Method::Random {
+        if !d.method.is_random() {
             return Some(Outcome {
                 pool: vec![],
                 probs: vec![],
@@ -258,7 +278,12 @@ impl Backend for Core {
     fn file(&mut self, at: i64, ci: u32, c: &CaseSpec, _m: &Mirror) -> Option<Outcome> {
         let id = CaseId::parse(c.id.clone()).expect("case id");
         let (code, weight) = self.types[c.ty as usize].clone();
-        let related = c.related.and_then(|r| self.case_ids[r as usize].clone());
+        let related = c.related.and_then(|r| {
+            Some(RelatedLink {
+                case: self.case_ids[r as usize].clone()?,
+                reason: RelationReason::SameFacts,
+            })
+        });
         let earlier = c.earlier.and_then(|r| self.case_ids[r as usize].clone());
         let ev = Event::CaseFiled {
             case: id.clone(),
@@ -290,6 +315,19 @@ impl Backend for Core {
             reason: RecusalReason::ConflictOfInterest,
         };
         if !self.append(at, Actor::new(Role::Judge, j.as_str()), ev) {
+            return None;
+        }
+        self.draw(at, &id)
+    }
+
+    fn reassign(&mut self, at: i64, ci: u32, judge: u32, _m: &Mirror) -> Option<Outcome> {
+        let id = self.case_ids[ci as usize].clone()?;
+        let ev = Event::Reassignment {
+            case: id.clone(),
+            judge: self.judge_ids[judge as usize].clone(),
+            reason: ReassignReason::Other,
+        };
+        if !self.append(at, clerk(), ev) {
             return None;
         }
         self.draw(at, &id)

@@ -24,6 +24,9 @@ pub enum Attack {
     /// A target filing is withdrawn and refiled, with a slightly different claim, until the
     /// favoured judge comes up (up to the scenario's attempts).
     Duplicates,
+    /// A target filing that another judge drew is reassigned by the clerk (reason `other`), again
+    /// and again until the favoured judge comes up (up to the scenario's attempts).
+    Reassign,
 }
 
 /// The outcome of one allocation as the public log shows it.
@@ -60,12 +63,18 @@ pub trait Backend {
     fn file(&mut self, at: i64, ci: u32, case: &CaseSpec, m: &Mirror) -> Option<Outcome>;
     /// `judge` leaves case `ci` and a replacement is drawn; `None` if refused.
     fn recuse(&mut self, at: i64, ci: u32, judge: u32, m: &Mirror) -> Option<Outcome>;
+    /// The clerk takes case `ci` away from `judge` and a replacement is drawn; `None` if refused.
+    /// The allocation is the same as a recusal's; only the log records it differently.
+    fn reassign(&mut self, at: i64, ci: u32, judge: u32, m: &Mirror) -> Option<Outcome> {
+        self.recuse(at, ci, judge, m)
+    }
     /// A case is withdrawn.
     fn close(&mut self, at: i64, ci: u32);
 }
 
 /// The duplicate-filing key: court, parties, claim.
-type DupKey = (u32, Vec<[u8; 32]>, [u8; 32]);
+/// Court, division, case type, parties, claim: the duplicate key of SPEC §4.5.
+type DupKey = (u32, u32, u16, Vec<[u8; 32]>, [u8; 32]);
 
 /// The facts the pool rules need, kept in step with the log.
 pub struct Mirror {
@@ -215,14 +224,21 @@ impl Mirror {
     /// else a draw.
     pub fn plan_filing(&self, ci: u32, day: i32) -> Plan {
         let c = &self.cases[ci as usize];
-        if let Some(&first) = self.dup.get(&(c.court, c.parties.clone(), c.claim)) {
-            return Plan::Reference(self.case_judges[first as usize].clone());
-        }
-        if let Some(r) = c.related {
-            let rj = &self.case_judges[r as usize];
-            if !rj.is_empty() && rj.iter().all(|&j| self.eligible(j, ci, day, true, None)) {
-                return Plan::Reference(rj.clone());
+        // A duplicate or related binding holds only if every bound judge may sit on the case.
+        let spec = Some(self.type_spec[c.ty as usize].as_str());
+        let bound = |e: u32| {
+            let rj = &self.case_judges[e as usize];
+            !rj.is_empty() && rj.iter().all(|&j| self.eligible(j, ci, day, false, spec))
+        };
+        let key = (c.court, c.division, c.ty, c.parties.clone(), c.claim);
+        if let Some(&latest) = self.dup.get(&key) {
+            if bound(latest) {
+                return Plan::Reference(self.case_judges[latest as usize].clone());
             }
+        } else if let Some(r) = c.related
+            && bound(r)
+        {
+            return Plan::Reference(self.case_judges[r as usize].clone());
         }
         self.pool(ci, day, self.type_panel[c.ty as usize])
     }
@@ -451,8 +467,7 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
             Some(o) => {
                 record(m, led, draws, ci, day, o, true);
                 m.dup
-                    .entry((c.court, c.parties.clone(), c.claim))
-                    .or_insert(ci);
+                    .insert((c.court, c.division, c.ty, c.parties.clone(), c.claim), ci);
             }
             None => refused += 1,
         }
@@ -549,6 +564,39 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
                                 closed[cur as usize] = true;
                                 t += 60_000;
                             }
+                        }
+                    }
+                    Attack::Reassign => {
+                        let mut out =
+                            file_one(&mut m, &mut led, &mut draws, &mut facts, backend, at, ci);
+                        let mut t = at;
+                        for _ in 1..w.scenario.study.refile_attempts.max(1) {
+                            let Some(o) = &out else { break };
+                            let Some(&judge) = o.chosen.first() else {
+                                break;
+                            };
+                            if judge == fav {
+                                break;
+                            }
+                            t += 60_000;
+                            let cu = ci as usize;
+                            m.case_judges[cu].retain(|&j| j != judge);
+                            m.recused[cu].push(judge);
+                            out = backend.reassign(t, ci, judge, &m);
+                            match &out {
+                                Some(o) => {
+                                    let wgt = m.type_weight[m.cases[cu].ty as usize] as f64;
+                                    led.intake[judge as usize] -= wgt;
+                                    record(&mut m, &mut led, &mut draws, ci, day, o, false);
+                                }
+                                None => {
+                                    m.recused[cu].pop();
+                                    m.case_judges[cu].insert(0, judge);
+                                }
+                            }
+                        }
+                        if out.is_some_and(|o| o.chosen.first() == Some(&fav)) {
+                            steered.0 += 1;
                         }
                     }
                     Attack::None => unreachable!(),

@@ -7,6 +7,7 @@
 //! `simulations/results/<scenario>.md`, `<scenario>.json` and SVG plots.
 #![deny(missing_docs)]
 
+mod audit_study;
 mod baselines;
 mod core_backend;
 mod engine;
@@ -45,6 +46,13 @@ struct Args {
     /// Independent worlds per sweep point (overrides the scenario's 5).
     #[arg(long)]
     sweep_runs: Option<u32>,
+    /// Instead of the study: measure the observer's audit (`klero audit`) on this many honest
+    /// worlds and as many under each attack (absences, refiling, reassignment).
+    #[arg(long)]
+    audit: Option<u32>,
+    /// With --audit: write every log (JSON lines, the export format) into this directory.
+    #[arg(long)]
+    export: Option<PathBuf>,
 }
 
 fn main() {
@@ -71,6 +79,29 @@ fn main() {
     }
     if let Some(r) = a.sweep_runs {
         sc.study.sweep_runs = r;
+    }
+    if let Some(runs) = a.audit {
+        if let Some(dir) = &a.export
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            eprintln!("klero-sim: cannot create {}: {e}", dir.display());
+            std::process::exit(2);
+        }
+        let s = audit_study::study(
+            &sc,
+            runs,
+            sc.study.threads.max(1) as usize,
+            a.export.as_deref(),
+        );
+        for d in s
+            .detail
+            .iter()
+            .filter(|d| d.flagged == (d.world == "honest"))
+        {
+            eprintln!("{} {}: flagged {} {:?}", d.world, d.rep, d.flagged, d.flags);
+        }
+        println!("{}", audit_study::table(&s));
+        return;
     }
     let res = study::study(&sc, &|line| eprintln!("{line}"));
     println!("{}", report::table(&res));

@@ -25,7 +25,7 @@ async fn court(app: &TestApp, court: &str, judges: &[(&str, u32)]) -> (String, S
         .post(
             "/api/v1/tokens",
             &app.system_admin,
-            json!({"role": "court_admin", "court": court}),
+            json!({"role": "court_admin", "holder": format!("CA-{court}"), "court": court}),
         )
         .await)["token"]
         .as_str()
@@ -51,7 +51,7 @@ async fn court(app: &TestApp, court: &str, judges: &[(&str, u32)]) -> (String, S
         .post(
             "/api/v1/tokens",
             &admin,
-            json!({"role": "clerk", "court": court}),
+            json!({"role": "clerk", "holder": format!("CL-{court}"), "court": court}),
         )
         .await)["token"]
         .as_str()

@@ -43,7 +43,9 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod beacon;
+pub mod conformance;
 pub mod day;
 pub mod draw;
 pub mod encode;

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, cases, judges, public};
+use crate::routes::{admin, audit, cases, judges, public};
 
 struct Bearer;
 
@@ -39,6 +39,7 @@ Request bodies are limited to 64 KiB and unknown fields are refused.",
         public::courts,
         public::court,
         public::stats,
+        audit::court_audit,
         public::policy,
         cases::file_case,
         cases::get_case,
@@ -57,14 +58,17 @@ Request bodies are limited to 64 KiB and unknown fields are refused.",
         admin::list_absences,
         admin::cancel_absence,
         admin::create_token,
+        admin::revoke_token,
+        admin::open_enrollment,
+        admin::complete_enrollment,
     ),
     components(schemas(crate::Problem)),
     tags(
-        (name = "public", description = "No account needed: the log, proofs, courts, statistics"),
+        (name = "public", description = "No account needed: the log, proofs, courts, statistics, the observer's audit"),
         (name = "clerk", description = "Court clerks: filings, reassignments, closing"),
         (name = "judge", description = "Judges: docket, conflicts, recusals"),
         (name = "court admin", description = "Court administrators: divisions, judges, absences"),
-        (name = "system admin", description = "System administrators: courts, policy, tokens"),
+        (name = "system admin", description = "System administrators: courts, policy, credentials"),
     )
 )]
 struct ApiDoc;
