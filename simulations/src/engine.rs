@@ -407,7 +407,8 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
                   ci: u32,
                   day: i32,
                   out: &Outcome,
-                  filing: bool| {
+                  filing: bool,
+                  counts: bool| {
         let generic = filing && !m.case_specific_exclusion(ci, day);
         let c = &m.cases[ci as usize];
         let wgt = m.type_weight[c.ty as usize] as f64;
@@ -419,13 +420,15 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
             m.recused.resize(cu + 1, vec![]);
         }
         for &j in &out.chosen {
-            led.intake[j as usize] += wgt;
+            if counts {
+                led.intake[j as usize] += wgt;
+            }
             m.case_judges[cu].push(j);
             if !m.ever[cu].contains(&j) {
                 m.ever[cu].push(j);
             }
         }
-        if filing {
+        if filing && counts {
             led.expose(m, c.court, c.division, day, wgt * seats);
         }
         if !out.pool.is_empty() {
@@ -462,10 +465,15 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
             .filings
             .push((at, ci, party_fingerprint(&m.cases[cu])));
         let c = m.cases[cu].clone();
+        // A filing bound to an earlier one as its duplicate is the same matter: the core adds no
+        // intake for it (SPEC §7.7), so the ledger neither credits nor owes it.
+        let key = (c.court, c.division, c.ty, c.parties.clone(), c.claim);
+        let duplicate =
+            m.dup.contains_key(&key) && matches!(m.plan_filing(ci, day), Plan::Reference(_));
         let out = backend.file(at, ci, &c, m);
         match &out {
             Some(o) => {
-                record(m, led, draws, ci, day, o, true);
+                record(m, led, draws, ci, day, o, true, !duplicate);
                 m.dup
                     .insert((c.court, c.division, c.ty, c.parties.clone(), c.claim), ci);
             }
@@ -587,7 +595,7 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
                                 Some(o) => {
                                     let wgt = m.type_weight[m.cases[cu].ty as usize] as f64;
                                     led.intake[judge as usize] -= wgt;
-                                    record(&mut m, &mut led, &mut draws, ci, day, o, false);
+                                    record(&mut m, &mut led, &mut draws, ci, day, o, false, true);
                                 }
                                 None => {
                                     m.recused[cu].pop();
@@ -616,7 +624,9 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
                     Some(o) => {
                         let wgt = m.type_weight[m.cases[ci].ty as usize] as f64;
                         led.intake[judge as usize] -= wgt;
-                        record(&mut m, &mut led, &mut draws, ci as u32, day, &o, false);
+                        record(
+                            &mut m, &mut led, &mut draws, ci as u32, day, &o, false, true,
+                        );
                     }
                     None => {
                         m.recused[ci].pop();
