@@ -171,6 +171,31 @@ impl Mirror {
             && !self.case_judges.get(cu).is_some_and(|r| r.contains(&j))
     }
 
+    /// True if some judge who would otherwise be in case `ci`'s division pool on `day` is kept out
+    /// for a reason of this case alone (a conflict with its parties, an earlier instance, a
+    /// recusal from it): the pool another filing of the same type would see is different.
+    pub fn case_specific_exclusion(&self, ci: u32, day: i32) -> bool {
+        let c = &self.cases[ci as usize];
+        let spec = self.type_spec[c.ty as usize].as_str();
+        self.court_judges[c.court as usize].iter().any(|&j| {
+            let (_, div, specs, _) = &self.judges[j as usize];
+            self.active[j as usize]
+                && *div == c.division
+                && specs.iter().any(|x| x == spec)
+                && !self.absent(j, day)
+                && (c
+                    .parties
+                    .iter()
+                    .any(|p| self.conflicts[j as usize].contains(p))
+                    || self
+                        .recused
+                        .get(ci as usize)
+                        .is_some_and(|r| r.contains(&j))
+                    || c.earlier
+                        .is_some_and(|e| self.ever[e as usize].contains(&j)))
+        })
+    }
+
     /// The pool for `seats` seats under the minimum-pool rule and the `widen_then_proceed` fallback.
     fn pool(&self, ci: u32, day: i32, seats: u8) -> Plan {
         let c = &self.cases[ci as usize];
@@ -242,6 +267,9 @@ pub struct DrawRec {
     pub case: u32,
     /// Opened by a filing (not a recusal).
     pub filing: bool,
+    /// No judge was kept out of the pool for a reason of this case alone (conflict, recusal,
+    /// earlier instance): any filing of the same type at that moment would have seen this pool.
+    pub generic: bool,
     /// The pool.
     pub pool: Vec<u32>,
     /// First-seat probabilities.
@@ -379,7 +407,9 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
                   ci: u32,
                   day: i32,
                   out: &Outcome,
-                  filing: bool| {
+                  filing: bool,
+                  counts: bool| {
+        let generic = filing && !m.case_specific_exclusion(ci, day);
         let c = &m.cases[ci as usize];
         let wgt = m.type_weight[c.ty as usize] as f64;
         let seats = m.seats(ci) as f64;
@@ -390,13 +420,15 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
             m.recused.resize(cu + 1, vec![]);
         }
         for &j in &out.chosen {
-            led.intake[j as usize] += wgt;
+            if counts {
+                led.intake[j as usize] += wgt;
+            }
             m.case_judges[cu].push(j);
             if !m.ever[cu].contains(&j) {
                 m.ever[cu].push(j);
             }
         }
-        if filing {
+        if filing && counts {
             led.expose(m, c.court, c.division, day, wgt * seats);
         }
         if !out.pool.is_empty() {
@@ -406,6 +438,7 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
                 ty: c.ty,
                 case: ci,
                 filing,
+                generic,
                 pool: out.pool.clone(),
                 probs: out.probs.clone(),
                 chosen: out.chosen.clone(),
@@ -432,10 +465,15 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
             .filings
             .push((at, ci, party_fingerprint(&m.cases[cu])));
         let c = m.cases[cu].clone();
+        // A filing bound to an earlier one as its duplicate is the same matter: the core adds no
+        // intake for it (SPEC §7.7), so the ledger neither credits nor owes it.
+        let key = (c.court, c.division, c.ty, c.parties.clone(), c.claim);
+        let duplicate =
+            m.dup.contains_key(&key) && matches!(m.plan_filing(ci, day), Plan::Reference(_));
         let out = backend.file(at, ci, &c, m);
         match &out {
             Some(o) => {
-                record(m, led, draws, ci, day, o, true);
+                record(m, led, draws, ci, day, o, true, !duplicate);
                 m.dup
                     .insert((c.court, c.division, c.ty, c.parties.clone(), c.claim), ci);
             }
@@ -557,7 +595,7 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
                                 Some(o) => {
                                     let wgt = m.type_weight[m.cases[cu].ty as usize] as f64;
                                     led.intake[judge as usize] -= wgt;
-                                    record(&mut m, &mut led, &mut draws, ci, day, o, false);
+                                    record(&mut m, &mut led, &mut draws, ci, day, o, false, true);
                                 }
                                 None => {
                                     m.recused[cu].pop();
@@ -586,7 +624,9 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
                     Some(o) => {
                         let wgt = m.type_weight[m.cases[ci].ty as usize] as f64;
                         led.intake[judge as usize] -= wgt;
-                        record(&mut m, &mut led, &mut draws, ci as u32, day, &o, false);
+                        record(
+                            &mut m, &mut led, &mut draws, ci as u32, day, &o, false, true,
+                        );
                     }
                     None => {
                         m.recused[ci].pop();

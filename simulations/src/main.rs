@@ -43,6 +43,9 @@ struct Args {
     /// Worker threads (overrides the scenario).
     #[arg(long)]
     threads: Option<u32>,
+    /// Independent worlds per sweep point (overrides the scenario's 5).
+    #[arg(long)]
+    sweep_runs: Option<u32>,
     /// Instead of the study: measure the observer's audit (`klero audit`) on this many honest
     /// worlds and as many under each attack (absences, refiling, reassignment).
     #[arg(long)]
@@ -73,6 +76,9 @@ fn main() {
     }
     if let Some(t) = a.threads {
         sc.study.threads = t;
+    }
+    if let Some(r) = a.sweep_runs {
+        sc.study.sweep_runs = r;
     }
     if let Some(runs) = a.audit {
         if let Some(dir) = &a.export

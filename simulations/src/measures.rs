@@ -65,6 +65,11 @@ pub struct Unpredictability {
     pub mean_min_entropy_bits: f64,
     /// Smallest min-entropy, in bits.
     pub worst_min_entropy_bits: f64,
+    /// Smallest margin over the bar, `min-entropy - (log2 |E| - 1)`, in bits (negative: the bar
+    /// is missed by that much in some draw).
+    pub worst_entropy_margin_bits: f64,
+    /// Pool size of the draw with the smallest min-entropy.
+    pub worst_entropy_pool: usize,
     /// Fraction of draws whose outcome was certain beforehand.
     pub certain_fraction: f64,
     /// Draws counted.
@@ -75,6 +80,7 @@ pub struct Unpredictability {
 pub fn unpredictability(draws: &[DrawRec]) -> Unpredictability {
     let mut u = Unpredictability {
         worst_min_entropy_bits: f64::INFINITY,
+        worst_entropy_margin_bits: f64::INFINITY,
         ..Default::default()
     };
     for d in draws {
@@ -84,9 +90,13 @@ pub fn unpredictability(draws: &[DrawRec]) -> Unpredictability {
         u.mean_p_times_pool += mp * n;
         u.worst_p = u.worst_p.max(mp);
         u.mean_p += mp;
-        let h = -mp.log2();
+        let h = -mp.log2() + 0.0; // + 0.0: a certain draw has 0 bits, not -0
         u.mean_min_entropy_bits += h;
-        u.worst_min_entropy_bits = u.worst_min_entropy_bits.min(h);
+        if h < u.worst_min_entropy_bits {
+            u.worst_min_entropy_bits = h;
+            u.worst_entropy_pool = d.pool.len();
+        }
+        u.worst_entropy_margin_bits = u.worst_entropy_margin_bits.min(h - (n.log2() - 1.0));
         if mp >= 1.0 - 1e-12 {
             u.certain_fraction += 1.0;
         }
@@ -98,9 +108,21 @@ pub fn unpredictability(draws: &[DrawRec]) -> Unpredictability {
     u.certain_fraction /= k;
     if draws.is_empty() {
         u.worst_min_entropy_bits = 0.0;
+        u.worst_entropy_margin_bits = 0.0;
     }
     u.draws = draws.len();
     u
+}
+
+/// Which moments the timing advantage compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timing {
+    /// The definition the bar is measured with: only moments at which the target judge can be
+    /// drawn (is in the pool), and only filings whose pool no case-specific exclusion (a
+    /// conflict with that filing's parties, a recusal, an earlier instance) shaped.
+    Fair,
+    /// The first definition: every filing of the type, the target counted at 0 while away.
+    AnyMoment,
 }
 
 /// The timing advantage: a litigant with a case of a given type may file at any moment of a window
@@ -109,11 +131,24 @@ pub fn unpredictability(draws: &[DrawRec]) -> Unpredictability {
 /// the mix, window start and target judge), the advantage is
 /// `Σ max_t p_t(target) / Σ mean_t p_t(target)`: how much more often they get the judge than a
 /// litigant filing at a random moment of the same window. The moments are the real filings of the
-/// same court and case type in the window (the litigant's filing would see the same state).
-pub fn timing_advantage(w: &World, draws: &[DrawRec], window: u32, samples: u32, seed: u64) -> f64 {
+/// same court and case type in the window.
+///
+/// Under [`Timing::AnyMoment`] (the first definition) two things no draw rule controls counted as
+/// the draw's leak: the target's own absences (filing while the wanted judge is away gives 0 under
+/// any rule that respects absences, even a lottery), and other filings' conflicts and recusals
+/// (a moment whose pool lacked a judge conflicted with *that* filing's parties is not a moment the
+/// litigant's own filing could have had). [`Timing::Fair`] leaves both out.
+pub fn timing_advantage(
+    w: &World,
+    draws: &[DrawRec],
+    window: u32,
+    samples: u32,
+    seed: u64,
+    mode: Timing,
+) -> f64 {
     let mut idx: HashMap<(u32, u16), Vec<usize>> = HashMap::new();
     for (i, d) in draws.iter().enumerate() {
-        if d.filing {
+        if d.filing && (mode == Timing::AnyMoment || d.generic) {
             idx.entry((d.court, d.ty)).or_default().push(i);
         }
     }
@@ -137,11 +172,11 @@ pub fn timing_advantage(w: &World, draws: &[DrawRec], window: u32, samples: u32,
             if d.day >= start + window as i32 {
                 break;
             }
-            let p = d
-                .pool
-                .iter()
-                .position(|&j| j == target)
-                .map_or(0.0, |x| d.probs[x]);
+            let p = match d.pool.iter().position(|&j| j == target) {
+                Some(x) => d.probs[x],
+                None if mode == Timing::Fair => continue,
+                None => 0.0,
+            };
             mx = mx.max(p);
             sum += p;
             k += 1;
@@ -272,6 +307,7 @@ mod tests {
 
     fn rec(day: i32, pool: Vec<u32>, probs: Vec<f64>, chosen: u32) -> DrawRec {
         DrawRec {
+            generic: true,
             day,
             court: 0,
             ty: 0,
@@ -295,7 +331,39 @@ mod tests {
         assert!((u.mean_p_times_pool - 1.5).abs() < 1e-12);
         assert!((u.mean_min_entropy_bits - 1.0).abs() < 1e-12); // (0 + 2) / 2
         assert_eq!(u.worst_min_entropy_bits, 0.0);
+        assert_eq!(u.worst_entropy_pool, 2);
+        // The certain draw among 2 is exactly at the bar (0 bits = log2 2 - 1); the uniform one
+        // among 4 is 1 bit above it.
+        assert!(u.worst_entropy_margin_bits.abs() < 1e-12);
         assert!((u.certain_fraction - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_fair_timing_figure_leaves_out_moments_shaped_by_another_filing() {
+        // Two judges; every day a generic filing (both judges at 1/2) and a filing whose parties
+        // one judge (1) is conflicted with (judge 0 certain). A litigant's own filing always sees
+        // the generic pool, so timing gains nothing: the fair figure is exactly 1. The first
+        // definition counted the conflicted filings as moments (target 0 at 1, target 1 at 0) and
+        // reported an advantage.
+        let sc = crate::scenario::Scenario::parse(
+            r#"{"name": "timing", "seed": 5, "courts": 1,
+            "divisions": [{"name": "a", "judges": 2, "specializations": [["a", 1.0]]}],
+            "case_types": [{"code": "x", "division": "a", "specialization": "a", "weight": 1, "panel": 1, "mix": 1.0}],
+            "cases_per_court": 10, "part_time_fraction": 0.0, "president_share": 1000}"#,
+        )
+        .unwrap();
+        let w = World::generate(&sc, false);
+        let mut d = vec![];
+        for day in 0..w.scenario.days as i32 {
+            d.push(rec(day, vec![0, 1], vec![0.5, 0.5], 0));
+            let mut c = rec(day, vec![0], vec![1.0], 0);
+            c.generic = false;
+            d.push(c);
+        }
+        let fair = timing_advantage(&w, &d, 7, 2000, 1, Timing::Fair);
+        let first = timing_advantage(&w, &d, 7, 2000, 1, Timing::AnyMoment);
+        assert!((fair - 1.0).abs() < 1e-12, "{fair}");
+        assert!(first > 1.3, "{first}");
     }
 
     #[test]

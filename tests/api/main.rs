@@ -16,6 +16,9 @@ mod concurrency;
 mod tamper;
 // The command line: export, verify FILE, token revoke and bootstrap.
 mod cli;
+// Issue 7, items 4 and 5: a judge back from leave is level; full judges beside a part-time
+// president are pulled back together.
+mod balance;
 // Credentials on the record: no administrator acts as a judge; revocation at the next request.
 mod accountability;
 // Allocation rules that must not be steering channels: duplicates, look-alikes, related cases,

@@ -127,13 +127,29 @@ fn bench_draw(c: &mut Criterion) {
             .map(|i| klero_core::draw::LoadInput {
                 load: (i * 7919) % 10_007 * 1000,
                 share_permille: 1000,
+                rate: 1000,
             })
             .collect();
         let seed = Digest32([3; 32]);
         g.bench_function(format!("weights_and_sample/{judges}_judges"), |b| {
             b.iter(|| {
-                let w = klero_core::draw::weights(&policy, 3, black_box(&inputs), 0, 0);
+                let w = klero_core::draw::weights(&policy, 3, black_box(&inputs), 0);
                 black_box(klero_core::draw::draw_without_replacement(&seed, &w, 1))
+            })
+        });
+        // The balanced-rate factors of a group in which a third of the judges also hold a
+        // specialization (the matrix scaling runs its full iteration count).
+        let shares: Vec<u32> = (0..judges)
+            .map(|i| if i % 7 == 0 { 500 } else { 1000 })
+            .collect();
+        let holds: Vec<bool> = (0..judges).flat_map(|i| [true, i % 3 == 0]).collect();
+        g.bench_function(format!("balanced_rates/{judges}_judges"), |b| {
+            b.iter(|| {
+                black_box(klero_core::draw::balanced_rates(
+                    black_box(&shares),
+                    &holds,
+                    &[3_000_000, 1_000_000],
+                ))
             })
         });
     }

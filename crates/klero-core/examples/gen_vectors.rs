@@ -10,8 +10,8 @@
 
 use klero_core::beacon::{HashChain, seed};
 use klero_core::draw::{
-    LoadInput, absence_credit, draw_without_replacement, joining_credit, normalized_load, rng,
-    weights,
+    LoadInput, absence_credit, balanced_rates, draw_without_replacement, joining_credit,
+    normalized_load, rng, weights,
 };
 use klero_core::merkle::MerkleTree;
 use klero_core::sample::{SampleSpec, sample_log};
@@ -19,15 +19,18 @@ use klero_core::*;
 use rand_core::Rng;
 use serde_json::{Value, json};
 
-/// A weights vector: name, cap, balance, case weight, (absent count, absent shares), (intake, share).
+/// A weights vector: name, cap, balance, case weight, absent factors, (intake, share, factor).
 type WeightCase = (
     &'static str,
     (u32, u32),
     u32,
     u32,
-    (usize, u64),
-    Vec<(u64, u32)>,
+    u64,
+    Vec<(u64, u32, u64)>,
 );
+
+/// A balanced-rates vector: name, shares, holdings (row per judge), volumes.
+type RateCase = (&'static str, Vec<u32>, Vec<Vec<bool>>, Vec<u64>);
 
 /// The file name and contents of every vector file.
 pub fn generate() -> Vec<(&'static str, String)> {
@@ -179,12 +182,16 @@ pub fn generate() -> Vec<(&'static str, String)> {
     let base = Policy::with_case_types(vec![]);
     #[rustfmt::skip]
     let weight_cases: Vec<WeightCase> = vec![
-        ("defaults, equal shares", (3, 2), 1000, 2, (0, 0), vec![(10_000, 1000), (4_000, 1000), (7_000, 1000), (12_000, 1000), (7_000, 1000)]),
-        ("a president at a quarter share", (3, 2), 1000, 5, (0, 0), vec![(2_000, 250), (9_000, 1000), (8_000, 1000), (10_000, 1000)]),
-        ("two of six judges absent", (3, 2), 1000, 1, (2, 2000), vec![(0, 1000), (1_000, 1000), (2_000, 1000), (3_000, 1000)]),
-        ("half balance, cap 2", (2, 1), 500, 3, (0, 0), vec![(5_000, 1000), (1_000, 500), (9_000, 1000)]),
-        ("balance 0: a lottery by share", (3, 2), 0, 1, (0, 0), vec![(5_000, 500), (1_000, 1000), (9_000, 1000)]),
-        ("shares so unequal that only the share cap fits", (3, 2), 1000, 1, (0, 0), vec![(0, 1000), (0, 100)]),
+        ("defaults, equal shares: three fill to 1.5 q, the rest keep a quarter of q", (3, 2), 1000, 2, 0, vec![(10_000, 1000, 1000), (4_000, 1000, 1000), (7_000, 1000, 1000), (12_000, 1000, 1000), (7_000, 1000, 1000)]),
+        ("a president at a quarter share, most loaded: the less loaded full judge is ahead", (3, 2), 1000, 1, 0, vec![(2_000, 250, 250), (1_000, 1000, 1000), (2_000, 1000, 1000)]),
+        ("a president at a quarter share, least loaded", (3, 2), 1000, 5, 0, vec![(0, 250, 250), (9_000, 1000, 1000), (8_000, 1000, 1000), (10_000, 1000, 1000)]),
+        ("two of six judges absent: the nominal pool holds everyone to 1/4", (3, 2), 1000, 1, 2000, vec![(0, 1000, 1000), (1_000, 1000, 1000), (2_000, 1000, 1000), (3_000, 1000, 1000)]),
+        ("four of six judges absent: the eligible pool alone", (3, 2), 1000, 1, 4000, vec![(0, 1000, 1000), (1_000, 1000, 1000)]),
+        ("generalists and specialists: factors 2 : 1 for a general case", (3, 2), 1000, 2, 0, vec![(6_000, 1000, 1 << 40), (2_000, 1000, 1 << 40), (4_000, 1000, 1 << 39), (0, 1000, 1 << 39)]),
+        ("a balanced rate above 2/n: the ceiling alone", (3, 2), 1000, 1, 0, vec![(0, 1000, 900), (0, 1000, 50), (0, 1000, 50)]),
+        ("half balance, cap 2", (2, 1), 500, 3, 0, vec![(5_000, 1000, 1000), (1_000, 500, 500), (9_000, 1000, 1000)]),
+        ("balance 0: a lottery by balanced rate", (3, 2), 0, 1, 0, vec![(5_000, 500, 500), (1_000, 1000, 1000), (9_000, 1000, 1000)]),
+        ("factors all 0: the shares count", (3, 2), 1000, 1, 0, vec![(0, 1000, 0), (0, 100, 0)]),
     ];
     for (name, cap, balance, case_weight, absent, judges) in weight_cases {
         let policy = Policy {
@@ -195,25 +202,42 @@ pub fn generate() -> Vec<(&'static str, String)> {
         };
         let inputs: Vec<LoadInput> = judges
             .iter()
-            .map(|&(i, s)| LoadInput {
+            .map(|&(i, s, r)| LoadInput {
                 load: normalized_load(i, s),
                 share_permille: s,
+                rate: r,
             })
             .collect();
-        let w = weights(&policy, case_weight, &inputs, absent.0, absent.1);
+        let w = weights(&policy, case_weight, &inputs, absent);
         wv.push(json!({
             "name": name,
             "cap_num": cap.0, "cap_den": cap.1, "balance_permille": balance,
-            "case_weight": case_weight, "absent_count": absent.0, "absent_shares": absent.1,
+            "case_weight": case_weight, "absent_rates": absent,
             "intake_milli": judges.iter().map(|j| j.0).collect::<Vec<_>>(),
             "share_permille": judges.iter().map(|j| j.1).collect::<Vec<_>>(),
+            "rates": judges.iter().map(|j| j.2).collect::<Vec<_>>(),
             "loads": inputs.iter().map(|a| a.load).collect::<Vec<_>>(),
             "weights": w,
         }));
     }
-    let absence: Vec<Value> = [(3u32, 1u8, 1000u32, 4000u64), (3, 1, 500, 4000), (5, 3, 1000, 14_250)]
+    #[rustfmt::skip]
+    let rate_cases: Vec<RateCase> = vec![
+        ("everyone holds every class: the shares", vec![1000, 400, 1000], vec![vec![true, true], vec![true, true], vec![true, true]], vec![5_000, 2_000]),
+        ("two generalists, two specialists, a quarter special work", vec![1000, 1000, 1000, 1000], vec![vec![true, false], vec![true, false], vec![true, true], vec![true, true]], vec![3_000, 1_000]),
+        ("a specialist president at 400", vec![1000, 1000, 1000, 400], vec![vec![true, false, false], vec![true, true, false], vec![true, false, true], vec![true, true, true]], vec![770_000, 150_000, 120_000]),
+        ("a class without volume and a judge holding nothing active", vec![1000, 500, 250], vec![vec![true, false], vec![true, true], vec![false, true]], vec![4_000, 0]),
+        ("special work more than its holders' shares", vec![1000, 1000, 1000], vec![vec![true, false], vec![true, false], vec![true, true]], vec![1_000, 5_000]),
+    ];
+    let rates: Vec<Value> = rate_cases
         .iter()
-        .map(|&(w, seats, share, pool)| json!({ "case_weight": w, "seats": seats, "share_permille": share, "pool_shares": pool, "credit_milli": absence_credit(w, seats, share, pool) }))
+        .map(|(name, shares, holds, volumes)| {
+            let flat: Vec<bool> = holds.iter().flatten().copied().collect();
+            json!({ "name": name, "share_permille": shares, "holds": holds, "volumes_milli": volumes, "factors": balanced_rates(shares, &flat, volumes) })
+        })
+        .collect();
+    let absence: Vec<Value> = [(3u32, 1u8, 1000u64, 4000u64), (3, 1, 500, 4000), (5, 3, 1000, 14_250), (1, 1, 1 << 39, 3 << 40)]
+        .iter()
+        .map(|&(w, seats, rate, pool)| json!({ "case_weight": w, "seats": seats, "rate": rate, "pool_rates": pool, "credit_milli": absence_credit(w, seats, rate, pool) }))
         .collect();
     let joining: Vec<Value> = [(0u64, 1000u32, 20_000u64, 0u32), (0, 500, 20_000, 0), (3_000, 1000, 20_000, 5), (25_000, 1000, 20_000, 0)]
         .iter()
@@ -221,7 +245,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
         .collect();
     files.push((
         "weights.json",
-        pretty(json!({ "weights": wv, "absence_credit": absence, "joining_credit": joining })),
+        pretty(json!({ "weights": wv, "balanced_rates": rates, "absence_credit": absence, "joining_credit": joining })),
     ));
 
     // Merkle proofs over the sample log.

@@ -32,9 +32,14 @@
 //!   pool and weights are fixed by the committed trigger before any randomness is revealed. Today the
 //!   draw entry directly follows its trigger; the rule leaves room for an external beacon whose round
 //!   arrives seconds later.
-//! - Weights put as much probability on the least loaded as the cap allows (water-filling), mixed
-//!   with a uniform lottery by `balance_permille`. The cap bounds both the advantage of timing a
-//!   filing and the predictability of any draw: no judge ever exceeds `cap / |E|`.
+//! - Weights put as much probability on the least loaded as the bounds allow (water-filling). The
+//!   bounds are relative to each judge's balanced rate (the share of that kind of case that keeps
+//!   everyone level given the division's case mix and specializations, found by integer matrix
+//!   scaling), not to an equal head share, which a generalist beside specialists must exceed to
+//!   stay level. The upper bound (the effective cap times the rate) limits the advantage of timing
+//!   a filing; the floor (a quarter of the rate) keeps every eligible judge drawable; the ceiling
+//!   `2 / |E|` holds each draw's min-entropy within one bit of a uniform draw's. `balance_permille`
+//!   moves the effective cap from 1 (a lottery by balanced rate) to `cap_num / cap_den`.
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 

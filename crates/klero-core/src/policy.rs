@@ -51,13 +51,15 @@ pub struct Policy {
     pub min_pool: u32,
     /// What happens below `min_pool`.
     pub fallback: Fallback,
-    /// The cap: no judge's probability exceeds `cap_num / cap_den` times their fair share of the work,
-    /// nor that multiple of an equal head share (SPEC §7.5). Must be `>= 1`.
+    /// The cap: no judge's probability exceeds `cap_num / cap_den` times their balanced rate for the
+    /// case (the rate that keeps every judge level given the window's case mix and who can take
+    /// what), and none exceeds `2 / |E|` whatever the cap (SPEC §7.5). Must be `>= 1`; the
+    /// denominator is at most 1000.
     pub cap_num: u32,
     /// Denominator of the cap.
     pub cap_den: u32,
     /// How strongly the draw favours the least loaded, in thousandths: it moves the effective cap
-    /// from 1 (0: a lottery by share) to `cap_num / cap_den` (1000: the least loaded get the most
+    /// from 1 (0: a lottery by balanced rate) to `cap_num / cap_den` (1000: the least loaded get the most
     /// probability the cap allows).
     pub balance_permille: u32,
     /// Intake counts toward a judge's load for this many days.
@@ -99,9 +101,14 @@ impl Policy {
         if self.min_pool == 0 {
             return Err("the minimum pool size must be at least 1".into());
         }
-        if self.cap_den == 0 || self.cap_num < self.cap_den || self.cap_num > 1000 * self.cap_den {
+        if self.cap_den == 0
+            || self.cap_den > 1000
+            || self.cap_num < self.cap_den
+            || self.cap_num > 1000 * self.cap_den
+        {
             return Err(
-                "the probability cap must be a fraction of at least 1 (cap_num >= cap_den > 0)"
+                "the probability cap must be a fraction of at least 1 and at most 1000 \
+                 (cap_den <= cap_num <= 1000 * cap_den, 0 < cap_den <= 1000)"
                     .into(),
             );
         }

@@ -12,7 +12,8 @@ use std::fmt;
 use crate::beacon::{BeaconReveal, ChainAnchor, chain_step, seed};
 use crate::day::{Day, Millis};
 use crate::draw::{
-    LoadInput, absence_credit, draw_without_replacement, joining_credit, normalized_load, weights,
+    LoadInput, absence_credit, balanced_rates, draw_without_replacement, joining_credit,
+    normalized_load, weights,
 };
 use crate::event::*;
 use crate::hash::duplicate_key;
@@ -77,6 +78,39 @@ pub struct CourtState {
     pub divisions: BTreeMap<DivisionId, String>,
     /// The court's judges (indices into the judge table) in ascending order of judge id.
     judges: Vec<usize>,
+    /// The window's case mix (SPEC §7.5): per division and specialization, the weighted intake of
+    /// first allocations by random draw, in daily totals.
+    mix: BTreeMap<(DivisionId, Specialization), Mix>,
+}
+
+/// One class's intake over the window, as daily totals (SPEC §7.5): at most `window_days` entries,
+/// whatever the number of cases.
+#[derive(Clone, Debug, Default)]
+struct Mix {
+    /// (day, thousandths of a case-weight unit times seats), in order of day, one entry per day.
+    days: VecDeque<(Day, u64)>,
+    /// Sum of `days`.
+    sum: u64,
+}
+
+impl Mix {
+    fn expire(&mut self, day: Day, window_days: u32) {
+        while let Some(&(d, v)) = self.days.front() {
+            if d.0 as i64 > day.0 as i64 - window_days as i64 {
+                break;
+            }
+            self.sum -= v;
+            self.days.pop_front();
+        }
+    }
+
+    fn add(&mut self, day: Day, amount: u64) {
+        match self.days.back_mut() {
+            Some((d, v)) if *d == day => *v += amount,
+            _ => self.days.push_back((day, amount)),
+        }
+        self.sum += amount;
+    }
 }
 
 /// One recorded absence.
@@ -513,6 +547,7 @@ impl State {
                         name: name.clone(),
                         divisions: BTreeMap::new(),
                         judges: vec![],
+                        mix: BTreeMap::new(),
                     },
                 );
             }
@@ -1305,6 +1340,24 @@ impl State {
             }
         }
         let weight = self.cases[ci].weight;
+        // The window's case mix: a first allocation adds its weight times seats to its class.
+        let court = self.cases[ci].court.clone();
+        let division = self.cases[ci].division.clone();
+        if let Some(spec) = need
+            && self.cases[ci].ever.is_empty()
+        {
+            let m = self
+                .courts
+                .get_mut(&court)
+                .expect("filed in a court")
+                .mix
+                .entry((division.clone(), spec.clone()))
+                .or_default();
+            m.expire(day, policy.window_days);
+            m.add(day, weight as u64 * 1000 * seats as u64);
+        }
+        let by_mix = scope == PoolScope::Division && need.is_some();
+        let rates = self.rates(&court, &division, by_mix, day, policy, court_judges);
         let mut inputs = Vec::with_capacity(ok.len());
         for &ji in &ok {
             let j = &mut self.judges[ji];
@@ -1312,6 +1365,7 @@ impl State {
             inputs.push(LoadInput {
                 load: normalized_load(j.intake_sum, j.share_permille),
                 share_permille: j.share_permille,
+                rate: rates(ji, j.share_permille),
             });
         }
         // Joining credit: judges entering a pool for the first time start near the pooled mean.
@@ -1337,21 +1391,23 @@ impl State {
             }
             j.pooled = true;
         }
-        // Absence credit: a judge kept out only by an absence is credited their fair share.
-        let pool_shares: u64 = inputs.iter().map(|i| i.share_permille as u64).sum();
-        let (mut absent_count, mut absent_shares) = (0usize, 0u64);
+        // Absence credit: a judge kept out only by an absence is credited the share of this draw
+        // the pool carries at their balanced rate.
+        let pool_rates: u64 = inputs.iter().map(|i| i.rate).sum();
+        let mut absent_rates = 0u64;
         for x in &ex {
             if x.reason == Exclusion::Absent {
-                let j = &mut self.judges[self.judge_ix[&x.judge]];
-                absent_count += 1;
-                absent_shares += j.share_permille as u64;
+                let ji = self.judge_ix[&x.judge];
+                let j = &mut self.judges[ji];
+                let rate = rates(ji, j.share_permille);
+                absent_rates += rate;
                 j.expire(day, policy.window_days);
-                let credit = absence_credit(weight, seats, j.share_permille, pool_shares);
+                let credit = absence_credit(weight, seats, rate, pool_rates);
                 j.intake.push_back((day, credit, NO_CASE));
                 j.intake_sum += credit;
             }
         }
-        let w = weights(policy, weight, &inputs, absent_count, absent_shares);
+        let w = weights(policy, weight, &inputs, absent_rates);
         let eligible = ok
             .iter()
             .zip(inputs.iter().zip(w))
@@ -1371,6 +1427,57 @@ impl State {
             excluded: ex,
             reference: vec![],
         })
+    }
+
+    /// The balanced-rate factor of each judge for a draw (SPEC §7.5), as a function of the judge's
+    /// index and share. For a pool of the division (and a case type the policy knows), the factors of [`balanced_rates`] over the
+    /// balance group (the division's active judges) and the division's window mix by
+    /// specialization; for a pool widened to the court, the shares.
+    fn rates(
+        &mut self,
+        court: &CourtId,
+        division: &DivisionId,
+        by_mix: bool,
+        day: Day,
+        policy: &Policy,
+        court_judges: &[usize],
+    ) -> impl Fn(usize, u32) -> u64 + use<> {
+        let mut table: Vec<(usize, u64)> = vec![];
+        if by_mix {
+            let c = self.courts.get_mut(court).expect("filed in a court");
+            let mut classes: Vec<&Specialization> = vec![];
+            let mut volumes: Vec<u64> = vec![];
+            for ((d, spec), m) in c.mix.iter_mut() {
+                if d != division {
+                    continue;
+                }
+                m.expire(day, policy.window_days);
+                if m.sum > 0 {
+                    classes.push(spec);
+                    volumes.push(m.sum);
+                }
+            }
+            let group: Vec<usize> = court_judges
+                .iter()
+                .copied()
+                .filter(|&ji| self.judges[ji].active && self.judges[ji].division == *division)
+                .collect();
+            let mut holds = Vec::with_capacity(group.len() * classes.len());
+            for &ji in &group {
+                holds.extend(classes.iter().map(|s| self.judges[ji].holds(s)));
+            }
+            let shares: Vec<u32> = group
+                .iter()
+                .map(|&ji| self.judges[ji].share_permille)
+                .collect();
+            let x = balanced_rates(&shares, &holds, &volumes);
+            table = group.into_iter().zip(x).collect();
+            table.sort_unstable();
+        }
+        move |ji: usize, share: u32| match table.binary_search_by_key(&ji, |e| e.0) {
+            Ok(i) => table[i].1,
+            Err(_) => share as u64,
+        }
     }
 
     fn apply_draw(&mut self, d: &Draw, day: Day, index: u64) -> Result<(), Rejection> {
