@@ -95,30 +95,7 @@ pub fn run_one(sc: &Scenario, attack: Attack, rep: u32, export: Option<&Path>) -
         path
     });
     let report = audit(&entries, AuditConfig::default());
-    if std::env::var_os("KLERO_AUDIT_CAL").is_some() {
-        for c in &report.courts {
-            let cal = c
-                .calibration
-                .judges
-                .iter()
-                .map(|j| j.adjusted_p)
-                .fold(1.0, f64::min);
-            let rw = c
-                .refiling
-                .judge_tests
-                .iter()
-                .map(|j| j.adjusted_p)
-                .fold(1.0, f64::min);
-            let sn = c.short_notice.prompt.adjusted_p;
-            let rc = c
-                .reassignments
-                .recusal_tests
-                .iter()
-                .map(|j| j.adjusted_p)
-                .fold(1.0, f64::min);
-            eprintln!("CAL {} {cal} {rw} {sn} {rc}", name(attack));
-        }
-    }
+    // KLERO_AUDIT_DEBUG=1 prints the closest calls of every log whose verdict is wrong.
     if std::env::var_os("KLERO_AUDIT_DEBUG").is_some()
         && report.flagged() == (attack == Attack::None)
     {
