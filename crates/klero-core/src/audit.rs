@@ -899,10 +899,11 @@ impl Auditor {
                         "specialization",
                         vec![Effect::Excludes(Exclusion::NoSpecialization)],
                     )
-                } else if old.share_permille != *share_permille
-                    || old.specializations != *specializations
-                {
+                } else if old.share_permille != *share_permille {
                     ("share", vec![Effect::Includes])
+                } else if old.specializations != *specializations {
+                    // Only additions are left: the judge enters pools they were not in.
+                    ("specialization", vec![Effect::Includes])
                 } else {
                     return None;
                 };
@@ -1107,7 +1108,9 @@ impl Auditor {
         let trigger_actor = trigger
             .as_ref()
             .map_or_else(|| "unknown".to_owned(), |t| t.actor.clone());
-        let probs = if matches!(d.method, Method::Random) {
+        // Any draw made by the random sampler (whatever its method is called: a random draw after
+        // a binding that did not hold is random too) records its chances.
+        let probs = if d.seed.is_some() && !d.eligible.is_empty() {
             first_seat(d)
         } else {
             vec![]
