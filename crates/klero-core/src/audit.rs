@@ -540,18 +540,16 @@ fn first_seat(d: &Draw) -> Vec<(JudgeId, f64)> {
         .collect()
 }
 
+/// A subject's count, opportunities and supporting entries.
+type Tally = (String, u64, u64, Vec<u64>);
+
 /// A binomial rate test per subject (count out of opportunities) against the pooled rate of the
 /// subjects **of the same role** (the first word of the subject: a judge's recusal draws fall back
 /// more often than a clerk's filings, honestly), one-sided (too many), Holm-corrected over all the
 /// subjects tested; a role with fewer than two subjects is not tested.
-fn rate_tests(
-    test: &str,
-    what: &str,
-    counts: &[(String, u64, u64, Vec<u64>)],
-    alpha: f64,
-) -> Vec<Finding> {
+fn rate_tests(test: &str, what: &str, counts: &[Tally], alpha: f64) -> Vec<Finding> {
     let role = |s: &str| s.split(' ').next().unwrap_or("").to_owned();
-    let mut groups: BTreeMap<String, Vec<&(String, u64, u64, Vec<u64>)>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Vec<&Tally>> = BTreeMap::new();
     for c in counts.iter().filter(|c| c.2 > 0) {
         groups.entry(role(&c.0)).or_default().push(c);
     }
@@ -1414,7 +1412,7 @@ fn court_audit(court: CourtId, mut data: CourtData, alpha: f64, prompt_ms: i64) 
         entries: evidence(&prompt_entries),
     }];
     correct(&mut prompt, alpha);
-    let actor_counts: Vec<(String, u64, u64, Vec<u64>)> = per_actor
+    let actor_counts: Vec<Tally> = per_actor
         .iter()
         .map(|(a, v)| (a.clone(), v.2, v.1, v.3.clone()))
         .collect();
@@ -1449,7 +1447,7 @@ fn court_audit(court: CourtId, mut data: CourtData, alpha: f64, prompt_ms: i64) 
 
     // Refiling.
     let stuck: Vec<&SecondChance> = data.refiles.iter().filter(|s| !s.undone).collect();
-    let clerk_counts: Vec<(String, u64, u64, Vec<u64>)> = data
+    let clerk_counts: Vec<Tally> = data
         .filings_by
         .iter()
         .map(|(a, (n, _))| {
@@ -1492,7 +1490,7 @@ fn court_audit(court: CourtId, mut data: CourtData, alpha: f64, prompt_ms: i64) 
 
     // Reassignments and recusals.
     let stuck: Vec<&SecondChance> = data.reassigned.iter().filter(|s| !s.undone).collect();
-    let clerk_counts: Vec<(String, u64, u64, Vec<u64>)> = data
+    let clerk_counts: Vec<Tally> = data
         .case_actions_by
         .iter()
         .map(|(a, n)| {
@@ -1501,7 +1499,7 @@ fn court_audit(court: CourtId, mut data: CourtData, alpha: f64, prompt_ms: i64) 
         })
         .collect();
     let seats = data.seats.clone();
-    let recusal_counts: Vec<(String, u64, u64, Vec<u64>)> = seats
+    let recusal_counts: Vec<Tally> = seats
         .iter()
         .map(|(j, n)| {
             let r = data.recusal_by_judge.get(j).cloned().unwrap_or_default();
@@ -1558,7 +1556,7 @@ fn court_audit(court: CourtId, mut data: CourtData, alpha: f64, prompt_ms: i64) 
     };
 
     // Fallbacks.
-    let actor_counts: Vec<(String, u64, u64, Vec<u64>)> = data
+    let actor_counts: Vec<Tally> = data
         .triggers_by
         .iter()
         .map(|(a, (n, k, ev))| (a.clone(), *k, *n, ev.clone()))
