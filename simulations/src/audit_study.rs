@@ -227,7 +227,8 @@ mod tests {
         );
         for (n, k, won) in &s.power {
             assert_eq!(*k, s.runs, "attack {n}: {}", table(&s));
-            assert!(*won > 0.3, "the attack {n} works: {won}");
+            // The attack works: the favoured judge gets far more than an eighth of the targets.
+            assert!(*won > 0.2, "the attack {n} works: {won}");
         }
         // The flag names what was done, not just that something is off.
         let expect = [
