@@ -942,9 +942,11 @@ impl Auditor {
                 }
                 let window = self.config.refile_days as i64 * DAY_MS;
                 let key = (court.clone(), parties.clone());
+                // The most recent closing of the same parties links to this filing, once.
                 let link = self.closed.get_mut(&key).and_then(|v| {
                     v.retain(|c| e.at - c.at <= window);
-                    v.iter().rev().find(|c| &c.case != case).cloned()
+                    let i = v.iter().rposition(|c| &c.case != case)?;
+                    Some(v.remove(i))
                 });
                 if let Some(c) = &link {
                     // The closed case's draw (if a second chance itself) did not stick.
