@@ -2,12 +2,14 @@
 //! to the portal's router, so every entry went through the same checks and the same
 //! `Store::submit` path as in production).
 
+use std::collections::HashMap;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, header};
 use http_body_util::BodyExt;
 use klero_core::{Actor, ActorId, CaseType, CaseTypeCode, Day, Policy, Role, Specialization};
-use klero_store::{Store, TokenRole};
+use klero_store::Store;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -50,6 +52,13 @@ pub async fn genesis(store: &Store, log_id: &str, policy: Policy) -> Result<(), 
         .map(|_| ())
         .map_err(|e| e.to_string())
 }
+
+/// The demo's system administrator (staff number).
+pub const SYSTEM_ADMIN: &str = "SA-0001";
+/// The demo court's administrator (staff number).
+pub const COURT_ADMIN: &str = "CA-0001";
+/// The demo court's clerk (staff number).
+pub const CLERK: &str = "CL-0001";
 
 /// The tokens printed for a person to try each role.
 #[derive(Clone, Debug)]
@@ -135,22 +144,19 @@ pub async fn seed(store: &Store, cases: usize) -> Result<DemoTokens, String> {
     if store.checkpoint().0 == 0 {
         genesis(store, "demo-allocation-log", default_policy()).await?;
     }
-    let court = klero_core::CourtId::parse(COURT).expect("valid");
-    let tok = |role: TokenRole, judge: Option<&str>| {
-        let court = (role != TokenRole::SystemAdmin).then(|| court.clone());
-        let judge = judge.map(|j| klero_core::JudgeId::parse(j).expect("valid"));
-        async move {
-            store
-                .create_token(role, court, judge)
-                .await
-                .map_err(|e| e.to_string())
-        }
+    // The installation's first credential, then every other one issued by a person (SPEC §7.9).
+    let system_admin = store
+        .bootstrap_admin(ActorId::parse(SYSTEM_ADMIN).expect("valid"))
+        .await
+        .map_err(|e| e.to_string())?;
+    // Judges' enrollment codes are delivered to a private folder the seeding reads back, standing
+    // in for each judge receiving their code.
+    let outbox = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let config = klero_portal::Config {
+        enrollment_outbox: outbox.path().to_owned(),
     };
-    let system_admin = tok(TokenRole::SystemAdmin, None).await?;
-    let court_admin = tok(TokenRole::CourtAdmin, None).await?;
-    let clerk = tok(TokenRole::Clerk, None).await?;
     let api = Api {
-        router: klero_portal::router(store.clone()).await,
+        router: klero_portal::router(store.clone(), config).await,
     };
     let post = |path: String, token: String, body: Value| {
         let api = &api;
@@ -162,6 +168,49 @@ pub async fn seed(store: &Store, cases: usize) -> Result<DemoTokens, String> {
         json!({"court": COURT, "name": "District Court (demo)"}),
     )
     .await?;
+    let issue = |by: String, role: &str, holder: &str| {
+        let body = json!({"role": role, "holder": holder, "court": COURT});
+        let post = &post;
+        async move {
+            let r = post("/api/v1/tokens".into(), by, body).await?;
+            Ok::<String, String>(r["token"].as_str().unwrap_or_default().to_owned())
+        }
+    };
+    let court_admin = issue(system_admin.clone(), "court_admin", COURT_ADMIN).await?;
+    let clerk = issue(court_admin.clone(), "clerk", CLERK).await?;
+    // A judge's credential: the court administrator opens an enrollment, the code goes to the
+    // judge through the outbox, and the judge completes it.
+    let judge_tokens = std::sync::Mutex::new(HashMap::<String, String>::new());
+    let tok = |judge: &str| {
+        let judge = judge.to_owned();
+        let (post, court_admin, judge_tokens) = (&post, court_admin.clone(), &judge_tokens);
+        let outbox = outbox.path().to_owned();
+        async move {
+            if let Some(t) = judge_tokens.lock().expect("tokens").get(&judge) {
+                return Ok::<String, String>(t.clone());
+            }
+            post(
+                "/api/v1/enrollments".into(),
+                court_admin,
+                json!({ "judge": judge }),
+            )
+            .await?;
+            let code = std::fs::read_to_string(outbox.join(format!("{judge}.code")))
+                .map_err(|e| format!("the enrollment code of {judge} was not delivered: {e}"))?;
+            let done = post(
+                "/api/v1/enrollments/complete".into(),
+                String::new(),
+                json!({"code": code.trim()}),
+            )
+            .await?;
+            let t = done["token"].as_str().unwrap_or_default().to_owned();
+            judge_tokens
+                .lock()
+                .expect("tokens")
+                .insert(judge, t.clone());
+            Ok(t)
+        }
+    };
     let base = format!("/api/v1/courts/{COURT}");
     for (d, name) in [
         ("civil", "Civil Division"),
@@ -237,7 +286,7 @@ pub async fn seed(store: &Store, cases: usize) -> Result<DemoTokens, String> {
     .await?;
     let conflicted = [("J-03", "PL-77010112345"), ("J-14", "BAR-WAW-1234")];
     for (judge, party) in conflicted {
-        let t = tok(TokenRole::Judge, Some(judge)).await?;
+        let t = tok(judge).await?;
         post(
             format!("/api/v1/judges/{judge}/conflicts"),
             t,
@@ -259,7 +308,8 @@ pub async fn seed(store: &Store, cases: usize) -> Result<DemoTokens, String> {
         ("criminal", "criminal-serious"),
     ];
     let mut rng = Lcg(20_260_101);
-    let mut filed: Vec<(String, Vec<String>)> = vec![];
+    // Each filed case: its number, judges and first party.
+    let mut filed: Vec<(String, Vec<String>, String)> = vec![];
     for n in 0..cases {
         let (division, case_type) = types[rng.below(types.len() as u64) as usize];
         let mut parties = vec![
@@ -272,16 +322,22 @@ pub async fn seed(store: &Store, cases: usize) -> Result<DemoTokens, String> {
         if n.is_multiple_of(23) {
             parties.push(conflicted[1].1.into());
         }
+        // Every 40th filing is related to an earlier case (a counterclaim by one of its parties).
+        let related = (n % 40 == 39)
+            .then(|| filed.iter().rev().nth(5))
+            .flatten()
+            .cloned();
+        if let Some((_, _, party)) = &related {
+            parties.push(party.clone());
+        }
+        let first_party = parties[0].clone();
         let mut body = json!({"division": division, "case_type": case_type, "parties": parties,
                               "claim": format!("demo claim {n}")});
-        // Every 40th filing is related to an earlier case of the same division.
-        if n % 40 == 39
-            && let Some((c, _)) = filed.iter().rev().nth(5)
-        {
-            body["related"] = json!(c);
+        if let Some((c, _, _)) = related {
+            body["related"] = json!({"case": c, "reason": "counterclaim"});
         }
         if n == cases / 2
-            && let Some((c, _)) = filed.first()
+            && let Some((c, _, _)) = filed.first()
         {
             body["earlier_instance"] = json!(c);
         }
@@ -294,7 +350,11 @@ pub async fn seed(store: &Store, cases: usize) -> Result<DemoTokens, String> {
                     .collect()
             })
             .unwrap_or_default();
-        filed.push((r["case"].as_str().unwrap_or_default().to_owned(), judges));
+        filed.push((
+            r["case"].as_str().unwrap_or_default().to_owned(),
+            judges,
+            first_party,
+        ));
         // One duplicate filing: the same parties and claim, bound to the first filing's judges.
         if n == 10 {
             let dup = json!({"division": division, "case_type": case_type,
@@ -303,12 +363,12 @@ pub async fn seed(store: &Store, cases: usize) -> Result<DemoTokens, String> {
         }
     }
     // Recusals by the judges themselves, reassignments and closings by the clerk.
-    for (i, (case, judges)) in filed.iter().enumerate().take(cases) {
+    for (i, (case, judges, _)) in filed.iter().enumerate().take(cases) {
         let Some(first) = judges.first() else {
             continue;
         };
         if i % 50 == 7 {
-            let t = tok(TokenRole::Judge, Some(first)).await?;
+            let t = tok(first).await?;
             let _ = post(
                 format!("/api/v1/cases/{case}/recusals"),
                 t,
@@ -333,7 +393,7 @@ pub async fn seed(store: &Store, cases: usize) -> Result<DemoTokens, String> {
     }
     let judge_id = "J-02".to_owned();
     Ok(DemoTokens {
-        judge: tok(TokenRole::Judge, Some(&judge_id)).await?,
+        judge: tok(&judge_id).await?,
         judge_id,
         clerk,
         court_admin,

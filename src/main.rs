@@ -7,8 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use klero::{DEFAULT_DATABASE, audit, demo, verify};
-use klero_core::{CourtId, JudgeId, Policy};
-use klero_portal::RoleName;
+use klero_core::{Actor, ActorId, CourtId, Event, Policy};
 use klero_store::Store;
 
 #[derive(Parser)]
@@ -38,6 +37,14 @@ enum Command {
         /// Log requests as JSON lines instead of text.
         #[arg(long)]
         log_json: bool,
+        /// Where judges' enrollment codes are delivered, one file per judge (`{judge}.code`): the
+        /// spool of a delivery service the administrators cannot read.
+        #[arg(
+            long,
+            env = "KLERO_ENROLLMENT_OUTBOX",
+            default_value = "klero-enrollments"
+        )]
+        enrollment_outbox: PathBuf,
     },
     /// Start an empty log: write its genesis entry with a policy.
     Init {
@@ -103,46 +110,28 @@ enum Command {
 
 #[derive(Subcommand)]
 enum TokenCommand {
-    /// Issue a token and print it (it cannot be shown again).
-    Create {
+    /// Issue the installation's first credential, to a system administrator, and print it (it
+    /// cannot be shown again). Refused once any credential exists: every later one is issued by a
+    /// person through the API, and each is a log entry (SPEC §7.9).
+    Bootstrap {
         #[arg(long, env = "KLERO_DATABASE_URL", default_value = DEFAULT_DATABASE)]
         database_url: String,
-        /// clerk, judge, court-admin or system-admin.
-        #[arg(long, value_enum)]
-        role: CliRole,
-        /// The court (every role but system-admin).
+        /// The system administrator's staff number.
         #[arg(long)]
-        court: Option<String>,
-        /// The judge (role judge).
-        #[arg(long)]
-        judge: Option<String>,
+        holder: String,
     },
-    /// Revoke a token.
+    /// Revoke a credential whose secret you hold (a lost or leaked one): the revocation is a log
+    /// entry by its holder and takes effect at the next request. With --url, through a running
+    /// server (its state changes at once); otherwise directly in a database no server has open.
     Revoke {
+        /// A running server's base address, e.g. http://127.0.0.1:8080.
+        #[arg(long, conflicts_with = "database_url")]
+        url: Option<String>,
         #[arg(long, env = "KLERO_DATABASE_URL", default_value = DEFAULT_DATABASE)]
         database_url: String,
-        /// The token.
+        /// The credential's secret (klero_...).
         token: String,
     },
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum CliRole {
-    Clerk,
-    Judge,
-    CourtAdmin,
-    SystemAdmin,
-}
-
-impl From<CliRole> for RoleName {
-    fn from(r: CliRole) -> RoleName {
-        match r {
-            CliRole::Clerk => RoleName::Clerk,
-            CliRole::Judge => RoleName::Judge,
-            CliRole::CourtAdmin => RoleName::CourtAdmin,
-            CliRole::SystemAdmin => RoleName::SystemAdmin,
-        }
-    }
 }
 
 fn main() -> ExitCode {
@@ -179,6 +168,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             database_url,
             demo: seed_demo,
             log_json,
+            enrollment_outbox,
         } => {
             init_tracing(log_json);
             let store = open(&database_url).await?;
@@ -206,7 +196,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
-            klero_portal::serve_until(store.clone(), listener, shutdown).await?;
+            let config = klero_portal::Config { enrollment_outbox };
+            klero_portal::serve_until(store.clone(), listener, config, shutdown).await?;
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -237,27 +228,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Token {
             command:
-                TokenCommand::Create {
+                TokenCommand::Bootstrap {
                     database_url,
-                    role,
-                    court,
-                    judge,
+                    holder,
                 },
         } => {
-            let court = court
-                .map(CourtId::parse)
-                .transpose()
-                .map_err(anyhow::Error::msg)?;
-            let judge = judge
-                .map(JudgeId::parse)
-                .transpose()
-                .map_err(anyhow::Error::msg)?;
+            let holder = ActorId::parse(holder).map_err(anyhow::Error::msg)?;
             let store = open(&database_url).await?;
-            let role = RoleName::from(role);
-            store
-                .read(|s| klero_portal::check_scope(s, role, court.as_ref(), judge.as_ref()))
-                .map_err(anyhow::Error::msg)?;
-            let token = store.create_token(role.token_role(), court, judge).await?;
+            if store.checkpoint().0 == 0 {
+                bail!("the log is empty: run `klero init` first");
+            }
+            let token = store.bootstrap_admin(holder).await?;
             println!("{token}");
             store.close().await;
             Ok(ExitCode::SUCCESS)
@@ -265,13 +246,44 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token {
             command:
                 TokenCommand::Revoke {
+                    url,
                     database_url,
                     token,
                 },
         } => {
+            let credential = klero_core::hash::credential_fingerprint(&token);
+            if let Some(url) = url {
+                let r = klero::client::Client::new(&url)
+                    .send(
+                        axum::http::Method::DELETE,
+                        &format!("/api/v1/tokens/{credential}"),
+                        Some(&token),
+                        None,
+                        &[],
+                    )
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+                if r.status != 200 {
+                    let detail = r.json()["detail"].as_str().unwrap_or_default().to_owned();
+                    bail!("the server refused the revocation ({}): {detail}", r.status);
+                }
+                println!("revoked credential {credential}");
+                return Ok(ExitCode::SUCCESS);
+            }
             let store = open(&database_url).await?;
-            store.revoke_token(&token).await?;
-            println!("revoked");
+            let holder = store.read(|s| {
+                s.credential(&credential).map(|c| Actor {
+                    role: c.role,
+                    id: c.holder.clone(),
+                })
+            });
+            let Some(actor) = holder else {
+                bail!("this is not a credential of this log");
+            };
+            store
+                .submit(move |_| Ok((actor, Event::CredentialRevoked { credential })))
+                .await?;
+            println!("revoked credential {credential}");
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -397,11 +409,11 @@ fn print_demo(t: &demo::DemoTokens, addr: SocketAddr) {
     println!(
         r#"
 Demo court "{court}" seeded: 2 divisions, 20 judges, 300 cases.
-Tokens (shown once; keep them secret):
-  export CLERK={clerk}
-  export JUDGE={judge}    # judge {judge_id}
-  export COURT_ADMIN={admin}
-  export SYSTEM_ADMIN={sys}
+Credentials (shown once; keep them secret; each was issued on the record to one person):
+  export CLERK={clerk}    # clerk {clerk_id}
+  export JUDGE={judge}    # judge {judge_id}, by their own enrollment
+  export COURT_ADMIN={admin}    # court administrator {admin_id}
+  export SYSTEM_ADMIN={sys}    # system administrator {sys_id}
 
 Try:
   # a clerk files a case and gets the judge and the proof of the draw
@@ -421,6 +433,9 @@ Try:
         judge_id = t.judge_id,
         admin = t.court_admin,
         sys = t.system_admin,
+        clerk_id = demo::CLERK,
+        admin_id = demo::COURT_ADMIN,
+        sys_id = demo::SYSTEM_ADMIN,
         year = klero_core::Day::from_millis(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

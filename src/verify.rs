@@ -10,43 +10,46 @@ use klero_core::{Digest32, LogEntry, Report, Verifier};
 /// How many entries `verify_url` asks for per page (the server's maximum).
 const PAGE: u64 = klero_portal::MAX_PAGE;
 
-/// Feeds one line to the verifier; an unreadable line is a failure described by `what` (which
-/// names where the line came from). Blank lines are skipped.
-fn push_line(v: &mut Verifier, line: &str, what: impl FnOnce() -> String) -> bool {
-    if line.trim().is_empty() {
-        return true;
-    }
-    match LogEntry::from_json_line(line) {
+/// Feeds one framed line (with its line feed) to the verifier; an unreadable line is a failure
+/// described by `what` (which names where the line came from).
+fn push_line(v: &mut Verifier, raw: &[u8], what: impl FnOnce() -> String) -> bool {
+    match LogEntry::from_export_line(raw) {
         Ok(e) => v.push(&e).is_ok(),
         Err(m) => {
-            v.fail(format!("{}: {m}", what()));
+            v.fail("§8", format!("{}: {m}", what()));
             false
         }
     }
 }
 
-/// Verifies JSON lines from `reader`, stopping at the first failure. Blank lines are skipped; a log
+/// Verifies an export (JSON lines, SPEC §8) from `reader`, stopping at the first failure. Framing is
+/// strict: every line ends with a line feed, none is blank or ends with a carriage return; a log
 /// with no entry at all fails.
-pub fn verify_lines(reader: impl BufRead) -> Report {
+pub fn verify_lines(mut reader: impl BufRead) -> Report {
     let mut v = Verifier::new();
-    for (i, line) in reader.lines().enumerate() {
-        let line_no = i as u64 + 1;
-        match line {
-            Ok(l) => {
-                if !push_line(&mut v, &l, || {
+    let mut raw = Vec::with_capacity(4096);
+    for line_no in 1u64.. {
+        raw.clear();
+        match reader.read_until(b'\n', &mut raw) {
+            Ok(0) => break,
+            Ok(_) => {
+                if !push_line(&mut v, &raw, || {
                     format!("line {} is not a log entry", fmt_index(line_no))
                 }) {
                     break;
                 }
             }
             Err(e) => {
-                v.fail(format!("line {} cannot be read: {e}", fmt_index(line_no)));
+                v.fail(
+                    "§8",
+                    format!("line {} cannot be read: {e}", fmt_index(line_no)),
+                );
                 break;
             }
         }
     }
-    if v.report().verified == 0 {
-        v.fail("the log holds no entry".into());
+    if v.report().verified == 0 && v.report().failure.is_none() {
+        v.fail("§9", "the log holds no entry".into());
     }
     v.report()
 }
@@ -126,46 +129,55 @@ pub fn verify_url(base: &str) -> Result<UrlReport, String> {
         let (status, body) = match get(&agent, &url) {
             Ok(x) => x,
             Err(e) => {
-                v.fail(e);
+                v.fail("§8", e);
                 break;
             }
         };
         if status != 200 {
-            v.fail(format!(
-                "the server could not serve the entries from {} ({status}): {}",
-                fmt_index(start),
-                problem_detail(&body)
-            ));
+            v.fail(
+                "§8",
+                format!(
+                    "the server could not serve the entries from {} ({status}): {}",
+                    fmt_index(start),
+                    problem_detail(&body)
+                ),
+            );
             break;
         }
         let mut got = 0u64;
-        for line in body.lines().filter(|l| !l.trim().is_empty()) {
+        for line in body.split_inclusive('\n') {
             got += 1;
-            if !push_line(&mut v, line, || {
+            if !push_line(&mut v, line.as_bytes(), || {
                 "the server sent something that is not a log entry".into()
             }) {
                 break 'pages;
             }
         }
         if got == 0 {
-            v.fail(format!(
-                "the server's checkpoint has {} entries, but it served none from {}",
-                fmt_index(size),
-                fmt_index(start)
-            ));
+            v.fail(
+                "§5",
+                format!(
+                    "the server's checkpoint has {} entries, but it served none from {}",
+                    fmt_index(size),
+                    fmt_index(start)
+                ),
+            );
             break;
         }
         start += got;
     }
     if v.report().failure.is_none() {
         if size == 0 {
-            v.fail("the log holds no entry".into());
+            v.fail("§9", "the log holds no entry".into());
         } else if v.log().root() != root {
-            v.fail(format!(
+            v.fail(
+                "§5",
+                format!(
                 "the server's checkpoint gives Merkle root {root} for {} entries, but the entries it served give {}",
                 fmt_index(size),
                 v.log().root()
-            ));
+            ),
+            );
         }
     }
     Ok(UrlReport {

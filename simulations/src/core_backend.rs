@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use klero_core::hash::sha256;
 use klero_core::{
     AbsenceId, AbsenceReason, Actor, ActorId, CaseId, CaseType, CaseTypeCode, ClosingReason,
-    CourtId, Day, Digest32, DivisionId, Event, Fallback, HashChain, JudgeId, Log, LogEntry, Method,
-    Policy, ReassignReason, RecusalReason, Role, Specialization,
+    CourtId, Day, Digest32, DivisionId, Event, Fallback, HashChain, JudgeId, Log, LogEntry, Policy,
+    ReassignReason, RecusalReason, RelatedLink, RelationReason, Role, Specialization,
 };
 
 use crate::engine::{Backend, Mirror, Outcome};
@@ -93,7 +93,7 @@ impl Core {
             return None;
         };
         let chosen = d.chosen.iter().map(|j| self.judge_ix[j]).collect();
-        if d.method != Method::Random {
+        if !d.method.is_random() {
             return Some(Outcome {
                 pool: vec![],
                 probs: vec![],
@@ -278,7 +278,12 @@ impl Backend for Core {
     fn file(&mut self, at: i64, ci: u32, c: &CaseSpec, _m: &Mirror) -> Option<Outcome> {
         let id = CaseId::parse(c.id.clone()).expect("case id");
         let (code, weight) = self.types[c.ty as usize].clone();
-        let related = c.related.and_then(|r| self.case_ids[r as usize].clone());
+        let related = c.related.and_then(|r| {
+            Some(RelatedLink {
+                case: self.case_ids[r as usize].clone()?,
+                reason: RelationReason::SameFacts,
+            })
+        });
         let earlier = c.earlier.and_then(|r| self.case_ids[r as usize].clone());
         let ev = Event::CaseFiled {
             case: id.clone(),

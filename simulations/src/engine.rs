@@ -73,7 +73,8 @@ pub trait Backend {
 }
 
 /// The duplicate-filing key: court, parties, claim.
-type DupKey = (u32, Vec<[u8; 32]>, [u8; 32]);
+/// Court, division, case type, parties, claim: the duplicate key of SPEC §4.5.
+type DupKey = (u32, u32, u16, Vec<[u8; 32]>, [u8; 32]);
 
 /// The facts the pool rules need, kept in step with the log.
 pub struct Mirror {
@@ -198,14 +199,21 @@ impl Mirror {
     /// else a draw.
     pub fn plan_filing(&self, ci: u32, day: i32) -> Plan {
         let c = &self.cases[ci as usize];
-        if let Some(&first) = self.dup.get(&(c.court, c.parties.clone(), c.claim)) {
-            return Plan::Reference(self.case_judges[first as usize].clone());
-        }
-        if let Some(r) = c.related {
-            let rj = &self.case_judges[r as usize];
-            if !rj.is_empty() && rj.iter().all(|&j| self.eligible(j, ci, day, true, None)) {
-                return Plan::Reference(rj.clone());
+        // A duplicate or related binding holds only if every bound judge may sit on the case.
+        let spec = Some(self.type_spec[c.ty as usize].as_str());
+        let bound = |e: u32| {
+            let rj = &self.case_judges[e as usize];
+            !rj.is_empty() && rj.iter().all(|&j| self.eligible(j, ci, day, false, spec))
+        };
+        let key = (c.court, c.division, c.ty, c.parties.clone(), c.claim);
+        if let Some(&latest) = self.dup.get(&key) {
+            if bound(latest) {
+                return Plan::Reference(self.case_judges[latest as usize].clone());
             }
+        } else if let Some(r) = c.related
+            && bound(r)
+        {
+            return Plan::Reference(self.case_judges[r as usize].clone());
         }
         self.pool(ci, day, self.type_panel[c.ty as usize])
     }
@@ -429,8 +437,7 @@ pub fn run(w: &World, backend: &mut dyn Backend, attack: Attack) -> Run {
             Some(o) => {
                 record(m, led, draws, ci, day, o, true);
                 m.dup
-                    .entry((c.court, c.parties.clone(), c.claim))
-                    .or_insert(ci);
+                    .insert((c.court, c.division, c.ty, c.parties.clone(), c.claim), ci);
             }
             None => refused += 1,
         }

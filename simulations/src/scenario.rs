@@ -645,6 +645,13 @@ impl World {
                         } else {
                             None
                         };
+                        // A related filing shares a party with the earlier case (SPEC §7.1).
+                        if let Some(r) = related {
+                            let shared = cases[r as usize].parties[0];
+                            if let Err(pos) = parties.binary_search(&shared) {
+                                parties.insert(pos, shared);
+                            }
+                        }
                         let earlier = if related.is_none() && rc.chance(sc.reappeal_rate) {
                             pick(&mut rc, &|k: &CaseSpec| k.at < at - 30 * DAY_MS)
                         } else {

@@ -108,7 +108,12 @@ async fn run(args: Args) -> Result<()> {
                 .await
                 .with_context(|| format!("cannot open {db}"))?;
             let tokens = klero::demo::seed(&s, 0).await.map_err(anyhow::Error::msg)?;
-            let (addr, _h) = klero_portal::serve(s.clone(), "127.0.0.1:0".parse()?).await?;
+            let (addr, _h) = klero_portal::serve(
+                s.clone(),
+                "127.0.0.1:0".parse()?,
+                klero_portal::Config::default(),
+            )
+            .await?;
             eprintln!(
                 "in-process server on http://{addr}, {} backend ({db})",
                 s.backend()

@@ -30,7 +30,7 @@ async fn the_honest_demo_court_is_not_flagged(b: Backend) {
     };
     let store = open(&db).await;
     klero::demo::seed(&store, 300).await.expect("demo seeds");
-    let (url, handle) = start(store.clone()).await;
+    let (url, handle) = start(store.clone(), &dir.path().join("outbox")).await;
     let file = dir.path().join("log.jsonl");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
     let size = klero::export(&store, &mut f).await.unwrap();
@@ -123,7 +123,10 @@ async fn the_honest_demo_court_is_not_flagged(b: Backend) {
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
     let (code, out, _) = klero(&["audit", &file_s]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("FAILED VERIFICATION: entry 40:"), "{out}");
+    assert!(
+        out.contains("FAILED VERIFICATION: entry 40 (SPEC §9):"),
+        "{out}"
+    );
     handle.abort();
     store.close().await;
 }

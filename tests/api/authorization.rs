@@ -159,20 +159,32 @@ async fn every_role_against_every_endpoint_refusals_write_nothing(b: Backend) {
         ep(
             Method::POST,
             "/api/v1/tokens".into(),
-            Some(json!({"role": "clerk", "court": COURT})),
+            Some(json!({"role": "clerk", "holder": "CL-NEW", "court": COURT})),
             &["system_admin", "court_admin"],
         ),
         ep(
             Method::POST,
             "/api/v1/tokens".into(),
-            Some(json!({"role": "clerk", "court": OTHER})),
+            Some(json!({"role": "clerk", "holder": "CL-NEW", "court": OTHER})),
             &["system_admin", "other_admin"],
         ),
         ep(
             Method::POST,
             "/api/v1/tokens".into(),
-            Some(json!({"role": "system_admin"})),
+            Some(json!({"role": "system_admin", "holder": "SA-NEW"})),
             &["system_admin"],
+        ),
+        ep(
+            Method::POST,
+            "/api/v1/tokens".into(),
+            Some(json!({"role": "court_admin", "holder": "CA-NEW", "court": COURT})),
+            &["system_admin"],
+        ),
+        ep(
+            Method::POST,
+            "/api/v1/enrollments".into(),
+            Some(json!({"judge": "J-02"})),
+            &["system_admin", "court_admin"],
         ),
     ];
     let before = app.size().await;

@@ -67,7 +67,7 @@ async fn bad_requests_are_problems_and_write_nothing(b: Backend) {
     body["case_type"] = json!("piracy");
     assert_problem(&app.post(&cases, &app.clerk, body).await, 404, "not-found");
     let mut body = filing("x");
-    body["related"] = json!("NO-SUCH-CASE");
+    body["related"] = json!({"case": "NO-SUCH-CASE", "reason": "same_facts"});
     assert_problem(&app.post(&cases, &app.clerk, body).await, 404, "not-found");
     assert_problem(
         &app.get("/api/v1/judges/J-404/docket", Some(&app.judge))

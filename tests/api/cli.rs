@@ -1,5 +1,7 @@
 use std::process::Command;
 
+use serde_json::json;
+
 use crate::both_backends;
 use crate::helpers::*;
 
@@ -44,7 +46,7 @@ async fn export_verify_and_tokens_from_the_command_line(b: Backend) {
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
     let (code, out, _) = klero(&["verify", &file_s]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("FAILED: entry 5:"), "{out}");
+    assert!(out.contains("FAILED: entry 5 (SPEC §4.1):"), "{out}");
     // An unreadable line is a failure naming the line.
     lines[5] = "not json".into();
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
@@ -63,26 +65,16 @@ async fn export_verify_and_tokens_from_the_command_line(b: Backend) {
         .unwrap();
     assert_eq!(code, 0, "{out}");
 
-    // A token issued on the command line works against the server.
-    let (code, out, err) = tokio::task::spawn_blocking({
-        let db = db.clone();
-        move || {
-            klero(&[
-                "token",
-                "create",
-                "--database-url",
-                &db,
-                "--role",
-                "clerk",
-                "--court",
-                COURT,
-            ])
-        }
-    })
-    .await
-    .unwrap();
-    assert_eq!(code, 0, "{err}");
-    let token = out.trim().to_owned();
+    // A credential revoked on the command line, through the server, fails at the next request.
+    let issued = app
+        .post(
+            "/api/v1/tokens",
+            &app.court_admin,
+            json!({"role": "clerk", "holder": "CL-CLI", "court": COURT}),
+        )
+        .await;
+    assert_eq!(issued.status, 201, "{}", issued.text());
+    let token = issued.json()["token"].as_str().unwrap().to_owned();
     let r = app
         .post(
             &format!("/api/v1/courts/{COURT}/cases"),
@@ -91,20 +83,58 @@ async fn export_verify_and_tokens_from_the_command_line(b: Backend) {
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
+    let (code, out, err) = tokio::task::spawn_blocking({
+        let (url, token) = (app.url.clone(), token.clone());
+        move || klero(&["token", "revoke", "--url", &url, &token])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{out} {err}");
+    let r = app
+        .post(
+            &format!("/api/v1/courts/{COURT}/cases"),
+            &token,
+            filing("after revocation"),
+        )
+        .await;
+    assert_problem(&r, 401, "unauthorized");
+    // The bootstrap is refused once credentials exist, in a plain sentence.
     let (code, _, err) = klero(&[
         "token",
-        "create",
+        "bootstrap",
         "--database-url",
         &db,
-        "--role",
-        "judge",
-        "--court",
-        COURT,
-        "--judge",
-        "J-999",
+        "--holder",
+        "SA-9999",
     ]);
     assert_ne!(code, 0);
-    assert!(err.contains("J-999"), "{err}");
+    assert!(err.contains("first credential"), "{err}");
     app.stop().await;
 }
 both_backends!(export_verify_and_tokens_from_the_command_line);
+
+/// `klero verify` itself rejects every log of the invalid corpus (tests/vectors/invalid), naming
+/// the entry and the SPEC section, and accepts the conformance log.
+#[test]
+fn klero_verify_rejects_the_invalid_corpus_naming_entry_and_section() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+    let (code, out, _) = klero(&[
+        "verify",
+        dir.join("conformance-log.jsonl").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("invalid/index.json")).unwrap())
+            .unwrap();
+    for l in index["logs"].as_array().unwrap() {
+        let file = dir.join(l["file"].as_str().unwrap());
+        let (code, out, _) = klero(&["verify", file.to_str().unwrap()]);
+        assert_eq!(code, 1, "{}: {out}", file.display());
+        let want = format!(
+            "FAILED: entry {} (SPEC {})",
+            klero_core::state::fmt_index(l["entry"].as_u64().unwrap()),
+            l["section"].as_str().unwrap()
+        );
+        assert!(out.contains(&want), "{}: {out}", file.display());
+    }
+}

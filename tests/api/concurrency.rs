@@ -74,7 +74,7 @@ async fn everything_persists_across_a_restart(b: Backend) {
     let (db, dir) = app.stop().await;
 
     let store = open(&db).await;
-    let (url, handle) = start(store.clone()).await;
+    let (url, handle) = start(store.clone(), &dir.path().join("outbox")).await;
     let c = klero::client::Client::new(&url);
     assert_eq!(
         c.get("/api/v1/log/checkpoint", None).await.unwrap().json(),

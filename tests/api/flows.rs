@@ -126,7 +126,7 @@ async fn every_role_end_to_end_then_the_log_verifies(b: Backend) {
 
     // A related case goes to the same judge, by reference.
     let mut body = filing("counterclaim");
-    body["related"] = json!(case);
+    body["related"] = json!({"case": case, "reason": "counterclaim"});
     let r = app
         .post(&format!("/api/v1/courts/{court}/cases"), &app.clerk, body)
         .await;

@@ -46,6 +46,8 @@ pub struct TestApp {
     pub other_clerk: String,
     pub other_judge: String,
     pub other_admin: String,
+    /// Where judges' enrollment codes are delivered.
+    pub outbox: std::path::PathBuf,
     pub _dir: tempfile::TempDir,
 }
 
@@ -64,12 +66,24 @@ pub async fn open(db: &str) -> Store {
     Store::open_with(db, options()).await.expect("store opens")
 }
 
-pub async fn start(store: Store) -> (String, JoinHandle<()>) {
+/// Serves `store` on a free port; judges' enrollment codes are delivered to `outbox`.
+pub async fn start(store: Store, outbox: &std::path::Path) -> (String, JoinHandle<()>) {
+    let config = klero_portal::Config {
+        enrollment_outbox: outbox.to_owned(),
+    };
     let (addr, handle): (SocketAddr, _) =
-        klero_portal::serve(store, "127.0.0.1:0".parse().unwrap())
+        klero_portal::serve(store, "127.0.0.1:0".parse().unwrap(), config)
             .await
             .expect("binds");
     (format!("http://{addr}"), handle)
+}
+
+/// The enrollment code delivered for `judge` (what the judge receives out of band).
+pub fn delivered_code(outbox: &std::path::Path, judge: &str) -> String {
+    std::fs::read_to_string(outbox.join(format!("{judge}.code")))
+        .unwrap_or_else(|e| panic!("no enrollment code was delivered for {judge}: {e}"))
+        .trim()
+        .to_owned()
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -82,7 +96,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let t = klero::demo::seed(&store, 0)
         .await
         .expect("demo court seeds");
-    let (url, handle) = start(store.clone()).await;
+    let outbox = dir.path().join("outbox");
+    let (url, handle) = start(store.clone(), &outbox).await;
     let client = Client::new(&url);
     // A second court with one division, three judges and its own tokens.
     let post = |path: &str, token: &str, body: Value| {
@@ -102,7 +117,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let other_admin = post(
         "/api/v1/tokens",
         &t.system_admin,
-        json!({"role": "court_admin", "court": OTHER}),
+        json!({"role": "court_admin", "holder": "CA-OTHER", "court": OTHER}),
     )
     .await["token"]
         .as_str()
@@ -122,22 +137,34 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         )
         .await;
     }
-    let tok = |role: &str, judge: Option<&str>| {
-        let mut body = json!({"role": role, "court": OTHER});
-        if let Some(j) = judge {
-            body["judge"] = json!(j);
-        }
-        let post = &post;
-        let admin = other_admin.clone();
-        async move {
-            post("/api/v1/tokens", &admin, body).await["token"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        }
-    };
-    let other_clerk = tok("clerk", None).await;
-    let other_judge = tok("judge", Some("O-01")).await;
+    let other_clerk = post(
+        "/api/v1/tokens",
+        &other_admin,
+        json!({"role": "clerk", "holder": "CL-OTHER", "court": OTHER}),
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post(
+        "/api/v1/enrollments",
+        &other_admin,
+        json!({"judge": "O-01"}),
+    )
+    .await;
+    let code = delivered_code(&outbox, "O-01");
+    let other_judge = client
+        .post(
+            "/api/v1/enrollments/complete",
+            None,
+            &json!({ "code": code }),
+        )
+        .await
+        .unwrap()
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     TestApp {
         url,
         db,
@@ -151,6 +178,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         other_clerk,
         other_judge,
         other_admin,
+        outbox,
         _dir: dir,
     }
 }
@@ -197,15 +225,31 @@ impl TestApp {
         r.json()
     }
 
-    /// A token for a judge of the demo court.
+    /// A token for a judge of the demo court: the court administrator opens an enrollment and the
+    /// judge completes it with the code.
     pub async fn judge_token(&self, judge: &str) -> String {
         let r = self
             .post(
-                "/api/v1/tokens",
-                &self.system_admin,
-                json!({"role": "judge", "court": COURT, "judge": judge}),
+                "/api/v1/enrollments",
+                &self.court_admin,
+                json!({ "judge": judge }),
             )
             .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        assert!(
+            r.json().get("code").is_none(),
+            "the code is never sent over the API"
+        );
+        let code = delivered_code(&self.outbox, judge);
+        let r = self
+            .client
+            .post(
+                "/api/v1/enrollments/complete",
+                None,
+                &json!({ "code": code }),
+            )
+            .await
+            .unwrap();
         assert_eq!(r.status, 201, "{}", r.text());
         r.json()["token"].as_str().unwrap().to_owned()
     }

@@ -14,7 +14,12 @@ mod bad_input;
 mod concurrency;
 // Editing, deleting or inserting a row of the log table is caught and the entry named.
 mod tamper;
-// The command line: export, verify FILE, token create.
+// The command line: export, verify FILE, token revoke and bootstrap.
 mod cli;
+// Credentials on the record: no administrator acts as a judge; revocation at the next request.
+mod accountability;
+// Allocation rules that must not be steering channels: duplicates, look-alikes, related cases,
+// specializations.
+mod rules;
 // The observer's audit: the honest demo court is not flagged (command line, API, page).
 mod audit;

@@ -36,7 +36,8 @@ async fn tamper(b: Backend, sql: &str, offset: u64) {
     let f = r.report.failure.expect("the tampered log must not verify");
     assert_eq!(f.index, n + offset, "{f}");
     assert!(
-        f.to_string().starts_with(&format!("entry {}:", n + offset)),
+        f.to_string()
+            .starts_with(&format!("entry {} (SPEC §", n + offset)),
         "{f}"
     );
 
@@ -47,7 +48,7 @@ async fn tamper(b: Backend, sql: &str, offset: u64) {
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains(&format!("FAILED: entry {}:", n + offset)),
+        stdout.contains(&format!("FAILED: entry {} (SPEC §", n + offset)),
         "{stdout}"
     );
 

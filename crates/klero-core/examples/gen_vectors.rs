@@ -59,6 +59,53 @@ pub fn generate() -> Vec<(&'static str, String)> {
     }
     files.push(("entries.json", pretty(json!({ "entries": per_type }))));
 
+    // Normalized keys, party and claim commitments and duplicate keys (SPEC §4.3–4.5).
+    let pepper = [0x5au8; 32];
+    let key_inputs = [
+        "PETER-0001",
+        "peter 0001",
+        "P\u{200b}eter-0001",
+        "\u{420}eter-0001",
+        "Peter\u{2011}0001",
+        "\u{ff30}\u{ff25}\u{ff34}\u{ff25}\u{ff32}-0001",
+        "Pe\u{301}ter-0001",
+        "COMPANY-ACME-0001",
+        "company acme 0001",
+        "Stra\u{df}e 12",
+        "\u{391}\u{392}\u{393}-77",
+        "Payment of invoice 2026/117, EUR 4,200",
+        "  payment OF invoice 2026-117 eur 4200 ",
+    ];
+    let keys: Vec<Value> = key_inputs
+        .iter()
+        .map(|t| {
+            json!({
+                "input": t,
+                "input_utf8": hex(t.as_bytes()),
+                "normalized": hash::normalize_key(t),
+                "party_commitment": hash::party_commitment(&pepper, t),
+                "claim_commitment": hash::claim_commitment(&pepper, t),
+            })
+        })
+        .collect();
+    let court = CourtId::parse("north").unwrap();
+    let division = DivisionId::parse("civil").unwrap();
+    let ct = CaseTypeCode::parse("civil-small").unwrap();
+    let mut ps = vec![
+        hash::party_commitment(&pepper, "PETER-0001"),
+        hash::party_commitment(&pepper, "COMPANY-ACME-0001"),
+    ];
+    ps.sort();
+    let claim = hash::claim_commitment(&pepper, "Payment of invoice 2026/117, EUR 4,200");
+    let dup = json!({
+        "court": court, "division": division, "case_type": ct, "parties": ps, "claim": claim,
+        "key": hash::duplicate_key(&court, &division, &ct, &ps, &claim),
+    });
+    files.push((
+        "keys.json",
+        pretty(json!({ "pepper": Digest32(pepper), "keys": keys, "duplicate_key": dup })),
+    ));
+
     // Seed derivation for the first random draws.
     let mut seeds = vec![];
     for e in &entries {
@@ -195,6 +242,41 @@ pub fn generate() -> Vec<(&'static str, String)> {
         ),
     ));
 
+    // The conformance log: every rule exercised at least once, and what verifying it must give.
+    let conf = klero_core::conformance::conformance_log();
+    let report = verify(&conf);
+    assert!(report.ok(), "{:?}", report.failure);
+    files.push((
+        "conformance-log.jsonl",
+        conf.iter().map(|e| e.to_json_line() + "\n").collect(),
+    ));
+    let draws: Vec<Value> = conf
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Draw(d) => Some(
+                json!({ "index": e.index, "case": d.case, "method": d.method,
+                "scope": d.scope, "seats": d.seats, "chosen": d.chosen }),
+            ),
+            _ => None,
+        })
+        .collect();
+    files.push((
+        "conformance-log.expected.json",
+        pretty(
+            json!({ "entries": report.verified, "draws": report.draws, "cases": report.cases,
+            "root": report.root, "head": report.head, "exercised": exercised(&conf),
+            "draw_results": draws }),
+        ),
+    ));
+    // The invalid corpus: one log per broken rule, and where a verifier must stop.
+    let mut index = vec![];
+    for bad in klero_core::conformance::invalid_logs() {
+        let file = format!("invalid/{}.jsonl", bad.name);
+        index.push(json!({ "file": file, "section": bad.section, "entry": bad.entry }));
+        files.push((Box::leak(file.into_boxed_str()), bad.text));
+    }
+    files.push(("invalid/index.json", pretty(json!({ "logs": index }))));
+
     // The complete small log in the export format, and what verifying it must give.
     let jsonl: String = entries.iter().map(|e| e.to_json_line() + "\n").collect();
     files.push(("sample-log.jsonl", jsonl));
@@ -216,6 +298,49 @@ pub fn generate() -> Vec<(&'static str, String)> {
     files
 }
 
+/// What a log exercises: every event type, draw method, pool scope and exclusion reason that occurs
+/// in it, and how many beacon chains it renews.
+pub fn exercised(entries: &[LogEntry]) -> Value {
+    let mut events = std::collections::BTreeSet::new();
+    let mut methods = std::collections::BTreeSet::new();
+    let mut scopes = std::collections::BTreeSet::new();
+    let mut exclusions = std::collections::BTreeSet::new();
+    let mut renewals = 0;
+    for e in entries {
+        events.insert(e.event.type_name().to_string());
+        match &e.event {
+            Event::Draw(d) => {
+                methods.insert(
+                    serde_json::to_value(&d.method).unwrap()["kind"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                );
+                scopes.insert(
+                    serde_json::to_value(d.scope)
+                        .unwrap()
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                );
+                for x in &d.excluded {
+                    exclusions.insert(
+                        serde_json::to_value(x.reason)
+                            .unwrap()
+                            .as_str()
+                            .unwrap()
+                            .to_owned(),
+                    );
+                }
+            }
+            Event::BeaconAnchored { .. } => renewals += 1,
+            _ => {}
+        }
+    }
+    json!({ "event_types": events, "methods": methods, "scopes": scopes,
+            "exclusions": exclusions, "chain_renewals": renewals })
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -233,6 +358,7 @@ pub fn vectors_dir() -> std::path::PathBuf {
 fn main() {
     let dir = vectors_dir();
     std::fs::create_dir_all(&dir).expect("create tests/vectors");
+    std::fs::create_dir_all(dir.join("invalid")).expect("create tests/vectors/invalid");
     for (name, body) in generate() {
         std::fs::write(dir.join(name), body).expect("write vector");
         println!("wrote tests/vectors/{name}");

@@ -809,7 +809,7 @@ impl Auditor {
 
     /// Records a failure found outside the entries (an unreadable line).
     pub fn fail(&mut self, message: String) {
-        self.verifier.fail(message);
+        self.verifier.fail("§8", message);
     }
 
     fn counts(&self, at: Millis) -> bool {
@@ -1108,9 +1108,9 @@ impl Auditor {
         let trigger_actor = trigger
             .as_ref()
             .map_or_else(|| "unknown".to_owned(), |t| t.actor.clone());
-        // Any draw made by the random sampler (whatever its method is called: a random draw after
-        // a binding that did not hold is random too) records its chances.
-        let probs = if d.seed.is_some() && !d.eligible.is_empty() {
+        // Draws made by the random sampler (`random`, and the random draws after a binding that
+        // did not hold) record their chances.
+        let probs = if d.method.is_random() {
             first_seat(d)
         } else {
             vec![]
@@ -2244,7 +2244,12 @@ mod tests {
         let mut bad = w.out.clone();
         bad.remove(3);
         let r = audit(&bad, AuditConfig::default());
-        assert!(r.failure.as_deref().unwrap().starts_with("entry 3:"));
+        assert!(
+            r.failure
+                .as_deref()
+                .unwrap()
+                .starts_with("entry 3 (SPEC §9):")
+        );
         assert!(r.flagged());
     }
 

@@ -112,6 +112,34 @@ pub enum ClosingReason {
     Transfer,
 }
 
+/// Why a filing names an earlier case as related (SPEC §7.7). A related case must share a party or
+/// counsel with the earlier one; the reason says what connects them, and the filing entry's actor is
+/// who asserted it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelationReason {
+    /// A counterclaim or cross-claim in the same matter.
+    Counterclaim,
+    /// A claim arising from the same transaction or facts.
+    SameFacts,
+    /// Enforcement, review or other follow-up of the earlier case's decision.
+    FollowUp,
+    /// Proceedings the law requires to be heard together (joinder).
+    Joinder,
+    /// Another connection, for the audit to examine.
+    Other,
+}
+
+/// The link from a filing to a related earlier case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelatedLink {
+    /// The earlier case.
+    pub case: CaseId,
+    /// What connects the two.
+    pub reason: RelationReason,
+}
+
 /// Why a judge of the court was not in a draw's pool (SPEC §7.2), in the order they are tested.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -145,11 +173,36 @@ pub enum Method {
         /// The earlier case.
         case: CaseId,
     },
-    /// A duplicate filing: bound to the first filing's judges, never re-drawn.
+    /// A duplicate filing: bound to the judges of the latest earlier filing of the same matter,
+    /// never re-drawn.
     Duplicate {
-        /// The first filing with the same duplicate key.
+        /// The latest earlier filing with the same duplicate key.
         case: CaseId,
     },
+    /// A random draw for a duplicate filing whose binding did not hold: a judge of the earlier
+    /// filing is no longer eligible (the pool's exclusion list says why).
+    RandomAfterDuplicate {
+        /// The earlier filing the binding named.
+        case: CaseId,
+    },
+    /// A random draw for a filing whose related case's judges cannot take it (another division or
+    /// specialization, an absence, a conflict, or fewer judges than seats).
+    RandomAfterRelated {
+        /// The related case named in the filing.
+        case: CaseId,
+    },
+}
+
+impl Method {
+    /// True for the methods that draw at random from the pool (`random` and the two fallbacks).
+    pub fn is_random(&self) -> bool {
+        matches!(
+            self,
+            Method::Random
+                | Method::RandomAfterDuplicate { .. }
+                | Method::RandomAfterRelated { .. }
+        )
+    }
 }
 
 /// Whether and how the pool fell back (SPEC §7.3).
@@ -327,8 +380,8 @@ pub enum Event {
         parties: Vec<Commitment>,
         /// A digest of the claim; with the court and the parties it forms the duplicate key.
         claim: Digest32,
-        /// A related earlier case whose judges take this one, if they can.
-        related: Option<CaseId>,
+        /// A related earlier case whose judges take this one, if they can, and why it is related.
+        related: Option<RelatedLink>,
         /// The case this one appeals, whose judges may not sit.
         earlier_instance: Option<CaseId>,
     },
@@ -359,6 +412,33 @@ pub enum Event {
         /// How.
         reason: ClosingReason,
     },
+    /// A credential (a bearer secret) is issued to one accountable person. The entry's actor is who
+    /// issued it; for a judge, the judge themself completing an enrollment (SPEC §7.9).
+    CredentialIssued {
+        /// The credential's fingerprint: `SHA-256(TAG_CREDENTIAL || secret)`.
+        credential: Digest32,
+        /// The role it grants (never `system`).
+        role: Role,
+        /// The person who holds it: a staff number, or the judge's identifier.
+        holder: ActorId,
+        /// The court it is scoped to (every role but `system_admin`).
+        court: Option<CourtId>,
+        /// For a judge: the enrollment it completes.
+        enrollment: Option<Digest32>,
+    },
+    /// A credential stops working from this entry on.
+    CredentialRevoked {
+        /// The credential's fingerprint.
+        credential: Digest32,
+    },
+    /// An administrator opens an enrollment for a judge; only the judge, with the enrollment code
+    /// delivered to them out of band, can complete it into a credential.
+    EnrollmentOpened {
+        /// The enrollment's fingerprint: `SHA-256(TAG_ENROLLMENT || code)`.
+        enrollment: Digest32,
+        /// The judge.
+        judge: JudgeId,
+    },
 }
 
 macro_rules! enum_byte {
@@ -376,6 +456,7 @@ enum_byte!(RecusalReason { ConflictOfInterest = 0, PriorInvolvement = 1, Persona
 enum_byte!(ReassignReason { JudgeLeftCourt = 0, LongTermAbsence = 1, Incapacity = 2, DisciplinarySuspension = 3, Other = 4 });
 enum_byte!(ClosingReason { Judgment = 0, Settlement = 1, Withdrawal = 2, Dismissal = 3, Transfer = 4 });
 enum_byte!(Exclusion { Inactive = 0, OtherDivision = 1, NoSpecialization = 2, Absent = 3, Conflict = 4, Recused = 5, EarlierInstance = 6, OnCase = 7 });
+enum_byte!(RelationReason { Counterclaim = 0, SameFacts = 1, FollowUp = 2, Joinder = 3, Other = 4 });
 enum_byte!(PoolScope { Division = 0, Court = 1, CourtBelowMinimum = 2 });
 
 impl Event {
@@ -398,6 +479,9 @@ impl Event {
             Event::Recusal { .. } => 13,
             Event::Reassignment { .. } => 14,
             Event::CaseClosed { .. } => 15,
+            Event::CredentialIssued { .. } => 16,
+            Event::CredentialRevoked { .. } => 17,
+            Event::EnrollmentOpened { .. } => 18,
         }
     }
 
@@ -431,6 +515,9 @@ impl Event {
             Event::Recusal { .. } => "recusal",
             Event::Reassignment { .. } => "reassignment",
             Event::CaseClosed { .. } => "case_closed",
+            Event::CredentialIssued { .. } => "credential_issued",
+            Event::CredentialRevoked { .. } => "credential_revoked",
+            Event::EnrollmentOpened { .. } => "enrollment_opened",
         }
     }
 }
@@ -535,7 +622,10 @@ impl Canonical for Event {
                 e.u32(*weight);
                 e.list(parties, |e, p| e.digest(p));
                 e.digest(claim);
-                e.opt(related, |e, c| e.str(c.as_str()));
+                e.opt(related, |e, r| {
+                    e.str(r.case.as_str());
+                    e.u8(r.reason.byte());
+                });
                 e.opt(earlier_instance, |e, c| e.str(c.as_str()));
             }
             Event::Draw(d) => d.encode(e),
@@ -561,6 +651,24 @@ impl Canonical for Event {
                 e.str(case.as_str());
                 e.u8(reason.byte());
             }
+            Event::CredentialIssued {
+                credential,
+                role,
+                holder,
+                court,
+                enrollment,
+            } => {
+                e.digest(credential);
+                e.u8(role.byte());
+                e.str(holder.as_str());
+                e.opt(court, |e, c| e.str(c.as_str()));
+                e.opt(enrollment, |e, d| e.digest(d));
+            }
+            Event::CredentialRevoked { credential } => e.digest(credential),
+            Event::EnrollmentOpened { enrollment, judge } => {
+                e.digest(enrollment);
+                e.str(judge.as_str());
+            }
         }
     }
 }
@@ -569,16 +677,16 @@ impl Canonical for Draw {
     fn encode(&self, e: &mut Enc) {
         e.str(self.case.as_str());
         e.u64(self.trigger);
-        match &self.method {
-            Method::Random => e.u8(0),
-            Method::Related { case } => {
-                e.u8(1);
-                e.str(case.as_str());
-            }
-            Method::Duplicate { case } => {
-                e.u8(2);
-                e.str(case.as_str());
-            }
+        let (tag, case) = match &self.method {
+            Method::Random => (0, None),
+            Method::Related { case } => (1, Some(case)),
+            Method::Duplicate { case } => (2, Some(case)),
+            Method::RandomAfterDuplicate { case } => (3, Some(case)),
+            Method::RandomAfterRelated { case } => (4, Some(case)),
+        };
+        e.u8(tag);
+        if let Some(case) = case {
+            e.str(case.as_str());
         }
         e.u8(self.seats);
         e.u8(self.scope.byte());
@@ -671,8 +779,29 @@ impl LogEntry {
         serde_json::to_string(self).expect("entries always serialize")
     }
 
-    /// Parses one line of the export format.
+    /// Parses one line of the export format (without its line feed). Unknown and repeated members
+    /// are refused, digests must be lower-case hex (SPEC §2.2, §8).
     pub fn from_json_line(line: &str) -> Result<LogEntry, String> {
         serde_json::from_str(line).map_err(|e| e.to_string())
+    }
+
+    /// Parses one framed line of the export format (SPEC §8): `raw` holds the bytes up to and
+    /// including the next line feed. The one parser of exported logs, for the verifier, the
+    /// importers and the server: a line must end with `\n` (also the last one), must not contain a
+    /// carriage return, and must not be empty.
+    pub fn from_export_line(raw: &[u8]) -> Result<LogEntry, String> {
+        let Some(body) = raw.strip_suffix(b"\n") else {
+            return Err("the line does not end with a line feed (every line of an export does, the last one too)".into());
+        };
+        if body.contains(&b'\r') {
+            return Err(
+                "the line contains a carriage return: lines end with a bare line feed".into(),
+            );
+        }
+        if body.is_empty() {
+            return Err("the line is empty: an export has no blank lines".into());
+        }
+        let text = std::str::from_utf8(body).map_err(|_| "the line is not UTF-8".to_string())?;
+        LogEntry::from_json_line(text)
     }
 }

@@ -148,11 +148,15 @@ impl Digest32 {
         hex::encode(self.0)
     }
 
-    /// Parses exactly 64 hex characters.
+    /// Parses exactly 64 lower-case hexadecimal characters (SPEC §2.2: one form per digest).
     pub fn from_hex(s: &str) -> Result<Self, String> {
         let mut out = [0u8; 32];
-        hex::decode_to_slice(s, &mut out)
-            .map_err(|_| format!("{s:?} is not a 32-byte digest in hex (64 characters)"))?;
+        if s.len() != 64 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(format!(
+                "{s:?} is not a 32-byte digest in lower-case hex (64 characters 0-9 a-f)"
+            ));
+        }
+        hex::decode_to_slice(s, &mut out).expect("checked above");
         Ok(Digest32(out))
     }
 }

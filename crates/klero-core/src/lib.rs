@@ -43,6 +43,7 @@
 
 pub mod audit;
 pub mod beacon;
+pub mod conformance;
 pub mod day;
 pub mod draw;
 pub mod encode;

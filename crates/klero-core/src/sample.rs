@@ -99,6 +99,7 @@ impl Writer {
 
 /// Builds a log following `spec`, through the same `Log::append` and `Log::draw` a server uses. It
 /// contains every event type: genesis, policy update, court, divisions, judges and a judge update,
+/// credentials (issued, revoked, a judge's enrollment),
 /// absences and a cancellation, conflicts and a withdrawal, filings (plain, panel, related,
 /// duplicate, appeal), draws, a recusal, a reassignment and closings.
 pub fn sample_log(spec: &SampleSpec) -> Vec<LogEntry> {
@@ -180,6 +181,54 @@ pub fn sample_log(spec: &SampleSpec) -> Vec<LogEntry> {
             },
         );
     }
+    // Credentials: the first (system administrator) from the allocator, then a court administrator,
+    // two clerk credentials (one later revoked) and a judge's own, through an enrollment.
+    let cred = |name: &str| sha256(&[b"sample credential ", name.as_bytes()]);
+    let issue =
+        |role: Role, holder: &Actor, court: Option<&CourtId>, enrollment| Event::CredentialIssued {
+            credential: cred(&format!("{:?}/{}/{enrollment:?}", role, holder.id)),
+            role,
+            holder: holder.id.clone(),
+            court: court.cloned(),
+            enrollment,
+        };
+    w.push(
+        at,
+        Actor::system(),
+        issue(Role::SystemAdmin, &admin, None, None),
+    );
+    w.push(
+        at,
+        admin.clone(),
+        issue(Role::CourtAdmin, &cadmin, Some(&court), None),
+    );
+    w.push(
+        at,
+        cadmin.clone(),
+        issue(Role::Clerk, &clerk, Some(&court), None),
+    );
+    let spare = Actor::new(Role::Clerk, "clerk-2");
+    let ev = issue(Role::Clerk, &spare, Some(&court), None);
+    let Event::CredentialIssued { credential, .. } = ev else {
+        unreachable!()
+    };
+    w.push(at, admin.clone(), ev);
+    w.push(at, cadmin.clone(), Event::CredentialRevoked { credential });
+    let enrollment = sha256(&[b"sample enrollment"]);
+    w.push(
+        at,
+        cadmin.clone(),
+        Event::EnrollmentOpened {
+            enrollment,
+            judge: judges[0].clone(),
+        },
+    );
+    let judge0 = Actor::new(Role::Judge, judges[0].as_str());
+    w.push(
+        at,
+        judge0.clone(),
+        issue(Role::Judge, &judge0, Some(&court), Some(enrollment)),
+    );
     // A judge changes specialization; an absence is recorded and one cancelled; conflicts declared.
     let parties: Vec<Commitment> = (0..12)
         .map(|p| party_commitment(&SAMPLE_PEPPER, &format!("PARTY-{p}")))
@@ -271,7 +320,7 @@ pub fn sample_log(spec: &SampleSpec) -> Vec<LogEntry> {
     // Filings.
     let types = sample_case_types();
     let mut filed: Vec<CaseId> = Vec::new();
-    let mut first_claim: Option<(Vec<Commitment>, Digest32)> = None;
+    let mut first_claim: Option<(usize, Vec<Commitment>, Digest32)> = None;
     for n in 0..spec.cases {
         if n == spec.cases / 2 {
             // Halfway, the operator retires the chain and anchors a new one.
@@ -284,12 +333,7 @@ pub fn sample_log(spec: &SampleSpec) -> Vec<LogEntry> {
         }
         at += 1 + below(4 * 3_600_000) as i64; // up to 4 hours apart
         let case: CaseId = id(format!("NORTH-2026-{:06}", n + 1));
-        let ct = &types[below(types.len() as u64) as usize];
-        let division = if ct.specialization.as_str() == "commercial" {
-            &divisions[1]
-        } else {
-            &divisions[0]
-        };
+        let mut ct = &types[below(types.len() as u64) as usize];
         let mut ps = vec![parties[below(12) as usize], parties[below(12) as usize]];
         ps.sort();
         ps.dedup();
@@ -298,19 +342,40 @@ pub fn sample_log(spec: &SampleSpec) -> Vec<LogEntry> {
         let mut earlier = None;
         match n % 10 {
             // Every tenth case repeats the first case's claim and parties: a duplicate filing.
+            // (same division, case type, parties and claim).
             9 if first_claim.is_some() => {
-                let (p, c) = first_claim.clone().expect("set");
+                let (t, p, c) = first_claim.clone().expect("set");
+                ct = &types[t];
                 ps = p;
                 claim = c;
             }
+            // A related filing shares a party with the earlier case.
             7 if !filed.is_empty() => {
-                related = Some(filed[below(filed.len() as u64) as usize].clone())
+                let r = filed[below(filed.len() as u64) as usize].clone();
+                let shared = w.log.state().case(&r).expect("filed").parties[0];
+                if !ps.contains(&shared) {
+                    ps.push(shared);
+                    ps.sort();
+                }
+                let reason = [
+                    RelationReason::Counterclaim,
+                    RelationReason::SameFacts,
+                    RelationReason::FollowUp,
+                    RelationReason::Joinder,
+                    RelationReason::Other,
+                ][below(5) as usize];
+                related = Some(RelatedLink { case: r, reason });
             }
             5 if !filed.is_empty() => {
                 earlier = Some(filed[below(filed.len() as u64) as usize].clone())
             }
             _ => {}
         }
+        let division = if ct.specialization.as_str() == "commercial" {
+            &divisions[1]
+        } else {
+            &divisions[0]
+        };
         let ev = Event::CaseFiled {
             case: case.clone(),
             court: court.clone(),
@@ -322,12 +387,16 @@ pub fn sample_log(spec: &SampleSpec) -> Vec<LogEntry> {
             related: related.clone(),
             earlier_instance: earlier,
         };
-        // A related case may be refused (another division's judges); skip what the rules refuse.
+        // Skip what the rules refuse (too few judges for a panel, say).
         if w.try_push(at, clerk.clone(), ev).is_err() {
             continue;
         }
         if first_claim.is_none() {
-            first_claim = Some((ps, claim));
+            let t = types
+                .iter()
+                .position(|t| t.code == ct.code)
+                .expect("a policy type");
+            first_claim = Some((t, ps, claim));
         }
         filed.push(case);
         // Now and then: a recusal, a reassignment, a closing.
@@ -365,6 +434,27 @@ pub fn sample_log(spec: &SampleSpec) -> Vec<LogEntry> {
                     reason: ReassignReason::LongTermAbsence,
                 };
                 let _ = w.try_push(at, clerk.clone(), ev);
+            }
+        }
+        // A third of the way in, the first filing's presiding judge declares a conflict with one
+        // of its parties: the next duplicate cannot be bound to them and is drawn at random.
+        if n == spec.cases / 3
+            && let Some((_, p, _)) = &first_claim
+        {
+            let st = w.log.state();
+            let first = st.case(&filed[0]).expect("filed");
+            let j = st.case_judges(first)[0].clone();
+            let judge = st.judge(&j).expect("registered");
+            if !judge.conflicts.contains(&p[0]) {
+                let actor = Actor {
+                    role: Role::Judge,
+                    id: id(j.to_string()),
+                };
+                let ev = Event::ConflictDeclared {
+                    judge: j,
+                    subject: p[0],
+                };
+                w.push(at, actor, ev);
             }
         }
         if n % 4 == 3 {

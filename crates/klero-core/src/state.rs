@@ -183,8 +183,8 @@ pub struct CaseState {
     pub duplicate_key: Digest32,
     /// The appealed case, if any.
     pub earlier_instance: Option<usize>,
-    /// The related case, if any.
-    pub related: Option<usize>,
+    /// The related case, if any, and what relates them.
+    pub related: Option<(usize, RelationReason)>,
     /// Current judges (indices), the presiding judge first.
     judges: Vec<usize>,
     /// Every judge who ever sat.
@@ -199,6 +199,23 @@ pub struct CaseState {
     pub draws: Vec<u64>,
     /// Time of the filing entry.
     pub filed_at: Millis,
+}
+
+/// A credential as the log has made it (SPEC §7.9).
+#[derive(Clone, Debug)]
+pub struct CredentialState {
+    /// The role it grants.
+    pub role: Role,
+    /// The person who holds it.
+    pub holder: ActorId,
+    /// The court it is scoped to.
+    pub court: Option<CourtId>,
+    /// Who issued it (for a judge, the judge completing an enrollment).
+    pub issued_by: Actor,
+    /// Index of the entry that issued it.
+    pub issued_index: u64,
+    /// Revoked, and by which entry.
+    pub revoked: Option<u64>,
 }
 
 /// A draw that has been opened by its trigger entry and awaits its draw entry.
@@ -237,6 +254,11 @@ pub struct State {
     duplicates: HashMap<Digest32, usize>,
     pending: HashMap<usize, Pending>,
     draws: u64,
+    credentials: HashMap<Digest32, CredentialState>,
+    /// Open enrollments: fingerprint -> judge index.
+    enrollments: HashMap<Digest32, usize>,
+    /// Fingerprints of completed enrollments (never reusable).
+    enrolled: HashSet<Digest32>,
 }
 
 /// Formats an entry number with thousands separators, as the verifier's messages do ("4,182").
@@ -304,7 +326,7 @@ impl State {
     /// The related case and the appealed (earlier-instance) case of a case, by number.
     pub fn case_links(&self, case: &CaseState) -> (Option<&CaseId>, Option<&CaseId>) {
         (
-            case.related.map(|i| &self.cases[i].id),
+            case.related.map(|(i, _)| &self.cases[i].id),
             case.earlier_instance.map(|i| &self.cases[i].id),
         )
     }
@@ -336,9 +358,10 @@ impl State {
     /// reference) or nothing is pending.
     pub fn beacon_needed(&self, case: &CaseId) -> Option<(ChainAnchor, u64)> {
         let p = self.pending.get(self.case_ix.get(case)?)?;
-        match p.method {
-            Method::Random => self.next_beacon_round(),
-            _ => None,
+        if p.method.is_random() {
+            self.next_beacon_round()
+        } else {
+            None
         }
     }
 
@@ -348,8 +371,8 @@ impl State {
         p: &Pending,
         beacon: Option<BeaconReveal>,
     ) -> Result<(Option<Digest32>, Vec<JudgeId>), Rejection> {
-        match p.method {
-            Method::Random => {
+        match p.method.is_random() {
+            true => {
                 let Some(reveal) = beacon else {
                     return rej(
                         DrawMismatch,
@@ -367,7 +390,7 @@ impl State {
                         .collect(),
                 ))
             }
-            _ => Ok((
+            false => Ok((
                 None,
                 p.reference
                     .iter()
@@ -426,10 +449,14 @@ impl State {
                 "a log has only one genesis entry, and it comes first",
             );
         }
-        // The allocator makes draws, and anchors a new beacon chain when the old one runs out;
-        // nothing else. Draws are made by nobody else.
+        // The allocator makes draws, anchors a new beacon chain when the old one runs out, and
+        // issues the very first credential (SPEC §7.9); nothing else. Draws are made by nobody else.
         let is_draw = matches!(event, Event::Draw(_));
-        let system_may = is_draw || matches!(event, Event::BeaconAnchored { .. });
+        let system_may = is_draw
+            || matches!(
+                event,
+                Event::BeaconAnchored { .. } | Event::CredentialIssued { .. }
+            );
         if is_draw && actor.role != Role::System {
             return rej(
                 Forbidden,
@@ -442,7 +469,7 @@ impl State {
         if actor.role == Role::System && !system_may {
             return rej(
                 Forbidden,
-                "the allocator (role system) makes draws and anchors beacon chains, nothing else",
+                "the allocator (role system) makes draws, anchors beacon chains and issues the first credential, nothing else",
             );
         }
         let day = Day::from_millis(at);
@@ -462,6 +489,12 @@ impl State {
                 self.policy = Some(Arc::new(policy.clone()));
             }
             Event::BeaconAnchored { beacon } => {
+                if !matches!(actor.role, Role::System | Role::SystemAdmin) {
+                    return rej(
+                        Forbidden,
+                        "only the allocator or a system administrator anchors a beacon chain",
+                    );
+                }
                 check_anchor(beacon)?;
                 self.beacon = Some(BeaconState {
                     anchor: *beacon,
@@ -514,6 +547,7 @@ impl State {
                 }
                 self.check_division(court, division)?;
                 check_judge_record(specializations, *share_permille)?;
+                self.check_specializations(specializations)?;
                 let ix = self.judges.len();
                 self.judges.push(JudgeState {
                     id: judge.clone(),
@@ -546,6 +580,7 @@ impl State {
                 let court = self.judges[ji].court.clone();
                 self.check_division(&court, division)?;
                 check_judge_record(specializations, *share_permille)?;
+                self.check_specializations(specializations)?;
                 let j = &mut self.judges[ji];
                 if *active && !j.active {
                     j.pooled = false; // back from inactivity: joins the next pool afresh
@@ -659,20 +694,34 @@ impl State {
                     );
                 }
                 let panel = ct.panel;
-                let related_ix = related.as_ref().map(|r| self.case_index(r)).transpose()?;
-                if let Some(r) = related_ix
-                    && self.cases[r].court != *court
-                {
-                    return rej(
-                        Invalid,
-                        format!("the related case {} is in another court", self.cases[r].id),
-                    );
+                let related_ix = related
+                    .as_ref()
+                    .map(|r| self.case_index(&r.case).map(|i| (i, r.reason)))
+                    .transpose()?;
+                if let Some((r, _)) = related_ix {
+                    let rel = &self.cases[r];
+                    if rel.court != *court {
+                        return rej(
+                            Invalid,
+                            format!("the related case {} is in another court", rel.id),
+                        );
+                    }
+                    if !rel.parties.iter().any(|p| parties.binary_search(p).is_ok()) {
+                        return rej(
+                            Invalid,
+                            format!(
+                                "case {} shares no party or counsel with this filing: cases are related only \
+                                 when they share one (file it without the related case to have it drawn)",
+                                rel.id
+                            ),
+                        );
+                    }
                 }
                 let earlier_ix = earlier_instance
                     .as_ref()
                     .map(|r| self.case_index(r))
                     .transpose()?;
-                let key = duplicate_key(court, parties, claim);
+                let key = duplicate_key(court, division, case_type, parties, claim);
                 let ci = self.cases.len();
                 self.cases.push(CaseState {
                     id: case.clone(),
@@ -698,7 +747,8 @@ impl State {
                 match opened {
                     Ok(p) => {
                         self.case_ix.insert(case.clone(), ci);
-                        self.duplicates.entry(key).or_insert(ci);
+                        // A later duplicate binds to the latest filing of the matter (SPEC §7.7).
+                        self.duplicates.insert(key, ci);
                         self.pending.insert(ci, p);
                     }
                     Err(e) => {
@@ -720,6 +770,210 @@ impl State {
                 self.check_open(ci)?;
                 self.cases[ci].closed = Some(*reason);
             }
+            Event::CredentialIssued {
+                credential,
+                role,
+                holder,
+                court,
+                enrollment,
+            } => {
+                self.check_issue(actor, credential, *role, holder, court.as_ref(), enrollment)?;
+                if let Some(e) = enrollment {
+                    self.enrollments.remove(e);
+                    self.enrolled.insert(*e);
+                }
+                self.credentials.insert(
+                    *credential,
+                    CredentialState {
+                        role: *role,
+                        holder: holder.clone(),
+                        court: court.clone(),
+                        issued_by: actor.clone(),
+                        issued_index: index,
+                        revoked: None,
+                    },
+                );
+            }
+            Event::CredentialRevoked { credential } => {
+                let Some(c) = self.credentials.get(credential) else {
+                    return rej(NotFound, "there is no such credential");
+                };
+                if c.revoked.is_some() {
+                    return rej(WrongState, "the credential is already revoked");
+                }
+                let own = actor.role == c.role && actor.id == c.holder;
+                let court_staff = matches!(c.role, Role::Clerk | Role::Judge)
+                    && c.court
+                        .as_ref()
+                        .is_some_and(|court| self.holds(actor, Role::CourtAdmin, Some(court)));
+                if !(own || court_staff || self.holds(actor, Role::SystemAdmin, None)) {
+                    return rej(
+                        Forbidden,
+                        format!(
+                            "{} {} may not revoke this credential: only its holder, a system \
+                             administrator, or for a clerk or judge an administrator of their court",
+                            role_name(actor.role),
+                            actor.id
+                        ),
+                    );
+                }
+                self.credentials
+                    .get_mut(credential)
+                    .expect("checked")
+                    .revoked = Some(index);
+            }
+            Event::EnrollmentOpened { enrollment, judge } => {
+                let ji = self.judge_index(judge)?;
+                if self.enrollments.contains_key(enrollment) || self.enrolled.contains(enrollment) {
+                    return rej(AlreadyExists, "this enrollment code was already used");
+                }
+                let court = self.judges[ji].court.clone();
+                if !(self.holds(actor, Role::SystemAdmin, None)
+                    || self.holds(actor, Role::CourtAdmin, Some(&court)))
+                {
+                    return rej(
+                        Forbidden,
+                        format!(
+                            "{} {} holds no credential to enroll judges of court {court}",
+                            role_name(actor.role),
+                            actor.id
+                        ),
+                    );
+                }
+                self.enrollments.insert(*enrollment, ji);
+            }
+        }
+        Ok(())
+    }
+
+    /// A credential, by fingerprint (SPEC §7.9).
+    pub fn credential(&self, fingerprint: &Digest32) -> Option<&CredentialState> {
+        self.credentials.get(fingerprint)
+    }
+
+    /// Every credential issued, in no particular order.
+    pub fn credentials(&self) -> impl Iterator<Item = (&Digest32, &CredentialState)> {
+        self.credentials.iter()
+    }
+
+    /// The judge an open enrollment is for.
+    pub fn enrollment(&self, fingerprint: &Digest32) -> Option<&JudgeId> {
+        self.enrollments
+            .get(fingerprint)
+            .map(|&j| &self.judges[j].id)
+    }
+
+    /// True if `actor` holds a live credential of `role` (for `court`, when given).
+    fn holds(&self, actor: &Actor, role: Role, court: Option<&CourtId>) -> bool {
+        actor.role == role
+            && self.credentials.values().any(|c| {
+                c.revoked.is_none()
+                    && c.role == role
+                    && c.holder == actor.id
+                    && (court.is_none() || c.court.as_ref() == court)
+            })
+    }
+
+    /// The separation of duties for issuing a credential (SPEC §7.9).
+    fn check_issue(
+        &self,
+        actor: &Actor,
+        credential: &Digest32,
+        role: Role,
+        holder: &ActorId,
+        court: Option<&CourtId>,
+        enrollment: &Option<Digest32>,
+    ) -> Result<(), Rejection> {
+        if self.credentials.contains_key(credential) {
+            return rej(AlreadyExists, "this credential was already issued");
+        }
+        match (role, court) {
+            (Role::System, _) => return rej(Invalid, "the allocator holds no credential"),
+            (Role::SystemAdmin, Some(_)) => {
+                return rej(Invalid, "a system administrator's credential has no court");
+            }
+            (Role::SystemAdmin, None) => {}
+            (_, None) => {
+                return rej(
+                    Invalid,
+                    format!("a {} credential needs a court", role_name(role)),
+                );
+            }
+            (_, Some(c)) => {
+                if !self.courts.contains_key(c) {
+                    return rej(NotFound, format!("there is no court {c}"));
+                }
+            }
+        }
+        if role == Role::Judge {
+            // Only the judge, completing an enrollment opened for them by someone else.
+            let Some(e) = enrollment else {
+                return rej(
+                    Forbidden,
+                    "a judge's credential is only issued by the judge completing an enrollment",
+                );
+            };
+            let Some(&ji) = self.enrollments.get(e) else {
+                return rej(
+                    NotFound,
+                    "there is no open enrollment with this code (it is unknown or already used)",
+                );
+            };
+            let j = &self.judges[ji];
+            if j.id.as_str() != holder.as_str() || Some(&j.court) != court {
+                return rej(
+                    Invalid,
+                    format!("the enrollment is for judge {} of court {}", j.id, j.court),
+                );
+            }
+            if actor.role != Role::Judge || actor.id.as_str() != holder.as_str() {
+                return rej(
+                    Forbidden,
+                    format!("only judge {holder} can complete their enrollment"),
+                );
+            }
+            return Ok(());
+        }
+        if enrollment.is_some() {
+            return rej(Invalid, "only a judge's credential completes an enrollment");
+        }
+        if actor.role == Role::System {
+            // The bootstrap: the first credential of the log, to a system administrator.
+            if self.credentials.is_empty() && role == Role::SystemAdmin {
+                return Ok(());
+            }
+            return rej(
+                Forbidden,
+                "the allocator issues only the first credential, to a system administrator",
+            );
+        }
+        if actor.id == *holder {
+            return rej(
+                Forbidden,
+                format!("{holder} cannot issue a credential to themselves"),
+            );
+        }
+        let may = match actor.role {
+            Role::SystemAdmin => {
+                matches!(role, Role::SystemAdmin | Role::CourtAdmin | Role::Clerk)
+                    && self.holds(actor, Role::SystemAdmin, None)
+            }
+            Role::CourtAdmin => role == Role::Clerk && self.holds(actor, Role::CourtAdmin, court),
+            _ => false,
+        };
+        if !may {
+            return rej(
+                Forbidden,
+                format!(
+                    "{} {} may not issue a {} credential{}: administrators' credentials come from a \
+                     system administrator, clerks' from a system administrator or an administrator \
+                     of their court, judges' only from their own enrollment",
+                    role_name(actor.role),
+                    actor.id,
+                    role_name(role),
+                    court.map(|c| format!(" for court {c}")).unwrap_or_default()
+                ),
+            );
         }
         Ok(())
     }
@@ -739,6 +993,32 @@ impl State {
             return rej(
                 NotFound,
                 format!("court {court} has no division {division}"),
+            );
+        }
+        Ok(())
+    }
+
+    /// Every specialization a judge is given must be the specialization of a case type in the policy
+    /// in force: a misspelt one would silently keep the judge from ever receiving a case.
+    fn check_specializations(&self, specs: &[Specialization]) -> Result<(), Rejection> {
+        let policy = self.policy.as_ref().expect("genesis first");
+        if let Some(s) = specs
+            .iter()
+            .find(|s| !policy.case_types.iter().any(|t| &t.specialization == *s))
+        {
+            let mut known: Vec<&str> = policy
+                .case_types
+                .iter()
+                .map(|t| t.specialization.as_str())
+                .collect();
+            known.sort_unstable();
+            known.dedup();
+            return rej(
+                Invalid,
+                format!(
+                    "there is no specialization {s} in the policy; its case types use: {}",
+                    known.join(", ")
+                ),
             );
         }
         Ok(())
@@ -804,6 +1084,9 @@ impl State {
         }
     }
 
+    /// Decides how a new filing is allocated (SPEC §7.7): bound to a duplicate's or a related
+    /// case's judges when every one of them passes every eligibility rule for this case, otherwise a
+    /// random draw, whose method names the binding that did not hold.
     fn open_for_filing(
         &mut self,
         ci: usize,
@@ -812,52 +1095,74 @@ impl State {
         hash: &Digest32,
     ) -> Result<Pending, Rejection> {
         let c = &self.cases[ci];
+        let seats = c.panel;
+        let need = self
+            .policy
+            .as_ref()
+            .expect("genesis first")
+            .case_type(&c.case_type)
+            .map(|t| t.specialization.clone());
+        // The judges an earlier case binds this one to, if every one of them may sit on it.
+        let bound = |earlier: usize| -> Option<Vec<usize>> {
+            let e = &self.cases[earlier];
+            if e.judges.len() < seats as usize {
+                return None;
+            }
+            let judges = &e.judges[..seats as usize];
+            judges
+                .iter()
+                .all(|&j| self.exclusion(j, ci, day, false, need.as_ref()).is_none())
+                .then(|| judges.to_vec())
+        };
         let by_reference = |method: Method, judges: Vec<usize>| Pending {
             trigger: index,
             trigger_hash: *hash,
             method,
-            seats: judges.len() as u8,
+            seats,
             scope: PoolScope::Division,
             eligible: vec![],
             excluded: vec![],
             reference: judges,
         };
-        if let Some(&first) = self.duplicates.get(&c.duplicate_key) {
+        let method = if let Some(&first) = self.duplicates.get(&c.duplicate_key) {
             let f = &self.cases[first];
-            if f.judges.is_empty() {
+            if self.pending.contains_key(&first) {
                 return rej(
                     WrongState,
                     format!(
-                        "the first filing of this claim, case {}, is still awaiting its draw",
+                        "the earlier filing of this claim, case {}, is still awaiting its draw",
                         f.id
                     ),
                 );
             }
-            return Ok(by_reference(
-                Method::Duplicate { case: f.id.clone() },
-                f.judges.clone(),
-            ));
-        }
-        if let Some(r) = c.related {
-            let rel = &self.cases[r];
-            // The earlier case's judges take it if none of them is excluded for a reason other than
-            // division or specialization (the related case may be of another type).
-            if !rel.judges.is_empty()
-                && rel
-                    .judges
-                    .iter()
-                    .all(|&j| self.exclusion(j, ci, day, true, None).is_none())
-            {
-                return Ok(by_reference(
-                    Method::Related {
-                        case: rel.id.clone(),
-                    },
-                    rel.judges.clone(),
-                ));
+            match bound(first) {
+                Some(judges) => {
+                    return Ok(by_reference(
+                        Method::Duplicate { case: f.id.clone() },
+                        judges,
+                    ));
+                }
+                None => Method::RandomAfterDuplicate { case: f.id.clone() },
             }
-        }
-        let seats = c.panel;
-        self.plan(ci, seats, day, index, hash, Method::Random)
+        } else if let Some((r, _)) = c.related {
+            let rel = &self.cases[r];
+            match bound(r).filter(|_| !self.pending.contains_key(&r)) {
+                Some(judges) => {
+                    return Ok(by_reference(
+                        Method::Related {
+                            case: rel.id.clone(),
+                        },
+                        judges,
+                    ));
+                }
+                None => Method::RandomAfterRelated {
+                    case: rel.id.clone(),
+                },
+            }
+        } else {
+            Method::Random
+        };
+        self.plan(ci, seats, day, index, hash, method)
     }
 
     fn remove_and_open(
@@ -1087,7 +1392,7 @@ impl State {
                 ),
             );
         }
-        if matches!(p.method, Method::Random) {
+        if p.method.is_random() {
             let b = self.beacon.expect("genesis first");
             match &d.beacon {
                 None => {
@@ -1154,17 +1459,22 @@ impl State {
             b.current = value;
         }
         let p = self.pending.remove(&ci).expect("checked");
-        let chosen: Vec<usize> = match p.method {
-            Method::Random => d.chosen.iter().map(|j| self.judge_ix[j]).collect(),
-            _ => p.reference,
+        // A duplicate is the same matter as the case it is bound to: it adds no intake (SPEC §7.8).
+        let counts = !matches!(p.method, Method::Duplicate { .. });
+        let chosen: Vec<usize> = if p.method.is_random() {
+            d.chosen.iter().map(|j| self.judge_ix[j]).collect()
+        } else {
+            p.reference
         };
         let window = self.policy.as_ref().expect("genesis").window_days;
         let weight = self.cases[ci].weight;
         for &ji in &chosen {
             let j = &mut self.judges[ji];
             j.expire(day, window);
-            j.intake.push_back((day, weight as u64 * 1000, ci));
-            j.intake_sum += weight as u64 * 1000;
+            if counts {
+                j.intake.push_back((day, weight as u64 * 1000, ci));
+                j.intake_sum += weight as u64 * 1000;
+            }
             j.docket.push(ci);
             let c = &mut self.cases[ci];
             c.judges.push(ji);
@@ -1219,6 +1529,17 @@ fn check_self(actor: &Actor, judge: &JudgeId) -> Result<(), Rejection> {
         );
     }
     Ok(())
+}
+
+/// A role's name as the log writes it.
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::System => "system",
+        Role::SystemAdmin => "system_admin",
+        Role::CourtAdmin => "court_admin",
+        Role::Clerk => "clerk",
+        Role::Judge => "judge",
+    }
 }
 
 fn names(v: &[JudgeId]) -> String {

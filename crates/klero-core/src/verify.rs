@@ -14,13 +14,45 @@ use crate::state::{RejectKind, Rejection, State, fmt_index};
 pub struct Failure {
     /// The position (0-based) of the first entry that fails.
     pub index: u64,
+    /// The section of docs/SPEC.md whose requirement the entry breaks, e.g. `§7.8`.
+    pub section: &'static str,
     /// What is wrong, in words a court official understands.
     pub message: String,
 }
 
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "entry {}: {}", fmt_index(self.index), self.message)
+        write!(
+            f,
+            "entry {} (SPEC {}): {}",
+            fmt_index(self.index),
+            self.section,
+            self.message
+        )
+    }
+}
+
+/// The SPEC section an event's rejection breaks: the section that states the rule.
+pub fn section_of(event: &Event, r: &Rejection) -> &'static str {
+    match (event, r.kind) {
+        (
+            Event::CredentialIssued { .. }
+            | Event::CredentialRevoked { .. }
+            | Event::EnrollmentOpened { .. },
+            _,
+        ) => "§7.9",
+        (Event::BeaconAnchored { .. }, _) => "§6.1",
+        (Event::Genesis { .. }, _) if r.message.contains("beacon") => "§6.1",
+        (Event::Genesis { .. } | Event::PolicyUpdated { .. }, RejectKind::Invalid)
+            if !r.message.contains("genesis") =>
+        {
+            "§3.5"
+        }
+        (Event::Draw(_), _) if r.message.contains("beacon") => "§6.1",
+        (Event::Draw(_), _) => "§7.8",
+        (_, RejectKind::NoEligibleJudges) => "§7.3",
+        (Event::CaseFiled { .. }, RejectKind::WrongState) => "§7.7",
+        _ => "§7.1",
     }
 }
 
@@ -73,34 +105,39 @@ impl Log {
     /// Verifies one recorded entry against everything before it and applies it.
     pub fn push(&mut self, e: &LogEntry) -> Result<(), Failure> {
         let size = self.size();
-        let fail = |message: String| {
+        let fail = |section: &'static str, message: String| {
             Err(Failure {
                 index: size,
+                section,
                 message,
             })
         };
         if e.index != size {
-            return fail(format!(
-                "the entry in position {} says it is entry {}: an entry was deleted, inserted or moved",
-                fmt_index(size),
-                fmt_index(e.index)
-            ));
+            return fail(
+                "§9",
+                format!(
+                    "the entry in position {} says it is entry {}: an entry was deleted, inserted or moved",
+                    fmt_index(size),
+                    fmt_index(e.index)
+                ),
+            );
         }
         if e.prev != self.head {
-            return fail("its link to the previous entry is broken: the entry before it was changed, removed or replaced".into());
+            return fail("§4.1", "its link to the previous entry is broken: the entry before it was changed, removed or replaced".into());
         }
         if self.hash_of(e.index, e.at, &e.actor, &e.event, &e.prev) != e.hash {
-            return fail("its contents do not match its recorded hash: the entry was altered after it was written".into());
+            return fail("§4.1", "its contents do not match its recorded hash: the entry was altered after it was written".into());
         }
         if size > 0 && e.at < self.last_at {
             return fail(
+                "§7.1",
                 "its time is earlier than the previous entry's: entries must be in time order"
                     .into(),
             );
         }
         self.state
             .apply(e.index, e.at, &e.hash, &e.actor, &e.event)
-            .or_else(|r| fail(r.message))?;
+            .or_else(|r| fail(section_of(&e.event, &r), r.message))?;
         self.advance(e.hash, e.at);
         Ok(())
     }
@@ -234,11 +271,12 @@ impl Verifier {
             .inspect_err(|f| self.failure = Some(f.clone()))
     }
 
-    /// Records a failure found outside the entries themselves (an unreadable line, say).
-    pub fn fail(&mut self, message: String) {
+    /// Records a failure found outside the entries themselves: an unreadable line (SPEC §8), say.
+    pub fn fail(&mut self, section: &'static str, message: String) {
         if self.failure.is_none() {
             self.failure = Some(Failure {
                 index: self.log.size(),
+                section,
                 message,
             });
         }

@@ -46,7 +46,7 @@ fn the_sample_log_verifies_and_contains_every_event_type() {
     let mut types: Vec<_> = entries.iter().map(|e| e.event.type_name()).collect();
     types.sort();
     types.dedup();
-    assert_eq!(types.len(), 16, "{types:?}");
+    assert_eq!(types.len(), 19, "{types:?}");
     let methods: Vec<_> = entries
         .iter()
         .filter_map(|e| match &e.event {
@@ -80,6 +80,33 @@ fn unknown_fields_in_an_exported_line_are_refused() {
     let mut v: serde_json::Value = serde_json::from_str(&e.to_json_line()).unwrap();
     v["event"]["extra"] = serde_json::json!(1);
     assert!(LogEntry::from_json_line(&v.to_string()).is_err());
+}
+
+#[test]
+fn the_export_framing_is_exactly_as_strict_as_the_spec() {
+    let e = &sample_log(&SampleSpec::small(3))[1];
+    let line = e.to_json_line();
+    let framed = format!("{line}\n");
+    assert_eq!(LogEntry::from_export_line(framed.as_bytes()).unwrap(), *e);
+    // SPEC §8: every line ends with a bare line feed, none is blank.
+    for (bad, why) in [
+        (line.clone(), "no final line feed"),
+        (format!("{line}\r\n"), "CRLF"),
+        ("\n".to_string(), "a blank line"),
+        (
+            framed.replacen(&e.hash.to_hex(), &e.hash.to_hex().to_uppercase(), 1),
+            "upper-case hex (§2.2)",
+        ),
+        (
+            framed.replacen("{\"index\":", "{\"index\":1,\"index\":", 1),
+            "a repeated member",
+        ),
+    ] {
+        assert!(
+            LogEntry::from_export_line(bad.as_bytes()).is_err(),
+            "{why} must be refused"
+        );
+    }
 }
 
 #[test]

@@ -37,3 +37,77 @@ fn the_sample_log_on_disk_verifies_to_its_expected_root() {
     assert_eq!(report.root.to_hex(), expected["root"].as_str().unwrap());
     assert_eq!(report.verified, expected["entries"].as_u64().unwrap());
 }
+
+/// Verifies an export exactly as `klero verify FILE` does: strict framing (SPEC §8), then replay.
+fn verify_export(text: &str) -> klero_core::Report {
+    let mut v = klero_core::Verifier::new();
+    for raw in text.as_bytes().split_inclusive(|b| *b == b'\n') {
+        match LogEntry::from_export_line(raw) {
+            Ok(e) => {
+                if v.push(&e).is_err() {
+                    break;
+                }
+            }
+            Err(m) => {
+                v.fail("§8", m);
+                break;
+            }
+        }
+    }
+    v.report()
+}
+
+#[test]
+fn the_conformance_log_verifies_and_exercises_every_method_scope_exclusion_and_event() {
+    let dir = gen_vectors::vectors_dir();
+    let text = std::fs::read_to_string(dir.join("conformance-log.jsonl")).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("conformance-log.expected.json")).unwrap(),
+    )
+    .unwrap();
+    let report = verify_export(&text);
+    assert!(report.ok(), "{:?}", report.failure);
+    assert_eq!(report.root.to_hex(), expected["root"].as_str().unwrap());
+    let ex = &expected["exercised"];
+    let set = |k: &str| -> Vec<String> {
+        ex[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(set("event_types").len(), 19, "every event type");
+    let methods = [
+        "duplicate",
+        "random",
+        "random_after_duplicate",
+        "random_after_related",
+        "related",
+    ];
+    assert_eq!(set("methods"), methods);
+    assert_eq!(set("scopes"), ["court", "court_below_minimum", "division"]);
+    assert_eq!(set("exclusions").len(), 8, "every exclusion reason");
+    assert!(ex["chain_renewals"].as_u64().unwrap() >= 2);
+}
+
+#[test]
+fn every_log_of_the_invalid_corpus_is_rejected_at_its_entry_naming_its_section() {
+    let dir = gen_vectors::vectors_dir();
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("invalid/index.json")).unwrap())
+            .unwrap();
+    let logs = index["logs"].as_array().unwrap();
+    let on_disk = std::fs::read_dir(dir.join("invalid")).unwrap().count();
+    assert_eq!(on_disk, logs.len() + 1, "every file is indexed");
+    for l in logs {
+        let file = l["file"].as_str().unwrap();
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let report = verify_export(&text);
+        let f = report
+            .failure
+            .unwrap_or_else(|| panic!("{file} must not verify"));
+        assert_eq!(f.index, l["entry"].as_u64().unwrap(), "{file}: {f}");
+        assert_eq!(f.section, l["section"].as_str().unwrap(), "{file}: {f}");
+    }
+}

@@ -1,103 +1,60 @@
-//! Bearer tokens and what each role may do.
+//! Credentials and what each role may do.
 //!
-//! A token is issued by the store (`klero token create`, or `POST /api/v1/tokens`) with a role, a
-//! court (every role but the system administrator) and a judge (the judge role). The portal keeps a
-//! looked-up token in memory for [`TOKEN_TTL`], so a busy clerk costs one database round trip per
-//! half minute rather than one per request; a revoked token stops working within that time.
+//! A credential is a bearer secret (`klero_` and 64 hex digits) issued to one accountable person and
+//! recorded in the log by its fingerprint (SPEC §7.9): `POST /api/v1/tokens` for staff, an
+//! enrollment completed by the judge for a judge. A request is recognized by looking the secret's
+//! fingerprint up in the published state, so a revocation stops the credential at the next request,
+//! and there is no second list of tokens beside the log that could disagree with it.
 //!
-//! The actor written into the log is the judge's own identifier for a judge, and for the other roles
-//! the role plus a 12-hex-digit fingerprint of the token, so that two clerks' actions can be told
-//! apart in the public log without the token (or a name) ever appearing there.
-
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+//! The actor written into the log is the credential's role and holder: a staff number, or the
+//! judge's own identifier.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use klero_core::{Actor, ActorId, CourtId, JudgeId, Role};
-use klero_store::{Store, TokenRole};
+use klero_core::hash::credential_fingerprint;
+use klero_core::{Actor, CourtId, Digest32, JudgeId, Role};
 
 use crate::AppState;
 use crate::error::ApiError;
 
-/// Who is calling, as established from their bearer token.
+/// Who is calling, as established from their credential.
 #[derive(Clone, Debug)]
 pub struct Principal {
     /// The role.
-    pub role: TokenRole,
-    /// The court the token is scoped to (`None` only for the system administrator).
+    pub role: Role,
+    /// The court the credential is scoped to (`None` only for the system administrator).
     pub court: Option<CourtId>,
-    /// The judge the token belongs to (judge role only).
+    /// The judge the credential belongs to (judge role only).
     pub judge: Option<JudgeId>,
-    /// The actor recorded in log entries this caller causes.
+    /// The actor recorded in log entries this caller causes: the role and the holder.
     pub actor: Actor,
+    /// The credential's fingerprint.
+    pub credential: Digest32,
 }
 
-/// How long a looked-up token is trusted without asking the store again.
-pub const TOKEN_TTL: Duration = Duration::from_secs(30);
-
-/// Cached token lookups (positive answers only), each with the time it was looked up.
-#[derive(Clone, Default)]
-pub(crate) struct TokenCache {
-    map: Arc<RwLock<HashMap<String, (Principal, Instant)>>>,
-}
-
-/// How many tokens the cache holds before it starts over.
-const CACHE_LIMIT: usize = 10_000;
-
-impl TokenCache {
-    async fn lookup(&self, store: &Store, token: &str) -> Result<Option<Principal>, ApiError> {
-        if let Some((p, at)) = self.map.read().expect("token cache").get(token)
-            && at.elapsed() < TOKEN_TTL
-        {
-            return Ok(Some(p.clone()));
-        }
-        let Some(info) = store.token(token).await? else {
-            return Ok(None);
-        };
-        let p = principal(token, info.role, info.court, info.judge);
-        let mut map = self.map.write().expect("token cache");
-        if map.len() >= CACHE_LIMIT {
-            map.clear();
-        }
-        map.insert(token.to_owned(), (p.clone(), Instant::now()));
-        Ok(Some(p))
+/// Recognizes a credential's secret: its live credential in the published state, or `None`.
+pub fn principal_of(app: &AppState, secret: &str) -> Option<Principal> {
+    if !secret.starts_with("klero_") {
+        return None;
     }
-}
-
-fn principal(
-    token: &str,
-    role: TokenRole,
-    court: Option<CourtId>,
-    judge: Option<JudgeId>,
-) -> Principal {
-    let fingerprint = || {
-        klero_core::hash::sha256(&[b"klero/token-actor/v1\0", token.as_bytes()]).to_hex()[..12]
-            .to_owned()
-    };
-    let (log_role, id) = match role {
-        TokenRole::Judge => (
-            Role::Judge,
-            judge
-                .as_ref()
-                .map(|j| j.as_str().to_owned())
-                .unwrap_or_else(|| format!("judge-{}", fingerprint())),
-        ),
-        TokenRole::Clerk => (Role::Clerk, format!("clerk-{}", fingerprint())),
-        TokenRole::CourtAdmin => (Role::CourtAdmin, format!("court-admin-{}", fingerprint())),
-        TokenRole::SystemAdmin => (Role::SystemAdmin, format!("system-admin-{}", fingerprint())),
-    };
-    Principal {
-        role,
-        court,
-        judge,
-        actor: Actor {
-            role: log_role,
-            id: ActorId::parse(id).expect("fingerprint ids are valid"),
-        },
-    }
+    let fp = credential_fingerprint(secret);
+    app.store.read(|s| {
+        let c = s.credential(&fp).filter(|c| c.revoked.is_none())?;
+        Some(Principal {
+            role: c.role,
+            court: c.court.clone(),
+            judge: match c.role {
+                Role::Judge => Some(c.holder.as_str().parse().ok()?),
+                _ => None,
+            },
+            actor: Actor {
+                role: c.role,
+                id: c.holder.clone(),
+            },
+            credential: fp,
+        })
+    })
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -117,15 +74,12 @@ impl FromRequestParts<AppState> for Principal {
             .map(str::trim)
             .filter(|t| !t.is_empty() && t.len() <= 256)
             .ok_or_else(ApiError::unauthorized)?;
-        app.tokens
-            .lookup(&app.store, token)
-            .await?
-            .ok_or_else(ApiError::unauthorized)
+        principal_of(app, token).ok_or_else(ApiError::unauthorized)
     }
 }
 
 impl Principal {
-    fn is(&self, role: TokenRole) -> bool {
+    fn is(&self, role: Role) -> bool {
         self.role == role
     }
 
@@ -135,7 +89,7 @@ impl Principal {
 
     /// A clerk of `court`.
     pub fn require_clerk(&self, court: &CourtId) -> Result<(), ApiError> {
-        if self.is(TokenRole::Clerk) && self.of_court(court) {
+        if self.is(Role::Clerk) && self.of_court(court) {
             Ok(())
         } else {
             Err(ApiError::forbidden(format!(
@@ -146,7 +100,7 @@ impl Principal {
 
     /// A court administrator of `court`.
     pub fn require_court_admin(&self, court: &CourtId) -> Result<(), ApiError> {
-        if self.is(TokenRole::CourtAdmin) && self.of_court(court) {
+        if self.is(Role::CourtAdmin) && self.of_court(court) {
             Ok(())
         } else {
             Err(ApiError::forbidden(format!(
@@ -157,7 +111,7 @@ impl Principal {
 
     /// The system administrator.
     pub fn require_system_admin(&self) -> Result<(), ApiError> {
-        if self.is(TokenRole::SystemAdmin) {
+        if self.is(Role::SystemAdmin) {
             Ok(())
         } else {
             Err(ApiError::forbidden(
@@ -168,7 +122,7 @@ impl Principal {
 
     /// The judge `judge` themself.
     pub fn require_judge(&self, judge: &JudgeId) -> Result<(), ApiError> {
-        if self.is(TokenRole::Judge) && self.judge.as_ref() == Some(judge) {
+        if self.is(Role::Judge) && self.judge.as_ref() == Some(judge) {
             Ok(())
         } else {
             Err(ApiError::forbidden(format!(
@@ -181,12 +135,13 @@ impl Principal {
     /// system administrator, and (when `judge` is given) that judge.
     pub fn require_reader(&self, court: &CourtId, judge: Option<&JudgeId>) -> Result<(), ApiError> {
         let ok = match self.role {
-            TokenRole::SystemAdmin => true,
-            TokenRole::Clerk | TokenRole::CourtAdmin => self.of_court(court),
-            TokenRole::Judge => match judge {
+            Role::SystemAdmin => true,
+            Role::Clerk | Role::CourtAdmin => self.of_court(court),
+            Role::Judge => match judge {
                 Some(j) => self.judge.as_ref() == Some(j),
                 None => self.of_court(court),
             },
+            Role::System => false,
         };
         if ok {
             Ok(())

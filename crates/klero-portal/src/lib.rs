@@ -24,7 +24,9 @@
 //! - **The log export format is JSON lines** (`application/jsonl`, one [`klero_core::LogEntry`] per
 //!   line, exactly `LogEntry::to_json_line`), so pages of `/api/v1/log/entries` concatenate into the
 //!   file `klero export` writes and `klero verify` reads.
-//! - **Token lookups are cached** in memory; tokens are not revoked through the API.
+//! - **Credentials are log entries** (SPEC §7.9). A request is recognized by its credential's
+//!   fingerprint in the published state (no cache, no separate token table), so a revocation takes
+//!   effect at the next request, and every entry names the person whose credential caused it.
 #![deny(missing_docs)]
 
 pub mod auth;
@@ -49,7 +51,7 @@ use tracing::Level;
 
 pub use error::{ApiError, Kind, Problem};
 pub use openapi::openapi_json;
-pub use routes::admin::{RoleName, check_scope};
+pub use routes::admin::RoleName;
 
 /// The largest request body accepted, in bytes; larger bodies get a 413 problem.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -57,13 +59,30 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 /// The largest page of `/api/v1/log/entries`.
 pub const MAX_PAGE: u64 = 1000;
 
+/// How the portal is set up beyond its store.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where judges' enrollment codes are delivered (SPEC §7.9): one file per judge,
+    /// `{judge}.code`, mode 0600, for a delivery service (a registry's printer, a mail gateway) that
+    /// the administrators who open enrollments cannot read. The code is never sent over the API.
+    pub enrollment_outbox: std::path::PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            enrollment_outbox: "klero-enrollments".into(),
+        }
+    }
+}
+
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
     store: Store,
-    tokens: auth::TokenCache,
     /// The last sequence number handed out per court (a cache; the state is checked every time).
     case_seq: Arc<Mutex<HashMap<(CourtId, i32), u64>>>,
+    config: Arc<Config>,
     /// Audits computed, until the log grows.
     audits: routes::audit::AuditCache,
 }
@@ -76,11 +95,11 @@ impl AppState {
 }
 
 /// The whole API as a router, ready to serve.
-pub async fn router(store: Store) -> Router {
+pub async fn router(store: Store, config: Config) -> Router {
     let app = AppState {
         store,
-        tokens: auth::TokenCache::default(),
         case_seq: Arc::default(),
+        config: Arc::new(config),
         audits: Arc::default(),
     };
     routes::routes()
@@ -137,10 +156,11 @@ async fn method_not_allowed(method: Method) -> impl IntoResponse {
 pub async fn serve(
     store: Store,
     addr: SocketAddr,
+    config: Config,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    let app = router(store).await;
+    let app = router(store, config).await;
     let handle = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "server stopped");
@@ -153,9 +173,10 @@ pub async fn serve(
 pub async fn serve_until(
     store: Store,
     listener: tokio::net::TcpListener,
+    config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(store).await;
+    let app = router(store, config).await;
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

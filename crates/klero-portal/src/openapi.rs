@@ -58,6 +58,9 @@ Request bodies are limited to 64 KiB and unknown fields are refused.",
         admin::list_absences,
         admin::cancel_absence,
         admin::create_token,
+        admin::revoke_token,
+        admin::open_enrollment,
+        admin::complete_enrollment,
     ),
     components(schemas(crate::Problem)),
     tags(
@@ -65,7 +68,7 @@ Request bodies are limited to 64 KiB and unknown fields are refused.",
         (name = "clerk", description = "Court clerks: filings, reassignments, closing"),
         (name = "judge", description = "Judges: docket, conflicts, recusals"),
         (name = "court admin", description = "Court administrators: divisions, judges, absences"),
-        (name = "system admin", description = "System administrators: courts, policy, tokens"),
+        (name = "system admin", description = "System administrators: courts, policy, credentials"),
     )
 )]
 struct ApiDoc;

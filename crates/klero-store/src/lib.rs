@@ -7,16 +7,12 @@ pub mod testing;
 mod writer;
 
 use std::fmt;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex, RwLock};
 
 use klero_core::merkle::MerkleTree;
 use klero_core::{
-    Actor, ActorId, CourtId, Digest32, Event, Failure, JudgeId, Log, LogEntry, Policy, Rejection,
-    State,
+    Actor, ActorId, Digest32, Event, Failure, Log, LogEntry, Policy, Rejection, Role, State,
 };
-use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 use sqlx::{AnyPool, Row as _};
 use tokio::sync::{mpsc, oneshot};
 
@@ -53,64 +49,6 @@ pub enum StoreError {
     /// The database failed or is unreachable; the operation may be retried.
     #[error("the database failed: {0}")]
     Database(String),
-}
-
-/// The role a bearer token grants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TokenRole {
-    /// A court clerk.
-    Clerk,
-    /// A judge (the token names the judge).
-    Judge,
-    /// A court administrator.
-    CourtAdmin,
-    /// A system administrator.
-    SystemAdmin,
-}
-
-impl TokenRole {
-    /// The name used in the database, JSON and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenRole::Clerk => "clerk",
-            TokenRole::Judge => "judge",
-            TokenRole::CourtAdmin => "court_admin",
-            TokenRole::SystemAdmin => "system_admin",
-        }
-    }
-}
-
-impl fmt::Display for TokenRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for TokenRole {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "clerk" => Ok(TokenRole::Clerk),
-            "judge" => Ok(TokenRole::Judge),
-            "court_admin" => Ok(TokenRole::CourtAdmin),
-            "system_admin" => Ok(TokenRole::SystemAdmin),
-            _ => Err(format!(
-                "{s:?} is not a role: use clerk, judge, court_admin or system_admin"
-            )),
-        }
-    }
-}
-
-/// What a bearer token grants.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenInfo {
-    /// The role.
-    pub role: TokenRole,
-    /// The court it is limited to, if any.
-    pub court: Option<CourtId>,
-    /// The judge it speaks for, if any.
-    pub judge: Option<JudgeId>,
 }
 
 /// Settings of a store beyond its address.
@@ -164,10 +102,6 @@ pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 impl Store {
@@ -377,75 +311,32 @@ impl Store {
         self.inner.pepper
     }
 
-    /// Creates a bearer token and returns it (`klero_` and 64 hex digits). Only its SHA-256 is
-    /// stored; the token itself cannot be recovered later.
-    pub async fn create_token(
-        &self,
-        role: TokenRole,
-        court: Option<CourtId>,
-        judge: Option<JudgeId>,
-    ) -> Result<String, StoreError> {
-        let token = format!("klero_{}", hex::encode(os_random()?));
-        sqlx::query(
-            "INSERT INTO tokens (hash, role, court, judge, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(token_hash(&token))
-        .bind(role.as_str())
-        .bind(court.map(|c| c.as_str().to_string()))
-        .bind(judge.map(|j| j.as_str().to_string()))
-        .bind(now_ms())
-        .execute(&self.inner.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(token)
+    /// A fresh secret for a credential or an enrollment code: `prefix` and 64 hex digits from the
+    /// operating system's randomness. Only its fingerprint is ever written anywhere.
+    pub fn new_secret(prefix: &str) -> Result<String, StoreError> {
+        Ok(format!("{prefix}{}", hex::encode(os_random()?)))
     }
 
-    /// What `token` grants, or `None` if it is unknown or revoked.
-    pub async fn token(&self, token: &str) -> Result<Option<TokenInfo>, StoreError> {
-        if !token.starts_with("klero_") {
-            return Ok(None);
-        }
-        let row =
-            sqlx::query("SELECT role, court, judge FROM tokens WHERE hash = $1 AND revoked = $2")
-                .bind(token_hash(token))
-                .bind(false)
-                .fetch_optional(&self.inner.pool)
-                .await
-                .map_err(db_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let role: String = row.try_get(0).map_err(db_err)?;
-        let court: Option<String> = row.try_get(1).map_err(db_err)?;
-        let judge: Option<String> = row.try_get(2).map_err(db_err)?;
-        let bad =
-            |what: &str| StoreError::Database(format!("a stored token has an invalid {what}"));
-        Ok(Some(TokenInfo {
-            role: role.parse().map_err(|_| bad("role"))?,
-            court: court
-                .map(CourtId::parse)
-                .transpose()
-                .map_err(|_| bad("court"))?,
-            judge: judge
-                .map(JudgeId::parse)
-                .transpose()
-                .map_err(|_| bad("judge"))?,
-        }))
-    }
-
-    /// Revokes a token. [`StoreError::NotFound`] if it is unknown or already revoked.
-    pub async fn revoke_token(&self, token: &str) -> Result<(), StoreError> {
-        let r = sqlx::query("UPDATE tokens SET revoked = $1 WHERE hash = $2 AND revoked = $3")
-            .bind(true)
-            .bind(token_hash(token))
-            .bind(false)
-            .execute(&self.inner.pool)
-            .await
-            .map_err(db_err)?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound(
-                "no such token, or it was already revoked".into(),
-            ));
-        }
-        Ok(())
+    /// Issues the installation's first credential, to the system administrator `holder`, as the
+    /// allocator (SPEC §7.9, the bootstrap), and returns its secret. Refused once any credential
+    /// exists: every later one is issued by a person.
+    pub async fn bootstrap_admin(&self, holder: ActorId) -> Result<String, StoreError> {
+        let secret = Store::new_secret("klero_")?;
+        let credential = klero_core::hash::credential_fingerprint(&secret);
+        self.submit(move |_| {
+            Ok((
+                Actor::system(),
+                Event::CredentialIssued {
+                    credential,
+                    role: Role::SystemAdmin,
+                    holder,
+                    court: None,
+                    enrollment: None,
+                },
+            ))
+        })
+        .await?;
+        Ok(secret)
     }
 
     /// Deletes and rewrites the projection tables from the log, in one transaction, serialized

@@ -60,13 +60,21 @@ pub(crate) fn project(state: &State, e: &LogEntry, ops: &mut Vec<Op>) {
             Val::I(e.at),
         ])),
         Event::Draw(d) => {
+            // The column says how the judge was chosen; a fallback draw (a duplicate or related
+            // binding that did not hold) is a random draw, and the log's draw record names why.
             let method = match d.method {
-                Method::Random => "random",
+                Method::Random
+                | Method::RandomAfterDuplicate { .. }
+                | Method::RandomAfterRelated { .. } => "random",
                 Method::Related { .. } => "related",
                 Method::Duplicate { .. } => "duplicate",
             };
             let case = state.case(&d.case);
-            let weight = case.map_or(0, |c| c.weight as i64);
+            // A duplicate is the matter it is bound to and adds no weight (SPEC §7.8).
+            let weight = match d.method {
+                Method::Duplicate { .. } => 0,
+                _ => case.map_or(0, |c| c.weight as i64),
+            };
             let open = i64::from(case.is_some_and(|c| c.closed.is_none()));
             for (seat, judge) in d.chosen.iter().enumerate() {
                 ops.push(Op::Assign(vec![

@@ -708,6 +708,7 @@ where
         let fail = |message: String| {
             StoreError::Corrupt(Failure {
                 index: position,
+                section: "§9",
                 message,
             })
         };

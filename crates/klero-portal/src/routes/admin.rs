@@ -1,19 +1,20 @@
-//! Courts, divisions, judges, absences, policy and tokens.
+//! Courts, divisions, judges, absences, policy, credentials and judges' enrollments.
 
 use axum::extract::State as AxState;
 use axum::http::StatusCode;
+use klero_core::hash::{credential_fingerprint, enrollment_fingerprint};
 use klero_core::{
-    AbsenceId, AbsenceReason, CourtId, Day, DivisionId, Event, JudgeId, Policy, Specialization,
-    State,
+    AbsenceId, AbsenceReason, Actor, ActorId, CourtId, Day, Digest32, DivisionId, Event, JudgeId,
+    Policy, Role, Specialization, State,
 };
-use klero_store::TokenRole;
+use klero_store::Store;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Recorded, last, parse_court, parse_judge, require_genesis};
 use crate::AppState;
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult, Kind};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 
 type Created = (StatusCode, axum::Json<Recorded>);
@@ -190,7 +191,7 @@ fn sorted(mut v: Vec<Specialization>) -> Vec<Specialization> {
         (status = 403, description = "Not an administrator of this court", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such court or division", body = crate::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The judge is already registered", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A share outside 1..=1000", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A share outside 1..=1000, or a specialization no case type of the policy uses", body = crate::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -202,6 +203,7 @@ pub async fn register_judge(
 ) -> ApiResult<Created> {
     let court = parse_court(&court)?;
     principal.require_court_admin(&court)?;
+    let judge = req.judge.clone();
     let event = Event::JudgeRegistered {
         judge: req.judge,
         court,
@@ -210,8 +212,29 @@ pub async fn register_judge(
         share_permille: req.share_permille,
         active: req.active,
     };
-    let r = record(&app, &principal, event).await?;
+    let mut r = record(&app, &principal, event).await?;
+    r.warnings = app.store.read(|s| receives_no_cases(s, &judge));
     Ok((StatusCode::CREATED, axum::Json(r)))
+}
+
+/// A warning when an active judge holds no specialization of any case type of the policy in force:
+/// such a judge is never in a pool, which the court administrator must know.
+fn receives_no_cases(state: &State, judge: &JudgeId) -> Vec<String> {
+    let (Some(j), Some(policy)) = (state.judge(judge), state.policy()) else {
+        return vec![];
+    };
+    let receives = policy
+        .case_types
+        .iter()
+        .any(|t| j.specializations.contains(&t.specialization));
+    if j.active && !receives {
+        vec![format!(
+            "judge {judge} holds no specialization of any case type in the policy, so they will \
+             receive no cases; give them at least one of the policy's specializations"
+        )]
+    } else {
+        vec![]
+    }
 }
 
 fn judge_court(state: &State, judge: &JudgeId) -> ApiResult<CourtId> {
@@ -233,7 +256,7 @@ fn judge_court(state: &State, judge: &JudgeId) -> ApiResult<CourtId> {
         (status = 200, description = "Updated", body = Recorded),
         (status = 403, description = "Not an administrator of the judge's court", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such judge or division", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A share outside 1..=1000", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A share outside 1..=1000, or a specialization no case type of the policy uses", body = crate::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -247,13 +270,15 @@ pub async fn update_judge(
     let court = app.store.read(|s| judge_court(s, &judge))?;
     principal.require_court_admin(&court)?;
     let event = Event::JudgeUpdated {
-        judge,
+        judge: judge.clone(),
         division: req.division,
         specializations: sorted(req.specializations),
         share_permille: req.share_permille,
         active: req.active,
     };
-    Ok(axum::Json(record(&app, &principal, event).await?))
+    let mut r = record(&app, &principal, event).await?;
+    r.warnings = app.store.read(|s| receives_no_cases(s, &judge));
+    Ok(axum::Json(r))
 }
 
 /// An absence to record.
@@ -389,7 +414,7 @@ pub async fn list_absences(
 ) -> ApiResult<axum::Json<Vec<AbsenceView>>> {
     let judge = parse_judge(&judge)?;
     let court = app.store.read(|s| judge_court(s, &judge))?;
-    if !matches!(principal.role, TokenRole::Judge | TokenRole::SystemAdmin) {
+    if !matches!(principal.role, Role::Judge | Role::SystemAdmin) {
         principal.require_court_admin(&court)?;
     }
     principal.require_reader(&court, Some(&judge))?;
@@ -465,81 +490,57 @@ pub enum RoleName {
 }
 
 impl RoleName {
-    /// The store's role.
-    pub fn token_role(self) -> TokenRole {
+    /// The log's role.
+    pub fn role(self) -> Role {
         match self {
-            RoleName::Clerk => TokenRole::Clerk,
-            RoleName::Judge => TokenRole::Judge,
-            RoleName::CourtAdmin => TokenRole::CourtAdmin,
-            RoleName::SystemAdmin => TokenRole::SystemAdmin,
+            RoleName::Clerk => Role::Clerk,
+            RoleName::Judge => Role::Judge,
+            RoleName::CourtAdmin => Role::CourtAdmin,
+            RoleName::SystemAdmin => Role::SystemAdmin,
         }
     }
 }
 
-/// A token to issue.
+/// A credential to issue to a member of staff.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
-    /// The role.
+    /// The role: `clerk`, `court_admin` or `system_admin` (a judge's credential comes only from the
+    /// judge's own enrollment: `POST /api/v1/enrollments`).
     pub role: RoleName,
+    /// The person who will hold it: their staff number.
+    #[schema(value_type = String, example = "STAFF-0042")]
+    pub holder: ActorId,
     /// The court (every role but `system_admin`).
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub court: Option<CourtId>,
-    /// The judge (role `judge` only).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub judge: Option<JudgeId>,
 }
 
-/// An issued token. It is shown once; the server keeps only what it needs to recognize it.
+/// An issued credential. The secret is shown once; the log and the server keep only its
+/// fingerprint.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IssuedToken {
-    /// The bearer token.
+    /// The bearer secret.
     pub token: String,
+    /// Its fingerprint, as the log records it (use it to revoke).
+    #[schema(value_type = String)]
+    pub credential: Digest32,
     /// The role.
     pub role: RoleName,
+    /// The holder.
+    #[schema(value_type = String)]
+    pub holder: ActorId,
     /// The court.
     #[schema(value_type = Option<String>)]
     pub court: Option<CourtId>,
-    /// The judge.
-    #[schema(value_type = Option<String>)]
-    pub judge: Option<JudgeId>,
+    /// The log entry that issued it.
+    pub index: u64,
 }
 
-/// Checks that a role, court and judge make a valid token scope against the current state.
-pub fn check_scope(
-    state: &State,
-    role: RoleName,
-    court: Option<&CourtId>,
-    judge: Option<&JudgeId>,
-) -> Result<(), String> {
-    match (role, court, judge) {
-        (RoleName::SystemAdmin, None, None) => Ok(()),
-        (RoleName::SystemAdmin, _, _) => {
-            Err("a system administrator's token has no court and no judge".into())
-        }
-        (_, None, _) => Err(format!("a {} token needs a court", role.token_role())),
-        (RoleName::Judge, Some(c), Some(j)) => match state.judge(j) {
-            Some(js) if &js.court == c => Ok(()),
-            Some(_) => Err(format!("judge {j} does not sit in court {c}")),
-            None => Err(format!("there is no judge {j}")),
-        },
-        (RoleName::Judge, Some(_), None) => Err("a judge's token needs the judge".into()),
-        (_, Some(_), Some(_)) => Err("only a judge's token names a judge".into()),
-        (_, Some(c), None) => {
-            if state.court(c).is_some() {
-                Ok(())
-            } else {
-                Err(format!("there is no court {c}"))
-            }
-        }
-    }
-}
-
-/// Issue a token: the system administrator for any role; a court administrator for clerks, judges
-/// and administrators of their own court. Issuing a token is access management, not a fact of the
-/// allocation, so it is not a log event.
+/// Issue a credential to a member of staff: a system administrator issues administrators and
+/// clerks, a court administrator clerks of their own court; nobody issues one to themselves, and no
+/// administrator issues a judge's (SPEC §7.9). The issue is a log entry naming who issued it to whom.
 #[utoipa::path(
     post,
     path = "/api/v1/tokens",
@@ -547,7 +548,9 @@ pub fn check_scope(
     request_body = NewToken,
     responses(
         (status = 201, description = "Issued", body = IssuedToken),
-        (status = 403, description = "Not allowed to issue this token", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credential", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed to issue this credential", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such court", body = crate::Problem, content_type = "application/problem+json"),
         (status = 422, description = "An invalid scope", body = crate::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -557,31 +560,207 @@ pub async fn create_token(
     principal: Principal,
     Json(req): Json<NewToken>,
 ) -> ApiResult<(StatusCode, axum::Json<IssuedToken>)> {
-    match (principal.role, &req.court) {
-        (TokenRole::SystemAdmin, _) => {}
-        (TokenRole::CourtAdmin, Some(c)) if req.role != RoleName::SystemAdmin => {
-            principal.require_court_admin(c)?
-        }
-        _ => {
-            return Err(ApiError::forbidden(
-                "only a system administrator, or a court administrator for their own court, may issue tokens",
-            ));
-        }
+    if req.role == RoleName::Judge {
+        return Err(ApiError::forbidden(
+            "a judge's credential is not issued by anyone: open an enrollment (POST /api/v1/enrollments) and the judge completes it",
+        ));
     }
-    app.store
-        .read(|s| check_scope(s, req.role, req.court.as_ref(), req.judge.as_ref()))
-        .map_err(|m| ApiError::new(Kind::Invalid, m))?;
-    let token = app
-        .store
-        .create_token(req.role.token_role(), req.court.clone(), req.judge.clone())
-        .await?;
+    if let Some(c) = &req.court {
+        app.store.read(|s| {
+            s.court(c)
+                .map(|_| ())
+                .ok_or_else(|| ApiError::not_found(format!("there is no court {c}")))
+        })?;
+    }
+    let token = Store::new_secret("klero_")?;
+    let credential = credential_fingerprint(&token);
+    let event = Event::CredentialIssued {
+        credential,
+        role: req.role.role(),
+        holder: req.holder.clone(),
+        court: req.court.clone(),
+        enrollment: None,
+    };
+    let r = record(&app, &principal, event).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(IssuedToken {
             token,
+            credential,
             role: req.role,
+            holder: req.holder,
             court: req.court,
+            index: r.index,
+        }),
+    ))
+}
+
+/// Revoke a credential, by its fingerprint: its holder, a system administrator, or for a clerk or
+/// judge an administrator of their court. It stops working at the next request.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{credential}",
+    tag = "system admin",
+    params(("credential" = String, Path, description = "The credential's fingerprint (64 hex digits)")),
+    responses(
+        (status = 200, description = "Revoked", body = Recorded),
+        (status = 401, description = "No valid credential", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed to revoke it", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such credential", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already revoked", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn revoke_token(
+    AxState(app): AxState<AppState>,
+    principal: Principal,
+    Path(credential): Path<String>,
+) -> ApiResult<axum::Json<Recorded>> {
+    let credential = Digest32::from_hex(&credential)
+        .map_err(|_| ApiError::not_found("there is no such credential"))?;
+    let r = record(&app, &principal, Event::CredentialRevoked { credential }).await?;
+    Ok(axum::Json(r))
+}
+
+/// An enrollment to open for a judge.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEnrollment {
+    /// The judge.
+    #[schema(value_type = String, example = "J-04")]
+    pub judge: JudgeId,
+}
+
+/// An opened enrollment. The code went to the judge through the delivery outbox; it is not in this
+/// answer, so the administrator who opened the enrollment cannot complete it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpenedEnrollment {
+    /// The judge.
+    #[schema(value_type = String)]
+    pub judge: JudgeId,
+    /// The log entry that opened it.
+    pub index: u64,
+}
+
+/// Open an enrollment for a judge (a system administrator, or an administrator of the judge's
+/// court). Only the judge, with the code, can turn it into a credential.
+#[utoipa::path(
+    post,
+    path = "/api/v1/enrollments",
+    tag = "court admin",
+    request_body = NewEnrollment,
+    responses(
+        (status = 201, description = "Opened", body = OpenedEnrollment),
+        (status = 401, description = "No valid credential", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator of the judge's court", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such judge", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn open_enrollment(
+    AxState(app): AxState<AppState>,
+    principal: Principal,
+    Json(req): Json<NewEnrollment>,
+) -> ApiResult<(StatusCode, axum::Json<OpenedEnrollment>)> {
+    let court = app.store.read(|s| judge_court(s, &req.judge))?;
+    if principal.role != Role::SystemAdmin {
+        principal.require_court_admin(&court)?;
+    }
+    let code = Store::new_secret("enroll_")?;
+    let event = Event::EnrollmentOpened {
+        enrollment: enrollment_fingerprint(&code),
+        judge: req.judge.clone(),
+    };
+    let r = record(&app, &principal, event).await?;
+    deliver_code(&app.config.enrollment_outbox, &req.judge, &code).map_err(|e| {
+        ApiError::internal(format!(
+            "the enrollment of judge {} was opened (entry {}), but its code could not be delivered: {e}",
+            req.judge, r.index
+        ))
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(OpenedEnrollment {
             judge: req.judge,
+            index: r.index,
+        }),
+    ))
+}
+
+/// Writes a judge's enrollment code to `{outbox}/{judge}.code`, readable by its owner only (the
+/// delivery service), replacing an earlier undelivered one.
+fn deliver_code(outbox: &std::path::Path, judge: &JudgeId, code: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    std::fs::create_dir_all(outbox)?;
+    let path = outbox.join(format!("{judge}.code"));
+    let tmp = outbox.join(format!(".{judge}.code.tmp"));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(&tmp)?;
+    f.write_all(format!("{code}\n").as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(tmp, path)
+}
+
+/// An enrollment code, presented by the judge.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteEnrollment {
+    /// The code delivered to the judge.
+    pub code: String,
+}
+
+/// Complete an enrollment (the judge, with the code; no credential needed): issues the judge's own
+/// credential, recorded as the judge's act.
+#[utoipa::path(
+    post,
+    path = "/api/v1/enrollments/complete",
+    tag = "judge",
+    request_body = CompleteEnrollment,
+    responses(
+        (status = 201, description = "The judge's credential", body = IssuedToken),
+        (status = 404, description = "No open enrollment with this code", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub async fn complete_enrollment(
+    AxState(app): AxState<AppState>,
+    Json(req): Json<CompleteEnrollment>,
+) -> ApiResult<(StatusCode, axum::Json<IssuedToken>)> {
+    let enrollment = enrollment_fingerprint(&req.code);
+    let missing = || ApiError::not_found("there is no open enrollment with this code");
+    let (judge, court) = app
+        .store
+        .read(|s| {
+            let j = s.enrollment(&enrollment)?;
+            Some((j.clone(), s.judge(j)?.court.clone()))
+        })
+        .ok_or_else(missing)?;
+    let token = Store::new_secret("klero_")?;
+    let credential = credential_fingerprint(&token);
+    let holder = ActorId::parse(judge.as_str()).expect("a judge id is an actor id");
+    let actor = Actor {
+        role: Role::Judge,
+        id: holder.clone(),
+    };
+    let event = Event::CredentialIssued {
+        credential,
+        role: Role::Judge,
+        holder: holder.clone(),
+        court: Some(court.clone()),
+        enrollment: Some(enrollment),
+    };
+    let entries = app.store.submit(move |_| Ok((actor, event))).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(IssuedToken {
+            token,
+            credential,
+            role: RoleName::Judge,
+            holder,
+            court: Some(court),
+            index: last(&entries)?.index,
         }),
     ))
 }

@@ -6,12 +6,12 @@ use std::sync::Mutex;
 use axum::extract::State as AxState;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use klero_core::hash::{party_commitment, sha256};
+use klero_core::hash::{claim_commitment, party_commitment};
 use klero_core::{
     Actor, CaseId, CaseTypeCode, ClosingReason, Commitment, CourtId, DivisionId, Event, JudgeId,
-    LogEntry, Method, ReassignReason, RecusalReason, RejectKind, Rejection, State,
+    LogEntry, Method, ReassignReason, RecusalReason, RejectKind, Rejection, RelatedLink,
+    RelationReason, Role, State,
 };
-use klero_store::TokenRole;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -40,17 +40,32 @@ pub struct FileCase {
     /// into salted commitments at once; the identifiers themselves are neither stored nor logged.
     #[schema(example = json!(["PL-80010112345", "COMPANY-0000123456"]))]
     pub parties: Vec<String>,
-    /// The claim as filed; only its SHA-256 digest is recorded.
+    /// The claim as filed; only a keyed commitment to its normalized form is recorded (letter case,
+    /// white space and punctuation do not make a different claim).
     #[schema(example = "Payment of invoice 2026/117, EUR 4,200")]
     pub claim: String,
-    /// A related earlier case of the same court whose judges should take this one.
+    /// A related earlier case of the same court whose judges should take this one. It must share a
+    /// party or counsel with this filing; the reason says what connects them. The earlier case's
+    /// judges take this one only if each may sit on it under every rule (division, specialization,
+    /// absence, conflict); otherwise it is drawn, and the draw record names the case.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub related: Option<CaseId>,
+    pub related: Option<RelatedRequest>,
     /// The case this one appeals; its judges may not sit.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub earlier_instance: Option<CaseId>,
+}
+
+/// A related earlier case and what connects it to the new filing.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RelatedRequest {
+    /// The earlier case.
+    #[schema(value_type = String, example = "DEMO-DISTRICT-2026-000001")]
+    pub case: CaseId,
+    /// `counterclaim`, `same_facts`, `follow_up`, `joinder` or `other`.
+    #[schema(value_type = String, example = "counterclaim")]
+    pub reason: RelationReason,
 }
 
 /// The answer to a filing: the case number, the judges and the proof of the draw.
@@ -71,9 +86,17 @@ pub struct Filing {
     /// The judges assigned, the presiding judge first.
     #[schema(value_type = Vec<String>)]
     pub judges: Vec<JudgeId>,
-    /// How they were chosen: `{"kind":"random"}`, or by reference to a related or duplicate case.
+    /// How they were chosen: `{"kind":"random"}`; by reference to a related or duplicate case; or
+    /// `random_after_duplicate` / `random_after_related` when that binding did not hold.
     #[schema(value_type = Object)]
     pub method: Method,
+    /// The earlier filing of the same matter (same court, division, case type, parties and claim),
+    /// when this filing is a duplicate of one.
+    #[schema(value_type = Option<String>)]
+    pub duplicate_of: Option<CaseId>,
+    /// For the clerk, in words: how the judges were chosen and, for a duplicate or related case,
+    /// why.
+    pub notice: String,
     /// The filing and draw entries with inclusion proofs against a checkpoint.
     pub proof: DrawProof,
 }
@@ -183,12 +206,16 @@ pub async fn file_case(
         .collect();
     parties.sort();
     parties.dedup();
-    let claim = sha256(&[req.claim.as_bytes()]);
+    let claim = claim_commitment(&pepper, &req.claim);
     let year = super::today().ymd().0;
     let seq = app.case_seq.clone();
     let actor = principal.actor.clone();
     let (c, division, case_type) = (court.clone(), req.division.clone(), req.case_type.clone());
-    let (related, earlier) = (req.related.clone(), req.earlier_instance.clone());
+    let related = req.related.as_ref().map(|r| RelatedLink {
+        case: r.case.clone(),
+        reason: r.reason,
+    });
+    let earlier = req.earlier_instance.clone();
     let expect_parties = parties.clone();
     let build = move |state: &State| -> Result<(Actor, Event), Rejection> {
         let policy = state
@@ -265,6 +292,7 @@ pub async fn file_case(
     let klero_core::Event::Draw(d) = &proof.draw.entry.event else {
         unreachable!("draw_proof returns a draw")
     };
+    let (duplicate_of, notice) = method_notice(&d.method, &d.chosen);
     let body = Filing {
         case: case.clone(),
         court: filed_court.clone(),
@@ -272,6 +300,8 @@ pub async fn file_case(
         case_type: case_type.clone(),
         judges: d.chosen.clone(),
         method: d.method.clone(),
+        duplicate_of,
+        notice,
         proof,
     };
     let mut r = (StatusCode::CREATED, axum::Json(body)).into_response();
@@ -280,6 +310,44 @@ pub async fn file_case(
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(r)
+}
+
+/// The earlier filing a duplicate names, and a sentence for the clerk on how the judges were chosen.
+fn method_notice(method: &Method, chosen: &[JudgeId]) -> (Option<CaseId>, String) {
+    let judges = chosen
+        .iter()
+        .map(|j| j.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    match method {
+        Method::Random => (None, format!("Drawn at random: {judges}.")),
+        Method::Duplicate { case } => (
+            Some(case.clone()),
+            format!(
+                "This filing duplicates case {case} (same division, case type, parties and claim): \
+                 it goes to that case's judges ({judges}) and is not drawn again."
+            ),
+        ),
+        Method::RandomAfterDuplicate { case } => (
+            Some(case.clone()),
+            format!(
+                "This filing duplicates case {case}, but a judge of that case may no longer sit on it \
+                 (see the draw's exclusions): it was drawn at random instead: {judges}."
+            ),
+        ),
+        Method::Related { case } => (
+            None,
+            format!("Related to case {case}: it goes to that case's judges ({judges})."),
+        ),
+        Method::RandomAfterRelated { case } => (
+            None,
+            format!(
+                "Related to case {case}, but that case's judges cannot take this one (another \
+                 division or specialization, an absence, a conflict, or too few judges for the \
+                 seats): drawn at random instead: {judges}."
+            ),
+        ),
+    }
 }
 
 /// A case as its court sees it.
@@ -316,6 +384,9 @@ pub struct CaseView {
     /// The related earlier case named at filing.
     #[schema(value_type = Option<String>)]
     pub related: Option<CaseId>,
+    /// What connects it to the related case.
+    #[schema(value_type = Option<String>)]
+    pub related_reason: Option<RelationReason>,
     /// The appealed case named at filing.
     #[schema(value_type = Option<String>)]
     pub earlier_instance: Option<CaseId>,
@@ -340,6 +411,7 @@ fn case_view(state: &State, case: &CaseId) -> ApiResult<CaseView> {
         filed_at: c.filed_at,
         parties: c.parties.len(),
         related: related.cloned(),
+        related_reason: c.related.map(|(_, r)| r),
         earlier_instance: earlier_instance.cloned(),
     })
 }
@@ -520,7 +592,7 @@ pub async fn recuse(
     let court = case_court(&app, &case)?;
     let judge = match (&req.judge, principal.role, &principal.judge) {
         (Some(j), _, _) => j.clone(),
-        (None, TokenRole::Judge, Some(me)) => me.clone(),
+        (None, Role::Judge, Some(me)) => me.clone(),
         _ => {
             return Err(ApiError::new(
                 Kind::InvalidBody,
@@ -529,7 +601,7 @@ pub async fn recuse(
         }
     };
     match principal.role {
-        TokenRole::Judge => principal.require_judge(&judge)?,
+        Role::Judge => principal.require_judge(&judge)?,
         _ => principal.require_clerk(&court)?,
     }
     let event = Event::Recusal {

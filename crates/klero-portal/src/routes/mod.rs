@@ -70,6 +70,12 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/absences/{absence}", delete(admin::cancel_absence))
         // System administrators (and court administrators for their own court).
         .route("/api/v1/tokens", post(admin::create_token))
+        .route("/api/v1/tokens/{credential}", delete(admin::revoke_token))
+        .route("/api/v1/enrollments", post(admin::open_enrollment))
+        .route(
+            "/api/v1/enrollments/complete",
+            post(admin::complete_enrollment),
+        )
 }
 
 /// A tree head: the number of entries and the RFC 9162 Merkle root over them.
@@ -114,6 +120,10 @@ pub struct Recorded {
     /// Its hash.
     #[schema(value_type = String)]
     pub hash: Digest32,
+    /// Things the person who made the change should know, in words (for example a judge who can
+    /// receive no case type); absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl From<&LogEntry> for Recorded {
@@ -121,6 +131,7 @@ impl From<&LogEntry> for Recorded {
         Recorded {
             index: e.index,
             hash: e.hash,
+            warnings: vec![],
         }
     }
 }

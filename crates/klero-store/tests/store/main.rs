@@ -30,8 +30,5 @@ mod projections;
 /// The built-in beacon: chains rotate when exhausted, secrets survive a reopen.
 mod beacon;
 
-/// Bearer tokens.
-mod tokens;
-
 /// Injected storage faults: failed transactions, a second writer on the same database.
 mod faults;
