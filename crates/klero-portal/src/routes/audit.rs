@@ -22,6 +22,9 @@ use crate::error::{ApiError, ApiResult, Kind};
 use crate::extract::{Path, Query};
 use crate::{AppState, MAX_PAGE};
 
+/// At most this many audits are kept.
+const MAX_CACHED: usize = 64;
+
 /// Audits computed, by court and `since`, with the log size they cover.
 pub(crate) type AuditCache = Arc<Mutex<HashMap<(CourtId, Option<Day>), (u64, Arc<AuditAnswer>)>>>;
 
@@ -108,10 +111,16 @@ async fn compute(
         config,
         audit,
     });
-    app.audits
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(key, (size, Arc::clone(&answer)));
+    let mut cache = app.audits.lock().unwrap_or_else(|p| p.into_inner());
+    // Anyone can ask for any `since`: keep the cache small rather than let it grow with them.
+    if cache.len() >= MAX_CACHED {
+        cache.retain(|_, (n, _)| *n == size);
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+    }
+    cache.insert(key, (size, Arc::clone(&answer)));
+    drop(cache);
     Ok(answer)
 }
 
