@@ -52,7 +52,9 @@ impl Client {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         let http = Hyper::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
+            // Below the server's 10 s header-read limit, which closes idle connections: a pooled
+            // connection is dropped here before the server can close it under a new request.
+            .pool_idle_timeout(Duration::from_secs(5))
             .pool_max_idle_per_host(1024)
             .build(connector);
         Client {

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -28,9 +29,8 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
-        /// sqlite://PATH or postgres://...
-        #[arg(long, env = "KLERO_DATABASE_URL", default_value = DEFAULT_DATABASE)]
-        database_url: String,
+        #[command(flatten)]
+        db: Db,
         /// Seed a demo court first if the log is empty, and print a token for each role.
         #[arg(long)]
         demo: bool,
@@ -48,8 +48,8 @@ enum Command {
     },
     /// Start an empty log: write its genesis entry with a policy.
     Init {
-        #[arg(long, env = "KLERO_DATABASE_URL", default_value = DEFAULT_DATABASE)]
-        database_url: String,
+        #[command(flatten)]
+        db: Db,
         /// A policy as JSON (as GET /api/v1/policy returns it); default: the demo policy.
         #[arg(long)]
         policy: Option<PathBuf>,
@@ -64,8 +64,8 @@ enum Command {
     },
     /// Write the whole log in the export format (JSON lines).
     Export {
-        #[arg(long, env = "KLERO_DATABASE_URL", default_value = DEFAULT_DATABASE)]
-        database_url: String,
+        #[command(flatten)]
+        db: Db,
         /// The file to write (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -103,9 +103,22 @@ enum Command {
     },
     /// Rebuild the database's projection tables from the log.
     Rebuild {
-        #[arg(long, env = "KLERO_DATABASE_URL", default_value = DEFAULT_DATABASE)]
-        database_url: String,
+        #[command(flatten)]
+        db: Db,
     },
+}
+
+/// The database and the secrets kept apart from it.
+#[derive(clap::Args)]
+struct Db {
+    /// sqlite://PATH or postgres://...
+    #[arg(long, env = "KLERO_DATABASE_URL", default_value = DEFAULT_DATABASE)]
+    database_url: String,
+    /// The directory of the party pepper and the beacon chains' secrets, outside the database
+    /// (created with mode 0700, files 0600). Default: beside a SQLite file (klero.db ->
+    /// klero-secrets), ./klero-secrets for PostgreSQL.
+    #[arg(long, env = "KLERO_SECRETS_DIR")]
+    secrets_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -114,8 +127,8 @@ enum TokenCommand {
     /// cannot be shown again). Refused once any credential exists: every later one is issued by a
     /// person through the API, and each is a log entry (SPEC §7.9).
     Bootstrap {
-        #[arg(long, env = "KLERO_DATABASE_URL", default_value = DEFAULT_DATABASE)]
-        database_url: String,
+        #[command(flatten)]
+        db: Db,
         /// The system administrator's staff number.
         #[arg(long)]
         holder: String,
@@ -127,8 +140,8 @@ enum TokenCommand {
         /// A running server's base address, e.g. http://127.0.0.1:8080.
         #[arg(long, conflicts_with = "database_url")]
         url: Option<String>,
-        #[arg(long, env = "KLERO_DATABASE_URL", default_value = DEFAULT_DATABASE)]
-        database_url: String,
+        #[command(flatten)]
+        db: Db,
         /// The credential's secret (klero_...).
         token: String,
     },
@@ -155,23 +168,46 @@ fn main() -> ExitCode {
     }
 }
 
-async fn open(url: &str) -> Result<Store> {
-    Store::open(url)
+/// The secrets directory: the one named, else beside a SQLite file, else `./klero-secrets`.
+fn secrets_dir(db: &Db) -> PathBuf {
+    db.secrets_dir
+        .clone()
+        .or_else(|| klero_store::default_secrets_dir(&db.database_url))
+        .unwrap_or_else(|| PathBuf::from("klero-secrets"))
+}
+
+async fn open(db: &Db) -> Result<Store> {
+    let url = &db.database_url;
+    let dir = secrets_dir(db);
+    let options = klero_store::Options {
+        secrets: Some(Arc::new(klero_store::FileSecrets::new(&dir))),
+        ..klero_store::Options::default()
+    };
+    let store = Store::open_with(url, options)
         .await
-        .with_context(|| format!("cannot open the database {url}"))
+        .with_context(|| format!("cannot open the database {url}"))?;
+    if store.secrets_moved() > 0 {
+        eprintln!(
+            "moved {} secrets out of the database into {} (schema version 2); copies of the \
+             database made before this still hold them",
+            store.secrets_moved(),
+            dir.display()
+        );
+    }
+    Ok(store)
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Serve {
             addr,
-            database_url,
+            db,
             demo: seed_demo,
             log_json,
             enrollment_outbox,
         } => {
             init_tracing(log_json);
-            let store = open(&database_url).await?;
+            let store = open(&db).await?;
             let mut tokens = None;
             if seed_demo {
                 if store.checkpoint().0 == 0 {
@@ -190,6 +226,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 store.backend(),
                 store.checkpoint().0
             );
+            eprintln!(
+                "secrets (the pepper, the beacon's chain secrets) in {}: back it up apart from \
+                 the database, and keep it from whoever only needs the data",
+                secrets_dir(&db).display()
+            );
             if let Some(t) = tokens {
                 print_demo(&t, local);
             }
@@ -201,11 +242,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Init {
-            database_url,
-            policy,
-            log_id,
-        } => {
+        Command::Init { db, policy, log_id } => {
             let policy: Policy = match policy {
                 Some(p) => {
                     let text = std::fs::read_to_string(&p)
@@ -215,26 +252,22 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 None => demo::default_policy(),
             };
-            let store = open(&database_url).await?;
+            let store = open(&db).await?;
             if store.checkpoint().0 != 0 {
                 bail!("the log already has entries: it was initialized before");
             }
             demo::genesis(&store, &log_id, policy)
                 .await
                 .map_err(anyhow::Error::msg)?;
-            println!("genesis written to {database_url}");
+            println!("genesis written to {}", db.database_url);
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Token {
-            command:
-                TokenCommand::Bootstrap {
-                    database_url,
-                    holder,
-                },
+            command: TokenCommand::Bootstrap { db, holder },
         } => {
             let holder = ActorId::parse(holder).map_err(anyhow::Error::msg)?;
-            let store = open(&database_url).await?;
+            let store = open(&db).await?;
             if store.checkpoint().0 == 0 {
                 bail!("the log is empty: run `klero init` first");
             }
@@ -244,12 +277,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Token {
-            command:
-                TokenCommand::Revoke {
-                    url,
-                    database_url,
-                    token,
-                },
+            command: TokenCommand::Revoke { url, db, token },
         } => {
             let credential = klero_core::hash::credential_fingerprint(&token);
             if let Some(url) = url {
@@ -270,7 +298,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 println!("revoked credential {credential}");
                 return Ok(ExitCode::SUCCESS);
             }
-            let store = open(&database_url).await?;
+            let store = open(&db).await?;
             let holder = store.read(|s| {
                 s.credential(&credential).map(|c| Actor {
                     role: c.role,
@@ -287,8 +315,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Export { database_url, out } => {
-            let store = open(&database_url).await?;
+        Command::Export { db, out } => {
+            let store = open(&db).await?;
             let n = match &out {
                 Some(path) => {
                     let f = std::fs::File::create(path)
@@ -380,8 +408,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-        Command::Rebuild { database_url } => {
-            let store = open(&database_url).await?;
+        Command::Rebuild { db } => {
+            let store = open(&db).await?;
             let n = store.rebuild_projections().await?;
             println!("rebuilt the projections from {n} entries");
             store.close().await;

@@ -74,6 +74,8 @@ pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(std::time::Duration::from_secs(120)))
+        // The server closes a connection idle for 10 s; reuse none older than 5 s.
+        .max_idle_age(std::time::Duration::from_secs(5))
         .build()
         .into()
 }

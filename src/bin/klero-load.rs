@@ -104,7 +104,13 @@ async fn run(args: Args) -> Result<()> {
                 (None, BackendArg::Sqlite) => klero_store::testing::fresh_sqlite(dir.path()).await,
                 (None, BackendArg::Postgres) => klero_store::testing::fresh_postgres().await,
             };
-            let s = klero_store::Store::open(&db)
+            // The secrets of a database named with --database-url are in KLERO_SECRETS_DIR, or
+            // beside a SQLite file; a fresh test database keeps them in a temporary directory.
+            let mut options = klero_store::testing::options_for(&db);
+            if let Some(dir) = std::env::var_os("KLERO_SECRETS_DIR") {
+                options.secrets = Some(Arc::new(klero_store::FileSecrets::new(dir)));
+            }
+            let s = klero_store::Store::open_with(&db, options)
                 .await
                 .with_context(|| format!("cannot open {db}"))?;
             let tokens = klero::demo::seed(&s, 0).await.map_err(anyhow::Error::msg)?;

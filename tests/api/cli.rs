@@ -5,11 +5,14 @@ use serde_json::json;
 use crate::both_backends;
 use crate::helpers::*;
 
+/// Runs the binary; with `--database-url`, also names the test database's secrets directory.
 fn klero(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_klero"))
-        .args(args)
-        .output()
-        .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_klero"));
+    cmd.args(args).env_remove("KLERO_SECRETS_DIR");
+    if let Some(i) = args.iter().position(|a| *a == "--database-url") {
+        cmd.env("KLERO_SECRETS_DIR", secrets_dir(args[i + 1]));
+    }
+    let out = cmd.output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -63,7 +63,26 @@ pub fn options() -> Options {
 }
 
 pub async fn open(db: &str) -> Store {
-    Store::open_with(db, options()).await.expect("store opens")
+    Store::open_with(db, options_for(db))
+        .await
+        .expect("store opens")
+}
+
+/// [`options`] with the test database's secret store.
+pub fn options_for(db: &str) -> Options {
+    Options {
+        secrets: klero_store::testing::secrets_for(db),
+        ..options()
+    }
+}
+
+/// The secrets directory of a test database, as `klero --secrets-dir` takes it.
+pub fn secrets_dir(db: &str) -> String {
+    klero_store::testing::secrets_dir_for(db)
+        .or_else(|| klero_store::default_secrets_dir(db))
+        .expect("a test database has a secrets directory")
+        .display()
+        .to_string()
 }
 
 /// Serves `store` on a free port; judges' enrollment codes are delivered to `outbox`.
@@ -279,6 +298,17 @@ impl TestApp {
         self.store.close().await;
         (self.db, self._dir)
     }
+}
+
+/// The UTC day `offset` days from today, as `YYYY-MM-DD`.
+pub fn day(offset: i32) -> String {
+    let today = klero_core::Day::from_millis(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    );
+    klero_core::Day(today.0 + offset).to_string()
 }
 
 /// A valid civil filing body.

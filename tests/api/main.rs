@@ -23,3 +23,5 @@ mod accountability;
 mod rules;
 // The observer's audit: the honest demo court is not flagged (command line, API, page).
 mod audit;
+// Connection timeouts and limits, oversized requests, bounds, other courts' staff, OpenAPI answers.
+mod hygiene;

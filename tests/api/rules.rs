@@ -93,7 +93,8 @@ async fn a_duplicate_is_bound_only_to_a_judge_who_may_still_sit(backend: Backend
         .post(
             &format!("/api/v1/judges/{y}/absences"),
             &app.court_admin,
-            json!({"from": "2000-01-01", "until": "2099-12-31", "reason": "leave"}),
+            // Absences are bounded (two years at most, from at most a year ago): one around today.
+            json!({"from": day(-1), "until": day(365), "reason": "leave"}),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text());

@@ -53,7 +53,7 @@ async fn tamper(b: Backend, sql: &str, offset: u64) {
     );
 
     let (db, _dir) = app.stop().await;
-    match klero_store::Store::open_with(&db, options()).await {
+    match klero_store::Store::open_with(&db, options_for(&db)).await {
         Err(StoreError::Corrupt(f)) => assert_eq!(f.index, n + offset, "{f}"),
         Err(e) => panic!("expected a corrupt log, got {e}"),
         Ok(_) => panic!("a tampered database must not open"),

@@ -75,6 +75,9 @@ pub fn generate() -> Vec<(&'static str, String)> {
         "\u{391}\u{392}\u{393}-77",
         "Payment of invoice 2026/117, EUR 4,200",
         "  payment OF invoice 2026-117 eur 4200 ",
+        "\u{39f}\u{394}\u{39f}\u{3a3}",
+        "\u{39f}\u{394}\u{39f}\u{3a3}7",
+        "A\u{345}B",
     ];
     let keys: Vec<Value> = key_inputs
         .iter()

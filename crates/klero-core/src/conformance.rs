@@ -304,7 +304,7 @@ pub fn conformance_log() -> Vec<LogEntry> {
             enrollment: Some(enrollment_fingerprint(code)),
         },
     );
-    // Conflicts: C-2 declares one with party P-CONFLICT; C-3 declares and withdraws one.
+    // Conflicts: C-2 declares one with party P-CONFLICT; C-3 declares, withdraws and re-declares one.
     let c2 = Actor::new(Role::Judge, "C-2");
     let c3 = Actor::new(Role::Judge, "C-3");
     s.push(
@@ -320,6 +320,11 @@ pub fn conformance_log() -> Vec<LogEntry> {
             subject: party("P-OTHER"),
         },
         Event::ConflictWithdrawn {
+            judge: id("C-3"),
+            subject: party("P-OTHER"),
+        },
+        // A withdrawn subject may be declared again.
+        Event::ConflictDeclared {
             judge: id("C-3"),
             subject: party("P-OTHER"),
         },
@@ -649,6 +654,15 @@ pub fn invalid_logs() -> Vec<InvalidLog> {
     case("related-without-shared-party", "§7.1", filing, &|e| {
         if let Event::CaseFiled { parties, .. } = &mut e.event {
             *parties = vec![party("P-NOBODY")];
+        }
+    });
+    case("filing-without-parties", "§7.1", filing, &|e| {
+        if let Event::CaseFiled {
+            parties, related, ..
+        } = &mut e.event
+        {
+            parties.clear();
+            *related = None;
         }
     });
     case("filing-weight-restated-wrongly", "§7.1", filing, &|e| {

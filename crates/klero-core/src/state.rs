@@ -687,10 +687,10 @@ impl State {
                         ),
                     );
                 }
-                if parties.windows(2).any(|w| w[0] >= w[1]) {
+                if parties.is_empty() || parties.windows(2).any(|w| w[0] >= w[1]) {
                     return rej(
                         Invalid,
-                        "the party commitments must be listed once each in ascending order",
+                        "a filing names at least one party, its commitments listed once each in ascending order",
                     );
                 }
                 let panel = ct.panel;

@@ -43,6 +43,16 @@ pub enum Kind {
     UnsupportedMediaType,
     /// The body exceeds the size limit (413).
     PayloadTooLarge,
+    /// The URL exceeds the size limit (414).
+    UriTooLong,
+    /// The request's headers exceed the size limit (431).
+    HeadersTooLarge,
+    /// The request was not received and answered in time (408).
+    RequestTimeout,
+    /// The request line or a header cannot be parsed (400).
+    MalformedRequest,
+    /// The server has as many connections open as it accepts (503).
+    Busy,
     /// The `Idempotency-Key` was already used for a different request (422).
     IdempotencyKeyReused,
     /// No such route (404).
@@ -57,7 +67,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, for the problem-type documentation.
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 22] = [
         Kind::Unauthorized,
         Kind::Forbidden,
         Kind::NotFound,
@@ -70,6 +80,11 @@ impl Kind {
         Kind::InvalidParameter,
         Kind::UnsupportedMediaType,
         Kind::PayloadTooLarge,
+        Kind::UriTooLong,
+        Kind::HeadersTooLarge,
+        Kind::RequestTimeout,
+        Kind::MalformedRequest,
+        Kind::Busy,
         Kind::IdempotencyKeyReused,
         Kind::NoSuchRoute,
         Kind::MethodNotAllowed,
@@ -92,6 +107,11 @@ impl Kind {
             Kind::InvalidParameter => "invalid-parameter",
             Kind::UnsupportedMediaType => "unsupported-media-type",
             Kind::PayloadTooLarge => "payload-too-large",
+            Kind::UriTooLong => "uri-too-long",
+            Kind::HeadersTooLarge => "headers-too-large",
+            Kind::RequestTimeout => "request-timeout",
+            Kind::MalformedRequest => "malformed-request",
+            Kind::Busy => "busy",
             Kind::IdempotencyKeyReused => "idempotency-key-reused",
             Kind::NoSuchRoute => "no-such-route",
             Kind::MethodNotAllowed => "method-not-allowed",
@@ -111,7 +131,13 @@ impl Kind {
             | Kind::NoEligibleJudges
             | Kind::InvalidBody
             | Kind::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            Kind::MalformedJson | Kind::InvalidParameter => StatusCode::BAD_REQUEST,
+            Kind::MalformedJson | Kind::InvalidParameter | Kind::MalformedRequest => {
+                StatusCode::BAD_REQUEST
+            }
+            Kind::UriTooLong => StatusCode::URI_TOO_LONG,
+            Kind::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Kind::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Kind::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Kind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Kind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -135,6 +161,11 @@ impl Kind {
             Kind::InvalidParameter => "A parameter is malformed",
             Kind::UnsupportedMediaType => "The body must be application/json",
             Kind::PayloadTooLarge => "The body is too large",
+            Kind::UriTooLong => "The URL is too long",
+            Kind::HeadersTooLarge => "The headers are too large",
+            Kind::RequestTimeout => "The request took too long",
+            Kind::MalformedRequest => "The request cannot be parsed",
+            Kind::Busy => "The server is busy",
             Kind::IdempotencyKeyReused => "The Idempotency-Key was used for another request",
             Kind::NoSuchRoute => "No such route",
             Kind::MethodNotAllowed => "Method not allowed",

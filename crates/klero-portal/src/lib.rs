@@ -27,6 +27,8 @@
 //! - **Credentials are log entries** (SPEC §7.9). A request is recognized by its credential's
 //!   fingerprint in the published state (no cache, no separate token table), so a revocation takes
 //!   effect at the next request, and every entry names the person whose credential caused it.
+//! - **Every phase of a connection has a deadline** and the number of connections is bounded
+//!   ([`server`]); even the answers hyper writes by itself are problem documents.
 #![deny(missing_docs)]
 
 pub mod auth;
@@ -34,6 +36,7 @@ pub mod error;
 mod extract;
 mod openapi;
 mod routes;
+pub mod server;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -46,6 +49,8 @@ use axum::response::IntoResponse;
 use klero_core::CourtId;
 use klero_store::Store;
 use tokio::task::JoinHandle;
+
+pub use server::Limits;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -151,33 +156,44 @@ async fn method_not_allowed(method: Method) -> impl IntoResponse {
     )
 }
 
-/// Binds `addr` (port 0 picks a free port) and serves the API in a background task. Returns the
-/// address bound and the task; the server stops when the task is aborted.
+/// Binds `addr` (port 0 picks a free port) and serves the API in a background task with the
+/// default [`Limits`]. Returns the address bound and the task; the server stops accepting when the
+/// task is aborted.
 pub async fn serve(
     store: Store,
     addr: SocketAddr,
     config: Config,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    serve_with(store, addr, config, Limits::default()).await
+}
+
+/// [`serve`] under explicit [`Limits`].
+pub async fn serve_with(
+    store: Store,
+    addr: SocketAddr,
+    config: Config,
+    limits: Limits,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    let app = router(store, config).await;
+    let app = server::with_limits(router(store, config).await, limits);
     let handle = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = server::run(listener, app, limits, std::future::pending()).await {
             tracing::error!(error = %e, "server stopped");
         }
     });
     Ok((local, handle))
 }
 
-/// Like [`serve`], but returns once `shutdown` completes and every open request has finished.
+/// Serves on `listener` with the default [`Limits`] until `shutdown` completes, then lets open
+/// requests finish.
 pub async fn serve_until(
     store: Store,
     listener: tokio::net::TcpListener,
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(store, config).await;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = Limits::default();
+    let app = server::with_limits(router(store, config).await, limits);
+    server::run(listener, app, limits, shutdown).await
 }

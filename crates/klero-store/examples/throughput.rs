@@ -32,7 +32,9 @@ async fn main() {
         "postgres" => testing::fresh_postgres().await,
         _ => testing::fresh_sqlite(dir.path()).await,
     };
-    let s = Store::open(&url).await.expect("open");
+    let s = Store::open_with(&url, testing::options_for(&url))
+        .await
+        .expect("open");
     let admin = Actor::new(Role::SystemAdmin, "sysadmin");
     s.genesis(
         admin.clone(),

@@ -9,6 +9,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row as _};
 
 use crate::StoreError;
+use crate::secrets::{SecretStore, fingerprint};
 
 /// The engine behind a store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,12 +36,29 @@ struct Migration {
 }
 
 /// Every migration this code knows, in order. Never edit one that has shipped; append.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sqlite: include_str!("../../../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../../../migrations/postgres/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sqlite: include_str!("../../../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../../../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "secrets_out",
+        sqlite: include_str!("../../../migrations/sqlite/0002_secrets_out.sql"),
+        postgres: include_str!("../../../migrations/postgres/0002_secrets_out.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "credentials_in_the_log",
+        sqlite: include_str!("../../../migrations/sqlite/0003_credentials_in_the_log.sql"),
+        postgres: include_str!("../../../migrations/postgres/0003_credentials_in_the_log.sql"),
+    },
+];
+
+/// The version that drops the `secrets` table; its rows are moved to the secret store first.
+const SECRETS_OUT: i64 = 2;
 
 /// The newest schema version this code knows.
 pub(crate) fn known_version() -> i64 {
@@ -131,8 +149,15 @@ fn checksum(sql: &str) -> String {
 }
 
 /// Applies the migrations the database lacks, in one transaction. Refuses a database whose schema
-/// is newer than this code, or whose applied migrations differ from the shipped files.
-pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
+/// is newer than this code, or whose applied migrations differ from the shipped files. Before the
+/// migration that drops the `secrets` table, every secret in it is moved to `secrets`. Returns how
+/// many secrets were moved.
+pub(crate) async fn migrate(
+    pool: &AnyPool,
+    backend: Backend,
+    secrets: &dyn SecretStore,
+) -> Result<usize, StoreError> {
+    let mut moved = 0;
     let mut tx = match backend {
         // IMMEDIATE takes the write lock at once, so two processes opening a new file together do
         // not both migrate.
@@ -188,6 +213,10 @@ pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), Stor
             }
             None => {}
         }
+        let mut pepper = None;
+        if m.version == SECRETS_OUT {
+            (moved, pepper) = move_secrets_out(&mut tx, backend, secrets).await?;
+        }
         sqlx::raw_sql(AssertSqlSafe(sql))
             .execute(&mut *tx)
             .await
@@ -204,8 +233,66 @@ pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), Stor
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        if let Some(p) = pepper {
+            sqlx::query(
+                "INSERT INTO secret_fingerprints (name, fingerprint, created_at) VALUES ($1, $2, $3)",
+            )
+            .bind("pepper")
+            .bind(fingerprint("pepper", &p))
+            .bind(crate::now_ms())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
     }
-    tx.commit().await.map_err(db_err)
+    tx.commit().await.map_err(db_err)?;
+    if moved > 0 && backend == Backend::Sqlite {
+        // Copy the zeroed pages into the database file and empty the write-ahead log, so that
+        // neither file holds the secrets any more.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(pool)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(moved)
+}
+
+/// Copies every row of the version-1 `secrets` table into `secrets` (durably) and returns how many
+/// and the pepper among them; the migration that follows drops the table. On SQLite, turns
+/// `secure_delete` on for the transaction's connection, so the dropped table's pages are zeroed.
+async fn move_secrets_out(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    secrets: &dyn SecretStore,
+) -> Result<(usize, Option<[u8; 32]>), StoreError> {
+    if backend == Backend::Sqlite {
+        sqlx::query("PRAGMA secure_delete = ON")
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    }
+    let rows = sqlx::query("SELECT name, value FROM secrets ORDER BY name")
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    let mut pepper = None;
+    for row in &rows {
+        let name: String = row.try_get(0).map_err(db_err)?;
+        let value: String = row.try_get(1).map_err(db_err)?;
+        let bytes: [u8; 32] = hex::decode(&value)
+            .ok()
+            .and_then(|v| v.try_into().ok())
+            .ok_or_else(|| {
+                StoreError::Database(format!("the stored secret {name:?} is unreadable"))
+            })?;
+        // Version 1 named chain secrets `beacon/<anchor>`; a file name cannot hold a slash.
+        let new_name = name.replace('/', "-");
+        secrets.put(&new_name, &bytes)?;
+        if new_name == "pepper" {
+            pepper = Some(bytes);
+        }
+    }
+    Ok((rows.len(), pepper))
 }
 
 /// A value bound into a built statement.

@@ -3,8 +3,11 @@
 
 mod db;
 mod project;
+pub mod secrets;
 pub mod testing;
 mod writer;
+
+pub use secrets::{FileSecrets, MemorySecrets, SecretStore, default_secrets_dir};
 
 use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
@@ -49,6 +52,10 @@ pub enum StoreError {
     /// The database failed or is unreachable; the operation may be retried.
     #[error("the database failed: {0}")]
     Database(String),
+    /// The secret store failed, or lacks or contradicts a secret this database needs. The message
+    /// names the secret and where it was looked for, never its value.
+    #[error("{0}")]
+    Secrets(String),
 }
 
 /// Settings of a store beyond its address.
@@ -59,6 +66,10 @@ pub struct Options {
     pub chain_length: u64,
     /// The most submissions one transaction carries. Default 512.
     pub max_batch: usize,
+    /// Where the pepper and the beacon chains' secrets are kept. `None`: files in
+    /// [`default_secrets_dir`] for a SQLite file, memory for an in-memory database; a PostgreSQL
+    /// store must be given one.
+    pub secrets: Option<Arc<dyn SecretStore>>,
 }
 
 impl Default for Options {
@@ -66,6 +77,7 @@ impl Default for Options {
         Options {
             chain_length: 1 << 20,
             max_batch: 512,
+            secrets: None,
         }
     }
 }
@@ -77,6 +89,7 @@ struct Inner {
     jobs: mpsc::UnboundedSender<Job>,
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     pepper: [u8; 32],
+    secrets_moved: usize,
 }
 
 /// The store: the log and its projections in SQLite or PostgreSQL, with one writer. Cheap to clone;
@@ -104,6 +117,58 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// The party pepper from `secrets`, checked against the fingerprint this database recorded; made
+/// (and its fingerprint recorded) on the first open of a new database.
+async fn load_pepper(pool: &AnyPool, secrets: &dyn SecretStore) -> Result<[u8; 32], StoreError> {
+    let recorded = || async {
+        let row = sqlx::query("SELECT fingerprint FROM secret_fingerprints WHERE name = 'pepper'")
+            .fetch_optional(pool)
+            .await
+            .map_err(db_err)?;
+        row.map(|r| r.try_get::<String, _>(0).map_err(db_err))
+            .transpose()
+    };
+    let pepper = match (recorded().await?, secrets.get("pepper")?) {
+        (Some(_), None) => {
+            return Err(StoreError::Secrets(format!(
+                "this database's party pepper is not in {}: restore it there from a backup (a new \
+                 pepper would silently stop every declared conflict from matching new filings)",
+                secrets.describe()
+            )));
+        }
+        (_, Some(p)) => p,
+        (None, None) => {
+            let p = writer::os_random()?;
+            secrets.put("pepper", &p)?;
+            // Another process may have made one at the same moment: the secret store keeps the
+            // first, so read it back.
+            secrets.get("pepper")?.ok_or_else(|| {
+                StoreError::Secrets(format!(
+                    "the pepper just written to {} is gone",
+                    secrets.describe()
+                ))
+            })?
+        }
+    };
+    sqlx::query(
+        "INSERT INTO secret_fingerprints (name, fingerprint, created_at) VALUES ('pepper', $1, $2) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(secrets::fingerprint("pepper", &pepper))
+    .bind(now_ms())
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    if recorded().await?.as_deref() != Some(secrets::fingerprint("pepper", &pepper).as_str()) {
+        return Err(StoreError::Secrets(format!(
+            "the party pepper in {} is not this database's: name the secrets directory that \
+             belongs to this database",
+            secrets.describe()
+        )));
+    }
+    Ok(pepper)
+}
+
 impl Store {
     /// Opens (and on first start creates and migrates) the database at `url`: `sqlite://path` or
     /// `postgres://...`. Replays and verifies the whole log; fails with [`StoreError::Corrupt`]
@@ -114,8 +179,25 @@ impl Store {
 
     /// [`Store::open`] with explicit [`Options`].
     pub async fn open_with(url: &str, options: Options) -> Result<Store, StoreError> {
+        let secrets: Arc<dyn SecretStore> = match options.secrets.clone() {
+            Some(s) => s,
+            None => match default_secrets_dir(url) {
+                Some(dir) => Arc::new(FileSecrets::new(dir)),
+                None if url.starts_with("sqlite:") && url.contains(":memory:") => {
+                    Arc::new(MemorySecrets::default())
+                }
+                None => {
+                    return Err(StoreError::Secrets(
+                        "this database needs a secrets directory outside it, for the pepper and \
+                         the beacon's secrets: name one (klero: --secrets-dir or \
+                         KLERO_SECRETS_DIR)"
+                            .into(),
+                    ));
+                }
+            },
+        };
         let (pool, backend) = db::connect(url).await?;
-        match Store::start(pool.clone(), backend, options).await {
+        match Store::start(pool.clone(), backend, options, secrets).await {
             Ok(s) => Ok(s),
             Err(e) => {
                 pool.close().await;
@@ -124,27 +206,14 @@ impl Store {
         }
     }
 
-    async fn start(pool: AnyPool, backend: Backend, options: Options) -> Result<Store, StoreError> {
-        db::migrate(&pool, backend).await?;
-        // The party pepper is made on first open (so it exists before genesis) and never changes.
-        sqlx::query(
-            "INSERT INTO secrets (name, value, created_at) VALUES ('pepper', $1, $2) \
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(hex::encode(os_random()?))
-        .bind(now_ms())
-        .execute(&pool)
-        .await
-        .map_err(db_err)?;
-        let row = sqlx::query("SELECT value FROM secrets WHERE name = 'pepper'")
-            .fetch_one(&pool)
-            .await
-            .map_err(db_err)?;
-        let hex_pepper: String = row.try_get(0).map_err(db_err)?;
-        let pepper: [u8; 32] = hex::decode(&hex_pepper)
-            .ok()
-            .and_then(|v| v.try_into().ok())
-            .ok_or_else(|| StoreError::Database("the stored party pepper is unreadable".into()))?;
+    async fn start(
+        pool: AnyPool,
+        backend: Backend,
+        options: Options,
+        secrets: Arc<dyn SecretStore>,
+    ) -> Result<Store, StoreError> {
+        let secrets_moved = db::migrate(&pool, backend, &*secrets).await?;
+        let pepper = load_pepper(&pool, &*secrets).await?;
 
         let mut shared = Shared {
             log: Log::new(),
@@ -160,6 +229,7 @@ impl Store {
             chain: None,
             chain_length: options.chain_length.max(1),
             max_batch: options.max_batch.max(1),
+            secrets,
         };
         w.load_chain().await?;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -172,8 +242,15 @@ impl Store {
                 jobs: tx,
                 writer: Mutex::new(Some(handle)),
                 pepper,
+                secrets_moved,
             }),
         })
+    }
+
+    /// How many secrets this open moved out of a version-1 database's `secrets` table into the
+    /// secret store (0 but once).
+    pub fn secrets_moved(&self) -> usize {
+        self.inner.secrets_moved
     }
 
     /// `"sqlite"` or `"postgres"`.

@@ -19,6 +19,42 @@ fn unique() -> String {
     )
 }
 
+/// Where tests keep the secrets of their PostgreSQL databases: `<temp>/klero-test-secrets/<db>`.
+fn test_secrets_root() -> std::path::PathBuf {
+    std::env::temp_dir().join("klero-test-secrets")
+}
+
+/// The secret store for a test database: `None` for SQLite (the default, beside the file, is in
+/// the test's temporary directory), a directory of its own under the system's temporary directory
+/// for a PostgreSQL database (removed with the database when it is dropped as stale).
+pub fn secrets_for(url: &str) -> Option<std::sync::Arc<dyn crate::SecretStore>> {
+    secrets_dir_for(url).map(|d| {
+        std::sync::Arc::new(crate::FileSecrets::new(d)) as std::sync::Arc<dyn crate::SecretStore>
+    })
+}
+
+/// The directory [`secrets_for`] names for a PostgreSQL test database (`None` for SQLite).
+pub fn secrets_dir_for(url: &str) -> Option<std::path::PathBuf> {
+    if url.starts_with("sqlite:") {
+        return None;
+    }
+    let name = url
+        .split('?')
+        .next()
+        .and_then(|u| u.rsplit('/').next())
+        .filter(|n| !n.is_empty())
+        .unwrap_or("default");
+    Some(test_secrets_root().join(name))
+}
+
+/// [`crate::Options`] for a test database: the default ones with [`secrets_for`].
+pub fn options_for(url: &str) -> crate::Options {
+    crate::Options {
+        secrets: secrets_for(url),
+        ..crate::Options::default()
+    }
+}
+
 /// The address of a new SQLite file in `dir` (created on first open).
 pub async fn fresh_sqlite(dir: &Path) -> String {
     format!("sqlite://{}/klero_{}.db", dir.display(), unique())
@@ -83,9 +119,12 @@ async fn drop_stale_test_databases(conn: &mut sqlx::PgConnection) {
             .unwrap_or(0);
         if created < cutoff && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             let sql = format!("DROP DATABASE IF EXISTS {name}");
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            let dropped = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
                 .execute(&mut *conn)
                 .await;
+            if dropped.is_ok() {
+                let _ = std::fs::remove_dir_all(test_secrets_root().join(&name));
+            }
         }
     }
 }

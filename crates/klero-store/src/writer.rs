@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{Val, db_err, insert_rows};
 use crate::project::{Op, project};
+use crate::secrets::SecretStore;
 use crate::{StoreError, now_ms};
 
 /// What readers see: the log as of the last committed batch, and its Merkle tree.
@@ -66,8 +67,9 @@ fn rotation_actor() -> Actor {
     Actor::system()
 }
 
+/// The name of a chain's secret in the secret store.
 pub(crate) fn secret_name(anchor: &ChainAnchor) -> String {
-    format!("beacon/{}", anchor.anchor.to_hex())
+    format!("beacon-{}", anchor.anchor.to_hex())
 }
 
 /// 32 bytes from the operating system. Used for secrets only, never for outcomes.
@@ -85,12 +87,16 @@ async fn build_chain(secret: Digest32, length: u64) -> Result<HashChain, StoreEr
         .map_err(|e| StoreError::Database(format!("building the beacon chain failed: {e}")))
 }
 
-/// A fresh chain and the secret row that must be written with the entry that anchors it.
-async fn fresh_chain(length: u64) -> Result<(HashChain, (String, String)), StoreError> {
+/// A fresh chain, its secret already durable in the secret store: the entry that anchors it may
+/// be committed only after this returns, so a published anchor always has its secret.
+async fn fresh_chain(length: u64, secrets: &Arc<dyn SecretStore>) -> Result<HashChain, StoreError> {
     let secret = Digest32(os_random()?);
     let chain = build_chain(secret, length).await?;
-    let row = (secret_name(&chain.anchor()), secret.to_hex());
-    Ok((chain, row))
+    let (secrets, name) = (secrets.clone(), secret_name(&chain.anchor()));
+    tokio::task::spawn_blocking(move || secrets.put(&name, &secret.0))
+        .await
+        .map_err(|e| StoreError::Secrets(format!("storing a beacon secret failed: {e}")))??;
+    Ok(chain)
 }
 
 /// Everything one transaction writes.
@@ -99,7 +105,6 @@ struct Batch {
     entries: Vec<LogEntry>,
     ops: Vec<Op>,
     idem: Vec<(String, String, u64, u64)>,
-    secrets: Vec<(String, String)>,
 }
 
 impl Batch {
@@ -125,6 +130,7 @@ pub(crate) struct Writer {
     pub chain: Option<HashChain>,
     pub chain_length: u64,
     pub max_batch: usize,
+    pub secrets: Arc<dyn SecretStore>,
 }
 
 impl Writer {
@@ -204,27 +210,25 @@ impl Writer {
             return Ok(());
         }
         self.chain = None;
-        let row = sqlx::query("SELECT value FROM secrets WHERE name = $1")
-            .bind(secret_name(&anchor))
-            .fetch_optional(&self.pool)
+        let (secrets, name) = (self.secrets.clone(), secret_name(&anchor));
+        let found = tokio::task::spawn_blocking(move || secrets.get(&name))
             .await
-            .map_err(db_err)?;
-        let Some(row) = row else {
-            return Err(StoreError::Database(format!(
-                "the secret of the current beacon chain (anchor {}) is missing from the secrets \
-                 table: no draw can be made",
-                anchor.anchor.to_hex()
+            .map_err(|e| StoreError::Secrets(format!("reading a beacon secret failed: {e}")))??;
+        let Some(secret) = found else {
+            return Err(StoreError::Secrets(format!(
+                "the secret of the current beacon chain (anchor {}) is not in {}: no draw can be \
+                 made until it is restored there",
+                anchor.anchor.to_hex(),
+                self.secrets.describe()
             )));
         };
-        let hex: String = row.try_get(0).map_err(db_err)?;
-        let secret = Digest32::from_hex(&hex).map_err(|e| {
-            StoreError::Database(format!("the stored beacon secret is unreadable: {e}"))
-        })?;
+        let secret = Digest32(secret);
         let chain = build_chain(secret, anchor.length).await?;
         if chain.anchor() != anchor {
-            return Err(StoreError::Database(
-                "the stored beacon secret does not produce the anchor in the log".into(),
-            ));
+            return Err(StoreError::Secrets(format!(
+                "the beacon secret in {} does not produce the anchor in the log",
+                self.secrets.describe()
+            )));
         }
         self.chain = Some(chain);
         Ok(())
@@ -238,7 +242,7 @@ impl Writer {
         if round <= anchor.length {
             return Ok(());
         }
-        let (chain, secret) = fresh_chain(self.chain_length).await?;
+        let chain = fresh_chain(self.chain_length, &self.secrets).await?;
         let e = self
             .work
             .append(
@@ -250,7 +254,6 @@ impl Writer {
             )
             .map_err(StoreError::Rejected)?;
         batch.push(self.work.state(), e);
-        batch.secrets.push(secret);
         self.chain = Some(chain);
         Ok(())
     }
@@ -474,20 +477,6 @@ impl Writer {
             _ => db_err(e),
         })?;
         let now = now_ms();
-        let secrets = b
-            .secrets
-            .iter()
-            .map(|(n, v)| vec![n.as_str().into(), v.as_str().into(), Val::I(now)])
-            .collect();
-        insert_rows(
-            &mut tx,
-            "INSERT INTO secrets (name, value, created_at)",
-            3,
-            "",
-            secrets,
-        )
-        .await
-        .map_err(db_err)?;
         crate::project::write(&mut tx, b.ops.clone())
             .await
             .map_err(db_err)?;
@@ -561,7 +550,7 @@ impl Writer {
                 "the log already has a genesis entry: a log is started once".into(),
             ));
         }
-        let (chain, secret) = fresh_chain(self.chain_length).await?;
+        let chain = fresh_chain(self.chain_length, &self.secrets).await?;
         let e = self
             .work
             .append(
@@ -576,7 +565,6 @@ impl Writer {
             .map_err(StoreError::Rejected)?;
         let mut batch = Batch::default();
         batch.push(self.work.state(), e.clone());
-        batch.secrets.push(secret);
         match self.write(&batch).await {
             Ok(()) => {
                 self.publish(&batch.entries);

@@ -300,6 +300,43 @@ pub struct NewAbsence {
     pub reason: AbsenceReason,
 }
 
+/// The longest absence one entry may record, in days (two years). A longer one is recorded again
+/// when it is extended, so that it shows in the log as a fresh decision.
+pub const MAX_ABSENCE_DAYS: i32 = 731;
+/// How far back an absence may begin, in days from today (a year: a sick leave recorded late).
+pub const MAX_ABSENCE_PAST_DAYS: i32 = 366;
+/// How far ahead an absence may end, in days from today (five years).
+pub const MAX_ABSENCE_FUTURE_DAYS: i32 = 1827;
+
+/// Refuses an absence longer than [`MAX_ABSENCE_DAYS`], beginning more than
+/// [`MAX_ABSENCE_PAST_DAYS`] ago or ending more than [`MAX_ABSENCE_FUTURE_DAYS`] ahead. (One that
+/// ends before it begins is left to the core, which refuses it with its own sentence.)
+fn check_absence_dates(from: Day, until: Day, today: Day) -> ApiResult<()> {
+    if from > until {
+        return Ok(());
+    }
+    let days = until.0 - from.0 + 1;
+    if days > MAX_ABSENCE_DAYS {
+        return Err(ApiError::invalid(format!(
+            "the absence from {from} to {until} lasts {days} days; one entry may record at most \
+             {MAX_ABSENCE_DAYS} days (two years): record a longer absence again when it is extended"
+        )));
+    }
+    if from.0 < today.0 - MAX_ABSENCE_PAST_DAYS {
+        return Err(ApiError::invalid(format!(
+            "the absence begins on {from}, more than {MAX_ABSENCE_PAST_DAYS} days before today \
+             ({today}): check the year"
+        )));
+    }
+    if until.0 > today.0 + MAX_ABSENCE_FUTURE_DAYS {
+        return Err(ApiError::invalid(format!(
+            "the absence ends on {until}, more than five years after today ({today}): check the \
+             year"
+        )));
+    }
+    Ok(())
+}
+
 /// An absence as recorded.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AbsenceView {
@@ -334,7 +371,7 @@ pub struct AbsenceView {
         (status = 403, description = "Not an administrator of the judge's court", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such judge", body = crate::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The reference is taken", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "It ends before it begins", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "It ends before it begins, lasts more than two years, begins more than a year ago or ends more than five years ahead", body = crate::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -348,6 +385,7 @@ pub async fn record_absence(
     let court = app.store.read(|s| judge_court(s, &judge))?;
     principal.require_court_admin(&court)?;
     app.store.read(require_genesis)?;
+    check_absence_dates(req.from, req.until, super::today())?;
     let actor = principal.actor.clone();
     let (j, given) = (judge.clone(), req.absence.clone());
     let (from, until, reason) = (req.from, req.until, req.reason);

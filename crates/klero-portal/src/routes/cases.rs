@@ -601,7 +601,14 @@ pub async fn recuse(
         }
     };
     match principal.role {
-        Role::Judge => principal.require_judge(&judge)?,
+        Role::Judge => {
+            principal.require_judge(&judge)?;
+            if principal.court.as_ref() != Some(&court) {
+                return Err(ApiError::forbidden(format!(
+                    "judge {judge} does not sit in court {court}, which holds case {case}"
+                )));
+            }
+        }
         _ => principal.require_clerk(&court)?,
     }
     let event = Event::Recusal {

@@ -76,13 +76,19 @@ pub async fn checkpoint(AxState(app): AxState<AppState>) -> axum::Json<Checkpoin
     axum::Json(Checkpoint { size, root })
 }
 
+/// The largest log position a parameter may name: positions are 64-bit signed integers in storage.
+pub const MAX_INDEX: u64 = i64::MAX as u64;
+
 /// A range of the log.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct Range {
-    /// First entry (default 0).
+    /// First entry (default 0); at most the log's size.
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     pub start: Option<u64>,
-    /// One past the last entry (default and maximum: `start + 1000`, and the log's size).
+    /// One past the last entry (default: `start + 1000`). A larger value is clipped to
+    /// `start + 1000` and to the log's size; above 2^63 − 1 it is refused.
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     pub end: Option<u64>,
 }
 
@@ -97,7 +103,7 @@ pub struct Range {
     params(Range),
     responses(
         (status = 200, description = "JSON lines, one log entry per line", content_type = "application/jsonl", body = String),
-        (status = 400, description = "start beyond the log, or end before start", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "start beyond the log, end before start, or a value above 2^63 - 1", body = crate::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn entries(
@@ -105,6 +111,14 @@ pub async fn entries(
     Query(q): Query<Range>,
 ) -> ApiResult<Response> {
     let (size, _) = app.store.checkpoint();
+    for (name, v) in [("start", q.start), ("end", q.end)] {
+        if let Some(v) = v.filter(|&v| v > MAX_INDEX) {
+            return Err(ApiError::new(
+                Kind::InvalidParameter,
+                format!("{name} {v} is out of range: a log position is at most {MAX_INDEX}"),
+            ));
+        }
+    }
     let start = q.start.unwrap_or(0);
     if start > size {
         return Err(ApiError::new(

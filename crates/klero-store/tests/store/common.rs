@@ -42,7 +42,7 @@ pub async fn open_chain(url: &str, chain_length: u64) -> Store {
         url,
         Options {
             chain_length,
-            ..Options::default()
+            ..klero_store::testing::options_for(url)
         },
     )
     .await

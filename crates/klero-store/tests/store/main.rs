@@ -30,5 +30,9 @@ mod projections;
 /// The built-in beacon: chains rotate when exhausted, secrets survive a reopen.
 mod beacon;
 
+/// Secrets apart from data: a copy of the database reveals no future beacon value and no pepper;
+/// a version-1 database's secrets are moved out and its table dropped.
+mod secrets;
+
 /// Injected storage faults: failed transactions, a second writer on the same database.
 mod faults;

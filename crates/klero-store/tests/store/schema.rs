@@ -11,11 +11,11 @@ both!(a_schema_newer_than_the_code_refuses_to_open, |url| {
     )
     .await
     .unwrap();
-    match Store::open(&url).await {
+    match Store::open_with(&url, klero_store::testing::options_for(&url)).await {
         Err(
             e @ StoreError::SchemaTooNew {
                 found: 999,
-                known: 1,
+                known: 3,
             },
         ) => {
             assert!(e.to_string().contains("999"), "{e}");
@@ -33,7 +33,7 @@ both!(an_edited_shipped_migration_refuses_to_open, |url| {
     )
     .await
     .unwrap();
-    match Store::open(&url).await {
+    match Store::open_with(&url, klero_store::testing::options_for(&url)).await {
         Err(StoreError::Database(m)) => assert!(m.contains("edited"), "{m}"),
         other => panic!("expected a refusal, got {other:?}"),
     }

@@ -23,7 +23,7 @@ async fn prepared(url: &str) -> u64 {
 }
 
 async fn expect_corrupt(url: &str, index: u64) {
-    match Store::open(url).await {
+    match Store::open_with(url, klero_store::testing::options_for(url)).await {
         Err(StoreError::Corrupt(f)) => {
             assert_eq!(f.index, index, "{f}");
             let msg = StoreError::Corrupt(f).to_string();
