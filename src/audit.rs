@@ -27,9 +27,9 @@ fn push_line(a: &mut Auditor, line: &str, what: impl FnOnce() -> String) -> bool
     }
 }
 
-fn tick(a: &Auditor, progress: &mut dyn FnMut(u64)) {
+fn tick(a: &Auditor, every: u64, progress: &mut dyn FnMut(u64)) {
     let n = a.entries();
-    if n > 0 && n.is_multiple_of(PROGRESS_EVERY) {
+    if n > 0 && n.is_multiple_of(every) {
         progress(n);
     }
 }
@@ -38,6 +38,15 @@ fn tick(a: &Auditor, progress: &mut dyn FnMut(u64)) {
 pub fn audit_lines(
     reader: impl BufRead,
     config: AuditConfig,
+    progress: &mut dyn FnMut(u64),
+) -> AuditReport {
+    audit_lines_every(reader, config, PROGRESS_EVERY, progress)
+}
+
+fn audit_lines_every(
+    reader: impl BufRead,
+    config: AuditConfig,
+    every: u64,
     progress: &mut dyn FnMut(u64),
 ) -> AuditReport {
     let mut a = Auditor::new(config);
@@ -50,7 +59,7 @@ pub fn audit_lines(
                 }) {
                     break;
                 }
-                tick(&a, progress);
+                tick(&a, every, progress);
             }
             Err(e) => {
                 a.fail(format!("line {} cannot be read: {e}", fmt_index(line_no)));
@@ -135,7 +144,7 @@ pub fn audit_url(
                 failed = true;
                 break 'pages;
             }
-            tick(&a, progress);
+            tick(&a, PROGRESS_EVERY, progress);
         }
         if got == 0 {
             a.fail(format!(
@@ -160,4 +169,25 @@ pub fn audit_url(
         }
     }
     Ok(a.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use klero_core::sample::{SampleSpec, sample_log};
+
+    #[test]
+    fn progress_is_reported_every_n_entries_and_an_empty_log_fails() {
+        let log = sample_log(&SampleSpec::small(1));
+        let text: String = log.iter().map(|e| e.to_json_line() + "\n").collect();
+        let mut seen = vec![];
+        let r = audit_lines_every(text.as_bytes(), AuditConfig::default(), 25, &mut |n| {
+            seen.push(n)
+        });
+        assert!(r.failure.is_none());
+        let want: Vec<u64> = (1..=log.len() as u64 / 25).map(|k| k * 25).collect();
+        assert_eq!(seen, want);
+        let r = audit_lines("\n".as_bytes(), AuditConfig::default(), &mut |_| {});
+        assert!(r.failure.unwrap().contains("the log holds no entry"));
+    }
 }

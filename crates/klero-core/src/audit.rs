@@ -540,32 +540,37 @@ fn first_seat(d: &Draw) -> Vec<(JudgeId, f64)> {
         .collect()
 }
 
-/// A binomial rate test per subject (count out of opportunities) against the pooled rate of all
-/// subjects, one-sided (too many); empty when fewer than two subjects have opportunities.
-fn rate_tests(
-    test: &str,
-    what: &str,
-    counts: &[(String, u64, u64, Vec<u64>)],
-    alpha: f64,
-) -> Vec<Finding> {
-    let with: Vec<_> = counts.iter().filter(|c| c.2 > 0).collect();
-    if with.len() < 2 {
-        return vec![];
+/// A subject's count, opportunities and supporting entries.
+type Tally = (String, u64, u64, Vec<u64>);
+
+/// A binomial rate test per subject (count out of opportunities) against the pooled rate of the
+/// subjects **of the same role** (the first word of the subject: a judge's recusal draws fall back
+/// more often than a clerk's filings, honestly), one-sided (too many), Holm-corrected over all the
+/// subjects tested; a role with fewer than two subjects is not tested.
+fn rate_tests(test: &str, what: &str, counts: &[Tally], alpha: f64) -> Vec<Finding> {
+    let role = |s: &str| s.split(' ').next().unwrap_or("").to_owned();
+    let mut groups: BTreeMap<String, Vec<&Tally>> = BTreeMap::new();
+    for c in counts.iter().filter(|c| c.2 > 0) {
+        groups.entry(role(&c.0)).or_default().push(c);
     }
-    let (k, n) = with.iter().fold((0, 0), |(k, n), c| (k + c.1, n + c.2));
-    if k == 0 {
-        return vec![];
-    }
-    let rate = k as f64 / n as f64;
-    let mut out: Vec<Finding> = with
-        .iter()
-        .map(|(who, k, n, ev)| {
+    let mut out: Vec<Finding> = Vec::new();
+    for with in groups.values() {
+        if with.len() < 2 {
+            continue;
+        }
+        let (k, n) = with.iter().fold((0, 0), |(k, n), c| (k + c.1, n + c.2));
+        if k == 0 {
+            continue;
+        }
+        let rate = k as f64 / n as f64;
+        out.extend(with.iter().map(|(who, k, n, ev)| {
             let expected = *n as f64 * rate;
             Finding {
                 test: test.into(),
                 subject: who.clone(),
                 statement: format!(
-                    "{who}: {k} {what} out of {n}, where the court's rate ({:.2}%) gives {expected:.1}",
+                    "{who}: {k} {what} out of {n}, where the rate of their peers ({:.2}%) gives \
+                     {expected:.1}",
                     rate * 100.0
                 ),
                 observed: *k as f64,
@@ -575,8 +580,8 @@ fn rate_tests(
                 flagged: false,
                 entries: evidence(ev),
             }
-        })
-        .collect();
+        }));
+    }
     correct(&mut out, alpha);
     out
 }
@@ -892,10 +897,11 @@ impl Auditor {
                         "specialization",
                         vec![Effect::Excludes(Exclusion::NoSpecialization)],
                     )
-                } else if old.share_permille != *share_permille
-                    || old.specializations != *specializations
-                {
+                } else if old.share_permille != *share_permille {
                     ("share", vec![Effect::Includes])
+                } else if old.specializations != *specializations {
+                    // Only additions are left: the judge enters pools they were not in.
+                    ("specialization", vec![Effect::Includes])
                 } else {
                     return None;
                 };
@@ -936,9 +942,11 @@ impl Auditor {
                 }
                 let window = self.config.refile_days as i64 * DAY_MS;
                 let key = (court.clone(), parties.clone());
+                // The most recent closing of the same parties links to this filing, once.
                 let link = self.closed.get_mut(&key).and_then(|v| {
                     v.retain(|c| e.at - c.at <= window);
-                    v.iter().rev().find(|c| &c.case != case).cloned()
+                    let i = v.iter().rposition(|c| &c.case != case)?;
+                    Some(v.remove(i))
                 });
                 if let Some(c) = &link {
                     // The closed case's draw (if a second chance itself) did not stick.
@@ -1100,6 +1108,8 @@ impl Auditor {
         let trigger_actor = trigger
             .as_ref()
             .map_or_else(|| "unknown".to_owned(), |t| t.actor.clone());
+        // Draws made by the random sampler (`random`, and the random draws after a binding that
+        // did not hold) record their chances.
         let probs = if d.method.is_random() {
             first_seat(d)
         } else {
@@ -1404,7 +1414,7 @@ fn court_audit(court: CourtId, mut data: CourtData, alpha: f64, prompt_ms: i64) 
         entries: evidence(&prompt_entries),
     }];
     correct(&mut prompt, alpha);
-    let actor_counts: Vec<(String, u64, u64, Vec<u64>)> = per_actor
+    let actor_counts: Vec<Tally> = per_actor
         .iter()
         .map(|(a, v)| (a.clone(), v.2, v.1, v.3.clone()))
         .collect();
@@ -1439,7 +1449,7 @@ fn court_audit(court: CourtId, mut data: CourtData, alpha: f64, prompt_ms: i64) 
 
     // Refiling.
     let stuck: Vec<&SecondChance> = data.refiles.iter().filter(|s| !s.undone).collect();
-    let clerk_counts: Vec<(String, u64, u64, Vec<u64>)> = data
+    let clerk_counts: Vec<Tally> = data
         .filings_by
         .iter()
         .map(|(a, (n, _))| {
@@ -1482,7 +1492,7 @@ fn court_audit(court: CourtId, mut data: CourtData, alpha: f64, prompt_ms: i64) 
 
     // Reassignments and recusals.
     let stuck: Vec<&SecondChance> = data.reassigned.iter().filter(|s| !s.undone).collect();
-    let clerk_counts: Vec<(String, u64, u64, Vec<u64>)> = data
+    let clerk_counts: Vec<Tally> = data
         .case_actions_by
         .iter()
         .map(|(a, n)| {
@@ -1491,7 +1501,7 @@ fn court_audit(court: CourtId, mut data: CourtData, alpha: f64, prompt_ms: i64) 
         })
         .collect();
     let seats = data.seats.clone();
-    let recusal_counts: Vec<(String, u64, u64, Vec<u64>)> = seats
+    let recusal_counts: Vec<Tally> = seats
         .iter()
         .map(|(j, n)| {
             let r = data.recusal_by_judge.get(j).cloned().unwrap_or_default();
@@ -1548,7 +1558,7 @@ fn court_audit(court: CourtId, mut data: CourtData, alpha: f64, prompt_ms: i64) 
     };
 
     // Fallbacks.
-    let actor_counts: Vec<(String, u64, u64, Vec<u64>)> = data
+    let actor_counts: Vec<Tally> = data
         .triggers_by
         .iter()
         .map(|(a, (n, k, ev))| (a.clone(), *k, *n, ev.clone()))

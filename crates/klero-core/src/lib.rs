@@ -20,6 +20,9 @@
 //!   with ChaCha20's raw words ([`draw`]). Replaying recomputes every one of those numbers.
 //! - **Verification** ([`verify()`], [`Verifier`]) replays from genesis and names the first entry
 //!   that fails, in words a court official can act on.
+//! - **The audit** ([`audit`]) replays the same way and looks for the traces steering leaves in a
+//!   log that verifies: miscalibrated judges, changes recorded just before the draws they changed,
+//!   withdraw-and-refile and reassign-until-it-fits chains, fallbacks by actor.
 //!
 //! ## Trade-offs written down
 //!

@@ -22,6 +22,9 @@ use crate::error::{ApiError, ApiResult, Kind};
 use crate::extract::{Path, Query};
 use crate::{AppState, MAX_PAGE};
 
+/// At most this many audits are kept.
+const MAX_CACHED: usize = 64;
+
 /// Audits computed, by court and `since`, with the log size they cover.
 pub(crate) type AuditCache = Arc<Mutex<HashMap<(CourtId, Option<Day>), (u64, Arc<AuditAnswer>)>>>;
 
@@ -108,10 +111,16 @@ async fn compute(
         config,
         audit,
     });
-    app.audits
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(key, (size, Arc::clone(&answer)));
+    let mut cache = app.audits.lock().unwrap_or_else(|p| p.into_inner());
+    // Anyone can ask for any `since`: keep the cache small rather than let it grow with them.
+    if cache.len() >= MAX_CACHED {
+        cache.retain(|_, (n, _)| *n == size);
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+    }
+    cache.insert(key, (size, Arc::clone(&answer)));
+    drop(cache);
     Ok(answer)
 }
 
@@ -181,6 +190,8 @@ fn calibration_svg(a: &CourtAudit) -> String {
 <line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#bbb" stroke-dasharray="4"/>
 <text x="{}" y="{}" font-size="11" text-anchor="middle">predicted probability</text>
 <text x="12" y="{}" font-size="11" transform="rotate(-90 12 {})" text-anchor="middle">observed frequency</text>
+<text x="{m}" y="{}" font-size="10" text-anchor="middle">0</text><text x="{}" y="{}" font-size="10" text-anchor="middle">1</text>
+<text x="{}" y="{}" font-size="10" text-anchor="end">1</text>
 "##,
         w - 2.0 * m,
         h - 2.0 * m,
@@ -191,7 +202,12 @@ fn calibration_svg(a: &CourtAudit) -> String {
         w / 2.0,
         h - 8.0,
         h / 2.0,
-        h / 2.0
+        h / 2.0,
+        h - m + 12.0,
+        w - m,
+        h - m + 12.0,
+        m - 4.0,
+        m + 4.0
     );
     let max = a
         .calibration
@@ -224,7 +240,7 @@ fn calibration_svg(a: &CourtAudit) -> String {
 fn judges_svg(a: &CourtAudit) -> String {
     let n = a.calibration.judges.len().max(1);
     let (w, row, left) = (480.0, 18.0, 110.0);
-    let h = 30.0 + row * n as f64;
+    let h = 40.0 + row * n as f64;
     let mid = left + (w - left - 10.0) / 2.0;
     let scale = (w - left - 10.0) / 2.0 / 5.0; // |z| = 5 at the edge
     let mut s = format!(
