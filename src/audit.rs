@@ -4,33 +4,26 @@
 use std::io::BufRead;
 use std::path::Path;
 
+use klero_core::LogEntry;
 use klero_core::audit::{AuditConfig, AuditReport, Auditor};
-use klero_core::state::fmt_index;
-use klero_core::{Digest32, LogEntry};
 
-use crate::verify::{agent, get, problem_detail};
+use crate::verify::{Replay, open_file, replay_lines, replay_url};
 
 /// A progress line goes to the caller every this many entries.
 pub const PROGRESS_EVERY: u64 = 100_000;
 
-/// Feeds one line; an unreadable line stops the audit with a failure. Blank lines are skipped.
-fn push_line(a: &mut Auditor, line: &str, what: impl FnOnce() -> String) -> bool {
-    if line.trim().is_empty() {
-        return true;
+impl Replay for Auditor {
+    fn push(&mut self, e: &LogEntry) -> bool {
+        Auditor::push(self, e).is_ok()
     }
-    match LogEntry::from_json_line(line) {
-        Ok(e) => a.push(&e).is_ok(),
-        Err(m) => {
-            a.fail(format!("{}: {m}", what()));
-            false
-        }
+    fn fail(&mut self, section: &'static str, message: String) {
+        Auditor::fail(self, section, message)
     }
-}
-
-fn tick(a: &Auditor, every: u64, progress: &mut dyn FnMut(u64)) {
-    let n = a.entries();
-    if n > 0 && n.is_multiple_of(every) {
-        progress(n);
+    fn failed(&self) -> bool {
+        Auditor::failed(self)
+    }
+    fn log(&self) -> &klero_core::Log {
+        Auditor::log(self)
     }
 }
 
@@ -50,26 +43,7 @@ fn audit_lines_every(
     progress: &mut dyn FnMut(u64),
 ) -> AuditReport {
     let mut a = Auditor::new(config);
-    for (i, line) in reader.lines().enumerate() {
-        let line_no = i as u64 + 1;
-        match line {
-            Ok(l) => {
-                if !push_line(&mut a, &l, || {
-                    format!("line {} is not a log entry", fmt_index(line_no))
-                }) {
-                    break;
-                }
-                tick(&a, every, progress);
-            }
-            Err(e) => {
-                a.fail(format!("line {} cannot be read: {e}", fmt_index(line_no)));
-                break;
-            }
-        }
-    }
-    if a.entries() == 0 {
-        a.fail("the log holds no entry".into());
-    }
+    replay_lines(reader, &mut a, every, progress);
     a.finish()
 }
 
@@ -79,13 +53,7 @@ pub fn audit_file(
     config: AuditConfig,
     progress: &mut dyn FnMut(u64),
 ) -> Result<AuditReport, String> {
-    let f =
-        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    Ok(audit_lines(
-        std::io::BufReader::with_capacity(1 << 20, f),
-        config,
-        progress,
-    ))
+    Ok(audit_lines(open_file(path)?, config, progress))
 }
 
 /// Audits a live server's whole log: its checkpoint, then every entry up to that size, checking
@@ -96,78 +64,8 @@ pub fn audit_url(
     config: AuditConfig,
     progress: &mut dyn FnMut(u64),
 ) -> Result<AuditReport, String> {
-    let base = base.trim_end_matches('/');
-    let agent = agent();
-    let (status, body) = get(&agent, &format!("{base}/api/v1/log/checkpoint"))?;
-    if status != 200 {
-        return Err(format!(
-            "the server answered {status} for its checkpoint: {}",
-            problem_detail(&body)
-        ));
-    }
-    let cp: serde_json::Value =
-        serde_json::from_str(&body).map_err(|e| format!("the checkpoint is not JSON: {e}"))?;
-    let size = cp["size"].as_u64().ok_or("the checkpoint has no size")?;
-    let root = cp["root"]
-        .as_str()
-        .and_then(|r| Digest32::from_hex(r).ok())
-        .ok_or("the checkpoint has no valid root")?;
     let mut a = Auditor::new(config);
-    let mut start = 0u64;
-    let mut failed = false;
-    'pages: while start < size {
-        let end = (start + klero_portal::MAX_PAGE).min(size);
-        let url = format!("{base}/api/v1/log/entries?start={start}&end={end}");
-        let (status, body) = match get(&agent, &url) {
-            Ok(x) => x,
-            Err(e) => {
-                a.fail(e);
-                failed = true;
-                break;
-            }
-        };
-        if status != 200 {
-            a.fail(format!(
-                "the server could not serve the entries from {} ({status}): {}",
-                fmt_index(start),
-                problem_detail(&body)
-            ));
-            failed = true;
-            break;
-        }
-        let mut got = 0u64;
-        for line in body.lines().filter(|l| !l.trim().is_empty()) {
-            got += 1;
-            if !push_line(&mut a, line, || {
-                "the server sent something that is not a log entry".into()
-            }) {
-                failed = true;
-                break 'pages;
-            }
-            tick(&a, PROGRESS_EVERY, progress);
-        }
-        if got == 0 {
-            a.fail(format!(
-                "the server's checkpoint has {} entries, but it served none from {}",
-                fmt_index(size),
-                fmt_index(start)
-            ));
-            failed = true;
-            break;
-        }
-        start += got;
-    }
-    if !failed {
-        if size == 0 {
-            a.fail("the log holds no entry".into());
-        } else if a.log().root() != root {
-            a.fail(format!(
-                "the server's checkpoint gives Merkle root {root} for {} entries, but the entries it served give {}",
-                fmt_index(size),
-                a.log().root()
-            ));
-        }
-    }
+    replay_url(base, &mut a, PROGRESS_EVERY, progress)?;
     Ok(a.finish())
 }
 
@@ -187,7 +85,7 @@ mod tests {
         assert!(r.failure.is_none());
         let want: Vec<u64> = (1..=log.len() as u64 / 25).map(|k| k * 25).collect();
         assert_eq!(seen, want);
-        let r = audit_lines("\n".as_bytes(), AuditConfig::default(), &mut |_| {});
+        let r = audit_lines("".as_bytes(), AuditConfig::default(), &mut |_| {});
         assert!(r.failure.unwrap().contains("the log holds no entry"));
     }
 }

@@ -7,40 +7,79 @@ use std::path::Path;
 use klero_core::state::fmt_index;
 use klero_core::{Digest32, LogEntry, Report, Verifier};
 
-/// How many entries `verify_url` asks for per page (the server's maximum).
-const PAGE: u64 = klero_portal::MAX_PAGE;
+/// What replays a log entry by entry: the verifier, or the auditor (which verifies as it goes).
+/// `klero verify` and `klero audit` read files and servers through the same code, with the one
+/// strict parser of the export format ([`LogEntry::from_export_line`]).
+pub trait Replay {
+    /// Checks and applies the next entry; false once something failed.
+    fn push(&mut self, e: &LogEntry) -> bool;
+    /// Records a failure found outside the entries, naming the SPEC section it breaks.
+    fn fail(&mut self, section: &'static str, message: String);
+    /// True once a failure was recorded.
+    fn failed(&self) -> bool;
+    /// The log as replayed so far.
+    fn log(&self) -> &klero_core::Log;
+}
 
-/// Feeds one framed line (with its line feed) to the verifier; an unreadable line is a failure
-/// described by `what` (which names where the line came from).
-fn push_line(v: &mut Verifier, raw: &[u8], what: impl FnOnce() -> String) -> bool {
+impl Replay for Verifier {
+    fn push(&mut self, e: &LogEntry) -> bool {
+        Verifier::push(self, e).is_ok()
+    }
+    fn fail(&mut self, section: &'static str, message: String) {
+        Verifier::fail(self, section, message)
+    }
+    fn failed(&self) -> bool {
+        self.report().failure.is_some()
+    }
+    fn log(&self) -> &klero_core::Log {
+        Verifier::log(self)
+    }
+}
+
+/// Feeds one framed line (with its line feed); an unreadable line is a failure described by `what`
+/// (which names where the line came from).
+fn push_line(r: &mut dyn Replay, raw: &[u8], what: impl FnOnce() -> String) -> bool {
     match LogEntry::from_export_line(raw) {
-        Ok(e) => v.push(&e).is_ok(),
+        Ok(e) => r.push(&e),
         Err(m) => {
-            v.fail("§8", format!("{}: {m}", what()));
+            r.fail("§8", format!("{}: {m}", what()));
             false
         }
     }
 }
 
-/// Verifies an export (JSON lines, SPEC §8) from `reader`, stopping at the first failure. Framing is
+/// Calls `progress` with the number of entries replayed every `every` entries.
+fn tick(r: &dyn Replay, every: u64, progress: &mut dyn FnMut(u64)) {
+    let n = r.log().size();
+    if n > 0 && n.is_multiple_of(every) {
+        progress(n);
+    }
+}
+
+/// Replays an export (JSON lines, SPEC §8) from `reader`, stopping at the first failure. Framing is
 /// strict: every line ends with a line feed, none is blank or ends with a carriage return; a log
 /// with no entry at all fails.
-pub fn verify_lines(mut reader: impl BufRead) -> Report {
-    let mut v = Verifier::new();
+pub fn replay_lines(
+    mut reader: impl BufRead,
+    r: &mut dyn Replay,
+    every: u64,
+    progress: &mut dyn FnMut(u64),
+) {
     let mut raw = Vec::with_capacity(4096);
     for line_no in 1u64.. {
         raw.clear();
         match reader.read_until(b'\n', &mut raw) {
             Ok(0) => break,
             Ok(_) => {
-                if !push_line(&mut v, &raw, || {
+                if !push_line(r, &raw, || {
                     format!("line {} is not a log entry", fmt_index(line_no))
                 }) {
                     break;
                 }
+                tick(r, every, progress);
             }
             Err(e) => {
-                v.fail(
+                r.fail(
                     "§8",
                     format!("line {} cannot be read: {e}", fmt_index(line_no)),
                 );
@@ -48,17 +87,28 @@ pub fn verify_lines(mut reader: impl BufRead) -> Report {
             }
         }
     }
-    if v.report().verified == 0 && v.report().failure.is_none() {
-        v.fail("§9", "the log holds no entry".into());
+    if r.log().size() == 0 && !r.failed() {
+        r.fail("§9", "the log holds no entry".into());
     }
+}
+
+/// Opens `path` for [`replay_lines`].
+pub fn open_file(path: &Path) -> Result<impl BufRead, String> {
+    let f =
+        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    Ok(std::io::BufReader::with_capacity(1 << 20, f))
+}
+
+/// Verifies an export from `reader` (see [`replay_lines`]).
+pub fn verify_lines(reader: impl BufRead) -> Report {
+    let mut v = Verifier::new();
+    replay_lines(reader, &mut v, u64::MAX, &mut |_| {});
     v.report()
 }
 
 /// Verifies the file at `path` (JSON lines, the export format).
 pub fn verify_file(path: &Path) -> Result<Report, String> {
-    let f =
-        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    Ok(verify_lines(std::io::BufReader::with_capacity(1 << 20, f)))
+    Ok(verify_lines(open_file(path)?))
 }
 
 /// The outcome of verifying a live server.
@@ -74,8 +124,6 @@ pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(std::time::Duration::from_secs(120)))
-        // The server closes a connection idle for 10 s; reuse none older than 5 s.
-        .max_idle_age(std::time::Duration::from_secs(5))
         .build()
         .into()
 }
@@ -103,10 +151,16 @@ pub(crate) fn problem_detail(body: &str) -> String {
         .unwrap_or_else(|| body.chars().take(300).collect())
 }
 
-/// Verifies a live server's whole log: reads its checkpoint, then every entry up to that size
-/// through `/api/v1/log/entries`, and checks that the entries give the checkpoint's root. `Err` only
-/// when the server cannot be reached or its checkpoint read at all.
-pub fn verify_url(base: &str) -> Result<UrlReport, String> {
+/// Replays a live server's whole log: reads its checkpoint, then every entry up to that size
+/// through `/api/v1/log/entries` (pages of [`klero_portal::MAX_PAGE`]), and checks that the entries
+/// give the checkpoint's root. Returns the checkpoint; `Err` only when the server cannot be
+/// reached or its checkpoint read at all.
+pub fn replay_url(
+    base: &str,
+    r: &mut dyn Replay,
+    every: u64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(u64, Digest32), String> {
     let base = base.trim_end_matches('/');
     let agent = agent();
     let (status, body) = get(&agent, &format!("{base}/api/v1/log/checkpoint"))?;
@@ -123,20 +177,19 @@ pub fn verify_url(base: &str) -> Result<UrlReport, String> {
         .as_str()
         .and_then(|r| Digest32::from_hex(r).ok())
         .ok_or("the checkpoint has no valid root")?;
-    let mut v = Verifier::new();
     let mut start = 0u64;
     'pages: while start < size {
-        let end = (start + PAGE).min(size);
+        let end = (start + klero_portal::MAX_PAGE).min(size);
         let url = format!("{base}/api/v1/log/entries?start={start}&end={end}");
         let (status, body) = match get(&agent, &url) {
             Ok(x) => x,
             Err(e) => {
-                v.fail("§8", e);
+                r.fail("§8", e);
                 break;
             }
         };
         if status != 200 {
-            v.fail(
+            r.fail(
                 "§8",
                 format!(
                     "the server could not serve the entries from {} ({status}): {}",
@@ -149,14 +202,15 @@ pub fn verify_url(base: &str) -> Result<UrlReport, String> {
         let mut got = 0u64;
         for line in body.split_inclusive('\n') {
             got += 1;
-            if !push_line(&mut v, line.as_bytes(), || {
+            if !push_line(r, line.as_bytes(), || {
                 "the server sent something that is not a log entry".into()
             }) {
                 break 'pages;
             }
+            tick(r, every, progress);
         }
         if got == 0 {
-            v.fail(
+            r.fail(
                 "§5",
                 format!(
                     "the server's checkpoint has {} entries, but it served none from {}",
@@ -168,23 +222,30 @@ pub fn verify_url(base: &str) -> Result<UrlReport, String> {
         }
         start += got;
     }
-    if v.report().failure.is_none() {
+    if !r.failed() {
         if size == 0 {
-            v.fail("§9", "the log holds no entry".into());
-        } else if v.log().root() != root {
-            v.fail(
+            r.fail("§9", "the log holds no entry".into());
+        } else if r.log().root() != root {
+            let got = r.log().root();
+            r.fail(
                 "§5",
                 format!(
-                "the server's checkpoint gives Merkle root {root} for {} entries, but the entries it served give {}",
-                fmt_index(size),
-                v.log().root()
-            ),
+                    "the server's checkpoint gives Merkle root {root} for {} entries, but the entries it served give {got}",
+                    fmt_index(size),
+                ),
             );
         }
     }
+    Ok((size, root))
+}
+
+/// Verifies a live server's whole log (see [`replay_url`]).
+pub fn verify_url(base: &str) -> Result<UrlReport, String> {
+    let mut v = Verifier::new();
+    let checkpoint = replay_url(base, &mut v, u64::MAX, &mut |_| {})?;
     Ok(UrlReport {
         report: v.report(),
-        checkpoint: (size, root),
+        checkpoint,
     })
 }
 

@@ -46,7 +46,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use serde::Serialize;
 
 use crate::day::{Day, Millis};
-use crate::event::{Actor, Draw, Event, Exclusion, LogEntry, Method, PoolScope, Role};
+use crate::event::{Actor, Draw, Event, Exclusion, LogEntry, Method, PoolScope};
 use crate::ids::{CaseId, Commitment, CourtId, JudgeId};
 use crate::state::{State, fmt_index};
 use crate::verify::{Failure, Verifier};
@@ -492,14 +492,7 @@ fn evidence(v: &[u64]) -> Vec<u64> {
 }
 
 fn actor_name(a: &Actor) -> String {
-    let role = match a.role {
-        Role::System => "system",
-        Role::SystemAdmin => "system_admin",
-        Role::CourtAdmin => "court_admin",
-        Role::Clerk => "clerk",
-        Role::Judge => "judge",
-    };
-    format!("{role} {}", a.id)
+    format!("{} {}", a.role.name(), a.id)
 }
 
 /// The JSON name of a draw method: `random`, `related`, `duplicate`, or any kind added later.
@@ -807,9 +800,15 @@ impl Auditor {
         self.verifier.log().size()
     }
 
-    /// Records a failure found outside the entries (an unreadable line).
-    pub fn fail(&mut self, message: String) {
-        self.verifier.fail("§8", message);
+    /// Records a failure found outside the entries (an unreadable line, say), naming the SPEC
+    /// section it breaks.
+    pub fn fail(&mut self, section: &'static str, message: String) {
+        self.verifier.fail(section, message);
+    }
+
+    /// True once the replay has failed.
+    pub fn failed(&self) -> bool {
+        self.verifier.report().failure.is_some()
     }
 
     fn counts(&self, at: Millis) -> bool {
@@ -1741,7 +1740,7 @@ pub fn summary(r: &AuditReport) -> String {
 mod tests {
     use super::*;
     use crate::beacon::HashChain;
-    use crate::event::{AbsenceReason, ClosingReason, ReassignReason};
+    use crate::event::{AbsenceReason, ClosingReason, ReassignReason, Role};
     use crate::hash::sha256;
     use crate::ids::*;
     use crate::policy::{CaseType, Policy};

@@ -25,6 +25,18 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role's name as JSON writes it (`system`, `system_admin`, `court_admin`, `clerk`,
+    /// `judge`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::SystemAdmin => "system_admin",
+            Role::CourtAdmin => "court_admin",
+            Role::Clerk => "clerk",
+            Role::Judge => "judge",
+        }
+    }
+
     /// The byte in the canonical encoding.
     pub fn byte(self) -> u8 {
         match self {

@@ -847,7 +847,7 @@ impl State {
                         format!(
                             "{} {} may not revoke this credential: only its holder, a system \
                              administrator, or for a clerk or judge an administrator of their court",
-                            role_name(actor.role),
+                            actor.role.name(),
                             actor.id
                         ),
                     );
@@ -870,7 +870,7 @@ impl State {
                         Forbidden,
                         format!(
                             "{} {} holds no credential to enroll judges of court {court}",
-                            role_name(actor.role),
+                            actor.role.name(),
                             actor.id
                         ),
                     );
@@ -931,7 +931,7 @@ impl State {
             (_, None) => {
                 return rej(
                     Invalid,
-                    format!("a {} credential needs a court", role_name(role)),
+                    format!("a {} credential needs a court", role.name()),
                 );
             }
             (_, Some(c)) => {
@@ -1003,9 +1003,9 @@ impl State {
                     "{} {} may not issue a {} credential{}: administrators' credentials come from a \
                      system administrator, clerks' from a system administrator or an administrator \
                      of their court, judges' only from their own enrollment",
-                    role_name(actor.role),
+                    actor.role.name(),
                     actor.id,
-                    role_name(role),
+                    role.name(),
                     court.map(|c| format!(" for court {c}")).unwrap_or_default()
                 ),
             );
@@ -1636,17 +1636,6 @@ fn check_self(actor: &Actor, judge: &JudgeId) -> Result<(), Rejection> {
         );
     }
     Ok(())
-}
-
-/// A role's name as the log writes it.
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::System => "system",
-        Role::SystemAdmin => "system_admin",
-        Role::CourtAdmin => "court_admin",
-        Role::Clerk => "clerk",
-        Role::Judge => "judge",
-    }
 }
 
 fn names(v: &[JudgeId]) -> String {
