@@ -78,6 +78,10 @@ enum Command {
         /// A server's base address, e.g. http://127.0.0.1:8080.
         #[arg(long)]
         url: Option<String>,
+        /// With --url: the log's verifier key noted earlier (`GET /api/v1/log/key`); without it the
+        /// server's published key is used and printed, for you to note.
+        #[arg(long, requires = "url")]
+        log_key: Option<String>,
     },
     /// Audit a log for signs of steering (calibration, short-notice changes, withdraw and refile,
     /// reassignments, fallbacks); exits 1 when something is flagged or the log does not verify.
@@ -339,12 +343,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { file, url } => {
+        Command::Verify { file, url, log_key } => {
             let report = match (file, url) {
                 (_, Some(url)) => {
-                    let r = tokio::task::spawn_blocking(move || verify::verify_url(&url))
-                        .await?
-                        .map_err(anyhow::Error::msg)?;
+                    let r = tokio::task::spawn_blocking(move || {
+                        verify::verify_url_pinned(&url, log_key.as_deref())
+                    })
+                    .await?
+                    .map_err(anyhow::Error::msg)?;
+                    println!("checkpoint signed by log key {}", r.log_key);
                     r.report
                 }
                 (Some(file), None) => verify::verify_file(&file).map_err(anyhow::Error::msg)?,

@@ -116,8 +116,10 @@ pub fn verify_file(path: &Path) -> Result<Report, String> {
 pub struct UrlReport {
     /// The replay's report (a failure also covers a checkpoint that does not match the entries).
     pub report: Report,
-    /// The checkpoint the server published before the entries were read.
+    /// The signed checkpoint the server published before the entries were read.
     pub checkpoint: (u64, Digest32),
+    /// The log key the checkpoint's signature was checked with.
+    pub log_key: String,
 }
 
 pub(crate) fn agent() -> ureq::Agent {
@@ -161,22 +163,50 @@ pub fn replay_url(
     every: u64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(u64, Digest32), String> {
+    replay_url_signed(base, None, r, every, progress).map(|(c, _)| c)
+}
+
+/// [`replay_url`] reading the **signed** checkpoint (SPEC §5.1): the note must carry a valid
+/// signature of the log key `pinned` (an observer's noted key) or, if none is given, of the key the
+/// server publishes, which is returned so that the observer can note it. A note that does not
+/// verify is a failure (§5.1).
+pub fn replay_url_signed(
+    base: &str,
+    pinned: Option<&str>,
+    r: &mut dyn Replay,
+    every: u64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<((u64, Digest32), String), String> {
     let base = base.trim_end_matches('/');
     let agent = agent();
-    let (status, body) = get(&agent, &format!("{base}/api/v1/log/checkpoint"))?;
+    let key = match pinned {
+        Some(k) => k.trim().to_owned(),
+        None => {
+            let (status, body) = get(&agent, &format!("{base}/api/v1/log/key"))?;
+            if status != 200 {
+                return Err(format!(
+                    "the server answered {status} for its log key: {}",
+                    problem_detail(&body)
+                ));
+            }
+            body.trim().to_owned()
+        }
+    };
+    let (status, note) = get(&agent, &format!("{base}/api/v1/log/checkpoint/note"))?;
     if status != 200 {
         return Err(format!(
-            "the server answered {status} for its checkpoint: {}",
-            problem_detail(&body)
+            "the server answered {status} for its signed checkpoint: {}",
+            problem_detail(&note)
         ));
     }
-    let cp: serde_json::Value =
-        serde_json::from_str(&body).map_err(|e| format!("the checkpoint is not JSON: {e}"))?;
-    let size = cp["size"].as_u64().ok_or("the checkpoint has no size")?;
-    let root = cp["root"]
-        .as_str()
-        .and_then(|r| Digest32::from_hex(r).ok())
-        .ok_or("the checkpoint has no valid root")?;
+    let cp = match klero_core::checkpoint::verify(&note, &key) {
+        Ok(cp) => cp,
+        Err(m) => {
+            r.fail("§5.1", m);
+            return Ok(((0, Digest32::ZERO), key));
+        }
+    };
+    let (size, root) = (cp.size, cp.root);
     let mut start = 0u64;
     'pages: while start < size {
         let end = (start + klero_portal::MAX_PAGE).min(size);
@@ -236,16 +266,22 @@ pub fn replay_url(
             );
         }
     }
-    Ok((size, root))
+    Ok(((size, root), key))
 }
 
-/// Verifies a live server's whole log (see [`replay_url`]).
+/// Verifies a live server's whole log against its signed checkpoint (see [`replay_url_signed`]).
 pub fn verify_url(base: &str) -> Result<UrlReport, String> {
+    verify_url_pinned(base, None)
+}
+
+/// [`verify_url`] with the log key an observer noted earlier.
+pub fn verify_url_pinned(base: &str, log_key: Option<&str>) -> Result<UrlReport, String> {
     let mut v = Verifier::new();
-    let checkpoint = replay_url(base, &mut v, u64::MAX, &mut |_| {})?;
+    let (checkpoint, log_key) = replay_url_signed(base, log_key, &mut v, u64::MAX, &mut |_| {})?;
     Ok(UrlReport {
         report: v.report(),
         checkpoint,
+        log_key,
     })
 }
 

@@ -271,3 +271,40 @@ async fn every_role_end_to_end_then_the_log_verifies(b: Backend) {
     app.stop().await;
 }
 both_backends!(every_role_end_to_end_then_the_log_verifies);
+
+/// The checkpoint is a C2SP signed note under the log key the server publishes (SPEC §5.1): it
+/// verifies with that key and names the log's size and root; `klero verify --url` checks it, and a
+/// key other than the log's is refused naming §5.1.
+async fn the_checkpoint_is_a_signed_note_under_the_published_key(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.file("signed").await;
+    let key = app.get("/api/v1/log/key", None).await;
+    assert_eq!(key.status, 200, "{}", key.text());
+    assert_eq!(
+        key.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    let key = key.text().trim().to_owned();
+    assert!(key.starts_with("demo-allocation-log+"), "{key}");
+    let note = app.get("/api/v1/log/checkpoint/note", None).await.text();
+    let cp = klero_core::checkpoint::verify(&note, &key).expect("the note verifies");
+    let json = app.get("/api/v1/log/checkpoint", None).await.json();
+    assert_eq!(cp.size, json["size"].as_u64().unwrap());
+    assert_eq!(cp.root.to_hex(), json["root"].as_str().unwrap());
+    let r = app.verify().await;
+    assert!(r.report.ok(), "{:?}", r.report.failure);
+    assert_eq!(r.log_key, key);
+    // An observer who pinned another key is told the checkpoint is not the log's.
+    let other = klero_core::checkpoint::LogKey::new("demo-allocation-log", &[1; 32]).unwrap();
+    let url = app.url.clone();
+    let pinned = other.verifier_key().to_owned();
+    let r =
+        tokio::task::spawn_blocking(move || klero::verify::verify_url_pinned(&url, Some(&pinned)))
+            .await
+            .unwrap()
+            .unwrap();
+    let f = r.report.failure.expect("a foreign key is refused");
+    assert_eq!(f.section, "§5.1", "{f}");
+    app.stop().await;
+}
+both_backends!(the_checkpoint_is_a_signed_note_under_the_published_key);

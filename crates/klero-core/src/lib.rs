@@ -48,6 +48,7 @@
 
 pub mod audit;
 pub mod beacon;
+pub mod checkpoint;
 pub mod conformance;
 pub mod day;
 pub mod draw;

@@ -277,6 +277,7 @@ struct BeaconState {
 /// The state of the court system after a prefix of the log.
 #[derive(Clone, Debug, Default)]
 pub struct State {
+    log_id: Option<ActorId>,
     policy: Option<Arc<Policy>>,
     beacon: Option<BeaconState>,
     courts: HashMap<CourtId, CourtState>,
@@ -309,6 +310,11 @@ pub fn fmt_index(n: u64) -> String {
 }
 
 impl State {
+    /// The log's name from its genesis entry: the origin of its checkpoints (SPEC §5.1).
+    pub fn log_id(&self) -> Option<&ActorId> {
+        self.log_id.as_ref()
+    }
+
     /// The policy in force (after genesis).
     pub fn policy(&self) -> Option<&Policy> {
         self.policy.as_deref()
@@ -508,9 +514,14 @@ impl State {
         }
         let day = Day::from_millis(at);
         match event {
-            Event::Genesis { policy, beacon, .. } => {
+            Event::Genesis {
+                log_id,
+                policy,
+                beacon,
+            } => {
                 policy.validate().or_else(|m| rej(Invalid, m))?;
                 check_anchor(beacon)?;
+                self.log_id = Some(log_id.clone());
                 self.policy = Some(Arc::new(policy.clone()));
                 self.beacon = Some(BeaconState {
                     anchor: *beacon,

@@ -108,6 +108,8 @@ Request bodies are limited to 64 KiB and unknown fields are refused.",
     paths(
         public::healthz,
         public::checkpoint,
+        public::checkpoint_note,
+        public::log_key,
         public::entries,
         public::consistency,
         public::inclusion,

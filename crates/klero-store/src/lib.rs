@@ -89,6 +89,8 @@ struct Inner {
     jobs: mpsc::UnboundedSender<Job>,
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     pepper: [u8; 32],
+    /// The seed of the log's Ed25519 signing key (secret `log-key`).
+    log_key_seed: [u8; 32],
     secrets_moved: usize,
 }
 
@@ -214,6 +216,14 @@ impl Store {
     ) -> Result<Store, StoreError> {
         let secrets_moved = db::migrate(&pool, backend, &*secrets).await?;
         let pepper = load_pepper(&pool, &*secrets).await?;
+        let log_key_seed = match secrets.get("log-key")? {
+            Some(k) => k,
+            None => {
+                let k = os_random()?;
+                secrets.put("log-key", &k)?;
+                k
+            }
+        };
 
         let mut shared = Shared {
             log: Log::new(),
@@ -242,6 +252,7 @@ impl Store {
                 jobs: tx,
                 writer: Mutex::new(Some(handle)),
                 pepper,
+                log_key_seed,
                 secrets_moved,
             }),
         })
@@ -381,6 +392,20 @@ impl Store {
     pub fn root_at(&self, size: u64) -> Option<Digest32> {
         let s = self.inner.shared.read().unwrap_or_else(|p| p.into_inner());
         s.tree.root_at(size)
+    }
+
+    /// The log's signing key (SPEC §5.1), named by the genesis `log_id`; `None` before genesis. Its
+    /// seed lives in the secret store as `log-key`, never in the database.
+    pub fn log_key(&self) -> Option<klero_core::checkpoint::LogKey> {
+        let origin = self.read(|s| s.log_id().cloned())?;
+        klero_core::checkpoint::LogKey::new(origin.as_str(), &self.inner.log_key_seed).ok()
+    }
+
+    /// The latest checkpoint as a signed note (SPEC §5.1); `None` before genesis.
+    pub fn signed_checkpoint(&self) -> Option<String> {
+        let key = self.log_key()?;
+        let (size, root) = self.checkpoint();
+        Some(key.sign(size, &root))
     }
 
     /// The secret pepper for party commitments (`klero_core::hash::party_commitment`).

@@ -24,6 +24,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/problems/{slug}", get(public::problem_type))
         // The public log.
         .route("/api/v1/log/checkpoint", get(public::checkpoint))
+        .route("/api/v1/log/checkpoint/note", get(public::checkpoint_note))
+        .route("/api/v1/log/key", get(public::log_key))
         .route("/api/v1/log/entries", get(public::entries))
         .route("/api/v1/log/consistency", get(public::consistency))
         .route("/api/v1/log/inclusion", get(public::inclusion))

@@ -76,6 +76,56 @@ pub async fn checkpoint(AxState(app): AxState<AppState>) -> axum::Json<Checkpoin
     axum::Json(Checkpoint { size, root })
 }
 
+fn plain_text(body: String) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// The current checkpoint as a C2SP signed note (SPEC §5.1): the `tlog-checkpoint` body (origin,
+/// size, base64 root), a blank line and the log key's Ed25519 signature line. Verify it with the
+/// key of `/api/v1/log/key`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/log/checkpoint/note",
+    tag = "public",
+    responses(
+        (status = 200, description = "The signed checkpoint", body = String, content_type = "text/plain"),
+        (status = 404, description = "The log has no genesis entry yet", body = crate::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn checkpoint_note(AxState(app): AxState<AppState>) -> ApiResult<Response> {
+    let note = app
+        .store
+        .signed_checkpoint()
+        .ok_or_else(|| ApiError::not_found("the log has no genesis entry yet"))?;
+    Ok(plain_text(note))
+}
+
+/// The log's verifier key (SPEC §5.1): `<origin>+<key ID>+<base64 key>`, as C2SP signed-note tools
+/// take it. Note it once, from a source you trust, and check every later checkpoint against it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/log/key",
+    tag = "public",
+    responses(
+        (status = 200, description = "The verifier key", body = String, content_type = "text/plain"),
+        (status = 404, description = "The log has no genesis entry yet", body = crate::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn log_key(AxState(app): AxState<AppState>) -> ApiResult<Response> {
+    let key = app
+        .store
+        .log_key()
+        .ok_or_else(|| ApiError::not_found("the log has no genesis entry yet"))?;
+    Ok(plain_text(format!("{}\n", key.verifier_key())))
+}
+
 /// The largest log position a parameter may name: positions are 64-bit signed integers in storage.
 pub const MAX_INDEX: u64 = i64::MAX as u64;
 

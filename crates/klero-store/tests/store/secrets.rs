@@ -101,6 +101,12 @@ both!(
             .collect();
         forbidden.insert(secret);
         forbidden.insert(pepper);
+        // The log's signing key (SPEC §5.1) is a secret too.
+        let log_key = FileSecrets::new(&secrets_dir)
+            .get("log-key")
+            .unwrap()
+            .expect("the log key's seed is in the secrets directory");
+        forbidden.insert(log_key);
         let logged_party = {
             let e = check_log(&s).await;
             e.iter()
