@@ -20,8 +20,11 @@ use crate::extract::{Json, Path};
 type Created = (StatusCode, axum::Json<Recorded>);
 
 async fn record(app: &AppState, principal: &Principal, event: Event) -> ApiResult<Recorded> {
+    record_as(app, principal.actor.clone(), event).await
+}
+
+async fn record_as(app: &AppState, actor: Actor, event: Event) -> ApiResult<Recorded> {
     app.store.read(require_genesis)?;
-    let actor = principal.actor.clone();
     let entries = app.store.submit(move |_| Ok((actor, event))).await?;
     Ok(last(&entries)?.into())
 }
@@ -603,34 +606,47 @@ pub async fn create_token(
             "a judge's credential is not issued by anyone: open an enrollment (POST /api/v1/enrollments) and the judge completes it",
         ));
     }
-    if let Some(c) = &req.court {
-        app.store.read(|s| {
-            s.court(c)
-                .map(|_| ())
-                .ok_or_else(|| ApiError::not_found(format!("there is no court {c}")))
-        })?;
-    }
+    // The core decides who may issue what (SPEC §7.9), and refuses an unknown court.
+    let issued = issue(
+        &app,
+        principal.actor.clone(),
+        req.role,
+        req.holder,
+        req.court,
+        None,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(issued)))
+}
+
+/// Issues a fresh credential as `actor` (a `credential_issued` entry) and returns its secret,
+/// shown this once.
+async fn issue(
+    app: &AppState,
+    actor: Actor,
+    role: RoleName,
+    holder: ActorId,
+    court: Option<CourtId>,
+    enrollment: Option<Digest32>,
+) -> ApiResult<IssuedToken> {
     let token = Store::new_secret("klero_")?;
     let credential = credential_fingerprint(&token);
     let event = Event::CredentialIssued {
         credential,
-        role: req.role.role(),
-        holder: req.holder.clone(),
-        court: req.court.clone(),
-        enrollment: None,
+        role: role.role(),
+        holder: holder.clone(),
+        court: court.clone(),
+        enrollment,
     };
-    let r = record(&app, &principal, event).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(IssuedToken {
-            token,
-            credential,
-            role: req.role,
-            holder: req.holder,
-            court: req.court,
-            index: r.index,
-        }),
-    ))
+    let r = record_as(app, actor, event).await?;
+    Ok(IssuedToken {
+        token,
+        credential,
+        role,
+        holder,
+        court,
+        index: r.index,
+    })
 }
 
 /// Revoke a credential, by its fingerprint: its holder, a system administrator, or for a clerk or
@@ -775,30 +791,19 @@ pub async fn complete_enrollment(
             Some((j.clone(), s.judge(j)?.court.clone()))
         })
         .ok_or_else(missing)?;
-    let token = Store::new_secret("klero_")?;
-    let credential = credential_fingerprint(&token);
     let holder = ActorId::parse(judge.as_str()).expect("a judge id is an actor id");
     let actor = Actor {
         role: Role::Judge,
         id: holder.clone(),
     };
-    let event = Event::CredentialIssued {
-        credential,
-        role: Role::Judge,
-        holder: holder.clone(),
-        court: Some(court.clone()),
-        enrollment: Some(enrollment),
-    };
-    let entries = app.store.submit(move |_| Ok((actor, event))).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(IssuedToken {
-            token,
-            credential,
-            role: RoleName::Judge,
-            holder,
-            court: Some(court),
-            index: last(&entries)?.index,
-        }),
-    ))
+    let issued = issue(
+        &app,
+        actor,
+        RoleName::Judge,
+        holder,
+        Some(court),
+        Some(enrollment),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(issued)))
 }

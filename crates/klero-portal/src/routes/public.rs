@@ -76,6 +76,11 @@ pub async fn checkpoint(AxState(app): AxState<AppState>) -> axum::Json<Checkpoin
     axum::Json(Checkpoint { size, root })
 }
 
+/// Before genesis there is no log key, hence no signed checkpoint.
+fn no_genesis() -> ApiError {
+    ApiError::not_found("the log has no genesis entry yet")
+}
+
 fn plain_text(body: String) -> Response {
     (
         [(
@@ -100,11 +105,9 @@ fn plain_text(body: String) -> Response {
     )
 )]
 pub async fn checkpoint_note(AxState(app): AxState<AppState>) -> ApiResult<Response> {
-    let note = app
-        .store
-        .signed_checkpoint()
-        .ok_or_else(|| ApiError::not_found("the log has no genesis entry yet"))?;
-    Ok(plain_text(note))
+    Ok(plain_text(
+        app.store.signed_checkpoint().ok_or_else(no_genesis)?,
+    ))
 }
 
 /// The log's verifier key (SPEC §5.1): `<origin>+<key ID>+<base64 key>`, as C2SP signed-note tools
@@ -119,10 +122,7 @@ pub async fn checkpoint_note(AxState(app): AxState<AppState>) -> ApiResult<Respo
     )
 )]
 pub async fn log_key(AxState(app): AxState<AppState>) -> ApiResult<Response> {
-    let key = app
-        .store
-        .log_key()
-        .ok_or_else(|| ApiError::not_found("the log has no genesis entry yet"))?;
+    let key = app.store.log_key().ok_or_else(no_genesis)?;
     Ok(plain_text(format!("{}\n", key.verifier_key())))
 }
 
