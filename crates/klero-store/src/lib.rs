@@ -91,6 +91,8 @@ struct Inner {
     pepper: [u8; 32],
     /// The seed of the log's Ed25519 signing key (secret `log-key`).
     log_key_seed: [u8; 32],
+    /// The signing key, built once the genesis entry names the log (its origin never changes).
+    log_key: std::sync::OnceLock<klero_core::checkpoint::LogKey>,
     secrets_moved: usize,
 }
 
@@ -253,6 +255,7 @@ impl Store {
                 writer: Mutex::new(Some(handle)),
                 pepper,
                 log_key_seed,
+                log_key: std::sync::OnceLock::new(),
                 secrets_moved,
             }),
         })
@@ -396,9 +399,14 @@ impl Store {
 
     /// The log's signing key (SPEC §5.1), named by the genesis `log_id`; `None` before genesis. Its
     /// seed lives in the secret store as `log-key`, never in the database.
-    pub fn log_key(&self) -> Option<klero_core::checkpoint::LogKey> {
+    pub fn log_key(&self) -> Option<&klero_core::checkpoint::LogKey> {
+        if let Some(k) = self.inner.log_key.get() {
+            return Some(k);
+        }
         let origin = self.read(|s| s.log_id().cloned())?;
-        klero_core::checkpoint::LogKey::new(origin.as_str(), &self.inner.log_key_seed).ok()
+        let key = klero_core::checkpoint::LogKey::new(origin.as_str(), &self.inner.log_key_seed)
+            .expect("a log id is a valid key name");
+        Some(self.inner.log_key.get_or_init(|| key))
     }
 
     /// The latest checkpoint as a signed note (SPEC §5.1); `None` before genesis.
