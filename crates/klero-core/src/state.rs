@@ -50,6 +50,10 @@ pub struct Rejection {
     pub kind: RejectKind,
     /// A plain sentence.
     pub message: String,
+    /// The SPEC section that states the rule, when it is not the section of the event's own rules
+    /// (§7.1, §7.8 for a draw, §7.9 for credentials): §3.5 for a policy, §6.1 for the beacon, §7.3
+    /// for too few judges, §7.7 for a binding. [`crate::verify::section_of`] names the section.
+    pub section: Option<&'static str>,
 }
 
 impl fmt::Display for Rejection {
@@ -60,10 +64,35 @@ impl fmt::Display for Rejection {
 
 impl std::error::Error for Rejection {}
 
+impl Rejection {
+    /// A rejection of `kind` in words, under the section of the event's own rules.
+    pub fn new(kind: RejectKind, message: impl Into<String>) -> Rejection {
+        Rejection {
+            kind,
+            message: message.into(),
+            section: None,
+        }
+    }
+}
+
 fn rej<T>(kind: RejectKind, message: impl Into<String>) -> Result<T, Rejection> {
     Err(Rejection {
         kind,
         message: message.into(),
+        section: None,
+    })
+}
+
+/// [`rej`] for a rule stated in SPEC section `section` rather than with the event.
+fn rej_in<T>(
+    section: &'static str,
+    kind: RejectKind,
+    message: impl Into<String>,
+) -> Result<T, Rejection> {
+    Err(Rejection {
+        kind,
+        message: message.into(),
+        section: Some(section),
     })
 }
 
@@ -414,7 +443,8 @@ impl State {
         match p.method.is_random() {
             true => {
                 let Some(reveal) = beacon else {
-                    return rej(
+                    return rej_in(
+                        "§6.1",
                         DrawMismatch,
                         "the draw is random but records no beacon value",
                     );
@@ -519,7 +549,7 @@ impl State {
                 policy,
                 beacon,
             } => {
-                policy.validate().or_else(|m| rej(Invalid, m))?;
+                policy.validate().or_else(|m| rej_in("§3.5", Invalid, m))?;
                 check_anchor(beacon)?;
                 self.log_id = Some(log_id.clone());
                 self.policy = Some(Arc::new(policy.clone()));
@@ -530,12 +560,13 @@ impl State {
                 });
             }
             Event::PolicyUpdated { policy } => {
-                policy.validate().or_else(|m| rej(Invalid, m))?;
+                policy.validate().or_else(|m| rej_in("§3.5", Invalid, m))?;
                 self.policy = Some(Arc::new(policy.clone()));
             }
             Event::BeaconAnchored { beacon } => {
                 if !matches!(actor.role, Role::System | Role::SystemAdmin) {
-                    return rej(
+                    return rej_in(
+                        "§6.1",
                         Forbidden,
                         "only the allocator or a system administrator anchors a beacon chain",
                     );
@@ -1173,7 +1204,8 @@ impl State {
         let method = if let Some(&first) = self.duplicates.get(&c.duplicate_key) {
             let f = &self.cases[first];
             if self.pending.contains_key(&first) {
-                return rej(
+                return rej_in(
+                    "§7.7",
                     WrongState,
                     format!(
                         "the earlier filing of this claim, case {}, is still awaiting its draw",
@@ -1250,6 +1282,7 @@ impl State {
                     message: format!(
                         "judge {judge} cannot leave case {case}: no replacement can be drawn ({e})"
                     ),
+                    section: e.section,
                 })
             }
         }
@@ -1325,7 +1358,8 @@ impl State {
         let mut scope = PoolScope::Division;
         if ok.len() < min {
             let too_few = |n: usize| {
-                rej(
+                rej_in(
+                    "§7.3",
                     NoEligibleJudges,
                     format!(
                         "only {n} judge(s) of court {} can take a {} case of division {} (the policy needs {min}): \
@@ -1514,14 +1548,16 @@ impl State {
             let b = self.beacon.expect("genesis first");
             match &d.beacon {
                 None => {
-                    return rej(
+                    return rej_in(
+                        "§6.1",
                         DrawMismatch,
                         "the draw is random but records no beacon value",
                     );
                 }
                 Some(BeaconReveal::HashChain { round, value }) => {
                     if *round != b.round + 1 {
-                        return rej(
+                        return rej_in(
+                            "§6.1",
                             DrawMismatch,
                             format!(
                                 "the draw uses beacon round {round}, but the next unused round is {}: a round was skipped or reused",
@@ -1530,7 +1566,8 @@ impl State {
                         );
                     }
                     if *round > b.anchor.length {
-                        return rej(
+                        return rej_in(
+                            "§6.1",
                             DrawMismatch,
                             format!(
                                 "the beacon chain holds {} values; round {round} is past its end",
@@ -1539,7 +1576,8 @@ impl State {
                         );
                     }
                     if chain_step(value) != b.current {
-                        return rej(
+                        return rej_in(
+                            "§6.1",
                             DrawMismatch,
                             format!(
                                 "the beacon value of round {round} does not hash to the previous round's value: it is not from the committed chain"
@@ -1608,7 +1646,11 @@ impl State {
 
 fn check_anchor(b: &ChainAnchor) -> Result<(), Rejection> {
     if b.length == 0 {
-        return rej(Invalid, "a beacon chain must hold at least one value");
+        return rej_in(
+            "§6.1",
+            Invalid,
+            "a beacon chain must hold at least one value",
+        );
     }
     Ok(())
 }

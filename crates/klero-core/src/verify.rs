@@ -32,28 +32,16 @@ impl std::fmt::Display for Failure {
     }
 }
 
-/// The SPEC section an event's rejection breaks: the section that states the rule.
+/// The SPEC section an event's rejection breaks: the rule's own section when it has one, else the
+/// section of the event's rules.
 pub fn section_of(event: &Event, r: &Rejection) -> &'static str {
-    match (event, r.kind) {
-        (
-            Event::CredentialIssued { .. }
-            | Event::CredentialRevoked { .. }
-            | Event::EnrollmentOpened { .. },
-            _,
-        ) => "§7.9",
-        (Event::BeaconAnchored { .. }, _) => "§6.1",
-        (Event::Genesis { .. }, _) if r.message.contains("beacon") => "§6.1",
-        (Event::Genesis { .. } | Event::PolicyUpdated { .. }, RejectKind::Invalid)
-            if !r.message.contains("genesis") =>
-        {
-            "§3.5"
-        }
-        (Event::Draw(_), _) if r.message.contains("beacon") => "§6.1",
-        (Event::Draw(_), _) => "§7.8",
-        (_, RejectKind::NoEligibleJudges) => "§7.3",
-        (Event::CaseFiled { .. }, RejectKind::WrongState) => "§7.7",
+    r.section.unwrap_or(match event {
+        Event::CredentialIssued { .. }
+        | Event::CredentialRevoked { .. }
+        | Event::EnrollmentOpened { .. } => "§7.9",
+        Event::Draw(_) => "§7.8",
         _ => "§7.1",
-    }
+    })
 }
 
 impl std::error::Error for Failure {}
@@ -203,6 +191,7 @@ impl Log {
                         message: format!(
                             "the beacon cannot reveal round {round} of the current chain: anchor a new chain"
                         ),
+                        section: Some("§6.1"),
                     });
                 }
             },

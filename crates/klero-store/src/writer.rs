@@ -371,10 +371,10 @@ impl Writer {
             }
         };
         if matches!(event, Event::Genesis { .. }) {
-            return Answer::Rejected(Rejection {
-                kind: klero_core::RejectKind::Invalid,
-                message: "a genesis entry is written by Store::genesis, not submitted".into(),
-            });
+            return Answer::Rejected(Rejection::new(
+                klero_core::RejectKind::Invalid,
+                "a genesis entry is written by Store::genesis, not submitted",
+            ));
         }
         let start = batch.entries.len();
         let ops_mark = batch.ops.len();

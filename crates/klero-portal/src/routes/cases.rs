@@ -101,13 +101,6 @@ pub struct Filing {
     pub proof: DrawProof,
 }
 
-fn rejection(kind: RejectKind, message: impl Into<String>) -> Rejection {
-    Rejection {
-        kind,
-        message: message.into(),
-    }
-}
-
 /// The next free case number of `court` in `year`. The cache holds the last number known to exist;
 /// it advances only past numbers the state shows are taken, so a filing that fails after this call
 /// leaves no gap in the numbering.
@@ -218,20 +211,20 @@ pub async fn file_case(
     let earlier = req.earlier_instance.clone();
     let expect_parties = parties.clone();
     let build = move |state: &State| -> Result<(Actor, Event), Rejection> {
-        let policy = state
-            .policy()
-            .ok_or_else(|| rejection(RejectKind::Invalid, "the log has no genesis entry yet"))?;
+        let policy = state.policy().ok_or_else(|| {
+            Rejection::new(RejectKind::Invalid, "the log has no genesis entry yet")
+        })?;
         let weight = policy
             .case_type(&case_type)
             .map(|t| t.weight)
             .ok_or_else(|| {
-                rejection(
+                Rejection::new(
                     RejectKind::NotFound,
                     format!("there is no case type {case_type} in the policy"),
                 )
             })?;
         if state.court(&c).is_none() {
-            return Err(rejection(
+            return Err(Rejection::new(
                 RejectKind::NotFound,
                 format!("there is no court {c}"),
             ));

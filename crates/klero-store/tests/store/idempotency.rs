@@ -74,10 +74,7 @@ both!(a_rejected_submission_stores_no_key, |url| {
     let s = seeded(&url).await;
     let r = s
         .submit_idempotent("clerk-1".into(), "k".into(), |_: &State| {
-            Err(Rejection {
-                kind: RejectKind::Invalid,
-                message: "no".into(),
-            })
+            Err(Rejection::new(RejectKind::Invalid, "no"))
         })
         .await;
     assert!(r.is_err());

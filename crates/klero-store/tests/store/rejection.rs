@@ -41,12 +41,7 @@ both!(a_rejected_event_writes_nothing, |url| {
     }
     // The closure refuses.
     let r = s
-        .submit(|_: &State| {
-            Err(Rejection {
-                kind: RejectKind::Forbidden,
-                message: "not today".into(),
-            })
-        })
+        .submit(|_: &State| Err(Rejection::new(RejectKind::Forbidden, "not today")))
         .await;
     assert!(matches!(r, Err(StoreError::Rejected(_))));
     // A duplicate case number.
