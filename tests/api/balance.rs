@@ -77,22 +77,13 @@ async fn file(app: &TestApp, court: &str, clerk: &str, n: u32) -> Value {
     f["proof"]["draw"]["entry"]["event"].clone()
 }
 
-/// A judge's normalized load as their docket shows it (thousandths).
-async fn load(app: &TestApp, token: &str, judge: &str) -> i64 {
-    let r = app
-        .get(&format!("/api/v1/judges/{judge}/docket"), Some(token))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()["load"].as_i64().unwrap()
-}
-
 /// J-8's normalized load minus the mean of J-1..J-7's (thousandths).
 async fn gap(app: &TestApp, token: &str) -> i64 {
     let mut others = 0;
     for i in 1..=7 {
-        others += load(app, token, &format!("J-{i}")).await;
+        others += app.docket_load(&format!("J-{i}"), token).await;
     }
-    load(app, token, "J-8").await - others / 7
+    app.docket_load("J-8", token).await - others / 7
 }
 
 /// Item 4: an 8-judge court; J-8 sits for 16 filings, is away for 150, and is back. The gap between

@@ -273,6 +273,15 @@ impl TestApp {
         r.json()["token"].as_str().unwrap().to_owned()
     }
 
+    /// A judge's normalized load as their docket shows it (thousandths), read with `token`.
+    pub async fn docket_load(&self, judge: &str, token: &str) -> i64 {
+        let r = self
+            .get(&format!("/api/v1/judges/{judge}/docket"), Some(token))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["load"].as_i64().unwrap()
+    }
+
     /// Verifies the whole log through the API exactly as `klero verify --url` does.
     pub async fn verify(&self) -> klero::verify::UrlReport {
         let url = self.url.clone();

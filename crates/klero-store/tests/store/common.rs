@@ -81,6 +81,11 @@ pub async fn seed(s: &Store) {
     )
     .await
     .expect("genesis");
+    seed_court(s).await;
+}
+
+/// The court, divisions and judges of [`seed`], on a log whose genesis exists already.
+pub async fn seed_court(s: &Store) {
     let court: CourtId = id("north");
     let mut events = vec![Event::CourtCreated {
         court: court.clone(),

@@ -231,7 +231,7 @@ both!(
         let files = FileSecrets::new(&secrets_dir);
         assert_eq!(files.get("pepper").unwrap(), Some(pepper));
         // The old chain still draws: its secret came along.
-        seed_after_genesis(&s).await;
+        seed_court(&s).await;
         let e = file(&s, "P-1").await;
         let Event::Draw(d) = &e[1].event else {
             panic!("no draw")
@@ -276,33 +276,3 @@ both!(
         s.close().await;
     }
 );
-
-/// The court and judges of `seed`, on a log whose genesis exists already.
-async fn seed_after_genesis(s: &Store) {
-    let court: CourtId = id("north");
-    let mut events = vec![
-        Event::CourtCreated {
-            court: court.clone(),
-            name: "North".into(),
-        },
-        Event::DivisionCreated {
-            court: court.clone(),
-            division: id("civil"),
-            name: "Civil".into(),
-        },
-    ];
-    for j in 1..=JUDGES {
-        events.push(Event::JudgeRegistered {
-            judge: id(&format!("J-{j:02}")),
-            court: court.clone(),
-            division: id("civil"),
-            specializations: vec![id("civil")],
-            share_permille: 1000,
-            active: true,
-        });
-    }
-    for ev in events {
-        let actor = admin();
-        s.submit(move |_| Ok((actor, ev))).await.unwrap();
-    }
-}
