@@ -29,7 +29,7 @@ impl Replay for Verifier {
         Verifier::fail(self, section, message)
     }
     fn failed(&self) -> bool {
-        self.report().failure.is_some()
+        self.failure().is_some()
     }
     fn log(&self) -> &klero_core::Log {
         Verifier::log(self)

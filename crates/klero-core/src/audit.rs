@@ -808,7 +808,7 @@ impl Auditor {
 
     /// True once the replay has failed.
     pub fn failed(&self) -> bool {
-        self.verifier.report().failure.is_some()
+        self.verifier.failure().is_some()
     }
 
     fn counts(&self, at: Millis) -> bool {

@@ -271,6 +271,11 @@ impl Verifier {
         }
     }
 
+    /// The first failure, if any.
+    pub fn failure(&self) -> Option<&Failure> {
+        self.failure.as_ref()
+    }
+
     /// The log as verified so far.
     pub fn log(&self) -> &Log {
         &self.log
