@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod client;
 pub mod demo;
+pub mod monitor;
 pub mod verify;
 
 use std::io::Write;

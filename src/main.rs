@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use klero::{DEFAULT_DATABASE, audit, demo, verify};
+use klero::{DEFAULT_DATABASE, audit, demo, monitor, verify};
 use klero_core::{Actor, ActorId, CourtId, Event, Policy};
 use klero_store::Store;
 
@@ -104,6 +104,27 @@ enum Command {
         /// Print the whole report as JSON instead of words.
         #[arg(long)]
         json: bool,
+    },
+    /// Follow a court's log as an observer: check every new signed checkpoint against the one held,
+    /// verify every new entry, keep the position in a state directory; exits 1 with a report in
+    /// words (and the evidence in DIR/evidence) on a fork, a rollback or an entry that does not verify.
+    Monitor {
+        /// The server's base address, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: String,
+        /// The directory holding the monitor's position and its copy of the log.
+        #[arg(long, env = "KLERO_MONITOR_STATE")]
+        state: PathBuf,
+        /// The log's verifier key, noted from a source you trust; without it a new state directory
+        /// pins the key the server publishes.
+        #[arg(long)]
+        log_key: Option<String>,
+        /// Seconds between rounds.
+        #[arg(long, default_value_t = 10)]
+        interval: u64,
+        /// One round, then exit (0 when consistent).
+        #[arg(long)]
+        once: bool,
     },
     /// Rebuild the database's projection tables from the log.
     Rebuild {
@@ -415,6 +436,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        Command::Monitor {
+            url,
+            state,
+            log_key,
+            interval,
+            once,
+        } => tokio::task::spawn_blocking(move || {
+            monitor::run(&url, &state, log_key.as_deref(), interval, once)
+        })
+        .await?
+        .map_err(anyhow::Error::msg),
         Command::Rebuild { db } => {
             let store = open(&db).await?;
             let n = store.rebuild_projections().await?;

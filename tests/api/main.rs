@@ -28,3 +28,5 @@ mod rules;
 mod audit;
 // Connection timeouts and limits, oversized requests, bounds, other courts' staff, OpenAPI answers.
 mod hygiene;
+// `klero monitor`: following a log, resuming, rollback and fork alarms.
+mod monitor;

@@ -84,6 +84,13 @@ pub struct Checkpoint {
     pub root: Digest32,
 }
 
+/// Checks that `key` is a verifier key in the C2SP form (`<name>+<key ID>+<base64 key>`).
+pub fn check_verifier_key(key: &str) -> Result<(), String> {
+    StandardVerifier::new(key)
+        .map(|_| ())
+        .map_err(|e| format!("the log key {key:?} is not a verifier key: {e}"))
+}
+
 /// Verifies a signed checkpoint note against the log's verifier key and parses its body. Other
 /// signatures on the note (witnesses' cosignatures) are allowed and ignored here.
 pub fn verify(note: &str, verifier_key: &str) -> Result<Checkpoint, String> {

@@ -1,0 +1,525 @@
+//! `klero monitor`: what an observer leaves running beside a court's log.
+//!
+//! Each round it fetches the server's signed checkpoint, checks the log key's signature, proves
+//! that the new checkpoint extends the one it holds (RFC 9162 consistency), fetches only the new
+//! entries and replays them through the same verifier as `klero verify` (every hash link, beacon
+//! value, pool, weight and draw), and keeps its position on disk. It never re-reads from the server
+//! what it has already verified: on a restart it replays its own copy of the log from its state
+//! directory.
+//!
+//! The state directory holds:
+//! - `log-key`: the log key pinned on the first run (from `--log-key`, else the server's, trust on
+//!   first use);
+//! - `checkpoint.note`: the last signed checkpoint whose entries were all verified;
+//! - `entries.jsonl`: those entries, in the export format (SPEC §8);
+//! - `evidence/`: on an alarm, the two signed checkpoints that conflict and a report in words.
+//!
+//! Anything inconsistent is an [`Alarm`]: a plain-words report, written to `evidence/` and returned,
+//! which the command line prints before exiting non-zero.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use klero_core::checkpoint::{self, Checkpoint};
+use klero_core::state::fmt_index;
+use klero_core::{Digest32, LogEntry, Verifier};
+
+use crate::verify::{Replay, agent, get, problem_detail, replay_lines};
+
+/// An inconsistency the monitor found: what happened, in words, and where the evidence is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alarm {
+    /// What kind of inconsistency.
+    pub kind: AlarmKind,
+    /// The report, in plain words.
+    pub report: String,
+    /// The directory holding the evidence (the conflicting signed checkpoints, the report).
+    pub evidence: PathBuf,
+}
+
+/// The kinds of inconsistency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlarmKind {
+    /// The server signed a checkpoint smaller than one it signed before.
+    Rollback,
+    /// Two signed checkpoints that no consistency proof joins: two histories.
+    Fork,
+    /// The checkpoint is not signed by the pinned log key.
+    BadSignature,
+    /// An entry does not replay (a hash, a beacon value, a pool, a weight or a draw is wrong).
+    BadEntry,
+    /// The entries do not give the checkpoint's root.
+    RootMismatch,
+}
+
+/// What one round did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// The checkpoint's size before the round.
+    pub from: u64,
+    /// The checkpoint's size after the round.
+    pub to: u64,
+    /// Its root.
+    pub root: Digest32,
+}
+
+/// Why a round could not be completed, other than an inconsistency (the server is unreachable,
+/// the state directory cannot be written): the monitor tries again later.
+pub type Trouble = String;
+
+/// The outcome of one round.
+pub type Round = Result<Progress, Result<Alarm, Trouble>>;
+
+/// A monitor with its state directory open and its copy of the log replayed.
+pub struct Monitor {
+    base: String,
+    dir: PathBuf,
+    key: String,
+    held: Option<(String, Checkpoint)>,
+    verifier: Verifier,
+    agent: ureq::Agent,
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let tmp = path.with_extension("tmp");
+    let mut f = File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+impl Monitor {
+    /// Opens (or starts) the state directory `dir` for the server at `base`. `pinned` is the log
+    /// key an observer noted from a source they trust; without it, a new directory pins the key the
+    /// server publishes (and says so through `say`). Replays the directory's copy of the log,
+    /// reporting progress through `say`.
+    pub fn open(
+        base: &str,
+        dir: &Path,
+        pinned: Option<&str>,
+        say: &mut dyn FnMut(String),
+    ) -> Result<Monitor, String> {
+        let base = base.trim_end_matches('/').to_owned();
+        fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let agent = agent();
+        let key_path = dir.join("log-key");
+        let stored = match fs::read_to_string(&key_path) {
+            Ok(k) => Some(k.trim().to_owned()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(format!("cannot read {}: {e}", key_path.display())),
+        };
+        let key = match (stored, pinned.map(|k| k.trim().to_owned())) {
+            (Some(s), Some(p)) if s != p => {
+                return Err(format!(
+                    "{} pins the log key {s}, not the {p} given with --log-key; use another state directory to follow another log",
+                    key_path.display()
+                ));
+            }
+            (Some(s), _) => s,
+            (None, Some(p)) => p,
+            (None, None) => {
+                let (status, body) = get(&agent, &format!("{base}/api/v1/log/key"))?;
+                if status != 200 {
+                    return Err(format!(
+                        "the server answered {status} for its log key: {}",
+                        problem_detail(&body)
+                    ));
+                }
+                let k = body.trim().to_owned();
+                say(format!(
+                    "pinned the log key the server publishes (trust on first use; compare it with a source you trust): {k}"
+                ));
+                k
+            }
+        };
+        // A key that does not parse is refused before it is pinned.
+        checkpoint::check_verifier_key(&key)?;
+        write_atomic(&key_path, format!("{key}\n").as_bytes())?;
+
+        let held = match fs::read_to_string(dir.join("checkpoint.note")) {
+            Ok(note) => {
+                let cp = checkpoint::verify(&note, &key).map_err(|m| {
+                    format!(
+                        "the checkpoint held in {} does not verify: {m}",
+                        dir.display()
+                    )
+                })?;
+                Some((note, cp))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(format!("cannot read the held checkpoint: {e}")),
+        };
+        let held_size = held.as_ref().map_or(0, |(_, c)| c.size);
+        let mut verifier = Verifier::new();
+        let entries = dir.join("entries.jsonl");
+        if entries.exists() {
+            // Entries written after the last checkpoint was saved (a stop between the two) are
+            // dropped: they are fetched and checked again against the next checkpoint.
+            let kept = truncate_lines(&entries, held_size)?;
+            if kept < held_size {
+                return Err(format!(
+                    "{} holds {} entries, fewer than its checkpoint's {}: the state directory is damaged",
+                    entries.display(),
+                    fmt_index(kept),
+                    fmt_index(held_size)
+                ));
+            }
+            let f =
+                BufReader::with_capacity(1 << 20, File::open(&entries).map_err(|e| e.to_string())?);
+            let mut tick = |n: u64| say(format!("replayed {} held entries...", fmt_index(n)));
+            replay_lines(f, &mut verifier, 100_000, &mut tick);
+            if let Some(f) = verifier.failure() {
+                return Err(format!(
+                    "the copy of the log in {} does not verify ({f}): the state directory is damaged",
+                    dir.display()
+                ));
+            }
+            if let Some((_, cp)) = &held
+                && verifier.log().root() != cp.root
+            {
+                return Err(format!(
+                    "the copy of the log in {} does not give its checkpoint's root: the state directory is damaged",
+                    dir.display()
+                ));
+            }
+        } else if held_size > 0 {
+            return Err(format!(
+                "{} is missing: the state directory is damaged",
+                entries.display()
+            ));
+        }
+        Ok(Monitor {
+            base,
+            dir: dir.to_owned(),
+            key,
+            held,
+            verifier,
+            agent,
+        })
+    }
+
+    /// The pinned log key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The size of the last checkpoint verified.
+    pub fn size(&self) -> u64 {
+        self.held.as_ref().map_or(0, |(_, c)| c.size)
+    }
+
+    /// One round: fetch the signed checkpoint, prove it extends the held one, verify the new
+    /// entries, save the position.
+    pub fn round(&mut self, say: &mut dyn FnMut(String)) -> Round {
+        let (status, note) = get(
+            &self.agent,
+            &format!("{}/api/v1/log/checkpoint/note", self.base),
+        )
+        .map_err(Err)?;
+        if status != 200 {
+            return Err(Err(format!(
+                "the server answered {status} for its signed checkpoint: {}",
+                problem_detail(&note)
+            )));
+        }
+        let cp = match checkpoint::verify(&note, &self.key) {
+            Ok(cp) => cp,
+            Err(m) => {
+                return Err(Ok(self.alarm(
+                    AlarmKind::BadSignature,
+                    format!(
+                        "the server's checkpoint is not signed by the pinned log key {} (SPEC §5.1): {m}",
+                        self.key
+                    ),
+                    Some(&note),
+                )));
+            }
+        };
+        let from = self.size();
+        if let Some((_, held)) = &self.held {
+            if cp.size < held.size {
+                let report = format!(
+                    "ROLLBACK: the server now signs a log of {} entries, but it signed {} entries before (root {}); a log only grows (SPEC §5.1)",
+                    fmt_index(cp.size),
+                    fmt_index(held.size),
+                    held.root
+                );
+                return Err(Ok(self.alarm(AlarmKind::Rollback, report, Some(&note))));
+            }
+            let consistent = if cp.size == held.size {
+                cp.root == held.root
+            } else {
+                let url = format!(
+                    "{}/api/v1/log/consistency?old={}&new={}",
+                    self.base, held.size, cp.size
+                );
+                let (status, body) = get(&self.agent, &url).map_err(Err)?;
+                if status != 200 {
+                    false
+                } else {
+                    let proof: Vec<Digest32> = serde_json::from_str::<serde_json::Value>(&body)
+                        .ok()
+                        .and_then(|v| serde_json::from_value(v.get("proof")?.clone()).ok())
+                        .unwrap_or_default();
+                    klero_core::merkle::verify_consistency(
+                        held.size, &held.root, cp.size, &cp.root, &proof,
+                    )
+                }
+            };
+            if !consistent {
+                let split = self.find_split(cp.size.min(held.size));
+                let report = format!(
+                    "FORK: the server's checkpoint of {} entries (root {}) does not extend the one it signed before, of {} entries (root {}); {}",
+                    fmt_index(cp.size),
+                    cp.root,
+                    fmt_index(held.size),
+                    held.root,
+                    match split {
+                        Some(i) => format!(
+                            "the two histories split at entry {}: the entry the server serves there is not the one this monitor verified",
+                            fmt_index(i)
+                        ),
+                        None =>
+                            "the server's entries could not be compared with the held copy".into(),
+                    }
+                );
+                return Err(Ok(self.alarm(AlarmKind::Fork, report, Some(&note))));
+            }
+        }
+        if cp.size > from {
+            self.fetch(from, cp.size, say)?;
+            if self.verifier.log().root() != cp.root {
+                let report = format!(
+                    "the server's checkpoint gives root {} for {} entries, but the entries it served give {} (SPEC §5)",
+                    cp.root,
+                    fmt_index(cp.size),
+                    self.verifier.log().root()
+                );
+                return Err(Ok(self.alarm(AlarmKind::RootMismatch, report, Some(&note))));
+            }
+        }
+        write_atomic(&self.dir.join("checkpoint.note"), note.as_bytes()).map_err(Err)?;
+        let root = cp.root;
+        let to = cp.size;
+        self.held = Some((note, cp));
+        Ok(Progress { from, to, root })
+    }
+
+    /// Fetches, verifies and saves the entries `from..to`.
+    fn fetch(
+        &mut self,
+        from: u64,
+        to: u64,
+        say: &mut dyn FnMut(String),
+    ) -> Result<(), Result<Alarm, Trouble>> {
+        let path = self.dir.join("entries.jsonl");
+        let mut out = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| Err(format!("cannot write {}: {e}", path.display())))?;
+        let mut start = from;
+        while start < to {
+            let end = (start + klero_portal::MAX_PAGE).min(to);
+            let url = format!("{}/api/v1/log/entries?start={start}&end={end}", self.base);
+            let (status, body) = get(&self.agent, &url).map_err(Err)?;
+            if status != 200 {
+                return Err(Err(format!(
+                    "the server could not serve the entries from {} ({status}): {}",
+                    fmt_index(start),
+                    problem_detail(&body)
+                )));
+            }
+            let mut got = 0;
+            for line in body.split_inclusive('\n') {
+                let entry = LogEntry::from_export_line(line.as_bytes());
+                let ok = match &entry {
+                    Ok(e) if e.index == start + got => Replay::push(&mut self.verifier, e),
+                    Ok(e) => {
+                        Replay::fail(
+                            &mut self.verifier,
+                            "§8",
+                            format!(
+                                "the server sent entry {} where entry {} belongs",
+                                fmt_index(e.index),
+                                fmt_index(start + got)
+                            ),
+                        );
+                        false
+                    }
+                    Err(m) => {
+                        Replay::fail(
+                            &mut self.verifier,
+                            "§8",
+                            format!("the server sent something that is not a log entry: {m}"),
+                        );
+                        false
+                    }
+                };
+                if !ok {
+                    let f = self
+                        .verifier
+                        .failure()
+                        .map(|f| f.to_string())
+                        .unwrap_or_default();
+                    let report = format!("an entry the server serves does not verify: {f}");
+                    return Err(Ok(self.alarm(AlarmKind::BadEntry, report, None)));
+                }
+                out.write_all(line.as_bytes())
+                    .map_err(|e| Err(format!("cannot write {}: {e}", path.display())))?;
+                got += 1;
+            }
+            if got == 0 {
+                return Err(Err(format!(
+                    "the server signed {} entries but served none from {}",
+                    fmt_index(to),
+                    fmt_index(start)
+                )));
+            }
+            start += got;
+            say(format!(
+                "verified {} of {} entries",
+                fmt_index(start),
+                fmt_index(to)
+            ));
+        }
+        out.sync_all()
+            .map_err(|e| Err(format!("cannot write {}: {e}", path.display())))
+    }
+
+    /// The first index below `limit` where the server's entries differ from the held copy, read
+    /// page by page from both.
+    fn find_split(&self, limit: u64) -> Option<u64> {
+        let f = File::open(self.dir.join("entries.jsonl")).ok()?;
+        let mut held = BufReader::new(f).lines();
+        let mut start = 0;
+        while start < limit {
+            let end = (start + klero_portal::MAX_PAGE).min(limit);
+            let url = format!("{}/api/v1/log/entries?start={start}&end={end}", self.base);
+            let (status, body) = get(&self.agent, &url).ok()?;
+            if status != 200 {
+                return None;
+            }
+            for line in body.lines() {
+                let mine = held.next()?.ok()?;
+                if mine != line {
+                    return Some(start);
+                }
+                start += 1;
+            }
+        }
+        // Every entry up to the smaller size agrees: the histories split right after it.
+        Some(limit)
+    }
+
+    /// Records an alarm's evidence in `evidence/` and returns it.
+    fn alarm(&self, kind: AlarmKind, report: String, new_note: Option<&str>) -> Alarm {
+        let evidence = self.dir.join("evidence");
+        let _ = fs::create_dir_all(&evidence);
+        if let Some((held, _)) = &self.held {
+            let _ = write_atomic(&evidence.join("held-checkpoint.note"), held.as_bytes());
+        }
+        if let Some(n) = new_note {
+            let _ = write_atomic(&evidence.join("served-checkpoint.note"), n.as_bytes());
+        }
+        let text = format!(
+            "{report}\nserver: {}\nlog key: {}\nheld checkpoint: {}\nserved checkpoint: {}\n",
+            self.base,
+            self.key,
+            if self.held.is_some() {
+                "held-checkpoint.note"
+            } else {
+                "none"
+            },
+            if new_note.is_some() {
+                "served-checkpoint.note"
+            } else {
+                "none"
+            },
+        );
+        let _ = write_atomic(&evidence.join("report.txt"), text.as_bytes());
+        Alarm {
+            kind,
+            report,
+            evidence,
+        }
+    }
+}
+
+/// Keeps the first `n` lines of the file at `path` (rewriting it only when it has more); returns
+/// how many it has now.
+fn truncate_lines(path: &Path, n: u64) -> Result<u64, String> {
+    let f = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut r = BufReader::with_capacity(1 << 20, f);
+    let mut count = 0u64;
+    let mut bytes = 0u64;
+    let mut line = Vec::new();
+    while count < n {
+        line.clear();
+        let got = r
+            .read_until(b'\n', &mut line)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if got == 0 || line.last() != Some(&b'\n') {
+            break;
+        }
+        count += 1;
+        bytes += got as u64;
+    }
+    let len = fs::metadata(path).map_err(|e| e.to_string())?.len();
+    if len > bytes {
+        let f = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        f.set_len(bytes)
+            .and_then(|_| f.sync_all())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(count)
+}
+
+/// `klero monitor`: opens the state directory, then runs rounds every `interval` seconds (or one
+/// with `once`), printing progress on standard error. An unreachable server is reported and tried
+/// again (with `once`, it is an error). Returns exit code 1 with the report printed on an alarm.
+pub fn run(
+    base: &str,
+    dir: &Path,
+    pinned: Option<&str>,
+    interval: u64,
+    once: bool,
+) -> Result<std::process::ExitCode, String> {
+    let mut say = |m: String| eprintln!("{m}");
+    let mut m = Monitor::open(base, dir, pinned, &mut say)?;
+    eprintln!(
+        "following {base} with log key {}; {} entries held",
+        m.key(),
+        fmt_index(m.size())
+    );
+    loop {
+        match m.round(&mut say) {
+            Ok(p) => {
+                if p.to > p.from || once {
+                    println!(
+                        "OK: {} entries, root {} (+{} verified)",
+                        fmt_index(p.to),
+                        p.root,
+                        fmt_index(p.to - p.from)
+                    );
+                }
+            }
+            Err(Ok(alarm)) => {
+                println!("ALARM: {}", alarm.report);
+                println!("evidence kept in {}", alarm.evidence.display());
+                return Ok(std::process::ExitCode::from(1));
+            }
+            Err(Err(trouble)) if once => return Err(trouble),
+            Err(Err(trouble)) => eprintln!("will try again: {trouble}"),
+        }
+        if once {
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(interval.max(1)));
+    }
+}
