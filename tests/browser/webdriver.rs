@@ -192,6 +192,16 @@ impl Session<'_> {
             .map(|_| ())
     }
 
+    /// Sets a cookie for the current page's origin (open a page of that origin first).
+    pub fn add_cookie(&self, name: &str, value: &str) -> Result<(), String> {
+        self.cmd(
+            "POST",
+            "/cookie",
+            Some(json!({"cookie": {"name": name, "value": value, "path": "/"}})),
+        )
+        .map(|_| ())
+    }
+
     /// Runs `script` (a function body; `arguments` holds `args`) and returns its value.
     pub fn execute(&self, script: &str, args: Value) -> Result<Value, String> {
         self.cmd(
