@@ -32,7 +32,13 @@ fn slug(url: &str) -> String {
     let path = path.split(['?', '#']).next().unwrap_or("");
     let s: String = path
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let s = s.trim_matches('-').to_owned();
     if s.is_empty() { "home".to_owned() } else { s }
@@ -60,7 +66,9 @@ fn run(args: Vec<String>) -> Result<(), String> {
             }
             "--click" => click = Some(it.next().ok_or("--click needs a CSS selector")?),
             "-h" | "--help" => {
-                println!("usage: screenshots [--out DIR] [--cookie NAME=VALUE] [--click CSS] [NAME=]URL...");
+                println!(
+                    "usage: screenshots [--out DIR] [--cookie NAME=VALUE] [--click CSS] [NAME=]URL..."
+                );
                 return Ok(());
             }
             _ => {
@@ -97,7 +105,8 @@ fn run(args: Vec<String>) -> Result<(), String> {
             }
             let png = s.screenshot_full(width)?;
             let file = out.join(format!("{name}-{width}.png"));
-            std::fs::write(&file, png).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+            std::fs::write(&file, png)
+                .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
             println!("{}", file.display());
         }
     }

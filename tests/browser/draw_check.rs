@@ -63,7 +63,10 @@ async fn observer_checks_a_draw_in_the_browser() {
             .unwrap();
         println!("check of {case}: {state}: {text}");
         assert_eq!(state, "pass", "{text}");
-        assert!(text.contains(&judge), "the result names the judge drawn: {text}");
+        assert!(
+            text.contains(&judge),
+            "the result names the judge drawn: {text}"
+        );
     }
 }
 

@@ -300,7 +300,9 @@ impl Session<'_> {
 
 impl Drop for Session<'_> {
     fn drop(&mut self) {
-        let _ = self.driver.call("DELETE", &format!("/session/{}", self.id), None);
+        let _ = self
+            .driver
+            .call("DELETE", &format!("/session/{}", self.id), None);
     }
 }
 

@@ -12,9 +12,18 @@ use crate::error::{ApiError, ApiResult};
 
 /// Every file served under `/assets/js/`, by path.
 const FILES: &[(&str, &str)] = &[
-    ("klero-verify.js", include_str!("../../assets/js/klero-verify.js")),
-    ("draw-check.js", include_str!("../../assets/js/draw-check.js")),
-    ("vendor/README.md", include_str!("../../assets/js/vendor/README.md")),
+    (
+        "klero-verify.js",
+        include_str!("../../assets/js/klero-verify.js"),
+    ),
+    (
+        "draw-check.js",
+        include_str!("../../assets/js/draw-check.js"),
+    ),
+    (
+        "vendor/README.md",
+        include_str!("../../assets/js/vendor/README.md"),
+    ),
     (
         "vendor/noble-hashes/LICENSE",
         include_str!("../../assets/js/vendor/noble-hashes/LICENSE"),
@@ -59,7 +68,10 @@ const FILES: &[(&str, &str)] = &[
 
 /// The text of a served asset, for tests and tools.
 pub fn asset(path: &str) -> Option<&'static str> {
-    FILES.iter().find(|(p, _)| *p == path).map(|(_, body)| *body)
+    FILES
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, body)| *body)
 }
 
 /// `GET /assets/js/{*path}`: one of the files above, JavaScript as `text/javascript`.

@@ -439,7 +439,9 @@ async fn with_beacon_previous(app: &AppState, proof: &mut DrawProof) -> ApiResul
     let inclusion = app
         .store
         .inclusion_proof(prev.index, proof.checkpoint.size)
-        .ok_or_else(|| ApiError::internal(format!("no inclusion proof for entry {}", prev.index)))?;
+        .ok_or_else(|| {
+            ApiError::internal(format!("no inclusion proof for entry {}", prev.index))
+        })?;
     proof.beacon_previous = Some(super::ProvenEntry {
         entry: prev,
         inclusion,
