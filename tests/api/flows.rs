@@ -308,3 +308,84 @@ async fn the_checkpoint_is_a_signed_note_under_the_published_key(backend: Backen
     app.stop().await;
 }
 both_backends!(the_checkpoint_is_a_signed_note_under_the_published_key);
+
+/// A case's proof carries, for each random draw, the entry holding the beacon value the reveal
+/// steps down from (the genesis anchor for round 1, else the previous random draw), proven in
+/// the same checkpoint: what the in-browser check needs to test `H(reveal) = previous`.
+async fn case_proof_carries_the_previous_beacon_value(b: Backend) {
+    let app = spawn_app(b).await;
+    let first = app.file("the first claim of the beacon test").await;
+    let second = app.file("the second claim of the beacon test").await;
+    let proof = |case: Value| {
+        let app = &app;
+        async move {
+            let r = app
+                .get(
+                    &format!("/api/v1/cases/{}/proof", case.as_str().unwrap()),
+                    None,
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text());
+            r.json()
+        }
+    };
+    let p1 = proof(first["case"].clone()).await;
+    let p2 = proof(second["case"].clone()).await;
+    let round = |p: &Value| {
+        p["filing"]["draw"]["entry"]["event"]["beacon"]["round"]
+            .as_u64()
+            .unwrap()
+    };
+    let prev1 = &p1["filing"]["beacon_previous"];
+    let prev2 = &p2["filing"]["beacon_previous"];
+    // The demo court's chain has served earlier draws or none: either way the previous value is
+    // the latest anchor or random draw before this draw.
+    for (p, prev) in [(&p1, prev1), (&p2, prev2)] {
+        let kind = prev["entry"]["event"]["type"].as_str().unwrap();
+        let value = match kind {
+            "genesis" | "beacon_anchored" => {
+                assert_eq!(round(p), 1);
+                prev["entry"]["event"]["beacon"]["anchor"].as_str().unwrap()
+            }
+            "draw" => {
+                assert_eq!(
+                    prev["entry"]["event"]["beacon"]["round"].as_u64().unwrap() + 1,
+                    round(p)
+                );
+                prev["entry"]["event"]["beacon"]["value"].as_str().unwrap()
+            }
+            other => panic!("beacon_previous is a {other} entry"),
+        };
+        let reveal = p["filing"]["draw"]["entry"]["event"]["beacon"]["value"]
+            .as_str()
+            .unwrap();
+        let reveal = Digest32::from_hex(reveal).unwrap();
+        let stepped = klero_core::hash::sha256(&[b"klero/beacon-chain/v1\0", &reveal.0]);
+        assert_eq!(stepped.to_hex(), value, "H(reveal) is the previous value");
+        // Proven in the proof's checkpoint.
+        let cp = &p["filing"]["checkpoint"];
+        let entry: LogEntry = serde_json::from_value(prev["entry"].clone()).unwrap();
+        assert_eq!(entry.computed_hash(), entry.hash);
+        let path: Vec<Digest32> = prev["inclusion"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| Digest32::from_hex(h.as_str().unwrap()).unwrap())
+            .collect();
+        assert!(verify_inclusion(
+            &Digest32::from_hex(cp["root"].as_str().unwrap()).unwrap(),
+            cp["size"].as_u64().unwrap(),
+            entry.index,
+            &entry.hash,
+            &path,
+        ));
+    }
+    // The second draw steps down from the first.
+    assert_eq!(
+        prev2["entry"]["index"],
+        p1["filing"]["draw"]["entry"]["index"]
+    );
+    // A filing's own answer is unchanged (the field is only in the case proof).
+    assert!(second["proof"].get("beacon_previous").is_none());
+}
+both_backends!(case_proof_carries_the_previous_beacon_value);

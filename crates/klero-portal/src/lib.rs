@@ -57,6 +57,9 @@ use tracing::Level;
 pub use error::{ApiError, Kind, Problem};
 pub use openapi::openapi_json;
 pub use routes::admin::RoleName;
+/// A file served under `/assets/js/` (the in-browser verifier, its page script, the vendored
+/// libraries), by its path below that prefix.
+pub use routes::assets::asset as js_asset;
 
 /// The largest request body accepted, in bytes; larger bodies get a 413 problem.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;

@@ -10,6 +10,7 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult, Kind};
 
 pub(crate) mod admin;
+pub(crate) mod assets;
 pub(crate) mod audit;
 pub(crate) mod cases;
 pub(crate) mod judges;
@@ -30,6 +31,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/log/consistency", get(public::consistency))
         .route("/api/v1/log/inclusion", get(public::inclusion))
         .route("/api/v1/cases/{case}/proof", get(public::case_proof))
+        // The in-browser draw check: its scripts and a minimal page.
+        .route("/assets/js/{*path}", get(assets::js))
+        .route("/cases/{case}/draw-check", get(assets::draw_check_page))
         .route(
             "/api/v1/courts",
             get(public::courts).post(admin::create_court),
@@ -112,6 +116,13 @@ pub struct DrawProof {
     /// The draw entry: eligible pool with loads and weights, exclusions with reasons, beacon value,
     /// seed and the judges chosen.
     pub draw: ProvenEntry,
+    /// For a random draw, the entry holding the beacon chain's value before this draw's reveal
+    /// (SPEC §6.1): the latest earlier random draw of the same chain, or the `genesis` or
+    /// `beacon_anchored` entry whose anchor the reveal follows; with its inclusion proof in the
+    /// same checkpoint, so that `H(reveal) = previous value` can be checked from this answer alone.
+    /// Given by `GET /api/v1/cases/{case}/proof`; absent elsewhere and for bound draws.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beacon_previous: Option<ProvenEntry>,
 }
 
 /// Where a change was recorded.
@@ -199,7 +210,31 @@ pub(crate) fn prove(app: &AppState, trigger: LogEntry, draw: LogEntry) -> ApiRes
             inclusion: proof(&draw)?,
             entry: draw,
         },
+        beacon_previous: None,
     })
+}
+
+/// The entry before `draw` (at index `draw_index`) that holds the beacon chain's current value:
+/// the latest earlier `genesis`, `beacon_anchored` or random draw (one with a reveal). Reads the
+/// log backwards in pages; a random draw usually has one a few entries back.
+pub(crate) async fn beacon_previous(app: &AppState, draw_index: u64) -> ApiResult<LogEntry> {
+    const PAGE: u64 = 64;
+    let mut end = draw_index;
+    while end > 0 {
+        let start = end.saturating_sub(PAGE);
+        let page = app.store.entries(start, end).await?;
+        if let Some(e) = page.into_iter().rev().find(|e| match &e.event {
+            Event::Genesis { .. } | Event::BeaconAnchored { .. } => true,
+            Event::Draw(d) => d.beacon.is_some(),
+            _ => false,
+        }) {
+            return Ok(e);
+        }
+        end = start;
+    }
+    Err(ApiError::internal(
+        "no entry before a random draw holds a beacon value",
+    ))
 }
 
 /// Today's UTC day.

@@ -368,7 +368,10 @@ pub struct CaseProof {
 }
 
 /// The proof of a case's draws: the filing entry, the draw entry, their inclusion proofs and a
-/// checkpoint, plus the same for every replacement draw. With the whole log up to the checkpoint
+/// checkpoint, plus the same for every replacement draw. For each random draw, `beacon_previous`
+/// is the entry holding the chain value the draw's reveal must hash to, proven in the same
+/// checkpoint: with it, the entries' hashes, their inclusion, the beacon step, the seed and the
+/// sampling are checkable from this answer alone (the portal's "Check this draw" button does so). With the whole log up to the checkpoint
 /// (`/api/v1/log/entries`), an observer recomputes the eligible pool, the weights, the seed and the
 /// judges chosen.
 #[utoipa::path(
@@ -396,11 +399,12 @@ pub async fn case_proof(
             "the draw of this case is still pending",
         ));
     };
-    let filing = prove(
+    let mut filing = prove(
         &app,
         entry_at(&app, filed_index).await?,
         entry_at(&app, first).await?,
     )?;
+    with_beacon_previous(&app, &mut filing).await?;
     // Replacement draws after a recusal or reassignment, each with the entry that opened it.
     let mut redraws = vec![];
     for &di in later {
@@ -411,13 +415,38 @@ pub async fn case_proof(
             ));
         };
         let trigger = entry_at(&app, d.trigger).await?;
-        redraws.push(prove(&app, trigger, draw)?);
+        let mut proof = prove(&app, trigger, draw)?;
+        with_beacon_previous(&app, &mut proof).await?;
+        redraws.push(proof);
     }
     Ok(axum::Json(CaseProof {
         case,
         filing,
         redraws,
     }))
+}
+
+/// Adds to a random draw's proof the entry holding the previous beacon value, proven in the
+/// same checkpoint.
+async fn with_beacon_previous(app: &AppState, proof: &mut DrawProof) -> ApiResult<()> {
+    let Event::Draw(d) = &proof.draw.entry.event else {
+        return Ok(());
+    };
+    if d.beacon.is_none() {
+        return Ok(());
+    }
+    let prev = super::beacon_previous(app, proof.draw.entry.index).await?;
+    let inclusion = app
+        .store
+        .inclusion_proof(prev.index, proof.checkpoint.size)
+        .ok_or_else(|| {
+            ApiError::internal(format!("no inclusion proof for entry {}", prev.index))
+        })?;
+    proof.beacon_previous = Some(super::ProvenEntry {
+        entry: prev,
+        inclusion,
+    });
+    Ok(())
 }
 
 /// A court in the list.

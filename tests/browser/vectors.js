@@ -1,0 +1,197 @@
+// Runs klero-verify.js over the files of tests/vectors/ (handed in as text, by name) and reports,
+// per file, how many vectors were checked and which failed. Used by the browser harness page
+// (tests/browser/main.rs serves it) and runnable under node for quick iteration.
+import * as kv from '/assets/js/klero-verify.js';
+
+const hex = kv.toHex;
+
+function checker(report) {
+  return (name, ok, detail) => {
+    report.count += 1;
+    if (!ok) report.failures.push(`${name}: ${detail ?? 'mismatch'}`);
+  };
+}
+
+function guard(report, name, f) {
+  try {
+    f();
+  } catch (e) {
+    report.count += 1;
+    report.failures.push(`${name}: threw ${e.message}`);
+  }
+}
+
+export const checks = {
+  'entries.json': (text, check) => {
+    const v = kv.parseJson(text);
+    v.entries.forEach((x, i) => {
+      const name = `entry ${i} (${x.event})`;
+      const entry = { ...x.entry, prev: x.prev, hash: x.hash };
+      const bytes = kv.entryBytes(entry);
+      check(`${name} bytes`, hex(bytes) === x.bytes, `bytes ${hex(bytes).slice(0, 40)}…`);
+      const h = kv.entryHash(kv.digest(x.prev), bytes);
+      check(`${name} hash`, hex(h) === x.hash, hex(h));
+    });
+  },
+  'chain.json': (text, check) => {
+    const v = kv.parseJson(text);
+    const vals = v.values_v0_to_v5;
+    check('secret is v_N', vals[vals.length - 1] === v.secret);
+    for (let i = vals.length - 1; i > 0; i--) {
+      check(`H(v_${i}) = v_${i - 1}`, hex(kv.chainStep(kv.digest(vals[i]))) === vals[i - 1]);
+    }
+  },
+  'seeds.json': (text, check) => {
+    const v = kv.parseJson(text);
+    v.seeds.forEach((s, i) => {
+      const seed = kv.seedOf(kv.digest(s.trigger_hash), s.beacon);
+      check(`seed ${i}`, hex(seed) === s.seed, hex(seed));
+    });
+  },
+  'sampling.json': (text, check) => {
+    const v = kv.parseJson(text);
+    for (const c of v.cases) {
+      const rng = new kv.ChaCha20Rng(kv.digest(c.seed));
+      const words = c.first_words.map(() => rng.nextU64().toString(16).padStart(16, '0'));
+      check(`${c.name}: first words`, words.join() === c.first_words.join(), words.join());
+      const got = kv.sample(kv.digest(c.seed), c.weights, c.seats);
+      check(`${c.name}: chosen`, got.join() === c.chosen_positions.join(), got.join());
+    }
+    // RFC 8439 A.1 #1: the all-zero key's first u64.
+    const z = new kv.ChaCha20Rng(new Uint8Array(32)).nextU64();
+    check('RFC 8439 zero key', z === 0x903df1a0ade0b876n, z.toString(16));
+  },
+  'weights.json': (text, check) => {
+    const v = kv.parseJson(text);
+    for (const c of v.weights) {
+      const loads = c.intake_milli.map((x, j) => kv.normalizedLoad(x, c.share_permille[j]));
+      check(`${c.name}: loads`, loads.join() === c.loads.map(String).join(), loads.join());
+      const w = kv.planWeights({
+        loads: c.loads,
+        shares: c.share_permille,
+        rates: c.rates,
+        absentRates: c.absent_rates,
+        caseWeight: c.case_weight,
+        policy: c,
+      });
+      check(`${c.name}: weights`, w.join() === c.weights.map(String).join(), w.join());
+    }
+    for (const c of v.balanced_rates) {
+      const x = kv.balancedRates(c.share_permille, c.holds, c.volumes_milli);
+      check(`${c.name}: factors`, x.join() === c.factors.map(String).join(), x.join());
+    }
+    v.absence_credit.forEach((c, i) => {
+      const got = kv.absenceCredit(c.case_weight, c.seats, c.rate, c.pool_rates);
+      check(`absence credit ${i}`, String(got) === String(c.credit_milli), String(got));
+    });
+    v.joining_credit.forEach((c, i) => {
+      const got = kv.joiningCredit(c.pooled_mean, c.catch_up_limit, c.load, c.share_permille);
+      check(`joining credit ${i}`, String(got) === String(c.credit_milli), String(got));
+    });
+  },
+  'keys.json': (text, check) => {
+    // Commitments and the duplicate key from the normalized keys. The normalization itself
+    // (SPEC §4.3, its confusables skeleton) is not implemented in JavaScript.
+    const v = kv.parseJson(text);
+    const pepper = kv.digest(v.pepper);
+    v.keys.forEach((k, i) => {
+      check(`key ${i} party commitment`, hex(kv.partyCommitment(pepper, k.normalized)) === k.party_commitment);
+      check(`key ${i} claim commitment`, hex(kv.claimCommitment(pepper, k.normalized)) === k.claim_commitment);
+    });
+    const d = v.duplicate_key;
+    const got = hex(kv.duplicateKey(d.court, d.division, d.case_type, d.parties, d.claim));
+    check('duplicate key', got === d.key, got);
+  },
+  'merkle.json': (text, check, files) => {
+    const v = kv.parseJson(text);
+    const root = kv.digest(v.root);
+    for (const inc of v.inclusion) {
+      const ok = kv.verifyInclusion(inc.index, v.size, kv.digest(inc.leaf), inc.path.map(kv.digest), root);
+      check(`inclusion of ${inc.index}`, ok);
+      if (inc.path.length === 0) continue;
+      const bad = kv.verifyInclusion(inc.index, v.size, kv.digest(inc.path[0]), inc.path.map(kv.digest), root);
+      check(`inclusion of ${inc.index} rejects another leaf`, !bad);
+    }
+    for (const c of v.consistency) {
+      const ok = kv.verifyConsistency(c.old_size, v.size, kv.digest(c.old_root), root, c.proof.map(kv.digest));
+      check(`consistency ${c.old_size} -> ${v.size}`, ok);
+      if (c.proof.length === 0) continue;
+      const bad = kv.verifyConsistency(c.old_size, v.size, kv.digest(c.proof[0]), root, c.proof.map(kv.digest));
+      check(`consistency ${c.old_size} rejects another old root`, !bad);
+    }
+    if (files['sample-log.jsonl'] !== undefined) {
+      const hashes = files['sample-log.jsonl']
+        .split('\n')
+        .filter((l) => l)
+        .map((l) => kv.digest(JSON.parse(l).hash));
+      check('root of the sample log', hex(kv.merkleRoot(hashes)) === v.root && hashes.length === v.size);
+    }
+  },
+  'sample-log.jsonl': (text, check, files) => logCheck('sample-log', text, check, files),
+  'conformance-log.jsonl': (text, check, files) => logCheck('conformance-log', text, check, files),
+};
+
+function logCheck(name, text, check, files) {
+  const exp = kv.parseJson(files[`${name}.expected.json`]);
+  const r = kv.checkLogDraws(text);
+  check(`${name}: entries`, r.entries === Number(exp.entries), `${r.entries}`);
+  check(`${name}: draws`, r.draws === Number(exp.draws), `${r.draws}`);
+  check(`${name}: root`, r.root === exp.root, r.root);
+  check(`${name}: head`, r.head === exp.head, r.head);
+  exp.draw_results.forEach((d) => {
+    const got = r.drawResults.find((x) => x.index === Number(d.index));
+    check(`${name}: draw at ${d.index}`, got && got.chosen.join() === d.chosen.join() && got.case === d.case,
+      got && got.chosen.join());
+  });
+}
+
+// The invalid logs this partial verifier is expected to catch (its scope: framing, numbering,
+// hashes, links, time, beacon, seed and sampling), with the entry and section of index.json.
+export const INVALID_IN_SCOPE = [
+  '4_1-altered-without-rehash', '4_1-broken-link', '6_1-anchor-of-length-zero',
+  '6_1-beacon-round-skipped', '6_1-beacon-value-forged', '7_1-time-goes-back',
+  '7_8-chosen-judge-changed', '8-crlf-line-ends', '8-missing-final-line-feed',
+  '8-upper-case-hex', '9-entry-deleted', '7_1-system-declares-a-conflict',
+];
+
+export function checkInvalid(indexText, files, check) {
+  const index = kv.parseJson(indexText);
+  for (const item of index.logs) {
+    const base = item.file.replace(/^invalid\//, '').replace(/\.jsonl$/, '');
+    const text = files[item.file];
+    if (text === undefined) continue;
+    let got = null;
+    try {
+      kv.checkLogDraws(text);
+    } catch (e) {
+      got = { entry: e.entry, section: e.section, message: e.message };
+    }
+    if (INVALID_IN_SCOPE.includes(base)) {
+      check(`${item.file} rejected at entry ${item.entry} (${item.section})`,
+        got && got.entry === item.entry && got.section === item.section, JSON.stringify(got));
+    } else {
+      // Out of scope (needs the state fold): it must at least not be rejected wrongly earlier.
+      check(`${item.file} not rejected before entry ${item.entry}`, !got || got.entry >= item.entry, JSON.stringify(got));
+    }
+  }
+}
+
+/** Runs every check over `files` ({name: text}); returns [{file, count, failures}]. */
+export function runVectors(files) {
+  const out = [];
+  for (const [file, f] of Object.entries(checks)) {
+    const report = { file, count: 0, failures: [] };
+    if (files[file] === undefined) {
+      report.failures.push('file missing');
+    } else {
+      guard(report, file, () => f(files[file], checker(report), files));
+    }
+    out.push(report);
+  }
+  if (files['invalid/index.json'] !== undefined) {
+    const report = { file: 'invalid/index.json', count: 0, failures: [] };
+    guard(report, 'invalid', () => checkInvalid(files['invalid/index.json'], files, checker(report)));
+    out.push(report);
+  }
+  return out;
+}

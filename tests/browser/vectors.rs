@@ -1,0 +1,95 @@
+//! klero-verify.js, run in Chromium, reproduces every vector of tests/vectors/ (and rejects the
+//! invalid logs within its scope at the listed entry and section); a tampered vector fails.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::site::{self, Tamper};
+use crate::webdriver::{Driver, Session};
+
+/// Every vector file, relative to tests/vectors/.
+fn vector_files() -> Vec<String> {
+    let dir = site::vectors_dir();
+    let mut names = vec![];
+    for sub in ["", "invalid/"] {
+        for e in std::fs::read_dir(dir.join(sub)).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_file() {
+                let n = e.file_name().into_string().unwrap();
+                if n.ends_with(".json") || n.ends_with(".jsonl") {
+                    names.push(format!("{sub}{n}"));
+                }
+            }
+        }
+    }
+    names.sort();
+    names
+}
+
+fn run(s: &Session<'_>, names: &[String], tamper: Value) -> Vec<Value> {
+    let v = s
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             window.kleroVectors(arguments[0], arguments[1]).then(done, (e) => done({error: String(e)}));",
+            json!([names, tamper]),
+        )
+        .unwrap();
+    assert!(v.get("error").is_none(), "the harness threw: {v}");
+    v.as_array().expect("a report").clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn js_verifier_reproduces_every_vector() {
+    let url = site::start(None, Tamper::None).await;
+    tokio::task::spawn_blocking(move || {
+        let driver = Driver::start().unwrap();
+        let s = driver.session(1280, 800).unwrap();
+        s.script_timeout(Duration::from_secs(60)).unwrap();
+        s.goto(&format!("{url}/harness.html")).unwrap();
+        s.wait_for("return window.kleroReady === true;", Duration::from_secs(10))
+            .unwrap();
+        let names = vector_files();
+        let report = run(&s, &names, Value::Null);
+        let mut total = 0;
+        for r in &report {
+            let (file, count) = (r["file"].as_str().unwrap(), r["count"].as_u64().unwrap());
+            println!("klero-verify.js: {file}: {count} checks");
+            assert!(count > 0, "{file}: no vector checked");
+            assert_eq!(r["failures"], json!([]), "{file} failed in the browser");
+            total += count;
+        }
+        // Every top-level vector file is checked by something.
+        for n in names.iter().filter(|n| !n.starts_with("invalid/")) {
+            let covered = report.iter().any(|r| r["file"] == json!(n))
+                || n.ends_with(".expected.json");
+            assert!(covered, "{n} is not checked by the JavaScript verifier");
+        }
+        assert!(report.iter().any(|r| r["file"] == "invalid/index.json"));
+        println!("klero-verify.js: {total} checks over {} files, all passed", names.len());
+
+        // A tampered vector must fail: one seed changed, one chosen judge in the sample log.
+        let seeds = std::fs::read_to_string(site::vectors_dir().join("seeds.json")).unwrap();
+        let seed = seeds.split("\"seed\": \"").nth(1).unwrap()[..64].to_owned();
+        let mut other = seed.clone();
+        other.replace_range(0..1, if seed.starts_with('0') { "1" } else { "0" });
+        let report = run(
+            &s,
+            &names,
+            json!({"file": "seeds.json", "from": seed, "to": other}),
+        );
+        let seeds = report.iter().find(|r| r["file"] == "seeds.json").unwrap();
+        assert_eq!(seeds["failures"].as_array().unwrap().len(), 1, "{seeds}");
+
+        let report = run(
+            &s,
+            &names,
+            json!({"file": "sample-log.jsonl", "from": "\"chosen\":[\"J-05\"", "to": "\"chosen\":[\"J-06\""}),
+        );
+        let log = report.iter().find(|r| r["file"] == "sample-log.jsonl").unwrap();
+        let failures = log["failures"].to_string();
+        assert!(failures.contains("altered"), "{log}");
+    })
+    .await
+    .unwrap();
+}
