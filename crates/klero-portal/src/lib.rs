@@ -1,4 +1,4 @@
-//! # klero-portal: Kleroterion's HTTP API
+//! # klero-portal: Kleroterion's HTTP API and its pages
 //!
 //! One JSON API under `/api/v1` for the four roles of a court system (clerk, judge, court
 //! administrator, system administrator) and for the public, which needs no account to read and
@@ -35,6 +35,7 @@ pub mod auth;
 pub mod error;
 mod extract;
 mod openapi;
+pub mod pages;
 mod routes;
 pub mod server;
 
@@ -90,6 +91,8 @@ pub struct AppState {
     config: Arc<Config>,
     /// Audits computed, until the log grows.
     audits: routes::audit::AuditCache,
+    /// The pages' keys (CSRF).
+    pages: Arc<pages::PageKeys>,
 }
 
 impl AppState {
@@ -106,8 +109,10 @@ pub async fn router(store: Store, config: Config) -> Router {
         case_seq: Arc::default(),
         config: Arc::new(config),
         audits: Arc::default(),
+        pages: Arc::new(pages::PageKeys::new()),
     };
     routes::routes()
+        .merge(pages::routes())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
