@@ -28,3 +28,5 @@ mod rules;
 mod audit;
 // Connection timeouts and limits, oversized requests, bounds, other courts' staff, OpenAPI answers.
 mod hygiene;
+// The portal in a browser: languages, login and CSRF, the clerk's form, the API the pages use.
+mod pages;
