@@ -24,7 +24,9 @@ fn main() {
     let mut files = vec![];
     walk(&root, &mut files);
     files.sort();
-    let mut code = String::from("/// The portal's static files: (path below assets/, bytes).\npub(crate) static ASSETS: &[(&str, &[u8])] = &[\n");
+    let mut code = String::from(
+        "/// The portal's static files: (path below assets/, bytes).\npub(crate) static ASSETS: &[(&str, &[u8])] = &[\n",
+    );
     for f in files {
         let rel = f
             .strip_prefix(&root)

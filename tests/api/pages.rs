@@ -221,7 +221,11 @@ async fn every_page_answers_in_the_language_asked_for(backend: crate::helpers::B
     );
     let r = page(&app, "/assets/style.css", &[]).await;
     assert_eq!(r.header("content-type"), Some("text/css; charset=utf-8"));
-    assert_problem(&page(&app, "/assets/nothing.js", &[]).await, 404, "not-found");
+    assert_problem(
+        &page(&app, "/assets/nothing.js", &[]).await,
+        404,
+        "not-found",
+    );
     app.stop().await;
 }
 both_backends!(every_page_answers_in_the_language_asked_for);
@@ -252,7 +256,11 @@ async fn forms_without_their_csrf_token_are_refused_and_write_nothing(
     }
     // The token of another session does not do either.
     let admin_cookie = login(&app, &app.court_admin).await;
-    let theirs = csrf_of(&page(&app, "/", &[("cookie", admin_cookie.as_str())]).await.text());
+    let theirs = csrf_of(
+        &page(&app, "/", &[("cookie", admin_cookie.as_str())])
+            .await
+            .text(),
+    );
     let pairs = [
         ("csrf", theirs.as_str()),
         ("division", "civil"),
@@ -437,9 +445,13 @@ async fn a_clerk_files_a_case_through_the_form_and_sees_the_judge(
     let r = page(&app, "/judge", &[("cookie", jc.as_str())]).await;
     assert!(r.text().contains("id=\"docket\"") && r.text().contains(&case));
     // The clerk closes it from the case page.
-    let html = page(&app, &format!("/cases/{case}"), &[("cookie", clerk.as_str())])
-        .await
-        .text();
+    let html = page(
+        &app,
+        &format!("/cases/{case}"),
+        &[("cookie", clerk.as_str())],
+    )
+    .await
+    .text();
     assert!(html.contains("id=\"closing-form\""));
     let r = post_form(
         &app,
@@ -477,16 +489,21 @@ async fn the_api_pieces_the_pages_use(backend: crate::helpers::Backend) {
         .await;
     assert_eq!(r.json()["total"], 0);
     let r = app
-        .get(&format!("{path}?judge={judge}&q=2026&from=2000-01-01"), Some(&app.clerk))
+        .get(
+            &format!("{path}?judge={judge}&q=2026&from=2000-01-01"),
+            Some(&app.clerk),
+        )
         .await;
     assert_eq!(r.json()["total"], 1, "{}", r.text());
     assert_problem(
-        &app.get(&format!("{path}?status=lost"), Some(&app.clerk)).await,
+        &app.get(&format!("{path}?status=lost"), Some(&app.clerk))
+            .await,
         400,
         "invalid-parameter",
     );
     assert_problem(
-        &app.get(&format!("{path}?from=2026-13-01"), Some(&app.clerk)).await,
+        &app.get(&format!("{path}?from=2026-13-01"), Some(&app.clerk))
+            .await,
         400,
         "invalid-parameter",
     );
@@ -496,13 +513,21 @@ async fn the_api_pieces_the_pages_use(backend: crate::helpers::Backend) {
         "invalid-parameter",
     );
     assert_problem(&app.get(&path, None).await, 401, "unauthorized");
-    assert_problem(&app.get(&path, Some(&app.other_clerk)).await, 403, "forbidden");
+    assert_problem(
+        &app.get(&path, Some(&app.other_clerk)).await,
+        403,
+        "forbidden",
+    );
     // A judge's public record.
     let r = app.get("/api/v1/judges/J-02", None).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["court"], COURT);
     assert_eq!(r.json()["judge"], "J-02");
-    assert_problem(&app.get("/api/v1/judges/J-999", None).await, 404, "not-found");
+    assert_problem(
+        &app.get("/api/v1/judges/J-999", None).await,
+        404,
+        "not-found",
+    );
     // The absence calendar.
     let r = app
         .get(
@@ -513,7 +538,10 @@ async fn the_api_pieces_the_pages_use(backend: crate::helpers::Backend) {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json(), json!([]));
     let r = app
-        .get(&format!("/api/v1/courts/{COURT}/absences"), Some(&app.court_admin))
+        .get(
+            &format!("/api/v1/courts/{COURT}/absences"),
+            Some(&app.court_admin),
+        )
         .await;
     assert_eq!(r.status, 200);
     assert_problem(
@@ -536,14 +564,17 @@ async fn the_api_pieces_the_pages_use(backend: crate::helpers::Backend) {
     assert_eq!(r.status, 201, "{}", r.text());
     let subject = r.json()["subject"].as_str().unwrap().to_owned();
     let index = r.json()["entry"]["index"].as_u64().unwrap();
-    let r = app.get("/api/v1/judges/J-02/conflicts", Some(&app.judge)).await;
+    let r = app
+        .get("/api/v1/judges/J-02/conflicts", Some(&app.judge))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let list = r.json();
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list[0]["subject"], subject.as_str());
     assert_eq!(list[0]["index"], index);
     assert_problem(
-        &app.get("/api/v1/judges/J-02/conflicts", Some(&app.court_admin)).await,
+        &app.get("/api/v1/judges/J-02/conflicts", Some(&app.court_admin))
+            .await,
         403,
         "forbidden",
     );
@@ -555,7 +586,9 @@ async fn the_api_pieces_the_pages_use(backend: crate::helpers::Backend) {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    let r = app.get("/api/v1/judges/J-02/conflicts", Some(&app.judge)).await;
+    let r = app
+        .get("/api/v1/judges/J-02/conflicts", Some(&app.judge))
+        .await;
     assert_eq!(r.json(), json!([]));
     assert_problem(
         &app.post(
@@ -594,9 +627,17 @@ async fn the_api_pieces_the_pages_use(backend: crate::helpers::Backend) {
     assert_eq!(rep["rows"][1]["action"], "update");
     assert_eq!(rep["written"], 0);
     assert_eq!(app.size().await, size);
-    let r = import("J-91,civil,civil,1000,true\nJ-92,civil,astrology,1000,true\n", false).await;
+    let r = import(
+        "J-91,civil,civil,1000,true\nJ-92,civil,astrology,1000,true\n",
+        false,
+    )
+    .await;
     assert_problem(&r, 422, "invalid");
-    assert!(r.json()["detail"].as_str().unwrap().starts_with("line 2"), "{}", r.text());
+    assert!(
+        r.json()["detail"].as_str().unwrap().starts_with("line 2"),
+        "{}",
+        r.text()
+    );
     let r = import("J-91,civil,1000\n", false).await;
     assert_problem(&r, 422, "invalid");
     assert_eq!(app.size().await, size, "a refused import wrote");
@@ -627,7 +668,10 @@ async fn the_api_pieces_the_pages_use(backend: crate::helpers::Backend) {
         "/api/v1/judges/{judge}/conflicts",
         "/api/v1/courts/{court}/judges/import",
     ] {
-        assert!(doc["paths"][p].is_object(), "{p} is not in the OpenAPI document");
+        assert!(
+            doc["paths"][p].is_object(),
+            "{p} is not in the OpenAPI document"
+        );
     }
     app.assert_verifies().await;
     app.stop().await;

@@ -35,11 +35,7 @@ impl Lang {
 
     /// The language of a code's primary subtag (`ru-RU` is Russian), if the portal has it.
     pub fn parse(code: &str) -> Option<Lang> {
-        let primary = code
-            .trim()
-            .split(['-', '_'])
-            .next()?
-            .to_ascii_lowercase();
+        let primary = code.trim().split(['-', '_']).next()?.to_ascii_lowercase();
         LANGUAGES.into_iter().find(|l| l.code() == primary)
     }
 
@@ -145,7 +141,11 @@ mod tests {
                 assert!(ids.contains(id), "{} lacks {id}", l.code());
             }
             for id in &ids {
-                assert!(en.contains(id), "{} has {id}, which English lacks", l.code());
+                assert!(
+                    en.contains(id),
+                    "{} has {id}, which English lacks",
+                    l.code()
+                );
             }
         }
     }
@@ -167,7 +167,10 @@ mod tests {
                         continue;
                     }
                     used += 1;
-                    assert!(en.contains(&id.to_owned()), "the pages use {id:?}, which is missing");
+                    assert!(
+                        en.contains(&id.to_owned()),
+                        "the pages use {id:?}, which is missing"
+                    );
                 }
             }
         }
@@ -176,10 +179,19 @@ mod tests {
 
     #[test]
     fn accept_language_picks_the_best_language_the_portal_has() {
-        assert_eq!(Lang::from_accept_language("ru-RU,ru;q=0.9,en;q=0.8"), Some(Lang::Ru));
-        assert_eq!(Lang::from_accept_language("de;q=1, az;q=0.5, en;q=0.4"), Some(Lang::Az));
+        assert_eq!(
+            Lang::from_accept_language("ru-RU,ru;q=0.9,en;q=0.8"),
+            Some(Lang::Ru)
+        );
+        assert_eq!(
+            Lang::from_accept_language("de;q=1, az;q=0.5, en;q=0.4"),
+            Some(Lang::Az)
+        );
         assert_eq!(Lang::from_accept_language("de, fr"), None);
-        assert_eq!(Lang::from_accept_language("en;q=0, ru;q=0.1"), Some(Lang::Ru));
+        assert_eq!(
+            Lang::from_accept_language("en;q=0, ru;q=0.1"),
+            Some(Lang::Ru)
+        );
     }
 
     #[test]

@@ -24,6 +24,10 @@
 //!   `X-Content-Type-Options: nosniff`, `Referrer-Policy: same-origin`, and `no-store` on every
 //!   page (staff pages show non-public data).
 
+// A page handler's early return is the whole page to send (a `Response`), once per request; boxing
+// it would buy nothing.
+#![allow(clippy::result_large_err)]
+
 pub mod i18n;
 mod public;
 mod staff;
@@ -276,7 +280,11 @@ impl Ctx {
         let given = given.as_bytes();
         !want.is_empty()
             && want.len() == given.len()
-            && want.iter().zip(given).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+            && want
+                .iter()
+                .zip(given)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
     }
 
     /// The hidden CSRF field of a form.
@@ -374,7 +382,10 @@ impl Ctx {
             header::CONTENT_LANGUAGE,
             HeaderValue::from_static(self.lang.code()),
         );
-        h.insert(header::VARY, HeaderValue::from_static("Accept-Language, Cookie"));
+        h.insert(
+            header::VARY,
+            HeaderValue::from_static("Accept-Language, Cookie"),
+        );
         for c in &self.cookies {
             if let Ok(v) = HeaderValue::from_str(c) {
                 h.append(header::SET_COOKIE, v);

@@ -226,7 +226,9 @@ fn entry_summary(e: &LogEntry) -> String {
         Event::JudgeRegistered { judge, .. } | Event::JudgeUpdated { judge, .. } => {
             judge.to_string()
         }
-        Event::AbsenceRecorded { judge, from, until, .. } => format!("{judge} {from}…{until}"),
+        Event::AbsenceRecorded {
+            judge, from, until, ..
+        } => format!("{judge} {from}…{until}"),
         Event::Recusal { case, judge, .. } | Event::Reassignment { case, judge, .. } => {
             format!("{case}: {judge}")
         }
@@ -303,7 +305,9 @@ fn draw_record(ctx: &Ctx, p: &DrawProof, first: bool) -> Markup {
     let total: u64 = d.eligible.iter().map(|c| c.weight).sum();
     let method = match &d.method {
         klero_core::Method::Random => ctx.t("method-random"),
-        klero_core::Method::Related { case } => ctx.ta("method-related", &[("case", case.as_str())]),
+        klero_core::Method::Related { case } => {
+            ctx.ta("method-related", &[("case", case.as_str())])
+        }
         klero_core::Method::Duplicate { case } => {
             ctx.ta("method-duplicate", &[("case", case.as_str())])
         }
@@ -423,7 +427,8 @@ pub(crate) async fn case(ctx: Ctx, Path(case): Path<String>) -> Response {
             ))
         })
     });
-    let Some((court, division, case_type, filed_at, closed, judges, related, earlier)) = info else {
+    let Some((court, division, case_type, filed_at, closed, judges, related, earlier)) = info
+    else {
         let text = ctx.ta("case-not-found", &[("case", &case)]);
         return ctx.render_status(StatusCode::NOT_FOUND, &text, html! { h1 { (text) } });
     };
@@ -434,7 +439,10 @@ pub(crate) async fn case(ctx: Ctx, Path(case): Path<String>) -> Response {
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default();
-            ctx.ta("status-closed", &[("reason", &ctx.t(&format!("closing-{r}")))])
+            ctx.ta(
+                "status-closed",
+                &[("reason", &ctx.t(&format!("closing-{r}")))],
+            )
         }
         (None, true) => ctx.t("status-pending"),
         (None, false) => ctx.t("status-open"),

@@ -42,7 +42,13 @@ const CLOSING: [&str; 5] = [
     "dismissal",
     "transfer",
 ];
-const RELATION: [&str; 5] = ["counterclaim", "same_facts", "follow_up", "joinder", "other"];
+const RELATION: [&str; 5] = [
+    "counterclaim",
+    "same_facts",
+    "follow_up",
+    "joinder",
+    "other",
+];
 const ABSENCE: [&str; 5] = ["leave", "sick", "training", "secondment", "other"];
 
 fn select(ctx: &Ctx, name: &str, id: &str, prefix: &str, codes: &[&str]) -> Markup {
@@ -56,7 +62,10 @@ fn select(ctx: &Ctx, name: &str, id: &str, prefix: &str, codes: &[&str]) -> Mark
 /// The outcome of an action, as a page: a sentence and a link back.
 fn outcome(ctx: &Ctx, title: &str, r: Result<Markup, ApiError>, back: &str) -> Response {
     let (status, body) = match r {
-        Ok(m) => (StatusCode::OK, html! { div class="result" id="action-result" role="status" { (m) } }),
+        Ok(m) => (
+            StatusCode::OK,
+            html! { div class="result" id="action-result" role="status" { (m) } },
+        ),
         Err(e) => (
             e.kind.status(),
             html! { p class="errors" id="action-result" role="alert" { (ctx.ta("action-refused", &[("detail", &e.detail)])) } },
@@ -230,7 +239,12 @@ fn file_page(
     let (divisions, types) = ctx.app.store().read(|s| {
         (
             s.court(court)
-                .map(|c| c.divisions.keys().map(|d| d.to_string()).collect::<Vec<_>>())
+                .map(|c| {
+                    c.divisions
+                        .keys()
+                        .map(|d| d.to_string())
+                        .collect::<Vec<_>>()
+                })
                 .unwrap_or_default(),
             s.policy()
                 .map(|p| {
@@ -469,7 +483,9 @@ pub(crate) async fn cases(ctx: Ctx, Query(q): Query<HashMap<String, String>>) ->
             if let Some(x) = val(k) {
                 s.push_str(&format!(
                     "&{k}={}",
-                    x.replace('%', "%25").replace('&', "%26").replace('#', "%23")
+                    x.replace('%', "%25")
+                        .replace('&', "%26")
+                        .replace('#', "%23")
                 ));
             }
         }
@@ -671,8 +687,12 @@ async fn conflict_action(ctx: Ctx, form: Form, declare: bool) -> Response {
     };
     let r = judges::conflict(ctx.app.clone(), u, judge.to_string(), req, declare).await;
     let note = match r {
-        Ok(_) => html! { p class="result" id="action-result" role="status" { (ctx.t(if declare { "conflicts-declared" } else { "conflicts-withdrawn" })) } },
-        Err(e) => html! { p class="errors" id="action-result" role="alert" { (ctx.ta("action-refused", &[("detail", &e.detail)])) } },
+        Ok(_) => {
+            html! { p class="result" id="action-result" role="status" { (ctx.t(if declare { "conflicts-declared" } else { "conflicts-withdrawn" })) } }
+        }
+        Err(e) => {
+            html! { p class="errors" id="action-result" role="alert" { (ctx.ta("action-refused", &[("detail", &e.detail)])) } }
+        }
     };
     conflicts_page(&ctx, &judge, Some(note)).await
 }
@@ -754,7 +774,11 @@ async fn judges_page(ctx: &Ctx, court: &CourtId, note: Option<Markup>) -> Respon
         Ok(v) => v.0,
         Err(e) => return outcome(ctx, &ctx.t("nav-admin-judges"), Err(e), "/"),
     };
-    let divisions: Vec<String> = view.divisions.iter().map(|d| d.division.to_string()).collect();
+    let divisions: Vec<String> = view
+        .divisions
+        .iter()
+        .map(|d| d.division.to_string())
+        .collect();
     let specs = policy_specializations(ctx);
     let title = ctx.ta("judges-title", &[("court", &view.name)]);
     let yn = |b: bool| if b { ctx.t("yes") } else { ctx.t("no") };
@@ -869,9 +893,14 @@ pub(crate) async fn register_judge(ctx: Ctx, form: Form) -> Response {
             share_permille: rec.share_permille,
             active: rec.active,
         };
-        admin::register_judge(AxState(ctx.app.clone()), u, ApiPath(court.to_string()), Json(req))
-            .await
-            .map(|(_, r)| r.0)
+        admin::register_judge(
+            AxState(ctx.app.clone()),
+            u,
+            ApiPath(court.to_string()),
+            Json(req),
+        )
+        .await
+        .map(|(_, r)| r.0)
     }
     .await;
     let note = match &r {

@@ -925,6 +925,9 @@ pub struct ImportRow {
     pub event: Option<Event>,
 }
 
+/// One planned line of an import: its number, the judge, the action and the event to write.
+type Planned = (usize, JudgeId, &'static str, Option<Event>);
+
 /// The most lines one import may hold.
 pub const MAX_IMPORT_LINES: usize = 1000;
 
@@ -935,7 +938,7 @@ fn import_events(
     state: &State,
     court: &CourtId,
     csv: &str,
-) -> ApiResult<Vec<(usize, JudgeId, &'static str, Option<Event>)>> {
+) -> ApiResult<Vec<Planned>> {
     let bad = |line: usize, what: String| ApiError::invalid(format!("line {line}: {what}"));
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -1142,8 +1145,8 @@ pub async fn import_judges_csv(
     crate::extract::Query(q): crate::extract::Query<DryRun>,
     body: axum::body::Bytes,
 ) -> ApiResult<axum::Json<ImportReport>> {
-    let csv = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::invalid("the CSV must be UTF-8 text"))?;
+    let csv =
+        std::str::from_utf8(&body).map_err(|_| ApiError::invalid("the CSV must be UTF-8 text"))?;
     Ok(axum::Json(
         import_judges(&app, &principal, &court, csv, q.dry_run.unwrap_or(false)).await?,
     ))

@@ -759,11 +759,10 @@ pub(crate) fn search_cases(state: &State, court: &CourtId, q: &CaseSearch) -> Ap
         })?),
         None => None,
     };
-    let needle = q
-        .q
-        .as_deref()
-        .map(|s| s.trim().to_ascii_uppercase())
-        .filter(|s| !s.is_empty());
+    let needle =
+        q.q.as_deref()
+            .map(|s| s.trim().to_ascii_uppercase())
+            .filter(|s| !s.is_empty());
     if needle.as_ref().is_some_and(|n| n.len() > 100) {
         return Err(ApiError::new(
             Kind::InvalidParameter,
