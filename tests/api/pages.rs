@@ -96,7 +96,8 @@ async fn login(app: &TestApp, token: &str) -> String {
         &[],
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(r.header("location").is_some_and(|l| l.starts_with('/')));
     let (session, _) = set_cookie(&r, "klero_session").expect("a session cookie");
     format!("klero_session={session}")
 }
@@ -316,7 +317,8 @@ async fn login_sets_the_cookie_flags_and_logout_clears_it(backend: crate::helper
         &[("x-forwarded-proto", "https")],
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/clerk/file"));
     let (session, header) = set_cookie(&r, "klero_session").unwrap();
     assert_eq!(session, app.clerk);
     for flag in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
@@ -444,6 +446,44 @@ async fn a_clerk_files_a_case_through_the_form_and_sees_the_judge(
     let jc = login(&app, &token).await;
     let r = page(&app, "/judge", &[("cookie", jc.as_str())]).await;
     assert!(r.text().contains("id=\"docket\"") && r.text().contains(&case));
+    // The judge declares a conflict through the form and withdraws it with a click.
+    let html = page(&app, "/judge/conflicts", &[("cookie", jc.as_str())])
+        .await
+        .text();
+    let csrf = csrf_of(&html);
+    let r = post_form(
+        &app,
+        "/judge/conflicts",
+        &jc,
+        &[("csrf", &csrf), ("party", "PL-4242")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let html = r.text();
+    let at = html
+        .find("name=\"subject\" value=\"")
+        .expect("a withdraw button");
+    let subject = html[at + 22..].split('"').next().unwrap().to_owned();
+    let listed = app
+        .get(&format!("/api/v1/judges/{judge}/conflicts"), Some(&token))
+        .await
+        .json();
+    assert_eq!(listed[0]["subject"], subject.as_str());
+    let r = post_form(
+        &app,
+        "/judge/conflicts/withdraw",
+        &jc,
+        &[("csrf", &csrf), ("subject", &subject)],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let listed = app
+        .get(&format!("/api/v1/judges/{judge}/conflicts"), Some(&token))
+        .await
+        .json();
+    assert_eq!(listed, json!([]));
     // The clerk closes it from the case page.
     let html = page(
         &app,

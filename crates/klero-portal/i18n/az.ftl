@@ -61,6 +61,7 @@ court-stats = Hakimlərin iş yükü
 court-stats-intro = Yük siyasət dövrü ərzində alınmış çəkili işlərdir və hər hakimin payına görə miqyaslanır. Zolaq onu məhkəmənin orta göstəricisi (xətt) ilə müqayisə edir.
 court-mean = Məhkəmə üzrə orta yük: { $mean }
 court-cases-total = İşlər: { $cases }, onlardan açıq: { $open }
+court-not-found = { $court } adlı məhkəmə yoxdur.
 court-audit = Bu məhkəmənin auditi
 th-judge = Hakim
 th-division = Kollegiya

@@ -62,6 +62,7 @@ court-stats = Workload of the judges
 court-stats-intro = Load is the weighted cases received over the policy window, scaled by each judge's share. The bar shows it against the court's mean (the line).
 court-mean = Court mean load: { $mean }
 court-cases-total = Cases: { $cases }, of which open: { $open }
+court-not-found = There is no court { $court }.
 court-audit = Audit of this court
 th-judge = Judge
 th-division = Division

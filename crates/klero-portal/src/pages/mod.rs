@@ -354,6 +354,14 @@ impl Ctx {
         self.respond(StatusCode::OK, markup)
     }
 
+    /// A 303 to `to` (a path of this portal), with the cookies to set.
+    pub fn redirect(&self, to: &'static str) -> Response {
+        let mut r = self.respond(StatusCode::SEE_OTHER, html! {});
+        r.headers_mut()
+            .insert(header::LOCATION, HeaderValue::from_static(to));
+        r
+    }
+
     fn respond(&self, status: StatusCode, markup: Markup) -> Response {
         let mut r = (status, markup.into_string()).into_response();
         let h = r.headers_mut();

@@ -95,22 +95,14 @@ pub(crate) async fn login(mut ctx: Ctx, form: Form) -> Response {
     };
     let role = user.role;
     ctx.sign_in(&token, user);
+    // Post/redirect/get: the role's first page, with the session cookie set on the redirect.
     let next = match role {
         klero_core::Role::Clerk => "/clerk/file",
         klero_core::Role::Judge => "/judge",
         klero_core::Role::CourtAdmin => "/admin/judges",
         _ => "/",
     };
-    let title = ctx.t("home-title");
-    let who = ctx.t("nav-home");
-    ctx.render(
-        &title,
-        html! {
-            h1 { (title) }
-            p class="ok" id="login-ok" { (ctx.t("login-submit")) " ✓" }
-            p { a class="button" href=(next) { (who) " →" } }
-        },
-    )
+    ctx.redirect(next)
 }
 
 /// Signs out.
@@ -163,7 +155,10 @@ pub(crate) async fn court(ctx: Ctx, Path(court): Path<String>) -> Response {
         api::stats(st, crate::extract::Path(court.clone())).await,
     ) {
         (Ok(v), Ok(s)) => (v.0, s.0),
-        _ => return ctx.message_page(StatusCode::NOT_FOUND, "nav-home"),
+        _ => {
+            let text = ctx.ta("court-not-found", &[("court", &court)]);
+            return ctx.render_status(StatusCode::NOT_FOUND, &text, html! { h1 { (text) } });
+        }
     };
     let title = ctx.ta("court-title", &[("name", &view.name)]);
     let rows: Vec<(String, u64, bool)> = stats

@@ -429,7 +429,7 @@ pub(crate) async fn file(ctx: Ctx, form: Form) -> Response {
         Ok((filing, _)) => filing,
         Err(e) => {
             let errors = vec![(
-                "division",
+                "filing-form",
                 ctx.ta("file-err-refused", &[("detail", &e.detail)]),
             )];
             return file_page(&ctx, &court, &f, &errors, e.kind.status());
@@ -584,6 +584,7 @@ pub(crate) async fn docket(ctx: Ctx) -> Response {
             p id="workload" { (ctx.ta("docket-load", &[("load", &d.load.to_string()), ("mean", &d.court_mean_load.to_string())])) }
             h2 { (ctx.t("docket-chart")) }
             (super::public::load_chart(&ctx.t("docket-chart"), &rows, d.court_mean_load))
+            p class="help" { span class="bad" { "■ " (ctx.t("docket-you")) } " · ┆ " (ctx.t("docket-mean")) }
             h2 { (ctx.t("nav-judge-docket")) }
             @if d.cases.is_empty() {
                 p { (ctx.t("docket-empty")) }

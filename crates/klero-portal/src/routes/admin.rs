@@ -934,11 +934,7 @@ pub const MAX_IMPORT_LINES: usize = 1000;
 /// Parses the judges' CSV (`judge,division,specializations,share_permille,active`; specializations
 /// separated by `;`; a header line starting with `judge` is skipped) into the events it means
 /// against `state`. Refuses the whole file at its first bad line, naming it.
-fn import_events(
-    state: &State,
-    court: &CourtId,
-    csv: &str,
-) -> ApiResult<Vec<Planned>> {
+fn import_events(state: &State, court: &CourtId, csv: &str) -> ApiResult<Vec<Planned>> {
     let bad = |line: usize, what: String| ApiError::invalid(format!("line {line}: {what}"));
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
