@@ -52,6 +52,7 @@ login-submit = Daxil ol
 login-failed = Bu giriş məlumatı etibarsızdır və ya ləğv edilib.
 logout-done = Sistemdən çıxdınız.
 login-required = Bu səhifəni görmək üçün daxil olun.
+page-not-found = Belə səhifə yoxdur.
 forbidden = Giriş məlumatınız bu səhifəyə icazə vermir.
 csrf-failed = Formanın vaxtı keçib və ya forma bu portaldan gəlməyib. Heç nə qeyd olunmadı. Səhifəni yeniləyin və yenidən cəhd edin.
 

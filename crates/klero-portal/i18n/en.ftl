@@ -53,6 +53,7 @@ login-submit = Sign in
 login-failed = This credential is not valid or has been revoked.
 logout-done = You are signed out.
 login-required = Sign in to see this page.
+page-not-found = There is no such page.
 forbidden = Your credential does not allow this page.
 csrf-failed = The form has expired or did not come from this portal. Nothing was recorded. Reload the page and try again.
 

@@ -137,7 +137,24 @@ pub async fn router(store: Store, config: Config) -> Router {
         )
 }
 
-async fn fallback(method: Method) -> impl IntoResponse {
+async fn fallback(
+    method: Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    ctx: pages::Ctx,
+) -> axum::response::Response {
+    // A browser asking for a page that does not exist gets a page; everything else a problem.
+    let browser = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if method == Method::GET && browser && !uri.path().starts_with("/api/") {
+        return ctx.message_page(axum::http::StatusCode::NOT_FOUND, "page-not-found");
+    }
+    api_fallback(method).await.into_response()
+}
+
+async fn api_fallback(method: Method) -> impl IntoResponse {
     if matches!(
         method,
         Method::GET | Method::POST | Method::PUT | Method::DELETE

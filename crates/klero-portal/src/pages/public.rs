@@ -70,7 +70,7 @@ fn login_page(ctx: &Ctx, status: StatusCode, error: bool) -> Response {
                 label for="token" { (ctx.t("login-token")) }
                 input type="password" id="token" name="token" required autocomplete="off"
                     spellcheck="false" aria-invalid=[error.then_some("true")];
-                div { button type="submit" { (ctx.t("login-submit")) } }
+                div { button type="submit" id="login-submit" { (ctx.t("login-submit")) } }
             }
         },
     )

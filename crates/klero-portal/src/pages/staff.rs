@@ -295,7 +295,7 @@ fn file_page(
                 }
                 label for="earlier" { (ctx.t("file-earlier")) }
                 input type="text" id="earlier" name="earlier" value=(f.earlier) aria-invalid=[bad("earlier")];
-                div { button type="submit" { (ctx.t("file-submit")) } }
+                div { button type="submit" id="file-submit" { (ctx.t("file-submit")) } }
             }
         },
     )
