@@ -735,3 +735,215 @@ async fn the_api_pieces_the_pages_use(backend: crate::helpers::Backend) {
     app.stop().await;
 }
 both_backends!(the_api_pieces_the_pages_use);
+
+async fn a_court_administrator_and_a_clerk_work_through_the_pages(
+    backend: crate::helpers::Backend,
+) {
+    let app = spawn_app(backend).await;
+    let admin = login(&app, &app.court_admin).await;
+    let csrf = csrf_of(
+        &page(&app, "/admin/judges", &[("cookie", admin.as_str())])
+            .await
+            .text(),
+    );
+    // Register a judge: only the policy's specializations are offered, the core checks the rest.
+    let r = post_form(
+        &app,
+        "/admin/judges",
+        &admin,
+        &[
+            ("csrf", &csrf),
+            ("judge", "J-77"),
+            ("division", "civil"),
+            ("spec", "civil"),
+            ("spec", "family"),
+            ("share", "500"),
+            ("active", "true"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let j = app.get("/api/v1/judges/J-77", None).await.json();
+    assert_eq!(j["specializations"], json!(["civil", "family"]));
+    assert_eq!(j["share_permille"], 500);
+    let size = app.size().await;
+    let r = post_form(
+        &app,
+        "/admin/judges",
+        &admin,
+        &[
+            ("csrf", &csrf),
+            ("judge", "J-78"),
+            ("division", "civil"),
+            ("spec", "astrology"),
+            ("share", "500"),
+        ],
+        &[],
+    )
+    .await;
+    assert!(
+        r.text().contains("id=\"action-result\" role=\"alert\""),
+        "{}",
+        r.text()
+    );
+    assert_eq!(app.size().await, size, "a refused registration wrote");
+    // Deactivate with the one-click form (no "active" field).
+    let r = post_form(
+        &app,
+        "/admin/judges/J-77",
+        &admin,
+        &[
+            ("csrf", &csrf),
+            ("division", "civil"),
+            ("spec", "civil"),
+            ("share", "500"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        app.get("/api/v1/judges/J-77", None).await.json()["active"],
+        false
+    );
+    // An absence in the calendar, then cancelled.
+    let from = crate::helpers::day(3);
+    let until = crate::helpers::day(4);
+    let r = post_form(
+        &app,
+        "/admin/absences",
+        &admin,
+        &[
+            ("csrf", &csrf),
+            ("judge", "J-02"),
+            ("from", &from),
+            ("until", &until),
+            ("reason", "training"),
+            ("month", &from[..7]),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("id=\"calendar\"") && r.text().contains("J-02"));
+    let list = app
+        .get(
+            &format!("/api/v1/courts/{COURT}/absences?from={from}&until={until}"),
+            Some(&app.court_admin),
+        )
+        .await
+        .json();
+    let absence = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["judge"] == "J-02" && a["reason"] == "training")
+        .expect("the absence is in the calendar")["absence"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = post_form(
+        &app,
+        "/admin/absences/cancel",
+        &admin,
+        &[("csrf", &csrf), ("absence", &absence)],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // A clerk's credential, shown once, that works.
+    let r = post_form(
+        &app,
+        "/admin/tokens",
+        &admin,
+        &[("csrf", &csrf), ("holder", "CL-0099")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let html = r.text();
+    let at = html.find("<code>klero_").expect("the credential, once");
+    let token = html[at + 6..].split('<').next().unwrap().to_owned();
+    assert_eq!(
+        app.get(&format!("/api/v1/courts/{COURT}/cases"), Some(&token))
+            .await
+            .status,
+        200
+    );
+    // The import page: a dry run lists what would be written and writes nothing.
+    let size = app.size().await;
+    let r = post_form(
+        &app,
+        "/admin/import",
+        &admin,
+        &[
+            ("csrf", &csrf),
+            ("csv", "judge,division,specializations,share_permille,active\r\nJ-80,civil,civil,1000,true\r\n"),
+            ("dry_run", "true"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("judge_registered"), "{}", r.text());
+    assert_eq!(app.size().await, size);
+    // The new clerk records a recusal and a reassignment from a case's page.
+    let case = a_case(&app).await;
+    let clerk = login(&app, &token).await;
+    let html = page(
+        &app,
+        &format!("/cases/{case}"),
+        &[("cookie", clerk.as_str())],
+    )
+    .await
+    .text();
+    let csrf = csrf_of(&html);
+    let judge = app
+        .get(&format!("/api/v1/cases/{case}"), Some(&token))
+        .await
+        .json()["judges"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = post_form(
+        &app,
+        &format!("/cases/{case}/recusal"),
+        &clerk,
+        &[
+            ("csrf", &csrf),
+            ("judge", &judge),
+            ("reason", "party_challenge_upheld"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let now = app
+        .get(&format!("/api/v1/cases/{case}"), Some(&token))
+        .await
+        .json()["judges"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(now, judge);
+    let r = post_form(
+        &app,
+        &format!("/cases/{case}/reassignment"),
+        &clerk,
+        &[
+            ("csrf", &csrf),
+            ("judge", &now),
+            ("reason", "long_term_absence"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The case page now shows the two replacement draws.
+    let html = page(&app, &format!("/cases/{case}"), &[]).await.text();
+    assert_eq!(html.matches("class=\"draw\"").count(), 3, "{html}");
+    app.assert_verifies().await;
+    app.stop().await;
+}
+both_backends!(a_court_administrator_and_a_clerk_work_through_the_pages);
