@@ -14,7 +14,7 @@
 //! Example, against `cargo run -- serve --demo`:
 //!
 //! ```text
-//! cargo run --example screenshots -- observer-case=http://127.0.0.1:8080/cases/DEMO-DISTRICT-2026-000001/draw-check
+//! cargo run --example screenshots -- observer-case=http://127.0.0.1:8080/cases/DEMO-DISTRICT-2026-000001
 //! ```
 
 #[allow(dead_code)]

@@ -476,6 +476,10 @@ fn print_demo(t: &demo::DemoTokens, addr: SocketAddr) {
     println!(
         r#"
 Demo court "{court}" seeded: 2 divisions, 20 judges, 300 cases.
+
+Open the portal in a browser: {base}/
+  (staff: "Staff login", then paste one of the credentials below)
+
 Credentials (shown once; keep them secret; each was issued on the record to one person):
   export CLERK={clerk}    # clerk {clerk_id}
   export JUDGE={judge}    # judge {judge_id}, by their own enrollment

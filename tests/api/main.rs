@@ -30,3 +30,5 @@ mod audit;
 mod hygiene;
 // `klero monitor`: following a log, resuming, rollback and fork alarms.
 mod monitor;
+// The portal in a browser: languages, login and CSRF, the clerk's form, the API the pages use.
+mod pages;

@@ -16,3 +16,5 @@ mod site;
 mod vectors;
 // An observer clicks "Check this draw": it passes on an honest record and fails on a tampered one.
 mod draw_check;
+// A clerk files a case through the pages and sees the judge; the judge finds it on the docket.
+mod portal_flows;

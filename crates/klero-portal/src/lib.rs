@@ -1,4 +1,4 @@
-//! # klero-portal: Kleroterion's HTTP API
+//! # klero-portal: Kleroterion's HTTP API and its pages
 //!
 //! One JSON API under `/api/v1` for the four roles of a court system (clerk, judge, court
 //! administrator, system administrator) and for the public, which needs no account to read and
@@ -35,6 +35,7 @@ pub mod auth;
 pub mod error;
 mod extract;
 mod openapi;
+pub mod pages;
 mod routes;
 pub mod server;
 
@@ -57,9 +58,11 @@ use tracing::Level;
 pub use error::{ApiError, Kind, Problem};
 pub use openapi::openapi_json;
 pub use routes::admin::RoleName;
-/// A file served under `/assets/js/` (the in-browser verifier, its page script, the vendored
-/// libraries), by its path below that prefix.
-pub use routes::assets::asset as js_asset;
+/// The portal's JavaScript asset at `path` below `assets/js/` (the in-browser verifier, its page
+/// script, the vendored libraries), as text.
+pub fn js_asset(path: &str) -> Option<&'static str> {
+    pages::asset_bytes(&format!("js/{path}")).and_then(|b| std::str::from_utf8(b).ok())
+}
 
 /// The largest request body accepted, in bytes; larger bodies get a 413 problem.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -93,6 +96,8 @@ pub struct AppState {
     config: Arc<Config>,
     /// Audits computed, until the log grows.
     audits: routes::audit::AuditCache,
+    /// The pages' keys (CSRF).
+    pages: Arc<pages::PageKeys>,
 }
 
 impl AppState {
@@ -109,8 +114,10 @@ pub async fn router(store: Store, config: Config) -> Router {
         case_seq: Arc::default(),
         config: Arc::new(config),
         audits: Arc::default(),
+        pages: Arc::new(pages::PageKeys::new()),
     };
     routes::routes()
+        .merge(pages::routes())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
@@ -135,7 +142,24 @@ pub async fn router(store: Store, config: Config) -> Router {
         )
 }
 
-async fn fallback(method: Method) -> impl IntoResponse {
+async fn fallback(
+    method: Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    ctx: pages::Ctx,
+) -> axum::response::Response {
+    // A browser asking for a page that does not exist gets a page; everything else a problem.
+    let browser = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if method == Method::GET && browser && !uri.path().starts_with("/api/") {
+        return ctx.message_page(axum::http::StatusCode::NOT_FOUND, "page-not-found");
+    }
+    api_fallback(method).await.into_response()
+}
+
+async fn api_fallback(method: Method) -> impl IntoResponse {
     if matches!(
         method,
         Method::GET | Method::POST | Method::PUT | Method::DELETE

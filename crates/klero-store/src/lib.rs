@@ -366,6 +366,37 @@ impl Store {
         read_range(&self.inner.pool, start, end).await
     }
 
+    /// The `conflict_declared` entries of `judge`, in log order, read from the database. The log
+    /// holds only commitments, so this is how a judge's page learns when each of their conflicts
+    /// was declared. A `LIKE` on the entry text narrows the scan (the judge's identifier and the
+    /// entry type both occur in it); every candidate is then read as a whole entry and checked
+    /// exactly, so the text match only has to find a superset.
+    pub async fn conflict_declarations(
+        &self,
+        judge: &klero_core::JudgeId,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        let size = self.checkpoint().0;
+        let rows = sqlx::query(
+            "SELECT idx FROM log WHERE entry LIKE $1 AND entry LIKE $2 AND idx < $3 ORDER BY idx",
+        )
+        .bind("%conflict_declared%")
+        .bind(format!("%\"{}\"%", judge.as_str()))
+        .bind(size.min(i64::MAX as u64) as i64)
+        .fetch_all(&self.inner.pool)
+        .await
+        .map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let idx: i64 = row.try_get(0).map_err(db_err)?;
+            let e = self.entry(idx as u64).await?;
+            if matches!(&e.event, klero_core::Event::ConflictDeclared { judge: j, .. } if j == judge)
+            {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
     /// One entry; [`StoreError::NotFound`] if `index` is not below the acknowledged size.
     pub async fn entry(&self, index: u64) -> Result<LogEntry, StoreError> {
         let size = self.checkpoint().0;

@@ -807,3 +807,343 @@ pub async fn complete_enrollment(
     .await?;
     Ok((StatusCode::CREATED, axum::Json(issued)))
 }
+
+/// A window of days.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DayWindow {
+    /// First day, `YYYY-MM-DD` (default: today).
+    #[param(value_type = Option<String>)]
+    pub from: Option<Day>,
+    /// Last day, `YYYY-MM-DD` (default: 30 days after `from`); at most 366 days after `from`.
+    #[param(value_type = Option<String>)]
+    pub until: Option<Day>,
+}
+
+/// The absences of a court's judges that overlap `from..=until`, cancelled ones included, ordered
+/// by first day and judge: the one function behind the API and the calendar page.
+pub(crate) fn absences_between(
+    state: &State,
+    court: &CourtId,
+    from: Day,
+    until: Day,
+) -> ApiResult<Vec<AbsenceView>> {
+    if state.court(court).is_none() {
+        return Err(ApiError::not_found(format!("there is no court {court}")));
+    }
+    if from > until {
+        return Err(ApiError::new(
+            crate::Kind::InvalidParameter,
+            format!("from {from} is after until {until}"),
+        ));
+    }
+    if until.0 - from.0 > 366 {
+        return Err(ApiError::new(
+            crate::Kind::InvalidParameter,
+            format!("from {from} to {until} is more than 366 days: ask for a shorter window"),
+        ));
+    }
+    let mut list: Vec<AbsenceView> = state
+        .court_judges(court)
+        .into_iter()
+        .flat_map(|j| {
+            j.absences
+                .iter()
+                .filter(|a| a.from <= until && a.until >= from)
+                .map(|a| AbsenceView {
+                    absence: a.id.clone(),
+                    judge: j.id.clone(),
+                    from: a.from,
+                    until: a.until,
+                    reason: a.reason,
+                    cancelled: a.cancelled,
+                })
+        })
+        .collect();
+    list.sort_by(|a, b| a.from.cmp(&b.from).then(a.judge.cmp(&b.judge)));
+    Ok(list)
+}
+
+/// A court's absence calendar: every absence of its judges overlapping the window, cancelled ones
+/// marked (the court's staff and judges, the system administrator).
+#[utoipa::path(
+    get,
+    path = "/api/v1/courts/{court}/absences",
+    tag = "court admin",
+    params(("court" = String, Path, description = "The court"), DayWindow),
+    responses(
+        (status = 200, description = "Absences overlapping the window", body = Vec<AbsenceView>),
+        (status = 400, description = "A malformed or too long window", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not of this court", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such court", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn court_absences(
+    AxState(app): AxState<AppState>,
+    principal: Principal,
+    Path(court): Path<String>,
+    crate::extract::Query(w): crate::extract::Query<DayWindow>,
+) -> ApiResult<axum::Json<Vec<AbsenceView>>> {
+    let court = parse_court(&court)?;
+    principal.require_reader(&court, None)?;
+    let from = w.from.unwrap_or_else(super::today);
+    let until = w.until.unwrap_or(Day(from.0 + 30));
+    Ok(axum::Json(
+        app.store
+            .read(|s| absences_between(s, &court, from, until))?,
+    ))
+}
+
+/// What a bulk import did, or would do.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportReport {
+    /// True when nothing was written.
+    pub dry_run: bool,
+    /// One row per CSV line that names a judge.
+    pub rows: Vec<ImportRow>,
+    /// Entries written (0 on a dry run).
+    pub written: usize,
+}
+
+/// One line of an import.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportRow {
+    /// The line number in the CSV, from 1.
+    pub line: usize,
+    /// The judge.
+    #[schema(value_type = String)]
+    pub judge: JudgeId,
+    /// `register`, `update` or `unchanged`.
+    pub action: String,
+    /// The entry written (absent on a dry run and when unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+    /// The event that is (or would be) written, as it appears in the log.
+    #[schema(value_type = Object)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<Event>,
+}
+
+/// One planned line of an import: its number, the judge, the action and the event to write.
+type Planned = (usize, JudgeId, &'static str, Option<Event>);
+
+/// The most lines one import may hold.
+pub const MAX_IMPORT_LINES: usize = 1000;
+
+/// Parses the judges' CSV (`judge,division,specializations,share_permille,active`; specializations
+/// separated by `;`; a header line starting with `judge` is skipped) into the events it means
+/// against `state`. Refuses the whole file at its first bad line, naming it.
+fn import_events(state: &State, court: &CourtId, csv: &str) -> ApiResult<Vec<Planned>> {
+    let bad = |line: usize, what: String| ApiError::invalid(format!("line {line}: {what}"));
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, raw) in csv.lines().enumerate() {
+        let line = i + 1;
+        let text = raw.trim();
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        if line == 1 && text.to_ascii_lowercase().starts_with("judge") {
+            continue;
+        }
+        if out.len() >= MAX_IMPORT_LINES {
+            return Err(bad(
+                line,
+                format!("an import holds at most {MAX_IMPORT_LINES} judges"),
+            ));
+        }
+        let cells: Vec<&str> = text
+            .split(',')
+            .map(|c| c.trim().trim_matches('"').trim())
+            .collect();
+        if cells.len() != 5 {
+            return Err(bad(
+                line,
+                format!(
+                    "expected 5 fields (judge,division,specializations,share_permille,active), found {}",
+                    cells.len()
+                ),
+            ));
+        }
+        let judge = JudgeId::parse(cells[0])
+            .map_err(|_| bad(line, format!("{:?} is not a judge identifier", cells[0])))?;
+        if !seen.insert(judge.clone()) {
+            return Err(bad(line, format!("judge {judge} appears twice")));
+        }
+        let division = DivisionId::parse(cells[1])
+            .map_err(|_| bad(line, format!("{:?} is not a division identifier", cells[1])))?;
+        let specializations = sorted(
+            cells[2]
+                .split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    Specialization::parse(s)
+                        .map_err(|_| bad(line, format!("{s:?} is not a specialization")))
+                })
+                .collect::<ApiResult<Vec<_>>>()?,
+        );
+        let share_permille: u32 = cells[3].parse().map_err(|_| {
+            bad(
+                line,
+                format!("share {:?} is not a whole number of thousandths", cells[3]),
+            )
+        })?;
+        let active = match cells[4].to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => true,
+            "false" | "no" | "0" => false,
+            other => return Err(bad(line, format!("active is true or false, not {other:?}"))),
+        };
+        let (action, event) = match state.judge(&judge) {
+            None => (
+                "register",
+                Some(Event::JudgeRegistered {
+                    judge: judge.clone(),
+                    court: court.clone(),
+                    division,
+                    specializations,
+                    share_permille,
+                    active,
+                }),
+            ),
+            Some(j) if &j.court != court => {
+                return Err(bad(
+                    line,
+                    format!("judge {judge} is registered in another court, {}", j.court),
+                ));
+            }
+            Some(j)
+                if j.division == division
+                    && j.specializations == specializations
+                    && j.share_permille == share_permille
+                    && j.active == active =>
+            {
+                ("unchanged", None)
+            }
+            Some(_) => (
+                "update",
+                Some(Event::JudgeUpdated {
+                    judge: judge.clone(),
+                    division,
+                    specializations,
+                    share_permille,
+                    active,
+                }),
+            ),
+        };
+        out.push((line, judge, action, event));
+    }
+    if out.is_empty() {
+        return Err(ApiError::invalid("the CSV names no judge"));
+    }
+    Ok(out)
+}
+
+/// Imports judges from CSV as `principal` (a court administrator of `court`): checks every line
+/// against a copy of the state with the core's own rules first, so a file with a bad line writes
+/// nothing; on a dry run stops there. The one path behind the API and the import page.
+pub(crate) async fn import_judges(
+    app: &AppState,
+    principal: &Principal,
+    court: &str,
+    csv: &str,
+    dry_run: bool,
+) -> ApiResult<ImportReport> {
+    let court = parse_court(court)?;
+    principal.require_court_admin(&court)?;
+    app.store.read(require_genesis)?;
+    let actor = principal.actor.clone();
+    let planned = app.store.read(|s| -> ApiResult<_> {
+        if s.court(&court).is_none() {
+            return Err(ApiError::not_found(format!("there is no court {court}")));
+        }
+        let planned = import_events(s, &court, csv)?;
+        // Apply to a copy: every rule of the core (division exists, share in range,
+        // specializations of the policy, ...) is checked exactly as the writer will.
+        let mut copy = s.clone();
+        let (size, _) = app.store.checkpoint();
+        let now = super::now_millis();
+        for (k, (line, _, _, event)) in planned.iter().enumerate() {
+            if let Some(e) = event {
+                copy.apply(size + k as u64, now, &Digest32::ZERO, &actor, e)
+                    .map_err(|r| ApiError::invalid(format!("line {line}: {}", r.message)))?;
+            }
+        }
+        Ok(planned)
+    })?;
+    let mut rows = Vec::with_capacity(planned.len());
+    let mut written = 0;
+    for (line, judge, action, event) in planned {
+        let index = match (&event, dry_run) {
+            (Some(e), false) => {
+                let r = record(app, principal, e.clone()).await.map_err(|err| {
+                    ApiError::new(
+                        err.kind,
+                        format!(
+                            "line {line}: {} ({written} earlier lines were written)",
+                            err.detail
+                        ),
+                    )
+                })?;
+                written += 1;
+                Some(r.index)
+            }
+            _ => None,
+        };
+        rows.push(ImportRow {
+            line,
+            judge,
+            action: action.to_owned(),
+            index,
+            event,
+        });
+    }
+    Ok(ImportReport {
+        dry_run,
+        rows,
+        written,
+    })
+}
+
+/// Whether to write.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DryRun {
+    /// `true`: check every line and answer what would be written, writing nothing.
+    pub dry_run: Option<bool>,
+}
+
+/// Register or update a court's judges from CSV (court administrator of the court). The body is
+/// `text/csv`, one judge a line: `judge,division,specializations,share_permille,active`, with
+/// specializations separated by `;` and an optional header line. Every line is checked against the
+/// core's rules before anything is written, so a file with one bad line writes nothing; with
+/// `dry_run=true` the answer lists what would be written. Historical cases are not imported: the
+/// log records a judge only as the outcome of a logged draw or rule.
+#[utoipa::path(
+    post,
+    path = "/api/v1/courts/{court}/judges/import",
+    tag = "court admin",
+    params(("court" = String, Path, description = "The court"), DryRun),
+    request_body(content = String, content_type = "text/csv", description = "judge,division,specializations,share_permille,active"),
+    responses(
+        (status = 200, description = "What was (or would be) written", body = ImportReport),
+        (status = 403, description = "Not an administrator of this court", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such court", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad line (named); nothing written", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn import_judges_csv(
+    AxState(app): AxState<AppState>,
+    principal: Principal,
+    Path(court): Path<String>,
+    crate::extract::Query(q): crate::extract::Query<DryRun>,
+    body: axum::body::Bytes,
+) -> ApiResult<axum::Json<ImportReport>> {
+    let csv =
+        std::str::from_utf8(&body).map_err(|_| ApiError::invalid("the CSV must be UTF-8 text"))?;
+    Ok(axum::Json(
+        import_judges(&app, &principal, &court, csv, q.dry_run.unwrap_or(false)).await?,
+    ))
+}

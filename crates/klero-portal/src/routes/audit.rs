@@ -11,7 +11,6 @@ use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::State as AxState;
-use axum::response::Html;
 use klero_core::audit::{AuditConfig, Auditor, CourtAudit};
 use klero_core::{CourtId, Day, Digest32};
 use serde::{Deserialize, Serialize};
@@ -160,15 +159,18 @@ pub async fn court_audit(
 
 /// The observer's page: the audit in words with its plots (calibration, wins against expectation
 /// per judge, short-notice changes over time).
-pub async fn court_audit_page(
-    AxState(app): AxState<AppState>,
+///
+/// The figures and their explanations are in English (the catalogue covers the page's frame).
+pub(crate) async fn court_audit_page(
+    ctx: crate::pages::Ctx,
     Path(court): Path<String>,
     Query(q): Query<AuditQuery>,
-) -> ApiResult<Html<String>> {
+) -> ApiResult<axum::response::Response> {
     let court = parse_court(&court)?;
     let since = parse_since(&q)?;
-    let a = compute(&app, court, since).await?;
-    Ok(Html(page(&a)))
+    let a = compute(&ctx.app, court.clone(), since).await?;
+    let title = format!("{} {court}", ctx.t("court-audit"));
+    Ok(ctx.render(&title, crate::pages::trusted(page(&a))))
 }
 
 fn esc(s: &str) -> String {
@@ -328,13 +330,7 @@ fn page(ans: &AuditAnswer) -> String {
     let a = &ans.audit;
     let court = esc(a.court.as_str());
     let mut s = format!(
-        r##"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Audit of court {court}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}}
-.flag{{color:#c0392b}} figure{{display:inline-block;margin:0 1rem 1rem 0;vertical-align:top}} code{{font-size:90%}}</style>
-</head><body>
-<h1>Audit of court {court}</h1>
+        r##"<h1>Audit of court {court}</h1>
 <p>Computed from the public log ({} entries, Merkle root <code>{}</code>): anyone can reproduce it with
 <code>klero audit --court {court}</code> on an export of that size. A flag is a question to ask about the
 entries listed, not proof of steering.</p>
@@ -373,7 +369,6 @@ entries listed, not proof of steering.</p>
 <li>fallbacks (widened pool or allocation by reference): {} draw entries</li>
 </ul>
 <p>The whole audit as JSON: <a href="/api/v1/courts/{court}/audit">/api/v1/courts/{court}/audit</a>.</p>
-</body></html>
 "##,
         calibration_svg(a),
         judges_svg(a),

@@ -185,9 +185,27 @@ pub async fn file_case(
     headers: HeaderMap,
     Json(req): Json<FileCase>,
 ) -> ApiResult<Response> {
-    let court = parse_court(&court)?;
-    principal.require_clerk(&court)?;
     let key = idempotency_key(&headers)?;
+    let (body, replayed) = file(&app, &principal, &court, req, key).await?;
+    let mut r = (StatusCode::CREATED, axum::Json(body)).into_response();
+    if replayed {
+        r.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(r)
+}
+
+/// Files a case as `principal` (a clerk of `court`) and draws its judges: the one path behind the
+/// API and the filing form. Returns the answer and whether it was an idempotent replay.
+pub(crate) async fn file(
+    app: &AppState,
+    principal: &Principal,
+    court: &str,
+    req: FileCase,
+    key: Option<String>,
+) -> ApiResult<(Filing, bool)> {
+    let court = parse_court(court)?;
+    principal.require_clerk(&court)?;
     validate_filing(&req)?;
     app.store.read(require_genesis)?;
 
@@ -281,7 +299,7 @@ pub async fn file_case(
             format!("this Idempotency-Key was used to file case {case}, with different contents"),
         ));
     }
-    let proof = draw_proof(&app, &entries)?;
+    let proof = draw_proof(app, &entries)?;
     let klero_core::Event::Draw(d) = &proof.draw.entry.event else {
         unreachable!("draw_proof returns a draw")
     };
@@ -297,12 +315,7 @@ pub async fn file_case(
         notice,
         proof,
     };
-    let mut r = (StatusCode::CREATED, axum::Json(body)).into_response();
-    if replayed {
-        r.headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    Ok(r)
+    Ok((body, replayed))
 }
 
 /// The earlier filing a duplicate names, and a sentence for the clerk on how the judges were chosen.
@@ -652,4 +665,194 @@ pub async fn close(
     };
     let entries = app.store.submit(move |_| Ok((actor, event))).await?;
     Ok(axum::Json(last(&entries)?.into()))
+}
+
+/// Where a case stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    /// Has its judges and is not closed.
+    Open,
+    /// Closed.
+    Closed,
+    /// Awaiting its draw.
+    Pending,
+}
+
+/// The cases on one page of a search.
+pub const CASES_PER_PAGE: usize = 50;
+
+/// A search of a court's cases; every field is optional.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CaseSearch {
+    /// `open`, `closed` or `pending`.
+    pub status: Option<CaseStatus>,
+    /// Only cases this judge sits on now.
+    #[param(value_type = Option<String>)]
+    pub judge: Option<String>,
+    /// Text the case number contains (letter case ignored).
+    pub q: Option<String>,
+    /// Filed on or after this day, `YYYY-MM-DD` (UTC).
+    #[param(value_type = Option<String>)]
+    pub from: Option<klero_core::Day>,
+    /// Filed on or before this day, `YYYY-MM-DD` (UTC).
+    #[param(value_type = Option<String>)]
+    pub until: Option<klero_core::Day>,
+    /// Page number, from 1 (50 cases a page, newest first).
+    pub page: Option<usize>,
+}
+
+/// A case in a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseSummary {
+    /// Case number.
+    #[schema(value_type = String)]
+    pub case: CaseId,
+    /// Division.
+    #[schema(value_type = String)]
+    pub division: DivisionId,
+    /// Case type.
+    #[schema(value_type = String)]
+    pub case_type: CaseTypeCode,
+    /// Current judges, the presiding judge first.
+    #[schema(value_type = Vec<String>)]
+    pub judges: Vec<JudgeId>,
+    /// Where it stands.
+    pub status: CaseStatus,
+    /// How it was closed, if it is.
+    #[schema(value_type = Option<String>)]
+    pub closed: Option<ClosingReason>,
+    /// Day of filing (UTC), `YYYY-MM-DD`.
+    pub filed: String,
+    /// Time of filing, milliseconds since the Unix epoch.
+    pub filed_at: i64,
+}
+
+/// One page of a court's cases.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseList {
+    /// The court.
+    #[schema(value_type = String)]
+    pub court: CourtId,
+    /// Cases matching the search, on all pages.
+    pub total: usize,
+    /// This page, from 1.
+    pub page: usize,
+    /// Cases per page.
+    pub per_page: usize,
+    /// This page's cases, newest first.
+    pub cases: Vec<CaseSummary>,
+}
+
+/// Searches a court's cases: the one function behind the API and the clerk's page.
+pub(crate) fn search_cases(state: &State, court: &CourtId, q: &CaseSearch) -> ApiResult<CaseList> {
+    if state.court(court).is_none() {
+        return Err(ApiError::not_found(format!("there is no court {court}")));
+    }
+    let judge = match q.judge.as_deref().map(str::trim).filter(|j| !j.is_empty()) {
+        Some(j) => Some(JudgeId::parse(j).map_err(|_| {
+            ApiError::new(
+                Kind::InvalidParameter,
+                format!("judge {j:?} is not a judge identifier"),
+            )
+        })?),
+        None => None,
+    };
+    let needle =
+        q.q.as_deref()
+            .map(|s| s.trim().to_ascii_uppercase())
+            .filter(|s| !s.is_empty());
+    if needle.as_ref().is_some_and(|n| n.len() > 100) {
+        return Err(ApiError::new(
+            Kind::InvalidParameter,
+            "q is at most 100 characters",
+        ));
+    }
+    if let (Some(f), Some(u)) = (q.from, q.until)
+        && f > u
+    {
+        return Err(ApiError::new(
+            Kind::InvalidParameter,
+            format!("from {f} is after until {u}"),
+        ));
+    }
+    let page = q.page.unwrap_or(1);
+    if page == 0 || page > 1_000_000 {
+        return Err(ApiError::new(
+            Kind::InvalidParameter,
+            "page counts from 1 (and at most 1,000,000)",
+        ));
+    }
+    let mut hits: Vec<CaseSummary> = state
+        .cases()
+        .filter(|c| &c.court == court)
+        .filter_map(|c| {
+            let judges: Vec<JudgeId> = state.case_judges(c).into_iter().cloned().collect();
+            let status = match (c.closed, judges.is_empty()) {
+                (Some(_), _) => CaseStatus::Closed,
+                (None, true) => CaseStatus::Pending,
+                (None, false) => CaseStatus::Open,
+            };
+            let day = klero_core::Day::from_millis(c.filed_at);
+            let keep = q.status.is_none_or(|s| s == status)
+                && judge.as_ref().is_none_or(|j| judges.contains(j))
+                && needle
+                    .as_ref()
+                    .is_none_or(|n| c.id.as_str().to_ascii_uppercase().contains(n.as_str()))
+                && q.from.is_none_or(|f| day >= f)
+                && q.until.is_none_or(|u| day <= u);
+            keep.then(|| CaseSummary {
+                case: c.id.clone(),
+                division: c.division.clone(),
+                case_type: c.case_type.clone(),
+                judges,
+                status,
+                closed: c.closed,
+                filed: day.to_string(),
+                filed_at: c.filed_at,
+            })
+        })
+        .collect();
+    hits.sort_by(|a, b| b.filed_at.cmp(&a.filed_at).then(b.case.cmp(&a.case)));
+    let total = hits.len();
+    let cases = hits
+        .into_iter()
+        .skip((page - 1) * CASES_PER_PAGE)
+        .take(CASES_PER_PAGE)
+        .collect();
+    Ok(CaseList {
+        court: court.clone(),
+        total,
+        page,
+        per_page: CASES_PER_PAGE,
+        cases,
+    })
+}
+
+/// List and search a court's cases, newest first, 50 a page (clerks and administrators of the
+/// court, its judges, the system administrator).
+#[utoipa::path(
+    get,
+    path = "/api/v1/courts/{court}/cases",
+    tag = "clerk",
+    params(("court" = String, Path, description = "The court"), CaseSearch),
+    responses(
+        (status = 200, description = "One page of matching cases", body = CaseList),
+        (status = 400, description = "A malformed parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not of this court", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such court", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_cases(
+    AxState(app): AxState<AppState>,
+    principal: Principal,
+    Path(court): Path<String>,
+    crate::extract::Query(q): crate::extract::Query<CaseSearch>,
+) -> ApiResult<axum::Json<CaseList>> {
+    let court = parse_court(&court)?;
+    principal.require_reader(&court, None)?;
+    Ok(axum::Json(app.store.read(|s| search_cases(s, &court, &q))?))
 }

@@ -149,8 +149,15 @@ pub async fn docket(
 pub struct ConflictRequest {
     /// The party's or counsel's identifier, as clerks enter it at filing; only its salted
     /// commitment is recorded.
+    #[serde(default)]
     #[schema(example = "PL-80010112345")]
-    pub party: String,
+    pub party: Option<String>,
+    /// To withdraw a conflict without re-typing the identifier: its commitment, as
+    /// `GET /api/v1/judges/{judge}/conflicts` lists it (withdrawals only; give `party` or
+    /// `subject`, not both).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub subject: Option<Digest32>,
 }
 
 /// A declared or withdrawn conflict.
@@ -166,7 +173,7 @@ pub struct ConflictRecorded {
     pub entry: Recorded,
 }
 
-async fn conflict(
+pub(crate) async fn conflict(
     app: AppState,
     principal: Principal,
     judge: String,
@@ -175,13 +182,28 @@ async fn conflict(
 ) -> ApiResult<(StatusCode, axum::Json<ConflictRecorded>)> {
     let judge = parse_judge(&judge)?;
     principal.require_judge(&judge)?;
-    let party = req.party.trim();
-    if party.is_empty() || party.len() > 256 || party.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "the party identifier must be 1 to 256 bytes of text",
-        ));
-    }
-    let subject = party_commitment(&app.store.pepper(), party);
+    let subject = match (req.party.as_deref(), req.subject) {
+        (Some(party), None) => {
+            let party = party.trim();
+            if party.is_empty() || party.len() > 256 || party.chars().any(char::is_control) {
+                return Err(ApiError::invalid(
+                    "the party identifier must be 1 to 256 bytes of text",
+                ));
+            }
+            party_commitment(&app.store.pepper(), party)
+        }
+        (None, Some(subject)) if !declare => subject,
+        (None, Some(_)) => {
+            return Err(ApiError::invalid(
+                "a conflict is declared with the party's identifier ('party'), not a commitment",
+            ));
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "give the party's identifier in 'party' (or, to withdraw, its commitment in 'subject')",
+            ));
+        }
+    };
     let (actor, j) = (principal.actor, judge.clone());
     let entries = app
         .store
@@ -254,4 +276,76 @@ pub async fn withdraw_conflict(
     Json(req): Json<ConflictRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<ConflictRecorded>)> {
     conflict(app, principal, judge, req, false).await
+}
+
+/// A conflict a judge has declared and not withdrawn.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeclaredConflict {
+    /// The commitment the log records (the identifier itself is nowhere).
+    #[schema(value_type = String)]
+    pub subject: Digest32,
+    /// The entry that declared it (the latest declaration, if it was declared again after a
+    /// withdrawal).
+    pub index: u64,
+    /// When it was declared, milliseconds since the Unix epoch.
+    pub at: i64,
+    /// The day it was declared (UTC), `YYYY-MM-DD`.
+    pub declared: String,
+}
+
+/// A judge's conflicts in force, oldest first, with when each was declared: the state says which
+/// commitments are in force, the log says when each was declared.
+pub(crate) async fn conflicts_of(
+    app: &AppState,
+    judge: &JudgeId,
+) -> ApiResult<Vec<DeclaredConflict>> {
+    let in_force = app
+        .store
+        .read(|s| s.judge(judge).map(|j| j.conflicts.clone()))
+        .ok_or_else(|| ApiError::not_found(format!("there is no judge {judge}")))?;
+    let mut latest: std::collections::HashMap<Digest32, (u64, i64)> = Default::default();
+    for e in app.store.conflict_declarations(judge).await? {
+        if let Event::ConflictDeclared { subject, .. } = &e.event {
+            latest.insert(*subject, (e.index, e.at));
+        }
+    }
+    let mut list: Vec<DeclaredConflict> = in_force
+        .into_iter()
+        .map(|subject| {
+            let (index, at) = latest.get(&subject).copied().unwrap_or((0, 0));
+            DeclaredConflict {
+                subject,
+                index,
+                at,
+                declared: klero_core::Day::from_millis(at).to_string(),
+            }
+        })
+        .collect();
+    list.sort_by_key(|c| (c.index, c.subject));
+    Ok(list)
+}
+
+/// A judge's own declared conflicts in force, with when each was declared, so they can be
+/// withdrawn without re-typing the identifier (the judge themself only).
+#[utoipa::path(
+    get,
+    path = "/api/v1/judges/{judge}/conflicts",
+    tag = "judge",
+    params(("judge" = String, Path, description = "The judge")),
+    responses(
+        (status = 200, description = "The conflicts in force", body = Vec<DeclaredConflict>),
+        (status = 401, description = "No valid token", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not this judge", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such judge", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_conflicts(
+    AxState(app): AxState<AppState>,
+    principal: Principal,
+    Path(judge): Path<String>,
+) -> ApiResult<axum::Json<Vec<DeclaredConflict>>> {
+    let judge = parse_judge(&judge)?;
+    principal.require_judge(&judge)?;
+    Ok(axum::Json(conflicts_of(&app, &judge).await?))
 }

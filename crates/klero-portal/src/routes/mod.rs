@@ -1,7 +1,7 @@
 //! The routes, one module per audience, and the pieces of answers they share.
 
 use axum::Router;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, post};
 use klero_core::{CaseId, CourtId, Digest32, Event, JudgeId, LogEntry, State};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -10,7 +10,6 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult, Kind};
 
 pub(crate) mod admin;
-pub(crate) mod assets;
 pub(crate) mod audit;
 pub(crate) mod cases;
 pub(crate) mod judges;
@@ -32,8 +31,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/log/inclusion", get(public::inclusion))
         .route("/api/v1/cases/{case}/proof", get(public::case_proof))
         // The in-browser draw check: its scripts and a minimal page.
-        .route("/assets/js/{*path}", get(assets::js))
-        .route("/cases/{case}/draw-check", get(assets::draw_check_page))
         .route(
             "/api/v1/courts",
             get(public::courts).post(admin::create_court),
@@ -47,7 +44,10 @@ pub(crate) fn routes() -> Router<AppState> {
             get(public::policy).put(admin::update_policy),
         )
         // Clerks.
-        .route("/api/v1/courts/{court}/cases", post(cases::file_case))
+        .route(
+            "/api/v1/courts/{court}/cases",
+            get(cases::list_cases).post(cases::file_case),
+        )
         .route("/api/v1/cases/{case}", get(cases::get_case))
         .route("/api/v1/cases/{case}/reassignments", post(cases::reassign))
         .route("/api/v1/cases/{case}/recusals", post(cases::recuse))
@@ -56,7 +56,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/judges/{judge}/docket", get(judges::docket))
         .route(
             "/api/v1/judges/{judge}/conflicts",
-            post(judges::declare_conflict),
+            get(judges::list_conflicts).post(judges::declare_conflict),
         )
         .route(
             "/api/v1/judges/{judge}/conflicts/withdrawals",
@@ -68,7 +68,18 @@ pub(crate) fn routes() -> Router<AppState> {
             post(admin::create_division),
         )
         .route("/api/v1/courts/{court}/judges", post(admin::register_judge))
-        .route("/api/v1/judges/{judge}", put(admin::update_judge))
+        .route(
+            "/api/v1/judges/{judge}",
+            get(public::judge).put(admin::update_judge),
+        )
+        .route(
+            "/api/v1/courts/{court}/judges/import",
+            post(admin::import_judges_csv),
+        )
+        .route(
+            "/api/v1/courts/{court}/absences",
+            get(admin::court_absences),
+        )
         .route(
             "/api/v1/judges/{judge}/absences",
             get(admin::list_absences).post(admin::record_absence),

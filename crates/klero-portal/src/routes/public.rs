@@ -692,3 +692,51 @@ pub async fn policy(AxState(app): AxState<AppState>) -> ApiResult<Response> {
             )
         })
 }
+
+/// A judge's public record with their court.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JudgeDetail {
+    /// The court.
+    #[schema(value_type = String)]
+    pub court: CourtId,
+    /// The record.
+    #[serde(flatten)]
+    pub record: JudgeView,
+}
+
+/// A judge's public record, as the log states it.
+pub(crate) fn judge_detail(state: &klero_core::State, judge: &JudgeId) -> ApiResult<JudgeDetail> {
+    let j = state
+        .judge(judge)
+        .ok_or_else(|| ApiError::not_found(format!("there is no judge {judge}")))?;
+    Ok(JudgeDetail {
+        court: j.court.clone(),
+        record: JudgeView {
+            judge: j.id.clone(),
+            division: j.division.clone(),
+            specializations: j.specializations.clone(),
+            share_permille: j.share_permille,
+            active: j.active,
+        },
+    })
+}
+
+/// A judge's public record: court, division, specializations, share, whether active (public; the
+/// log holds all of it).
+#[utoipa::path(
+    get,
+    path = "/api/v1/judges/{judge}",
+    tag = "public",
+    params(("judge" = String, Path, description = "The judge")),
+    responses(
+        (status = 200, description = "The judge", body = JudgeDetail),
+        (status = 404, description = "No such judge", body = crate::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn judge(
+    AxState(app): AxState<AppState>,
+    Path(judge): Path<String>,
+) -> ApiResult<axum::Json<JudgeDetail>> {
+    let judge = super::parse_judge(&judge)?;
+    Ok(axum::Json(app.store.read(|s| judge_detail(s, &judge))?))
+}
