@@ -242,6 +242,7 @@ impl Store {
             chain_length: options.chain_length.max(1),
             max_batch: options.max_batch.max(1),
             secrets,
+            log_key_seed,
         };
         w.load_chain().await?;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -276,7 +277,8 @@ impl Store {
         self.inner.jobs.send(job).map_err(|_| closed())
     }
 
-    /// Writes the genesis entry (with a fresh beacon chain). [`StoreError::Conflict`] if the log
+    /// Writes the genesis entry (with a fresh beacon chain) and, in the same commit, entry 1
+    /// `log_key_published` with the log's checkpoint key. [`StoreError::Conflict`] if the log
     /// is not empty.
     pub async fn genesis(
         &self,
