@@ -9,6 +9,8 @@ pub mod audit;
 pub mod client;
 pub mod demo;
 pub mod verify;
+pub mod witness;
+pub mod witnessing;
 
 use std::io::Write;
 

@@ -75,6 +75,14 @@ impl LogKey {
     }
 }
 
+/// Checks that `vkey` is an Ed25519 signed-note verifier key (a log key) and returns its name,
+/// the log's origin.
+pub fn log_key_origin(vkey: &str) -> Result<&str, String> {
+    StandardVerifier::new(vkey)
+        .map_err(|e| format!("{vkey:?} is not an Ed25519 signed-note verifier key: {e}"))?;
+    Ok(vkey.split('+').next().unwrap_or_default())
+}
+
 /// A checkpoint whose signature checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkpoint {

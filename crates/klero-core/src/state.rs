@@ -1048,12 +1048,9 @@ impl State {
                     );
                 }
                 let origin = self.log_id.as_ref().map(|l| l.as_str()).unwrap_or_default();
-                signed_note::StandardVerifier::new(key).map_err(|e| Rejection {
-                    kind: Invalid,
-                    message: format!("{key:?} is not an Ed25519 signed-note verifier key: {e}"),
-                    section: Some("§5.1"),
-                })?;
-                if key.split('+').next() != Some(origin) {
+                let named = crate::checkpoint::log_key_origin(key)
+                    .or_else(|m| rej_in("§5.1", Invalid, m))?;
+                if named != origin {
                     return rej_in(
                         "§5.1",
                         Invalid,

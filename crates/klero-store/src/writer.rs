@@ -133,6 +133,8 @@ pub(crate) struct Writer {
     pub secrets: Arc<dyn SecretStore>,
     /// The seed of the log's signing key, whose verifier key the genesis commit publishes.
     pub log_key_seed: [u8; 32],
+    /// Told the log's size after every published batch (the witnessing task waits on it).
+    pub size_tx: tokio::sync::watch::Sender<u64>,
 }
 
 impl Writer {
@@ -517,6 +519,7 @@ impl Writer {
             }
             s.tree.push(e.hash);
         }
+        self.size_tx.send_replace(s.log.size());
     }
 
     /// Brings the published log up to the database (which may hold a batch that reported failure)
@@ -534,6 +537,7 @@ impl Writer {
                 s.tree.push(e.hash);
             }
             s.log = log;
+            self.size_tx.send_replace(s.log.size());
         }
         self.restore(&[]);
         // The chain may have changed with the entries (or not, if the batch that rotated it was
