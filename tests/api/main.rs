@@ -28,3 +28,6 @@ mod rules;
 mod audit;
 // Connection timeouts and limits, oversized requests, bounds, other courts' staff, OpenAPI answers.
 mod hygiene;
+// Issue 9: two witnesses cosign every batch's checkpoint; a rewritten history is refused by both,
+// which keep the evidence; the witness's tlog-witness status codes.
+mod witness;
