@@ -96,9 +96,11 @@ enum Command {
         /// A server's base address, e.g. http://127.0.0.1:8080.
         #[arg(long)]
         url: Option<String>,
-        /// With --url: the log's verifier key noted earlier (`GET /api/v1/log/key`); without it the
-        /// server's published key is used and printed, for you to note.
-        #[arg(long, requires = "url")]
+        /// The log's verifier key noted earlier (`GET /api/v1/log/key`). With --url, the
+        /// checkpoint's signature is checked with it (without it the server's published key is
+        /// used and printed, for you to note); in both cases the log's `log_key_published` entry
+        /// must publish this key.
+        #[arg(long)]
         log_key: Option<String>,
     },
     /// Audit a log for signs of steering (calibration, short-notice changes, withdraw and refile,
@@ -473,7 +475,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     println!("checkpoint signed by log key {}", r.log_key);
                     r.report
                 }
-                (Some(file), None) => verify::verify_file(&file).map_err(anyhow::Error::msg)?,
+                (Some(file), None) => verify::verify_file_pinned(&file, log_key.as_deref())
+                    .map_err(anyhow::Error::msg)?,
                 (None, None) => bail!("give a file to verify, or --url"),
             };
             print!("{}", verify::summary(&report));

@@ -370,3 +370,30 @@ fn app_root(g: &klero::witnessing::Gathered) -> klero_core::Digest32 {
             .unwrap(),
     )
 }
+
+async fn verify_checks_the_published_log_key(b: Backend) {
+    let app = spawn_app(b).await;
+    let key = app.store.log_key().unwrap().verifier_key().to_owned();
+    let first = app.store.entry(1).await.unwrap();
+    assert_eq!(
+        first.event,
+        Event::LogKeyPublished { key: key.clone() },
+        "entry 1 publishes the log key, in the genesis commit"
+    );
+    let mut out = Vec::new();
+    klero::export(&app.store, &mut out).await.unwrap();
+    let file = app._dir.path().join("export.jsonl");
+    std::fs::write(&file, out).unwrap();
+    let ok = klero::verify::verify_file_pinned(&file, Some(&key)).unwrap();
+    assert!(ok.ok(), "{:?}", ok.failure);
+    let other = klero_core::checkpoint::LogKey::new(
+        &app.store.read(|s| s.log_id().unwrap().to_string()),
+        &[9; 32],
+    )
+    .unwrap();
+    let bad = klero::verify::verify_file_pinned(&file, Some(other.verifier_key())).unwrap();
+    let f = bad.failure.expect("another key is refused");
+    assert_eq!(f.section, "§5.1");
+    assert!(f.message.contains("log_key_published"), "{f}");
+}
+both_backends!(verify_checks_the_published_log_key);
