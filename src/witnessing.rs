@@ -1,8 +1,9 @@
 //! The log server's side of witnessing (SPEC §5.3): after every committed batch, ask each
 //! configured witness to cosign the new checkpoint (C2SP tlog-witness `add-checkpoint`),
 //! concurrently and each under a timeout, so a slow or dead witness never holds up filing; keep
-//! the latest checkpoint with the cosignatures gathered (served by `GET /api/v1/log/checkpoint`
-//! as `text/plain`); and, when a pending draw waits for a witnessed commit (SPEC §6.4), record a
+//! the latest checkpoint a quorum cosigned, with the cosignatures gathered (served by
+//! `GET /api/v1/log/checkpoint` as `text/plain`; until a quorum has cosigned one, the latest with
+//! any cosignature); and, when a pending draw waits for a witnessed commit (SPEC §6.4), record a
 //! quorum-cosigned checkpoint in the log as a `checkpoint_witnessed` entry.
 
 use std::collections::HashMap;
@@ -107,6 +108,8 @@ pub struct Witnessing {
     timeout: Duration,
     /// The size each witness last cosigned, as far as this server knows.
     known: HashMap<String, u64>,
+    /// Whether the checkpoint served was cosigned by a quorum.
+    served_quorum: bool,
 }
 
 impl Witnessing {
@@ -133,6 +136,7 @@ impl Witnessing {
             quorum,
             timeout,
             known: HashMap::new(),
+            served_quorum: false,
         })
     }
 
@@ -186,7 +190,13 @@ impl Witnessing {
         for g in &got {
             cosigned.push_str(&g.3);
         }
-        self.store.set_cosigned_checkpoint(size, cosigned.clone());
+        // Serve the newest checkpoint a quorum cosigned; one below the quorum only until a quorum
+        // has cosigned any (an observer who requires the quorum then still gets one).
+        let quorate = got.len() >= usize::from(self.quorum);
+        if quorate || !self.served_quorum {
+            self.store.set_cosigned_checkpoint(size, cosigned.clone());
+            self.served_quorum |= quorate;
+        }
         Some(Gathered {
             size,
             note: cosigned,

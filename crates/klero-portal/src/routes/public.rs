@@ -71,8 +71,9 @@ pub async fn problem_type(Path(slug): Path<String>) -> ApiResult<Response> {
 
 /// The current checkpoint. As JSON (the default): the log's size and Merkle root. With `Accept:
 /// text/plain`: the checkpoint as a C2SP signed note with the witnesses' cosignatures (SPEC §5.3):
-/// the latest checkpoint the configured witnesses cosigned, with every cosignature gathered, or,
-/// when none has been cosigned yet, the current checkpoint signed by the log alone. Verify it with
+/// the latest checkpoint a quorum of the configured witnesses cosigned, with every cosignature
+/// gathered (until a quorum has cosigned one, the latest with any), or, when no witness has
+/// cosigned one since the server started, the current checkpoint signed by the log alone. Verify it with
 /// the log key of `/api/v1/log/key` and the witnesses' keys in the log's `witnesses_configured`
 /// entry.
 #[utoipa::path(
