@@ -33,7 +33,8 @@ const MAX_BODY: usize = 64 * 1024;
 /// directory that already holds a key. Returns the witness's verifier key.
 pub fn init(dir: &Path, name: &str) -> Result<String, String> {
     let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| format!("the operating system gave no randomness: {e}"))?;
+    getrandom::fill(&mut seed)
+        .map_err(|e| format!("the operating system gave no randomness: {e}"))?;
     let key = WitnessKey::new(name, &seed)?;
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let path = dir.join(KEY_FILE);
@@ -140,7 +141,10 @@ impl Witness {
                 next.insert(origin, cosigned);
                 if let Err(e) = write_atomically(&self.dir.join(STATE_FILE), &next) {
                     eprintln!("witness: cannot save the state, not cosigning: {e}");
-                    return text(StatusCode::INTERNAL_SERVER_ERROR, "the witness cannot save its state\n".into());
+                    return text(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "the witness cannot save its state\n".into(),
+                    );
                 }
                 *state = next;
                 text(StatusCode::OK, lines)
@@ -158,7 +162,8 @@ impl Witness {
             Decision::Fork(ev) => {
                 let name = format!(
                     "{}-{now}-{}.txt",
-                    ev.origin.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"),
+                    ev.origin
+                        .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"),
                     ev.cosigned.size
                 );
                 let path = self.dir.join("evidence").join(&name);
@@ -173,7 +178,10 @@ impl Witness {
                     path.display(),
                     match saved {
                         Ok(()) => String::new(),
-                        Err(e) => format!(" (but writing it failed: {e}); here it is:\n{}", ev.to_text()),
+                        Err(e) => format!(
+                            " (but writing it failed: {e}); here it is:\n{}",
+                            ev.to_text()
+                        ),
                     }
                 );
                 text(
@@ -250,9 +258,7 @@ pub fn router(w: Arc<Witness>) -> Router {
         )
         .route(
             "/evidence",
-            get(|State(w): State<Arc<Witness>>| async move {
-                text(StatusCode::OK, w.evidence())
-            }),
+            get(|State(w): State<Arc<Witness>>| async move { text(StatusCode::OK, w.evidence()) }),
         )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(w)

@@ -42,7 +42,9 @@ pub fn parse_endpoint(arg: &str) -> Result<Endpoint, String> {
         return Err(format!("the key {key:?} is not named {name:?}"));
     }
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(format!("the witness URL {url:?} does not start with http://"));
+        return Err(format!(
+            "the witness URL {url:?} does not start with http://"
+        ));
     }
     Ok(Endpoint {
         name: name.to_owned(),
@@ -160,7 +162,10 @@ impl Witnessing {
                 )
                 .await
                 .unwrap_or_else(|_| {
-                    Err((None, format!("no answer within {} s", timeout.as_secs_f32())))
+                    Err((
+                        None,
+                        format!("no answer within {} s", timeout.as_secs_f32()),
+                    ))
                 });
                 (i, r)
             });
@@ -244,9 +249,10 @@ async fn ask(
         let proof = if old == 0 || old >= size {
             vec![]
         } else {
-            store
-                .consistency_proof(old, size)
-                .ok_or((learned, format!("no consistency proof from {old} to {size}")))?
+            store.consistency_proof(old, size).ok_or((
+                learned,
+                format!("no consistency proof from {old} to {size}"),
+            ))?
         };
         let r = client
             .send_raw(
@@ -287,7 +293,10 @@ async fn ask(
             }
             409 => {
                 let n: u64 = r.text().trim().parse().map_err(|_| {
-                    (learned, format!("its 409 answer {:?} is not a size", r.text()))
+                    (
+                        learned,
+                        format!("its 409 answer {:?} is not a size", r.text()),
+                    )
                 })?;
                 if n > size {
                     return Err((
@@ -336,16 +345,15 @@ pub async fn record_witnessed(
             }
             Ok((
                 Actor::system(),
-                Event::CheckpointWitnessed {
-                    size,
-                    cosignatures,
-                },
+                Event::CheckpointWitnessed { size, cosignatures },
             ))
         })
         .await;
     match r {
         Ok(v) => Ok(v.into_iter().next()),
-        Err(StoreError::Rejected(r)) if r.message == "no pending draw waits for this checkpoint" => {
+        Err(StoreError::Rejected(r))
+            if r.message == "no pending draw waits for this checkpoint" =>
+        {
             Ok(None)
         }
         Err(e) => Err(e),

@@ -40,10 +40,7 @@ async fn start_witness(name: &str, store: &Store) -> RunningWitness {
         "a second init keeps the first key"
     );
     let origin = store.read(|s| s.log_id().unwrap().to_string());
-    let logs = BTreeMap::from([(
-        origin,
-        store.log_key().unwrap().verifier_key().to_owned(),
-    )]);
+    let logs = BTreeMap::from([(origin, store.log_key().unwrap().verifier_key().to_owned())]);
     let w: Arc<Witness> = Witness::open(dir.path(), logs).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -93,7 +90,10 @@ async fn two_witnesses_cosign_the_checkpoint_of_every_batch(b: Backend) {
     let configured = configure(&app.store, &endpoints, 2).await.unwrap();
     let configured = configured.expect("the witness set is recorded").index;
     assert!(
-        configure(&app.store, &endpoints, 2).await.unwrap().is_none(),
+        configure(&app.store, &endpoints, 2)
+            .await
+            .unwrap()
+            .is_none(),
         "the same set is not recorded twice"
     );
     Witnessing::new(app.store.clone(), &endpoints, 2, Duration::from_secs(5))
@@ -345,9 +345,15 @@ async fn a_rewritten_history_is_refused_by_both_witnesses_which_keep_evidence(b:
         assert_eq!(r.status, 200);
         let text = r.text();
         // Both signed checkpoints are in it: the honest one it cosigned and the forged one.
-        let honest_note = forged.log_key().unwrap().sign(honest.size, &app_root(&honest));
+        let honest_note = forged
+            .log_key()
+            .unwrap()
+            .sign(honest.size, &app_root(&honest));
         assert!(text.contains(&honest_note), "{text}");
-        assert!(text.contains(&forged.signed_checkpoint().unwrap()), "{text}");
+        assert!(
+            text.contains(&forged.signed_checkpoint().unwrap()),
+            "{text}"
+        );
         assert!(text.contains("different roots"), "{text}");
     }
     forged.close().await;

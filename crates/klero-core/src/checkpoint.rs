@@ -241,9 +241,7 @@ impl CosignatureVerifier {
             .then(|| u32::from_str_radix(id, 16).ok())
             .flatten()
             .ok_or_else(|| bad("the key ID is not 8 hexadecimal digits"))?;
-        let public = B64
-            .decode(data)
-            .map_err(|_| bad("the key is not base64"))?;
+        let public = B64.decode(data).map_err(|_| bad("the key is not base64"))?;
         let [ALG_COSIGNATURE_V1, rest @ ..] = public.as_slice() else {
             return Err(bad("its signature type is not 0x04 (cosignature/v1)"));
         };

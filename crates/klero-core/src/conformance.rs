@@ -589,7 +589,10 @@ pub fn conformance_log() -> Vec<LogEntry> {
         })
         .collect();
     s.at += 5_000;
-    s.push(&Actor::system(), Event::CheckpointWitnessed { size, cosignatures });
+    s.push(
+        &Actor::system(),
+        Event::CheckpointWitnessed { size, cosignatures },
+    );
     s.out
 }
 
@@ -786,11 +789,16 @@ pub fn invalid_logs() -> Vec<InvalidLog> {
             cosignatures.pop();
         }
     });
-    case("witnessed-size-beyond-the-entry", "§5.3", witnessed, &|e| {
-        if let Event::CheckpointWitnessed { size, .. } = &mut e.event {
-            *size = e.index + 1;
-        }
-    });
+    case(
+        "witnessed-size-beyond-the-entry",
+        "§5.3",
+        witnessed,
+        &|e| {
+            if let Event::CheckpointWitnessed { size, .. } = &mut e.event {
+                *size = e.index + 1;
+            }
+        },
+    );
     case("cosignature-time-changed", "§5.3", witnessed, &|e| {
         if let Event::CheckpointWitnessed { cosignatures, .. } = &mut e.event {
             cosignatures[0].time -= 1;

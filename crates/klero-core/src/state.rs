@@ -1086,8 +1086,8 @@ impl State {
                             format!("the witness {} is named twice", w.name),
                         );
                     }
-                    let v = CosignatureVerifier::new(&w.key)
-                        .or_else(|e| rej_in("§5.3", Invalid, e))?;
+                    let v =
+                        CosignatureVerifier::new(&w.key).or_else(|e| rej_in("§5.3", Invalid, e))?;
                     if v.name() != w.name {
                         return rej_in(
                             "§5.3",

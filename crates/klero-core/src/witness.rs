@@ -347,7 +347,10 @@ mod tests {
         ));
         let note10 = log.sign(10, &t.root_at(10).unwrap());
         // A log that does not know the witness's size learns it (409), and cannot go back.
-        assert_eq!(w.ask(&request_body(0, &[], &note10)), Decision::Conflict(20));
+        assert_eq!(
+            w.ask(&request_body(0, &[], &note10)),
+            Decision::Conflict(20)
+        );
         assert!(matches!(
             w.ask(&request_body(20, &[], &note10)),
             Decision::BadRequest(_)
@@ -385,7 +388,10 @@ mod tests {
             w.ask(&request_body(10, &[], &note10b)),
             Decision::Fork(_)
         ));
-        assert_eq!(w.stored["test-log"].note, note10, "the witness state is unchanged");
+        assert_eq!(
+            w.stored["test-log"].note, note10,
+            "the witness state is unchanged"
+        );
     }
 
     #[test]

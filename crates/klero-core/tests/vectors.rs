@@ -140,7 +140,12 @@ fn the_cosignature_vector_verifies_with_its_keys_and_quorum() {
     // Without one cosignature the quorum of two is not met.
     let one = note.replace(v["cosignatures"][1]["note_line"].as_str().unwrap(), "");
     assert!(
-        klero_core::checkpoint::verify_cosigned(&one, v["log_key"].as_str().unwrap(), &witnesses, 2)
-            .is_err()
+        klero_core::checkpoint::verify_cosigned(
+            &one,
+            v["log_key"].as_str().unwrap(),
+            &witnesses,
+            2
+        )
+        .is_err()
     );
 }
