@@ -325,6 +325,9 @@ fn signed_note_line(line: &str) -> Result<(String, u32, Vec<u8>), ()> {
     Ok((name.to_owned(), u32::from_be_bytes(*id), sig.to_vec()))
 }
 
+/// Why [`record_witnessed`] appended nothing (not an error).
+const NOTHING_WAITS: &str = "no pending draw waits for this checkpoint";
+
 /// Records `g` in the log as a `checkpoint_witnessed` entry (actor: the allocator) if a trigger
 /// that `needs` names in the state at append time lies inside the checkpoint (index < size);
 /// appends nothing otherwise, so cosigning the new entry does not call for another one. Returns
@@ -338,10 +341,7 @@ pub async fn record_witnessed(
     let r = store
         .submit(move |s| {
             if !needs(s).iter().any(|&i| i < size) {
-                return Err(Rejection::new(
-                    RejectKind::WrongState,
-                    "no pending draw waits for this checkpoint",
-                ));
+                return Err(Rejection::new(RejectKind::WrongState, NOTHING_WAITS));
             }
             Ok((
                 Actor::system(),
@@ -351,11 +351,7 @@ pub async fn record_witnessed(
         .await;
     match r {
         Ok(v) => Ok(v.into_iter().next()),
-        Err(StoreError::Rejected(r))
-            if r.message == "no pending draw waits for this checkpoint" =>
-        {
-            Ok(None)
-        }
+        Err(StoreError::Rejected(r)) if r.message == NOTHING_WAITS => Ok(None),
         Err(e) => Err(e),
     }
 }
