@@ -403,3 +403,38 @@ async fn verify_checks_the_published_log_key(b: Backend) {
     assert!(f.message.contains("log_key_published"), "{f}");
 }
 both_backends!(verify_checks_the_published_log_key);
+
+#[test]
+fn klero_witness_init_prints_the_verifier_key_and_refuses_a_second_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("w");
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_klero"))
+            .args(["witness", "init", "--state"])
+            .arg(&state)
+            .args(["--name", "witness.example"])
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(out.status.success(), "{out:?}");
+    let vkey = String::from_utf8(out.stdout).unwrap();
+    let v = klero_core::checkpoint::CosignatureVerifier::new(vkey.trim()).unwrap();
+    assert_eq!(v.name(), "witness.example");
+    let again = run();
+    assert_eq!(again.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("already holds a witness key"), "{err}");
+    // A log given without its key is refused in words.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_klero"))
+        .args(["witness", "serve", "--state"])
+        .arg(&state)
+        .args(["--log", "demo-allocation-log"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not ORIGIN=VERIFIER-KEY"),
+        "{out:?}"
+    );
+}
