@@ -149,3 +149,50 @@ fn the_cosignature_vector_verifies_with_its_keys_and_quorum() {
         .is_err()
     );
 }
+
+#[test]
+fn a_triggers_commit_time_is_its_own_time_without_witnesses_and_the_quorum_time_with_them() {
+    let conf = klero_core::conformance::conformance_log();
+    let mut log = klero_core::Log::new();
+    let first_filing = conf
+        .iter()
+        .position(|e| matches!(e.event, klero_core::Event::CaseFiled { .. }))
+        .unwrap();
+    let configured = conf
+        .iter()
+        .position(|e| matches!(e.event, klero_core::Event::WitnessesConfigured { .. }))
+        .unwrap();
+    let witnessed = conf
+        .iter()
+        .position(|e| matches!(e.event, klero_core::Event::CheckpointWitnessed { .. }))
+        .unwrap();
+    let late_filing = (configured..witnessed)
+        .find(|&i| matches!(conf[i].event, klero_core::Event::CaseFiled { .. }))
+        .unwrap();
+    for (i, e) in conf.iter().enumerate() {
+        log.push(e).unwrap();
+        let s = log.state();
+        if i == first_filing {
+            // No witnesses: the trigger's own time, while its draw is pending.
+            assert_eq!(
+                s.commit_time(i as u64),
+                Some((e.at / 1000) as u64),
+                "entry {i}"
+            );
+        }
+        if i == late_filing || i + 1 == witnessed {
+            assert_eq!(s.commit_time(late_filing as u64), None, "not yet witnessed");
+        }
+        assert!(s.pending_needing_witness().is_empty());
+    }
+    let klero_core::Event::CheckpointWitnessed { cosignatures, .. } = &conf[witnessed].event else {
+        unreachable!()
+    };
+    let mut times: Vec<u64> = cosignatures.iter().map(|c| c.time).collect();
+    times.sort();
+    assert_eq!(
+        log.state().commit_time(late_filing as u64),
+        Some(times[1]),
+        "the quorum-th (2nd) smallest cosignature time"
+    );
+}
