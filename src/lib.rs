@@ -10,6 +10,8 @@ pub mod client;
 pub mod demo;
 pub mod monitor;
 pub mod verify;
+pub mod witness;
+pub mod witnessing;
 
 use std::io::Write;
 

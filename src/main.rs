@@ -45,6 +45,24 @@ enum Command {
             default_value = "klero-enrollments"
         )]
         enrollment_outbox: PathBuf,
+        /// A witness to ask for cosignatures after every committed batch, as NAME=URL=VKEY (its
+        /// name, its add-checkpoint URL prefix, its verifier key from `klero witness init`).
+        /// Repeat for each witness. The set is recorded in the log (`witnesses_configured`) when
+        /// it differs from the one in force.
+        #[arg(long = "witness", value_name = "NAME=URL=VKEY")]
+        witnesses: Vec<String>,
+        /// How many witnesses must cosign a checkpoint (default: all of them).
+        #[arg(long, requires = "witnesses")]
+        witness_quorum: Option<u8>,
+        /// How long to wait for each witness's answer, in seconds.
+        #[arg(long, default_value_t = 5.0)]
+        witness_timeout: f64,
+    },
+    /// Run or set up a witness: an independent cosigner of the log's checkpoints (C2SP
+    /// tlog-witness), for an institution to run on its own machine.
+    Witness {
+        #[command(subcommand)]
+        command: WitnessCommand,
     },
     /// Start an empty log: write its genesis entry with a policy.
     Init {
@@ -78,9 +96,11 @@ enum Command {
         /// A server's base address, e.g. http://127.0.0.1:8080.
         #[arg(long)]
         url: Option<String>,
-        /// With --url: the log's verifier key noted earlier (`GET /api/v1/log/key`); without it the
-        /// server's published key is used and printed, for you to note.
-        #[arg(long, requires = "url")]
+        /// The log's verifier key noted earlier (`GET /api/v1/log/key`). With --url, the
+        /// checkpoint's signature is checked with it (without it the server's published key is
+        /// used and printed, for you to note); in both cases the log's `log_key_published` entry
+        /// must publish this key.
+        #[arg(long)]
         log_key: Option<String>,
     },
     /// Audit a log for signs of steering (calibration, short-notice changes, withdraw and refile,
@@ -144,6 +164,33 @@ struct Db {
     /// klero-secrets), ./klero-secrets for PostgreSQL.
     #[arg(long, env = "KLERO_SECRETS_DIR")]
     secrets_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum WitnessCommand {
+    /// Make a new witness: an Ed25519 key in DIR (file mode 0600); prints its verifier key, which
+    /// the log's operator configures and the public checks cosignatures with.
+    Init {
+        /// The witness's directory (its key, its state, its evidence).
+        #[arg(long)]
+        state: PathBuf,
+        /// The witness's name, e.g. witness.bar-association.example (no spaces, no '+').
+        #[arg(long)]
+        name: String,
+    },
+    /// Serve the witness: POST /add-checkpoint (C2SP tlog-witness) and GET /evidence.
+    Serve {
+        /// The witness's directory, made by `klero witness init`.
+        #[arg(long)]
+        state: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7380")]
+        addr: SocketAddr,
+        /// A log to witness, as ORIGIN=VKEY (the log's name and its key from GET /api/v1/log/key).
+        /// Repeat for each log.
+        #[arg(long = "log", value_name = "ORIGIN=VKEY", required = true)]
+        logs: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -230,8 +277,26 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             demo: seed_demo,
             log_json,
             enrollment_outbox,
+            witnesses,
+            witness_quorum,
+            witness_timeout,
         } => {
             init_tracing(log_json);
+            let endpoints = witnesses
+                .iter()
+                .map(|w| klero::witnessing::parse_endpoint(w))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(anyhow::Error::msg)?;
+            let quorum = witness_quorum.unwrap_or(endpoints.len().min(255) as u8);
+            if !endpoints.is_empty() && (quorum == 0 || usize::from(quorum) > endpoints.len()) {
+                bail!(
+                    "--witness-quorum must be between 1 and the number of witnesses ({})",
+                    endpoints.len()
+                );
+            }
+            if !(witness_timeout > 0.0 && witness_timeout <= 600.0) {
+                bail!("--witness-timeout must be between 0 and 600 seconds");
+            }
             let store = open(&db).await?;
             let mut tokens = None;
             if seed_demo {
@@ -259,12 +324,68 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(t) = tokens {
                 print_demo(&t, local);
             }
+            if !endpoints.is_empty() {
+                if store.checkpoint().0 == 0 {
+                    bail!("the log is empty: run `klero init` before configuring witnesses");
+                }
+                if let Some(e) = klero::witnessing::configure(&store, &endpoints, quorum).await? {
+                    eprintln!(
+                        "recorded the witnesses ({} of {} must cosign) in entry {}",
+                        quorum,
+                        endpoints.len(),
+                        e.index
+                    );
+                }
+                klero::witnessing::Witnessing::new(
+                    store.clone(),
+                    &endpoints,
+                    quorum,
+                    std::time::Duration::from_secs_f64(witness_timeout),
+                )
+                .map_err(anyhow::Error::msg)?
+                .spawn();
+            }
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
             let config = klero_portal::Config { enrollment_outbox };
             klero_portal::serve_until(store.clone(), listener, config, shutdown).await?;
             store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Witness {
+            command: WitnessCommand::Init { state, name },
+        } => {
+            let vkey = klero::witness::init(&state, &name).map_err(anyhow::Error::msg)?;
+            eprintln!(
+                "witness {name} created in {}; its key file is secret, back it up. Its verifier \
+                 key, for the log's operator and the public:",
+                state.display()
+            );
+            println!("{vkey}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Witness {
+            command: WitnessCommand::Serve { state, addr, logs },
+        } => {
+            let logs = logs
+                .iter()
+                .map(|l| klero::witness::parse_log(l))
+                .collect::<Result<_, _>>()
+                .map_err(anyhow::Error::msg)?;
+            let w = klero::witness::Witness::open(&state, logs).map_err(anyhow::Error::msg)?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            eprintln!(
+                "witness {} listening on http://{} (POST /add-checkpoint, GET /evidence)",
+                w.verifier_key(),
+                listener.local_addr()?
+            );
+            let shutdown = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            klero::witness::serve(w, listener, shutdown).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Init { db, policy, log_id } => {
@@ -375,7 +496,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     println!("checkpoint signed by log key {}", r.log_key);
                     r.report
                 }
-                (Some(file), None) => verify::verify_file(&file).map_err(anyhow::Error::msg)?,
+                (Some(file), None) => verify::verify_file_pinned(&file, log_key.as_deref())
+                    .map_err(anyhow::Error::msg)?,
                 (None, None) => bail!("give a file to verify, or --url"),
             };
             print!("{}", verify::summary(&report));

@@ -108,7 +108,39 @@ pub fn verify_lines(reader: impl BufRead) -> Report {
 
 /// Verifies the file at `path` (JSON lines, the export format).
 pub fn verify_file(path: &Path) -> Result<Report, String> {
-    Ok(verify_lines(open_file(path)?))
+    verify_file_pinned(path, None)
+}
+
+/// [`verify_file`], and if `log_key` is given, checks that the log's `log_key_published` entry
+/// publishes exactly that key (SPEC §5.1).
+pub fn verify_file_pinned(path: &Path, log_key: Option<&str>) -> Result<Report, String> {
+    let mut v = Verifier::new();
+    replay_lines(open_file(path)?, &mut v, u64::MAX, &mut |_| {});
+    if let Some(k) = log_key {
+        check_published_key(&mut v, k.trim());
+    }
+    Ok(v.report())
+}
+
+/// Checks, after a replay, that the key the log published in its `log_key_published` entry is
+/// `key` (the key an observer noted, or the one the checkpoint was checked with). A log without
+/// that entry (written before it existed) is not failed for it.
+pub fn check_published_key(r: &mut dyn Replay, key: &str) {
+    if r.failed() {
+        return;
+    }
+    if let Some(published) = r.log().state().log_key()
+        && published != key
+    {
+        let published = published.to_owned();
+        r.fail(
+            "§5.1",
+            format!(
+                "the log publishes the key {published} in its log_key_published entry, but the \
+                 checkpoint was checked with {key}: the log was re-keyed or replaced"
+            ),
+        );
+    }
 }
 
 /// The outcome of verifying a live server.
@@ -252,6 +284,7 @@ pub fn replay_url_signed(
         }
         start += got;
     }
+    check_published_key(r, &key);
     if !r.failed() {
         if size == 0 {
             r.fail("§9", "the log holds no entry".into());

@@ -32,3 +32,6 @@ mod hygiene;
 mod monitor;
 // The portal in a browser: languages, login and CSRF, the clerk's form, the API the pages use.
 mod pages;
+// Two witnesses cosign every batch's checkpoint; a rewritten history is refused by both,
+// which keep the evidence; the witness's tlog-witness status codes.
+mod witness;

@@ -37,10 +37,12 @@ pub fn generate() -> Vec<(&'static str, String)> {
     let entries = sample_log(&SampleSpec::small(1));
     let mut files = vec![];
 
-    // Each event type's first occurrence: JSON, canonical bytes and hash.
+    // Each event type's first occurrence: JSON, canonical bytes and hash (from the sample log,
+    // then, for the types it lacks, from the conformance log).
     let mut seen = std::collections::BTreeSet::new();
     let mut per_type = vec![];
-    for e in &entries {
+    let conformance = klero_core::conformance::conformance_log();
+    for e in entries.iter().chain(&conformance) {
         let variant = match &e.event {
             Event::Draw(d) => format!(
                 "draw/{}",
@@ -295,6 +297,55 @@ pub fn generate() -> Vec<(&'static str, String)> {
             "draw_results": draws }),
         ),
     ));
+    // A cosigned checkpoint (SPEC §5.1-§5.3): the conformance log's witnessed checkpoint, its
+    // log signature and both cosignatures, with the test keys' seeds.
+    let (size, cosigs) = conf
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::CheckpointWitnessed { size, cosignatures } => Some((*size, cosignatures)),
+            _ => None,
+        })
+        .expect("the conformance log has a witnessed checkpoint");
+    let mut ctree = MerkleTree::new();
+    for e in &conf[..size as usize] {
+        ctree.push(e.hash);
+    }
+    let log_key = klero_core::conformance::conformance_log_key();
+    let note = log_key.sign(size, &ctree.root());
+    let body = klero_core::checkpoint::body("conformance-log", size, &ctree.root());
+    let witnesses = klero_core::conformance::conformance_witnesses();
+    let mut cosigned = note.clone();
+    let mut cv = vec![];
+    for (w, c) in witnesses.iter().zip(cosigs) {
+        assert_eq!(w.sign(&body, c.time), c.signature);
+        let line = w.cosignature_line(&body, c.time);
+        cosigned.push_str(&line);
+        cv.push(json!({
+            "witness": w.name(),
+            "seed": hex(&[if w.name() == "witness-a.example" { 0x21u8 } else { 0x22 }; 32]),
+            "verifier_key": w.verifier_key(),
+            "time": c.time,
+            "message": String::from_utf8(klero_core::checkpoint::cosignature_message(&body, c.time)).unwrap(),
+            "signature": c.signature,
+            "note_line": line,
+        }));
+    }
+    files.push((
+        "cosignature.json",
+        pretty(json!({
+            "origin": "conformance-log",
+            "log_seed": hex(&[0x11u8; 32]),
+            "log_key": log_key.verifier_key(),
+            "size": size,
+            "root": ctree.root(),
+            "body": body,
+            "note": note,
+            "cosignatures": cv,
+            "cosigned_note": cosigned,
+            "quorum": 2,
+        })),
+    ));
+
     // The invalid corpus: one log per broken rule, and where a verifier must stop.
     let mut index = vec![];
     for bad in klero_core::conformance::invalid_logs() {

@@ -22,6 +22,21 @@ pub const CONFORMANCE_START: Millis = 1_767_603_600_000;
 /// The beacon chains' length: short, so the log renews its chain several times.
 pub const CONFORMANCE_CHAIN: u64 = 5;
 
+/// The conformance log's checkpoint key (a test key: its seed is public).
+pub fn conformance_log_key() -> crate::checkpoint::LogKey {
+    crate::checkpoint::LogKey::new("conformance-log", &[0x11; 32]).expect("a valid name")
+}
+
+/// The conformance log's two witnesses (test keys: their seeds are public).
+pub fn conformance_witnesses() -> Vec<crate::checkpoint::WitnessKey> {
+    [("witness-a.example", 0x21), ("witness-b.example", 0x22)]
+        .into_iter()
+        .map(|(name, seed)| {
+            crate::checkpoint::WitnessKey::new(name, &[seed; 32]).expect("a valid name")
+        })
+        .collect()
+}
+
 fn id<T: std::str::FromStr>(s: &str) -> T
 where
     T::Err: std::fmt::Debug,
@@ -205,6 +220,13 @@ pub fn conformance_log() -> Vec<LogEntry> {
             log_id: id("conformance-log"),
             policy: first_policy(),
             beacon,
+        },
+    );
+    // Entry 1, as the reference writer makes it: the log's checkpoint key (§5.1).
+    s.push(
+        &Actor::system(),
+        Event::LogKeyPublished {
+            key: conformance_log_key().verifier_key().to_owned(),
         },
     );
     // Credentials (§7.9): bootstrap, an administrator, a clerk, a revoked clerk, a judge's own.
@@ -537,7 +559,40 @@ pub fn conformance_log() -> Vec<LogEntry> {
     // More than a window later: every earlier intake is discarded (§7.4).
     s.at += 400 * DAY;
     s.file(&clerk, Filing::civil("N-16", &["P-K"], "another matter"));
+    // Witnesses (§5.3): two, both required; a filing; then the checkpoint that contains it, as
+    // both witnesses cosigned it a few seconds later.
+    let witnesses = conformance_witnesses();
+    s.push(
+        &admin,
+        Event::WitnessesConfigured {
+            witnesses: witnesses
+                .iter()
+                .map(|w| Witness {
+                    name: w.name().to_owned(),
+                    key: w.verifier_key().to_owned(),
+                })
+                .collect(),
+            quorum: 2,
+        },
+    );
     s.file(&clerk, Filing::civil("N-17", &["P-L"], "a third matter"));
+    let size = s.log.size();
+    let body = crate::checkpoint::body("conformance-log", size, &s.log.root());
+    let seconds = (s.at / 1000) as u64;
+    let cosignatures = witnesses
+        .iter()
+        .zip([3, 2])
+        .map(|(w, delay)| Cosignature {
+            witness: w.name().to_owned(),
+            time: seconds + delay,
+            signature: w.sign(&body, seconds + delay),
+        })
+        .collect();
+    s.at += 5_000;
+    s.push(
+        &Actor::system(),
+        Event::CheckpointWitnessed { size, cosignatures },
+    );
     s.out
 }
 
@@ -722,6 +777,41 @@ pub fn invalid_logs() -> Vec<InvalidLog> {
         if let Event::BeaconAnchored { beacon } = &mut e.event {
             beacon.length = 0;
         }
+    });
+    let witnessed = find(&|e| matches!(&e.event, Event::CheckpointWitnessed { .. }));
+    case("cosignature-forged", "§5.3", witnessed, &|e| {
+        if let Event::CheckpointWitnessed { cosignatures, .. } = &mut e.event {
+            cosignatures[1].signature.0[0] ^= 1;
+        }
+    });
+    case("cosignatures-below-quorum", "§5.3", witnessed, &|e| {
+        if let Event::CheckpointWitnessed { cosignatures, .. } = &mut e.event {
+            cosignatures.pop();
+        }
+    });
+    case(
+        "witnessed-size-beyond-the-entry",
+        "§5.3",
+        witnessed,
+        &|e| {
+            if let Event::CheckpointWitnessed { size, .. } = &mut e.event {
+                *size = e.index + 1;
+            }
+        },
+    );
+    case("cosignature-time-changed", "§5.3", witnessed, &|e| {
+        if let Event::CheckpointWitnessed { cosignatures, .. } = &mut e.event {
+            cosignatures[0].time -= 1;
+        }
+    });
+    let key = find(&|e| matches!(&e.event, Event::LogKeyPublished { .. }));
+    case("log-key-of-another-name", "§5.1", key, &|e| {
+        e.event = Event::LogKeyPublished {
+            key: crate::checkpoint::LogKey::new("another-log", &[0x11; 32])
+                .expect("a valid name")
+                .verifier_key()
+                .to_owned(),
+        };
     });
     case("time-goes-back", "§7.1", random, &|e| {
         e.at -= 1_000_000_000

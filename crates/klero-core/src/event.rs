@@ -277,6 +277,29 @@ pub struct Draw {
     pub chosen: Vec<JudgeId>,
 }
 
+/// A witness of the log (SPEC §5.3): its name and its C2SP `cosignature/v1` verifier key, whose
+/// name is `name`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Witness {
+    /// The witness's key name, e.g. `witness.bar-association.example`.
+    pub name: String,
+    /// `<name>+<key ID, 8 hex digits>+<base64(0x04 || Ed25519 public key)>`.
+    pub key: String,
+}
+
+/// One witness's cosignature of a checkpoint (C2SP `cosignature/v1`, SPEC §5.2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cosignature {
+    /// The witness's name (one in force).
+    pub witness: String,
+    /// When the witness cosigned, in seconds since the Unix epoch.
+    pub time: u64,
+    /// The Ed25519 signature over the `cosignature/v1` message.
+    pub signature: Signature64,
+}
+
 /// The facts recorded in the log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -451,6 +474,27 @@ pub enum Event {
         /// The judge.
         judge: JudgeId,
     },
+    /// The log's checkpoint-signing key is published (SPEC §5.1): from this entry on, every signed
+    /// checkpoint of this log verifies with it. At most one per log.
+    LogKeyPublished {
+        /// The C2SP verifier key: `<origin>+<key ID>+<base64(0x01 || Ed25519 public key)>`.
+        key: String,
+    },
+    /// The witnesses and their quorum in force from this entry on (SPEC §5.3).
+    WitnessesConfigured {
+        /// The witnesses, names distinct.
+        witnesses: Vec<Witness>,
+        /// How many of them must cosign a checkpoint (1 to their number).
+        quorum: u8,
+    },
+    /// A checkpoint of this log (its first `size` entries) was cosigned by a quorum of the
+    /// witnesses in force (SPEC §5.3).
+    CheckpointWitnessed {
+        /// The checkpoint's size; its root is the log's root at that size.
+        size: u64,
+        /// The cosignatures, witness names distinct.
+        cosignatures: Vec<Cosignature>,
+    },
 }
 
 macro_rules! enum_byte {
@@ -494,6 +538,9 @@ impl Event {
             Event::CredentialIssued { .. } => 16,
             Event::CredentialRevoked { .. } => 17,
             Event::EnrollmentOpened { .. } => 18,
+            Event::LogKeyPublished { .. } => 19,
+            Event::WitnessesConfigured { .. } => 20,
+            Event::CheckpointWitnessed { .. } => 22,
         }
     }
 
@@ -530,6 +577,9 @@ impl Event {
             Event::CredentialIssued { .. } => "credential_issued",
             Event::CredentialRevoked { .. } => "credential_revoked",
             Event::EnrollmentOpened { .. } => "enrollment_opened",
+            Event::LogKeyPublished { .. } => "log_key_published",
+            Event::WitnessesConfigured { .. } => "witnesses_configured",
+            Event::CheckpointWitnessed { .. } => "checkpoint_witnessed",
         }
     }
 }
@@ -680,6 +730,22 @@ impl Canonical for Event {
             Event::EnrollmentOpened { enrollment, judge } => {
                 e.digest(enrollment);
                 e.str(judge.as_str());
+            }
+            Event::LogKeyPublished { key } => e.str(key),
+            Event::WitnessesConfigured { witnesses, quorum } => {
+                e.list(witnesses, |e, w| {
+                    e.str(&w.name);
+                    e.str(&w.key);
+                });
+                e.u8(*quorum);
+            }
+            Event::CheckpointWitnessed { size, cosignatures } => {
+                e.u64(*size);
+                e.list(cosignatures, |e, c| {
+                    e.str(&c.witness);
+                    e.u64(c.time);
+                    e.fixed(&c.signature.0);
+                });
             }
         }
     }

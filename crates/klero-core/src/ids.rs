@@ -186,6 +186,49 @@ impl<'de> Deserialize<'de> for Digest32 {
     }
 }
 
+/// A 64-byte Ed25519 signature, written as 128 lowercase hex characters in JSON (a witness's
+/// cosignature in a `checkpoint_witnessed` entry, SPEC §5.2).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Signature64(pub [u8; 64]);
+
+impl Signature64 {
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Parses exactly 128 lower-case hexadecimal characters (one form per value, as digests).
+    pub fn from_hex(s: &str) -> Result<Self, String> {
+        let mut out = [0u8; 64];
+        if s.len() != 128 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(format!(
+                "{s:?} is not a 64-byte signature in lower-case hex (128 characters 0-9 a-f)"
+            ));
+        }
+        hex::decode_to_slice(s, &mut out).expect("checked above");
+        Ok(Signature64(out))
+    }
+}
+
+impl fmt::Debug for Signature64 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signature64({})", self.to_hex())
+    }
+}
+
+impl Serialize for Signature64 {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Signature64 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Signature64::from_hex(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 /// A salted commitment to a party's or counsel's identifier (SPEC §4.4). The identifier itself never
 /// enters the log.
 pub type Commitment = Digest32;

@@ -61,6 +61,7 @@ pub mod policy;
 pub mod sample;
 pub mod state;
 mod verify;
+pub mod witness;
 
 pub use beacon::{BeaconReveal, BeaconSource, ChainAnchor, HashChain};
 pub use day::{Day, Millis};

@@ -10,6 +10,7 @@ use foldhash::{HashMap, HashSet};
 use std::fmt;
 
 use crate::beacon::{BeaconReveal, ChainAnchor, chain_step, seed};
+use crate::checkpoint::CosignatureVerifier;
 use crate::day::{Day, Millis};
 use crate::draw::{
     LoadInput, absence_credit, balanced_rates, draw_without_replacement, joining_credit,
@@ -303,6 +304,27 @@ struct BeaconState {
     current: Digest32,
 }
 
+/// The witnesses in force (SPEC §5.3).
+#[derive(Clone, Debug)]
+struct WitnessSet {
+    /// The `witnesses_configured` entry that put them in force.
+    index: u64,
+    witnesses: Vec<Witness>,
+    verifiers: Vec<CosignatureVerifier>,
+    quorum: u8,
+}
+
+/// A `checkpoint_witnessed` entry, as the timing rule (SPEC §6.4) reads it.
+#[derive(Clone, Copy, Debug)]
+struct Witnessed {
+    /// The entry's index.
+    index: u64,
+    /// The checkpoint's size.
+    size: u64,
+    /// The quorum-th smallest cosignature time, in seconds.
+    time: u64,
+}
+
 /// The state of the court system after a prefix of the log.
 #[derive(Clone, Debug, Default)]
 pub struct State {
@@ -323,6 +345,16 @@ pub struct State {
     enrollments: HashMap<Digest32, usize>,
     /// Fingerprints of completed enrollments (never reusable).
     enrolled: HashSet<Digest32>,
+    /// The log's published checkpoint key (SPEC §5.1).
+    log_key: Option<String>,
+    /// The witnesses in force (SPEC §5.3).
+    witnesses: Option<Arc<WitnessSet>>,
+    /// The first `witnesses_configured` entry: from it on, witnesses are always in force.
+    witnesses_since: Option<u64>,
+    /// Every `checkpoint_witnessed` entry, in log order.
+    witnessed: Vec<Witnessed>,
+    /// The time of each trigger entry whose draw is pending.
+    trigger_at: HashMap<u64, Millis>,
 }
 
 /// Formats an entry number with thousands separators, as the verifier's messages do ("4,182").
@@ -352,6 +384,52 @@ impl State {
     /// The current beacon chain and the next round it will reveal.
     pub fn next_beacon_round(&self) -> Option<(ChainAnchor, u64)> {
         self.beacon.map(|b| (b.anchor, b.round + 1))
+    }
+
+    /// The log's published checkpoint verifier key (`log_key_published`, SPEC §5.1).
+    pub fn log_key(&self) -> Option<&str> {
+        self.log_key.as_deref()
+    }
+
+    /// The witnesses in force and their quorum (SPEC §5.3); `None` before any
+    /// `witnesses_configured` entry.
+    pub fn witnesses(&self) -> Option<(&[Witness], u8)> {
+        self.witnesses
+            .as_ref()
+            .map(|w| (w.witnesses.as_slice(), w.quorum))
+    }
+
+    /// The index of the `witnesses_configured` entry in force: a `checkpoint_witnessed` entry's
+    /// size must exceed it (SPEC §5.3).
+    pub fn witnesses_index(&self) -> Option<u64> {
+        self.witnesses.as_ref().map(|w| w.index)
+    }
+
+    /// The commit time, in seconds, of the trigger entry `trigger` (SPEC §6.4): with witnesses in
+    /// force at the trigger, the quorum-th smallest cosignature time of the first
+    /// `checkpoint_witnessed` entry whose size exceeds `trigger` (`None` until there is one);
+    /// without, the trigger's own time (floor of `at / 1000`) while its draw is pending.
+    pub fn commit_time(&self, trigger: u64) -> Option<u64> {
+        match self.witnesses_since {
+            Some(w) if w < trigger => {
+                let after = self.witnessed.partition_point(|c| c.index <= trigger);
+                self.witnessed[after..]
+                    .iter()
+                    .find(|c| c.size > trigger)
+                    .map(|c| c.time)
+            }
+            _ => self
+                .trigger_at
+                .get(&trigger)
+                .map(|at| at.div_euclid(1000).max(0) as u64),
+        }
+    }
+
+    /// The triggers of pending draws that wait for a witnessed checkpoint: pending drand draws
+    /// whose commit time is not yet known (SPEC §6.4). Without a drand beacon in force no draw
+    /// waits, so this is empty (the drand branch fills it in).
+    pub fn pending_needing_witness(&self) -> Vec<u64> {
+        Vec::new()
     }
 
     /// How many draw entries have been applied.
@@ -509,6 +587,38 @@ impl State {
         actor: &Actor,
         event: &Event,
     ) -> Result<(), Rejection> {
+        self.apply_entry(index, at, hash, actor, event, None)
+    }
+
+    /// [`State::apply`], given for a `checkpoint_witnessed` entry the log's Merkle root at the
+    /// entry's size (the caller keeps the tree; without it such an entry is refused).
+    pub fn apply_entry(
+        &mut self,
+        index: u64,
+        at: Millis,
+        hash: &Digest32,
+        actor: &Actor,
+        event: &Event,
+        checkpoint_root: Option<&Digest32>,
+    ) -> Result<(), Rejection> {
+        self.apply_event(index, at, hash, actor, event, checkpoint_root)?;
+        if event.opens_draw().is_some() {
+            self.trigger_at.insert(index, at);
+        } else if let Event::Draw(d) = event {
+            self.trigger_at.remove(&d.trigger);
+        }
+        Ok(())
+    }
+
+    fn apply_event(
+        &mut self,
+        index: u64,
+        at: Millis,
+        hash: &Digest32,
+        actor: &Actor,
+        event: &Event,
+        checkpoint_root: Option<&Digest32>,
+    ) -> Result<(), Rejection> {
         let is_genesis = matches!(event, Event::Genesis { .. });
         if index == 0 && !is_genesis {
             return rej(Invalid, "the first entry of a log must be its genesis");
@@ -525,7 +635,10 @@ impl State {
         let system_may = is_draw
             || matches!(
                 event,
-                Event::BeaconAnchored { .. } | Event::CredentialIssued { .. }
+                Event::BeaconAnchored { .. }
+                    | Event::CredentialIssued { .. }
+                    | Event::LogKeyPublished { .. }
+                    | Event::CheckpointWitnessed { .. }
             );
         if is_draw && actor.role != Role::System {
             return rej(
@@ -539,7 +652,7 @@ impl State {
         if actor.role == Role::System && !system_may {
             return rej(
                 Forbidden,
-                "the allocator (role system) makes draws, anchors beacon chains and issues the first credential, nothing else",
+                "the allocator (role system) makes draws, anchors beacon chains, issues the first credential, publishes the log key and records witnessed checkpoints, nothing else",
             );
         }
         let day = Day::from_millis(at);
@@ -919,8 +1032,165 @@ impl State {
                 }
                 self.enrollments.insert(*enrollment, ji);
             }
+            Event::LogKeyPublished { key } => {
+                if !matches!(actor.role, Role::System | Role::SystemAdmin) {
+                    return rej_in(
+                        "§5.1",
+                        Forbidden,
+                        "only the allocator or a system administrator publishes the log key",
+                    );
+                }
+                if self.log_key.is_some() {
+                    return rej_in(
+                        "§5.1",
+                        AlreadyExists,
+                        "the log key is already published: a log has one key",
+                    );
+                }
+                let origin = self.log_id.as_ref().map(|l| l.as_str()).unwrap_or_default();
+                let named = crate::checkpoint::log_key_origin(key)
+                    .or_else(|m| rej_in("§5.1", Invalid, m))?;
+                if named != origin {
+                    return rej_in(
+                        "§5.1",
+                        Invalid,
+                        format!("the log key must be named by the log's origin {origin:?}"),
+                    );
+                }
+                self.log_key = Some(key.clone());
+            }
+            Event::WitnessesConfigured { witnesses, quorum } => {
+                if actor.role != Role::SystemAdmin {
+                    return rej_in(
+                        "§5.3",
+                        Forbidden,
+                        "only a system administrator configures the witnesses",
+                    );
+                }
+                if *quorum == 0 || usize::from(*quorum) > witnesses.len() {
+                    return rej_in(
+                        "§5.3",
+                        Invalid,
+                        format!(
+                            "the quorum {quorum} must be between 1 and the number of witnesses ({})",
+                            witnesses.len()
+                        ),
+                    );
+                }
+                let mut verifiers = Vec::with_capacity(witnesses.len());
+                for (i, w) in witnesses.iter().enumerate() {
+                    if witnesses[..i].iter().any(|x| x.name == w.name) {
+                        return rej_in(
+                            "§5.3",
+                            Invalid,
+                            format!("the witness {} is named twice", w.name),
+                        );
+                    }
+                    let v =
+                        CosignatureVerifier::new(&w.key).or_else(|e| rej_in("§5.3", Invalid, e))?;
+                    if v.name() != w.name {
+                        return rej_in(
+                            "§5.3",
+                            Invalid,
+                            format!("the key of witness {} names {}", w.name, v.name()),
+                        );
+                    }
+                    verifiers.push(v);
+                }
+                self.witnesses = Some(Arc::new(WitnessSet {
+                    index,
+                    witnesses: witnesses.clone(),
+                    verifiers,
+                    quorum: *quorum,
+                }));
+                self.witnesses_since.get_or_insert(index);
+            }
+            Event::CheckpointWitnessed { size, cosignatures } => {
+                let time = self.check_witnessed(index, *size, cosignatures, checkpoint_root)?;
+                self.witnessed.push(Witnessed {
+                    index,
+                    size: *size,
+                    time,
+                });
+            }
         }
         Ok(())
+    }
+
+    /// Checks a `checkpoint_witnessed` entry (SPEC §5.3) and returns its commit time: the
+    /// quorum-th smallest cosignature time.
+    fn check_witnessed(
+        &self,
+        index: u64,
+        size: u64,
+        cosignatures: &[Cosignature],
+        root: Option<&Digest32>,
+    ) -> Result<u64, Rejection> {
+        let Some(set) = &self.witnesses else {
+            return rej_in("§5.3", WrongState, "no witnesses are configured");
+        };
+        if size > index || size <= set.index {
+            return rej_in(
+                "§5.3",
+                Invalid,
+                format!(
+                    "the witnessed checkpoint's size {size} must be at most this entry's index \
+                     {index} and larger than the index {} of the witnesses' configuration",
+                    set.index
+                ),
+            );
+        }
+        let Some(root) = root else {
+            return rej_in(
+                "§5.3",
+                Invalid,
+                format!("the log's root at size {size} is not known"),
+            );
+        };
+        let origin = self.log_id.as_ref().map(|l| l.as_str()).unwrap_or_default();
+        let body = crate::checkpoint::body(origin, size, root);
+        let mut times = Vec::with_capacity(cosignatures.len());
+        for (i, c) in cosignatures.iter().enumerate() {
+            if cosignatures[..i].iter().any(|x| x.witness == c.witness) {
+                return rej_in(
+                    "§5.3",
+                    Invalid,
+                    format!("witness {} cosigns twice", c.witness),
+                );
+            }
+            let Some(v) = set.verifiers.iter().find(|v| v.name() == c.witness) else {
+                return rej_in(
+                    "§5.3",
+                    Invalid,
+                    format!("{} is not a witness in force", c.witness),
+                );
+            };
+            if !v.verify(&body, c.time, &c.signature) {
+                return rej_in(
+                    "§5.3",
+                    Invalid,
+                    format!(
+                        "the cosignature of witness {} does not verify for the log's checkpoint \
+                         of size {size}: the entry, or the log before it, was altered",
+                        c.witness
+                    ),
+                );
+            }
+            times.push(c.time);
+        }
+        let quorum = usize::from(set.quorum);
+        if times.len() < quorum {
+            return rej_in(
+                "§5.3",
+                Invalid,
+                format!(
+                    "{} cosignatures are fewer than the quorum of {quorum}",
+                    times.len()
+                ),
+            );
+        }
+        times.sort_unstable();
+        Ok(times[quorum - 1])
     }
 
     /// A credential, by fingerprint (SPEC §7.9).

@@ -39,6 +39,8 @@ pub fn section_of(event: &Event, r: &Rejection) -> &'static str {
         Event::CredentialIssued { .. }
         | Event::CredentialRevoked { .. }
         | Event::EnrollmentOpened { .. } => "§7.9",
+        Event::LogKeyPublished { .. } => "§5.1",
+        Event::WitnessesConfigured { .. } | Event::CheckpointWitnessed { .. } => "§5.3",
         Event::Draw(_) => "§7.8",
         _ => "§7.1",
     })
@@ -57,6 +59,11 @@ pub struct Log {
     last_at: Millis,
     /// Reused for every entry's canonical bytes.
     scratch: Vec<u8>,
+    /// The Merkle root at every size from `roots_from` on, kept while witnesses are in force: a
+    /// `checkpoint_witnessed` entry names a size after their configuration, and its cosignatures
+    /// are checked against the root at that size (SPEC §5.3).
+    roots: Vec<Digest32>,
+    roots_from: u64,
 }
 
 impl Log {
@@ -88,6 +95,23 @@ impl Log {
     /// Time of the last entry.
     pub fn last_at(&self) -> Millis {
         self.last_at
+    }
+
+    /// The Merkle root at `size`, if the log kept it: every size after the configuration of the
+    /// witnesses in force, up to the current one.
+    pub fn root_at(&self, size: u64) -> Option<Digest32> {
+        if size == self.size() {
+            return Some(self.root());
+        }
+        let k = usize::try_from(size.checked_sub(self.roots_from)?).ok()?;
+        self.roots.get(k).copied()
+    }
+
+    fn checkpoint_root(&self, event: &Event) -> Option<Digest32> {
+        match event {
+            Event::CheckpointWitnessed { size, .. } => self.root_at(*size),
+            _ => None,
+        }
     }
 
     /// Verifies one recorded entry against everything before it and applies it.
@@ -123,8 +147,9 @@ impl Log {
                     .into(),
             );
         }
+        let root = self.checkpoint_root(&e.event);
         self.state
-            .apply(e.index, e.at, &e.hash, &e.actor, &e.event)
+            .apply_entry(e.index, e.at, &e.hash, &e.actor, &e.event, root.as_ref())
             .or_else(|r| fail(section_of(&e.event, &r), r.message))?;
         self.advance(e.hash, e.at);
         Ok(())
@@ -146,6 +171,13 @@ impl Log {
         self.range.push(&hash.0);
         self.head = hash;
         self.last_at = at;
+        if let Some(w) = self.state.witnesses_index() {
+            if self.roots_from != w + 1 {
+                self.roots.clear();
+                self.roots_from = w + 1;
+            }
+            self.roots.push(self.range.root());
+        }
     }
 
     /// Appends a new event at time `at` (never earlier than the last entry: a clock that went back is
@@ -160,7 +192,9 @@ impl Log {
         let index = self.size();
         let prev = self.head;
         let hash = self.hash_of(index, at, &actor, &event, &prev);
-        self.state.apply(index, at, &hash, &actor, &event)?;
+        let root = self.checkpoint_root(&event);
+        self.state
+            .apply_entry(index, at, &hash, &actor, &event, root.as_ref())?;
         let entry = LogEntry {
             index,
             at,

@@ -77,7 +77,7 @@ fn the_conformance_log_verifies_and_exercises_every_method_scope_exclusion_and_e
             .map(|v| v.as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(set("event_types").len(), 19, "every event type");
+    assert_eq!(set("event_types").len(), 22, "every event type");
     let methods = [
         "duplicate",
         "random",
@@ -110,4 +110,89 @@ fn every_log_of_the_invalid_corpus_is_rejected_at_its_entry_naming_its_section()
         assert_eq!(f.index, l["entry"].as_u64().unwrap(), "{file}: {f}");
         assert_eq!(f.section, l["section"].as_str().unwrap(), "{file}: {f}");
     }
+}
+
+#[test]
+fn the_cosignature_vector_verifies_with_its_keys_and_quorum() {
+    let dir = gen_vectors::vectors_dir();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cosignature.json")).unwrap())
+            .unwrap();
+    let witnesses: Vec<klero_core::Witness> = v["cosignatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| klero_core::Witness {
+            name: c["witness"].as_str().unwrap().into(),
+            key: c["verifier_key"].as_str().unwrap().into(),
+        })
+        .collect();
+    let note = v["cosigned_note"].as_str().unwrap();
+    let (cp, times) = klero_core::checkpoint::verify_cosigned(
+        note,
+        v["log_key"].as_str().unwrap(),
+        &witnesses,
+        2,
+    )
+    .unwrap();
+    assert_eq!(cp.size, v["size"].as_u64().unwrap());
+    assert_eq!(times.len(), 2);
+    // Without one cosignature the quorum of two is not met.
+    let one = note.replace(v["cosignatures"][1]["note_line"].as_str().unwrap(), "");
+    assert!(
+        klero_core::checkpoint::verify_cosigned(
+            &one,
+            v["log_key"].as_str().unwrap(),
+            &witnesses,
+            2
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn a_triggers_commit_time_is_its_own_time_without_witnesses_and_the_quorum_time_with_them() {
+    let conf = klero_core::conformance::conformance_log();
+    let mut log = klero_core::Log::new();
+    let first_filing = conf
+        .iter()
+        .position(|e| matches!(e.event, klero_core::Event::CaseFiled { .. }))
+        .unwrap();
+    let configured = conf
+        .iter()
+        .position(|e| matches!(e.event, klero_core::Event::WitnessesConfigured { .. }))
+        .unwrap();
+    let witnessed = conf
+        .iter()
+        .position(|e| matches!(e.event, klero_core::Event::CheckpointWitnessed { .. }))
+        .unwrap();
+    let late_filing = (configured..witnessed)
+        .find(|&i| matches!(conf[i].event, klero_core::Event::CaseFiled { .. }))
+        .unwrap();
+    for (i, e) in conf.iter().enumerate() {
+        log.push(e).unwrap();
+        let s = log.state();
+        if i == first_filing {
+            // No witnesses: the trigger's own time, while its draw is pending.
+            assert_eq!(
+                s.commit_time(i as u64),
+                Some((e.at / 1000) as u64),
+                "entry {i}"
+            );
+        }
+        if i == late_filing || i + 1 == witnessed {
+            assert_eq!(s.commit_time(late_filing as u64), None, "not yet witnessed");
+        }
+        assert!(s.pending_needing_witness().is_empty());
+    }
+    let klero_core::Event::CheckpointWitnessed { cosignatures, .. } = &conf[witnessed].event else {
+        unreachable!()
+    };
+    let mut times: Vec<u64> = cosignatures.iter().map(|c| c.time).collect();
+    times.sort();
+    assert_eq!(
+        log.state().commit_time(late_filing as u64),
+        Some(times[1]),
+        "the quorum-th (2nd) smallest cosignature time"
+    );
 }

@@ -94,6 +94,10 @@ struct Inner {
     /// The signing key, built once the genesis entry names the log (its origin never changes).
     log_key: std::sync::OnceLock<klero_core::checkpoint::LogKey>,
     secrets_moved: usize,
+    /// The log's size after each published batch.
+    size_rx: tokio::sync::watch::Receiver<u64>,
+    /// The latest checkpoint note with the witnesses' cosignatures gathered for it (SPEC §5.3).
+    cosigned: RwLock<Option<(u64, String)>>,
 }
 
 /// The store: the log and its projections in SQLite or PostgreSQL, with one writer. Cheap to clone;
@@ -233,6 +237,7 @@ impl Store {
         };
         writer::replay_into(&pool, &mut shared.log, &mut shared.tree).await?;
         let work = shared.log.clone();
+        let (size_tx, size_rx) = tokio::sync::watch::channel(shared.log.size());
         let shared = Arc::new(RwLock::new(shared));
         let mut w = Writer {
             pool: pool.clone(),
@@ -242,6 +247,8 @@ impl Store {
             chain_length: options.chain_length.max(1),
             max_batch: options.max_batch.max(1),
             secrets,
+            log_key_seed,
+            size_tx,
         };
         w.load_chain().await?;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -257,6 +264,8 @@ impl Store {
                 log_key_seed,
                 log_key: std::sync::OnceLock::new(),
                 secrets_moved,
+                size_rx,
+                cosigned: RwLock::new(None),
             }),
         })
     }
@@ -276,7 +285,8 @@ impl Store {
         self.inner.jobs.send(job).map_err(|_| closed())
     }
 
-    /// Writes the genesis entry (with a fresh beacon chain). [`StoreError::Conflict`] if the log
+    /// Writes the genesis entry (with a fresh beacon chain) and, in the same commit, entry 1
+    /// `log_key_published` with the log's checkpoint key. [`StoreError::Conflict`] if the log
     /// is not empty.
     pub async fn genesis(
         &self,
@@ -445,6 +455,36 @@ impl Store {
         let key = self.log_key()?;
         let (size, root) = self.checkpoint();
         Some(key.sign(size, &root))
+    }
+
+    /// A receiver told the log's size after every committed batch (for tasks that follow the log,
+    /// such as asking witnesses to cosign).
+    pub fn watch_size(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.size_rx.clone()
+    }
+
+    /// Keeps `note`, the signed checkpoint of `size` entries with the witnesses' cosignatures
+    /// gathered for it, as the one [`Store::cosigned_checkpoint`] serves; an older one than the
+    /// one kept is ignored.
+    pub fn set_cosigned_checkpoint(&self, size: u64, note: String) {
+        let mut c = self
+            .inner
+            .cosigned
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        if c.as_ref().is_none_or(|(s, _)| *s <= size) {
+            *c = Some((size, note));
+        }
+    }
+
+    /// The latest checkpoint note cosigned by witnesses, with its size; `None` if no witness has
+    /// cosigned one since the store opened.
+    pub fn cosigned_checkpoint(&self) -> Option<(u64, String)> {
+        self.inner
+            .cosigned
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The secret pepper for party commitments (`klero_core::hash::party_commitment`).

@@ -131,6 +131,10 @@ pub(crate) struct Writer {
     pub chain_length: u64,
     pub max_batch: usize,
     pub secrets: Arc<dyn SecretStore>,
+    /// The seed of the log's signing key, whose verifier key the genesis commit publishes.
+    pub log_key_seed: [u8; 32],
+    /// Told the log's size after every published batch (the witnessing task waits on it).
+    pub size_tx: tokio::sync::watch::Sender<u64>,
 }
 
 impl Writer {
@@ -515,6 +519,7 @@ impl Writer {
             }
             s.tree.push(e.hash);
         }
+        self.size_tx.send_replace(s.log.size());
     }
 
     /// Brings the published log up to the database (which may hold a batch that reported failure)
@@ -532,6 +537,7 @@ impl Writer {
                 s.tree.push(e.hash);
             }
             s.log = log;
+            self.size_tx.send_replace(s.log.size());
         }
         self.restore(&[]);
         // The chain may have changed with the entries (or not, if the batch that rotated it was
@@ -551,10 +557,13 @@ impl Writer {
             ));
         }
         let chain = fresh_chain(self.chain_length, &self.secrets).await?;
+        let key = klero_core::checkpoint::LogKey::new(log_id.as_str(), &self.log_key_seed)
+            .map_err(|m| StoreError::Conflict(format!("the log id cannot name its key: {m}")))?;
+        let at = now_ms();
         let e = self
             .work
             .append(
-                now_ms(),
+                at,
                 actor,
                 Event::Genesis {
                     log_id,
@@ -565,6 +574,25 @@ impl Writer {
             .map_err(StoreError::Rejected)?;
         let mut batch = Batch::default();
         batch.push(self.work.state(), e.clone());
+        // Entry 1, in the same commit: the log's checkpoint key, so a monitor pins it from the
+        // start (SPEC §5.1).
+        let published = self
+            .work
+            .append(
+                at,
+                Actor::system(),
+                Event::LogKeyPublished {
+                    key: key.verifier_key().to_owned(),
+                },
+            )
+            .map_err(StoreError::Rejected);
+        match published {
+            Ok(p) => batch.push(self.work.state(), p),
+            Err(err) => {
+                self.restore(&[]);
+                return Err(err);
+            }
+        }
         match self.write(&batch).await {
             Ok(()) => {
                 self.publish(&batch.entries);

@@ -69,11 +69,42 @@ pub async fn problem_type(Path(slug): Path<String>) -> ApiResult<Response> {
     .into_response())
 }
 
-/// The current checkpoint: the log's size and Merkle root.
-#[utoipa::path(get, path = "/api/v1/log/checkpoint", tag = "public", responses((status = 200, description = "Checkpoint", body = Checkpoint)))]
-pub async fn checkpoint(AxState(app): AxState<AppState>) -> axum::Json<Checkpoint> {
+/// The current checkpoint. As JSON (the default): the log's size and Merkle root. With `Accept:
+/// text/plain`: the checkpoint as a C2SP signed note with the witnesses' cosignatures (SPEC §5.3):
+/// the latest checkpoint a quorum of the configured witnesses cosigned, with every cosignature
+/// gathered (until a quorum has cosigned one, the latest with any), or, when no witness has
+/// cosigned one since the server started, the current checkpoint signed by the log alone. Verify it with
+/// the log key of `/api/v1/log/key` and the witnesses' keys in the log's `witnesses_configured`
+/// entry.
+#[utoipa::path(
+    get,
+    path = "/api/v1/log/checkpoint",
+    tag = "public",
+    responses(
+        (status = 200, description = "Checkpoint (JSON), or with Accept: text/plain the cosigned checkpoint note", content(
+            (Checkpoint = "application/json"),
+            (String = "text/plain"),
+        )),
+        (status = 404, description = "text/plain only: the log has no genesis entry yet", body = crate::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn checkpoint(
+    AxState(app): AxState<AppState>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    let wants_note = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/plain"));
+    if wants_note {
+        let note = match app.store.cosigned_checkpoint() {
+            Some((_, note)) => note,
+            None => app.store.signed_checkpoint().ok_or_else(no_genesis)?,
+        };
+        return Ok(plain_text(note));
+    }
     let (size, root) = app.store.checkpoint();
-    axum::Json(Checkpoint { size, root })
+    Ok(axum::Json(Checkpoint { size, root }).into_response())
 }
 
 /// Before genesis there is no log key, hence no signed checkpoint.

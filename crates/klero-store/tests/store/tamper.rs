@@ -51,14 +51,14 @@ both!(the_database_refuses_updates_and_deletes_of_the_log, |url| {
 both!(an_edited_entry_is_named_at_open, |url| {
     prepared(&url).await;
     drop_guards(&url).await;
-    // Entry 1 creates the court; rename it.
+    // Entry 2 creates the court (entry 1 publishes the log key); rename it.
     execute(
         &url,
-        "UPDATE log SET entry = REPLACE(entry, 'North District', 'South District') WHERE idx = 1",
+        "UPDATE log SET entry = REPLACE(entry, 'North District', 'South District') WHERE idx = 2",
     )
     .await
     .unwrap();
-    expect_corrupt(&url, 1).await;
+    expect_corrupt(&url, 2).await;
 });
 
 both!(an_edited_column_is_named_at_open, |url| {
