@@ -27,6 +27,21 @@ use klero_core::{Digest32, LogEntry, Verifier};
 
 use crate::verify::{Replay, agent, get, problem_detail, replay_lines};
 
+/// `GET url` with `Accept: text/plain`.
+fn get_text(agent: &ureq::Agent, url: &str) -> Result<(u16, String), String> {
+    let mut r = agent
+        .get(url)
+        .header("Accept", "text/plain")
+        .call()
+        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+    let status = r.status().as_u16();
+    let body = r
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| format!("cannot read the answer of {url}: {e}"))?;
+    Ok((status, body))
+}
+
 /// An inconsistency the monitor found: what happened, in words, and where the evidence is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Alarm {
@@ -45,7 +60,8 @@ pub enum AlarmKind {
     Rollback,
     /// Two signed checkpoints that no consistency proof joins: two histories.
     Fork,
-    /// The checkpoint is not signed by the pinned log key.
+    /// The checkpoint is not signed by the pinned log key, the log publishes another key, or a
+    /// witness's cosignature on it does not verify.
     BadSignature,
     /// An entry does not replay (a hash, a beacon value, a pool, a weight or a draw is wrong).
     BadEntry,
@@ -62,6 +78,17 @@ pub struct Progress {
     pub to: u64,
     /// Its root.
     pub root: Digest32,
+    /// The witnesses in force (§5.3) whose cosignatures on it verify, with their times.
+    pub cosigned: Vec<(String, u64)>,
+    /// The quorum in force (0 without witnesses).
+    pub quorum: u8,
+}
+
+impl Progress {
+    /// Whether the checkpoint carries the cosignatures of a quorum of the witnesses in force.
+    pub fn witnessed(&self) -> bool {
+        self.quorum > 0 && self.cosigned.len() >= self.quorum as usize
+    }
 }
 
 /// Why a round could not be completed, other than an inconsistency (the server is unreachable,
@@ -213,11 +240,8 @@ impl Monitor {
     /// One round: fetch the signed checkpoint, prove it extends the held one, verify the new
     /// entries, save the position.
     pub fn round(&mut self, say: &mut dyn FnMut(String)) -> Round {
-        let (status, note) = get(
-            &self.agent,
-            &format!("{}/api/v1/log/checkpoint/note", self.base),
-        )
-        .map_err(Err)?;
+        let (status, note) =
+            get_text(&self.agent, &format!("{}/api/v1/log/checkpoint", self.base)).map_err(Err)?;
         if status != 200 {
             return Err(Err(format!(
                 "the server answered {status} for its signed checkpoint: {}",
@@ -300,11 +324,44 @@ impl Monitor {
                 return Err(Ok(self.alarm(AlarmKind::RootMismatch, report, Some(&note))));
             }
         }
+        // The key the log itself publishes (§5.1) must be the pinned one.
+        let state = self.verifier.log().state();
+        if let Some(published) = state.log_key()
+            && published != self.key
+        {
+            let report = format!(
+                "the log publishes the log key {published}, but this monitor follows {} (SPEC §5.1)",
+                self.key
+            );
+            return Err(Ok(self.alarm(AlarmKind::BadSignature, report, Some(&note))));
+        }
+        // Cosignatures of the witnesses in force (§5.3): a forged one is an alarm; too few is
+        // said in the progress (a witness may be offline), not an alarm.
+        let (cosigned, quorum) = match state.witnesses() {
+            None => (vec![], 0),
+            Some((witnesses, quorum)) => {
+                match checkpoint::verify_cosigned(&note, &self.key, witnesses, 0) {
+                    Ok((_, c)) => (c, quorum),
+                    Err(m) => {
+                        let report = format!(
+                            "the server's checkpoint carries a bad cosignature (SPEC §5.3): {m}"
+                        );
+                        return Err(Ok(self.alarm(AlarmKind::BadSignature, report, Some(&note))));
+                    }
+                }
+            }
+        };
         write_atomic(&self.dir.join("checkpoint.note"), note.as_bytes()).map_err(Err)?;
         let root = cp.root;
         let to = cp.size;
         self.held = Some((note, cp));
-        Ok(Progress { from, to, root })
+        Ok(Progress {
+            from,
+            to,
+            root,
+            cosigned,
+            quorum,
+        })
     }
 
     /// Fetches, verifies and saves the entries `from..to`.
@@ -501,8 +558,28 @@ pub fn run(
         match m.round(&mut say) {
             Ok(p) => {
                 if p.to > p.from || once {
+                    let witnesses = if p.quorum == 0 {
+                        "no witnesses configured: signed by the log alone".to_owned()
+                    } else {
+                        let names: Vec<&str> = p.cosigned.iter().map(|(n, _)| n.as_str()).collect();
+                        format!(
+                            "{} of a quorum of {} witnesses cosigned{}{}",
+                            p.cosigned.len(),
+                            p.quorum,
+                            if names.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({})", names.join(", "))
+                            },
+                            if p.witnessed() {
+                                ""
+                            } else {
+                                "; NOT witnessed yet (a witness may be offline)"
+                            }
+                        )
+                    };
                     println!(
-                        "OK: {} entries, root {} (+{} verified)",
+                        "OK: {} entries, root {} (+{} verified); {witnesses}",
                         fmt_index(p.to),
                         p.root,
                         fmt_index(p.to - p.from)

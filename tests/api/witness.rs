@@ -125,10 +125,20 @@ async fn two_witnesses_cosign_the_checkpoint_of_every_batch(b: Backend) {
         times.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(),
         ["witness-a.example", "witness-b.example"]
     );
-    // The JSON view is unchanged.
-    assert_eq!(app.size().await, size);
     // Nothing is pending on this log, so the task appended no checkpoint_witnessed entry.
     assert_eq!(app.size().await, size);
+    // An observer's monitor sees the quorum's cosignatures on what it verified.
+    let state = tempfile::tempdir().unwrap();
+    let (url, dir) = (app.url.clone(), state.path().to_owned());
+    let p = tokio::task::spawn_blocking(move || {
+        let mut m = klero::monitor::Monitor::open(&url, &dir, None, &mut |_| {}).unwrap();
+        m.round(&mut |_| {})
+    })
+    .await
+    .unwrap()
+    .expect("the witnessed log is consistent");
+    assert_eq!((p.to, p.quorum), (size, 2));
+    assert!(p.witnessed(), "{:?}", p.cosigned);
 
     // Recording a quorum-cosigned checkpoint for a trigger that waits for it (driven here by hand:
     // without drand nothing waits), and only then.
@@ -307,7 +317,18 @@ async fn a_rewritten_history_is_refused_by_both_witnesses_which_keep_evidence(b:
     let honest = w.round().await.expect("both cosign the honest log");
     assert_eq!(honest.cosignatures.len(), 2);
     let entries = app.store.entries(0, honest.size).await.unwrap();
-    let (db, _dir) = app.stop().await;
+    // An observer's monitor has followed the honest log.
+    let watch = tempfile::tempdir().unwrap();
+    let (url, dir) = (app.url.clone(), watch.path().to_owned());
+    let held = tokio::task::spawn_blocking(move || {
+        let mut m = klero::monitor::Monitor::open(&url, &dir, None, &mut |_| {}).unwrap();
+        m.round(&mut |_| {})
+    })
+    .await
+    .unwrap()
+    .expect("the honest log is consistent");
+    assert!(held.to >= honest.size);
+    let (db, dir) = app.stop().await;
 
     // Re-run the draw of the first case: change its claim, so its trigger hash, its seed and
     // possibly its judge change, and every later hash with them.
@@ -356,6 +377,32 @@ async fn a_rewritten_history_is_refused_by_both_witnesses_which_keep_evidence(b:
         );
         assert!(text.contains("different roots"), "{text}");
     }
+    // Served to the observer, the rewritten log is a fork, split at the re-run filing.
+    let (url, server) = start(forged.clone(), &dir.path().join("outbox")).await;
+    let watched = watch.path().to_owned();
+    let alarm = tokio::task::spawn_blocking(move || {
+        let mut m = klero::monitor::Monitor::open(&url, &watched, None, &mut |_| {}).unwrap();
+        m.round(&mut |_| {})
+    })
+    .await
+    .unwrap()
+    .expect_err("the monitor raises an alarm")
+    .expect("an inconsistency, not an outage");
+    assert_eq!(
+        alarm.kind,
+        klero::monitor::AlarmKind::Fork,
+        "{}",
+        alarm.report
+    );
+    assert!(
+        alarm.report.contains(&format!(
+            "split at entry {}",
+            klero_core::state::fmt_index(k as u64)
+        )),
+        "{}",
+        alarm.report
+    );
+    server.abort();
     forged.close().await;
     for rw in [wa, wb] {
         rw.handle.abort();
