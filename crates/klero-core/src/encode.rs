@@ -59,6 +59,10 @@ impl Enc {
     pub fn digest(&mut self, v: &Digest32) {
         self.buf.extend_from_slice(&v.0);
     }
+    /// Raw bytes of a fixed-size field (no length prefix): a drand signature or public key.
+    pub fn bytes_fixed(&mut self, v: &[u8]) {
+        self.buf.extend_from_slice(v);
+    }
     /// A u32 item count followed by each item.
     pub fn list<T>(&mut self, items: &[T], mut f: impl FnMut(&mut Self, &T)) {
         self.u32(items.len() as u32);

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::beacon::{BeaconReveal, ChainAnchor};
 use crate::day::{Day, Millis};
+use crate::drand::DrandPublicKey;
 use crate::encode::{Canonical, Enc};
 use crate::ids::*;
 use crate::policy::Policy;
@@ -451,6 +452,30 @@ pub enum Event {
         /// The judge.
         judge: JudgeId,
     },
+    /// From this entry on every random draw uses the drand chain described here (beacon kind 2)
+    /// and waits for its round (SPEC §6.3, §6.4). A later one replaces it for later triggers.
+    DrandConfigured {
+        /// The chain's hash (its identity in drand's HTTP API).
+        chain_hash: Digest32,
+        /// The chain's group public key (G2, compressed).
+        public_key: DrandPublicKey,
+        /// Seconds between rounds.
+        period_seconds: u64,
+        /// Unix time (seconds) of round 1.
+        genesis_time: u64,
+        /// Only `bls-unchained-g1-rfc9380`.
+        scheme: String,
+    },
+    /// The allocator records that a pending draw's drand round has not been obtained long after
+    /// its time (drand unreachable or down); the draw keeps waiting for that same round (SPEC §7.7).
+    BeaconDelayed {
+        /// The case whose draw waits.
+        case: CaseId,
+        /// The draw's trigger entry.
+        trigger: u64,
+        /// The round it waits for.
+        round: u64,
+    },
 }
 
 macro_rules! enum_byte {
@@ -494,6 +519,8 @@ impl Event {
             Event::CredentialIssued { .. } => 16,
             Event::CredentialRevoked { .. } => 17,
             Event::EnrollmentOpened { .. } => 18,
+            Event::DrandConfigured { .. } => 21,
+            Event::BeaconDelayed { .. } => 23,
         }
     }
 
@@ -530,6 +557,8 @@ impl Event {
             Event::CredentialIssued { .. } => "credential_issued",
             Event::CredentialRevoked { .. } => "credential_revoked",
             Event::EnrollmentOpened { .. } => "enrollment_opened",
+            Event::DrandConfigured { .. } => "drand_configured",
+            Event::BeaconDelayed { .. } => "beacon_delayed",
         }
     }
 }
@@ -680,6 +709,28 @@ impl Canonical for Event {
             Event::EnrollmentOpened { enrollment, judge } => {
                 e.digest(enrollment);
                 e.str(judge.as_str());
+            }
+            Event::DrandConfigured {
+                chain_hash,
+                public_key,
+                period_seconds,
+                genesis_time,
+                scheme,
+            } => {
+                e.digest(chain_hash);
+                e.bytes_fixed(&public_key.0);
+                e.u64(*period_seconds);
+                e.u64(*genesis_time);
+                e.str(scheme);
+            }
+            Event::BeaconDelayed {
+                case,
+                trigger,
+                round,
+            } => {
+                e.str(case.as_str());
+                e.u64(*trigger);
+                e.u64(*round);
             }
         }
     }

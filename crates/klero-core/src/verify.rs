@@ -1,7 +1,7 @@
 //! The log as a whole: appending (for the writer) and replaying (for the verifier) through the same
 //! checks (SPEC §9).
 
-use crate::beacon::BeaconSource;
+use crate::beacon::{BeaconReveal, BeaconSource};
 use crate::day::Millis;
 use crate::event::{Actor, Event, LogEntry, entry_bytes_into};
 use crate::hash::entry_hash;
@@ -197,6 +197,18 @@ impl Log {
             },
         };
         let d = self.state.build_draw(case, reveal)?;
+        self.append(at, Actor::system(), Event::Draw(d))
+    }
+
+    /// Appends the draw entry for `case`'s pending draw with the given beacon value (a drand
+    /// round, SPEC §6.3).
+    pub fn draw_with(
+        &mut self,
+        at: Millis,
+        case: &CaseId,
+        reveal: BeaconReveal,
+    ) -> Result<LogEntry, Rejection> {
+        let d = self.state.build_draw(case, Some(reveal))?;
         self.append(at, Actor::system(), Event::Draw(d))
     }
 }
