@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod client;
 pub mod demo;
+pub mod drand;
 pub mod verify;
 
 use std::io::Write;

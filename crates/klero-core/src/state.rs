@@ -310,6 +310,8 @@ pub struct PendingDrand {
     pub case: CaseId,
     /// The trigger entry's index.
     pub trigger: u64,
+    /// How the draw is made (a random method).
+    pub method: Method,
     /// The trigger entry's time.
     pub trigger_at: Millis,
     /// The trigger's commit time in Unix seconds, once known (SPEC §6.4).
@@ -426,6 +428,7 @@ impl State {
                 Some(PendingDrand {
                     case: self.cases[*ci].id.clone(),
                     trigger,
+                    method: p.method.clone(),
                     trigger_at: p.trigger_at,
                     commit_time,
                     round: commit_time.map(|t| chain.first_round_after(t)),

@@ -94,6 +94,8 @@ struct Inner {
     /// The signing key, built once the genesis entry names the log (its origin never changes).
     log_key: std::sync::OnceLock<klero_core::checkpoint::LogKey>,
     secrets_moved: usize,
+    /// The published log's size.
+    size_rx: tokio::sync::watch::Receiver<u64>,
 }
 
 /// The store: the log and its projections in SQLite or PostgreSQL, with one writer. Cheap to clone;
@@ -233,6 +235,7 @@ impl Store {
         };
         writer::replay_into(&pool, &mut shared.log, &mut shared.tree).await?;
         let work = shared.log.clone();
+        let (size_tx, size_rx) = tokio::sync::watch::channel(shared.log.size());
         let shared = Arc::new(RwLock::new(shared));
         let mut w = Writer {
             pool: pool.clone(),
@@ -242,6 +245,7 @@ impl Store {
             chain_length: options.chain_length.max(1),
             max_batch: options.max_batch.max(1),
             secrets,
+            size_tx,
         };
         w.load_chain().await?;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -257,6 +261,7 @@ impl Store {
                 log_key_seed,
                 log_key: std::sync::OnceLock::new(),
                 secrets_moved,
+                size_rx,
             }),
         })
     }
@@ -333,6 +338,24 @@ impl Store {
         F: FnOnce(&State) -> Result<(Actor, Event), Rejection> + Send + 'static,
     {
         self.submit_inner(Some((scope, key)), Box::new(f)).await
+    }
+
+    /// Appends the draws of open drand draws whose round is in `rounds` (round -> signature), in
+    /// trigger order, stopping at the first draw whose round is not given (SPEC §7.7). A signature
+    /// that does not verify is refused ([`StoreError::Rejected`]) and nothing is written.
+    pub async fn append_drand_draws(
+        &self,
+        rounds: std::collections::BTreeMap<u64, klero_core::DrandSignature>,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Job::DrandDraws { rounds, reply })?;
+        rx.await.map_err(|_| closed())?
+    }
+
+    /// Follows the published log's size: a receiver that changes whenever entries are published
+    /// (to wait for a pending draw).
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.size_rx.clone()
     }
 
     /// Reads the in-memory state as of the last acknowledged batch.
