@@ -28,3 +28,6 @@ mod rules;
 mod audit;
 // Connection timeouts and limits, oversized requests, bounds, other courts' staff, OpenAPI answers.
 mod hygiene;
+// Issue 9, item 3: draws wait for the first drand round after their commit time; nobody holding
+// the operator's secrets can know them before; pending draws survive a restart.
+mod drand;
