@@ -41,13 +41,19 @@ pub fn generate() -> Vec<(&'static str, String)> {
     // Each event type's first occurrence: JSON, canonical bytes and hash.
     let mut seen = std::collections::BTreeSet::new();
     let mut per_type = vec![];
-    for e in &entries {
+    // The sample log, then what only the conformance log has (drand's events and draws).
+    let conformance = klero_core::conformance::conformance_log();
+    for e in entries.iter().chain(&conformance) {
         let variant = match &e.event {
             Event::Draw(d) => format!(
-                "draw/{}",
+                "draw/{}{}",
                 serde_json::to_value(&d.method).unwrap()["kind"]
                     .as_str()
-                    .unwrap()
+                    .unwrap(),
+                match d.beacon {
+                    Some(BeaconReveal::Drand { .. }) => "/drand",
+                    _ => "",
+                }
             ),
             other => other.type_name().to_string(),
         };
