@@ -267,16 +267,18 @@ impl Dev {
     fn published(&self) -> u64 {
         self.chain.chain.round_at((self.clock)() / 1000)
     }
-    fn check(&self, hash: &str) -> Result<(), Response> {
-        if hash != self.chain.chain.chain_hash.to_hex() {
-            return Err((StatusCode::NOT_FOUND, "unknown chain").into_response());
-        }
-        Ok(())
+    /// `None` for this chain's hash, else the 404 answer.
+    fn check(&self, hash: &str) -> Option<Response> {
+        (hash != self.chain.chain.chain_hash.to_hex())
+            .then(|| (StatusCode::NOT_FOUND, "unknown chain").into_response())
     }
     fn round(&self, round: u64) -> Response {
         if round == 0 || round > self.published() {
             // drand answers a round from the future with 425 Too Early.
-            return (StatusCode::from_u16(425).expect("valid"), "round not yet published")
+            return (
+                StatusCode::from_u16(425).expect("valid"),
+                "round not yet published",
+            )
                 .into_response();
         }
         let sig = self.chain.sign(round);
@@ -298,37 +300,41 @@ pub fn dev_router(chain: DevChain, clock: Clock) -> Router {
     Router::new()
         .route(
             "/{hash}/info",
-            get(|AxState(d): AxState<Dev>, Path(hash): Path<String>| async move {
-                if let Err(r) = d.check(&hash) {
-                    return r;
-                }
-                let c = &d.chain.chain;
-                axum::Json(json!({
-                    "public_key": c.public_key.to_hex(),
-                    "period": c.period_seconds,
-                    "genesis_time": c.genesis_time,
-                    "hash": c.chain_hash.to_hex(),
-                    "groupHash": c.chain_hash.to_hex(),
-                    "schemeID": c.scheme,
-                    "metadata": {"beaconID": "klero-dev"},
-                }))
-                .into_response()
-            }),
+            get(
+                |AxState(d): AxState<Dev>, Path(hash): Path<String>| async move {
+                    if let Some(r) = d.check(&hash) {
+                        return r;
+                    }
+                    let c = &d.chain.chain;
+                    axum::Json(json!({
+                        "public_key": c.public_key.to_hex(),
+                        "period": c.period_seconds,
+                        "genesis_time": c.genesis_time,
+                        "hash": c.chain_hash.to_hex(),
+                        "groupHash": c.chain_hash.to_hex(),
+                        "schemeID": c.scheme,
+                        "metadata": {"beaconID": "klero-dev"},
+                    }))
+                    .into_response()
+                },
+            ),
         )
         .route(
             "/{hash}/public/latest",
-            get(|AxState(d): AxState<Dev>, Path(hash): Path<String>| async move {
-                if let Err(r) = d.check(&hash) {
-                    return r;
-                }
-                d.round(d.published())
-            }),
+            get(
+                |AxState(d): AxState<Dev>, Path(hash): Path<String>| async move {
+                    if let Some(r) = d.check(&hash) {
+                        return r;
+                    }
+                    d.round(d.published())
+                },
+            ),
         )
         .route(
             "/{hash}/public/{round}",
             get(
                 |AxState(d): AxState<Dev>, Path((hash, round)): Path<(String, u64)>| async move {
-                    if let Err(r) = d.check(&hash) {
+                    if let Some(r) = d.check(&hash) {
                         return r;
                     }
                     d.round(round)

@@ -62,7 +62,10 @@ enum Command {
         #[arg(long)]
         genesis: Option<u64>,
         /// 64 hex characters the test key is derived from.
-        #[arg(long, default_value = "0000000000000000000000000000000000000000000000000000000000000001")]
+        #[arg(
+            long,
+            default_value = "0000000000000000000000000000000000000000000000000000000000000001"
+        )]
         seed: String,
     },
     /// Start an empty log: write its genesis entry with a policy.

@@ -89,7 +89,11 @@ async fn spawn_drand(b: Backend, delay: Duration) -> DrandApp {
 /// Files a civil case; asserts it is answered at once with a pending draw.
 async fn file_pending(app: &TestApp, claim: &str) -> Value {
     let r = app
-        .post(&format!("/api/v1/courts/{COURT}/cases"), &app.clerk, filing(claim))
+        .post(
+            &format!("/api/v1/courts/{COURT}/cases"),
+            &app.clerk,
+            filing(claim),
+        )
         .await;
     assert_eq!(r.status, 202, "{}", r.text());
     let v = r.json();
@@ -182,7 +186,10 @@ async fn filings_wait_for_the_first_round_after_their_commit_time(b: Backend) {
     assert_eq!(r.status, 201, "{}", r.text());
     let v = r.json();
     assert_eq!(v["judges"].as_array().unwrap().len(), 1, "{v}");
-    assert_eq!(v["proof"]["draw"]["entry"]["event"]["beacon"]["kind"], "drand");
+    assert_eq!(
+        v["proof"]["draw"]["entry"]["event"]["beacon"]["kind"],
+        "drand"
+    );
     until_drawn(app).await;
     for case in &cases {
         let c = app
@@ -286,11 +293,19 @@ async fn the_operator_cannot_know_a_pending_draw_before_its_round(b: Backend) {
     d.clock.release();
     until_drawn(app).await;
     let log = entries(app).await;
-    let Some(Event::Draw(drawn)) = log.iter().rev().map(|e| &e.event).find(|e| matches!(e, Event::Draw(_)))
+    let Some(Event::Draw(drawn)) = log
+        .iter()
+        .rev()
+        .map(|e| &e.event)
+        .find(|e| matches!(e, Event::Draw(_)))
     else {
         panic!("no draw")
     };
-    let Some(BeaconReveal::Drand { round: r, signature }) = drawn.beacon else {
+    let Some(BeaconReveal::Drand {
+        round: r,
+        signature,
+    }) = drawn.beacon
+    else {
         panic!("not a drand draw")
     };
     assert_eq!(r, round);
@@ -315,7 +330,11 @@ async fn pending_draws_survive_a_restart_and_are_drawn_once(b: Backend) {
     let (db, dir) = d.app.stop().await;
 
     let store = open(&db).await;
-    assert_eq!(store.read(|s| s.pending_drand().len()), 4, "pending after restart");
+    assert_eq!(
+        store.read(|s| s.pending_drand().len()),
+        4,
+        "pending after restart"
+    );
     let (url, handle) = start(store.clone(), &outbox).await;
     let app = TestApp {
         client: klero::client::Client::new(&url),

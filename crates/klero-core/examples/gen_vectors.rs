@@ -9,11 +9,11 @@
 //! failing test until the vectors (and docs/SPEC.md) are updated in the same commit.
 
 use klero_core::beacon::{HashChain, seed};
-use klero_core::encode::Canonical;
 use klero_core::draw::{
     LoadInput, absence_credit, balanced_rates, draw_without_replacement, joining_credit,
     normalized_load, rng, weights,
 };
+use klero_core::encode::Canonical;
 use klero_core::merkle::MerkleTree;
 use klero_core::sample::{SampleSpec, sample_log};
 use klero_core::*;

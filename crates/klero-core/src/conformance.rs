@@ -812,9 +812,9 @@ pub fn invalid_logs() -> Vec<InvalidLog> {
     });
     // drand (§6.3, §6.4, §7.7).
     let dev = &conformance_drand();
-    let first_drand = find(&|e| {
-        matches!(&e.event, Event::Draw(d) if matches!(d.beacon, Some(BeaconReveal::Drand { .. })))
-    });
+    let first_drand = find(
+        &|e| matches!(&e.event, Event::Draw(d) if matches!(d.beacon, Some(BeaconReveal::Drand { .. }))),
+    );
     let resign = |by: i64| {
         move |e: &mut LogEntry| {
             if let Event::Draw(d) = &mut e.event
@@ -861,11 +861,16 @@ pub fn invalid_logs() -> Vec<InvalidLog> {
         }
     });
     let delayed = find(&|e| matches!(&e.event, Event::BeaconDelayed { .. }));
-    case("beacon-delayed-names-another-round", "§7.7", delayed, &|e| {
-        if let Event::BeaconDelayed { round, .. } = &mut e.event {
-            *round += 1;
-        }
-    });
+    case(
+        "beacon-delayed-names-another-round",
+        "§7.7",
+        delayed,
+        &|e| {
+            if let Event::BeaconDelayed { round, .. } = &mut e.event {
+                *round += 1;
+            }
+        },
+    );
     case("time-goes-back", "§7.1", random, &|e| {
         e.at -= 1_000_000_000
     });

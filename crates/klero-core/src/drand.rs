@@ -173,11 +173,8 @@ impl DrandChain {
 
     /// `round_time(r) = genesis_time + (r - 1) * period_seconds`, for `r >= 1` (saturating).
     pub fn round_time(&self, round: u64) -> u64 {
-        self.genesis_time.saturating_add(
-            round
-                .saturating_sub(1)
-                .saturating_mul(self.period_seconds),
-        )
+        self.genesis_time
+            .saturating_add(round.saturating_sub(1).saturating_mul(self.period_seconds))
     }
 
     /// The smallest round whose time is strictly after `t` (SPEC §6.4).
@@ -252,10 +249,9 @@ impl DevChain {
         use bls12_381::G1Affine;
         use bls12_381::hash_to_curve::{ExpandMsgXmd, HashToCurve};
         let msg = sha2_09::Sha256::digest(&round.to_be_bytes());
-        let h: bls12_381::G1Projective =
-            <bls12_381::G1Projective as HashToCurve<ExpandMsgXmd<sha2_09::Sha256>>>::hash_to_curve(
-                msg, DST,
-            );
+        let h: bls12_381::G1Projective = <bls12_381::G1Projective as HashToCurve<
+            ExpandMsgXmd<sha2_09::Sha256>,
+        >>::hash_to_curve(msg, DST);
         DrandSignature(G1Affine::from(h * self.secret).to_compressed())
     }
 }

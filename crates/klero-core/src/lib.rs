@@ -65,9 +65,9 @@ mod verify;
 
 pub use beacon::{BeaconReveal, BeaconSource, ChainAnchor, HashChain};
 pub use day::{Day, Millis};
+pub use drand::{DevChain, DrandChain, DrandPublicKey, DrandSignature};
 pub use event::*;
 pub use ids::*;
 pub use policy::{CaseType, Fallback, Policy};
-pub use drand::{DevChain, DrandChain, DrandPublicKey, DrandSignature};
 pub use state::{PendingDrand, RejectKind, Rejection, State};
 pub use verify::{Failure, Log, Report, Verifier, verify};

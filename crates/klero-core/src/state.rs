@@ -10,8 +10,8 @@ use foldhash::{HashMap, HashSet};
 use std::fmt;
 
 use crate::beacon::{BeaconReveal, ChainAnchor, chain_step, seed};
-use crate::drand::{DrandChain, DrandPublicKey, DrandSignature};
 use crate::day::{Day, Millis};
+use crate::drand::{DrandChain, DrandPublicKey, DrandSignature};
 use crate::draw::{
     LoadInput, absence_credit, balanced_rates, draw_without_replacement, joining_credit,
     normalized_load, weights,
@@ -1036,9 +1036,7 @@ impl State {
                     genesis_time: *genesis_time,
                     scheme: scheme.clone(),
                 };
-                chain
-                    .validate()
-                    .or_else(|m| rej_in("§6.3", Invalid, m))?;
+                chain.validate().or_else(|m| rej_in("§6.3", Invalid, m))?;
                 self.drand = Some(Arc::new(chain));
             }
             Event::BeaconDelayed {

@@ -128,11 +128,17 @@ fn real_quicknet_rounds_verify_against_the_pinned_key_and_a_flipped_bit_does_not
             serde_json::from_value(r["signature"].clone()).unwrap();
         assert!(chain.verify(round, &sig), "quicknet round {round}");
         assert_eq!(sig.randomness().to_hex(), r["randomness"].as_str().unwrap());
-        assert!(!chain.verify(round + 1, &sig), "round {round}'s signature for another round");
+        assert!(
+            !chain.verify(round + 1, &sig),
+            "round {round}'s signature for another round"
+        );
         for bit in [0usize, 17 * 8 + 3, 47 * 8 + 7] {
             let mut bad = sig;
             bad.0[bit / 8] ^= 1 << (bit % 8);
-            assert!(!chain.verify(round, &bad), "round {round} with bit {bit} flipped");
+            assert!(
+                !chain.verify(round, &bad),
+                "round {round} with bit {bit} flipped"
+            );
         }
     }
     // python-drand-verify's README states round 657413's randomness: SHA-256(signature) agrees.

@@ -8,8 +8,8 @@ use std::sync::{Arc, RwLock};
 
 use klero_core::merkle::MerkleTree;
 use klero_core::{
-    Actor, ActorId, BeaconReveal, ChainAnchor, Digest32, DrandSignature, Event, Failure,
-    HashChain, Log, LogEntry, Policy, Rejection, State,
+    Actor, ActorId, BeaconReveal, ChainAnchor, Digest32, DrandSignature, Event, Failure, HashChain,
+    Log, LogEntry, Policy, Rejection, State,
 };
 use sqlx::{AnyPool, Row as _};
 use tokio::sync::{mpsc, oneshot};

@@ -109,7 +109,10 @@ pub(crate) async fn await_draw(
             let draw = super::cases::entry_at(app, d).await?;
             return prove(app, trigger, draw).map(Ok);
         }
-        if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+        if tokio::time::timeout_at(deadline, rx.changed())
+            .await
+            .is_err()
+        {
             break;
         }
     }
@@ -117,7 +120,11 @@ pub(crate) async fn await_draw(
         .read(|s| s.pending_drand_of(case))
         .filter(|p| p.trigger == trigger.index)
         .map(|p| Ok(Err(p.into())))
-        .unwrap_or_else(|| Err(ApiError::internal("the draw is neither pending nor appended")))
+        .unwrap_or_else(|| {
+            Err(ApiError::internal(
+                "the draw is neither pending nor appended",
+            ))
+        })
 }
 
 /// Every draw waiting for its drand round, in trigger order (public).
