@@ -421,31 +421,32 @@ impl State {
     pub fn pending_drand(&self) -> Vec<PendingDrand> {
         self.drand_pending
             .iter()
-            .filter_map(|(&trigger, ci)| {
-                let p = self.pending.get(ci)?;
-                let chain = p.drand.clone()?;
-                let commit_time = self.commit_time(trigger);
-                Some(PendingDrand {
-                    case: self.cases[*ci].id.clone(),
-                    trigger,
-                    method: p.method.clone(),
-                    trigger_at: p.trigger_at,
-                    commit_time,
-                    round: commit_time.map(|t| chain.first_round_after(t)),
-                    chain,
-                    delayed: p.delayed,
-                })
-            })
+            .filter_map(|(&trigger, &ci)| self.pending_drand_at(trigger, ci))
             .collect()
+    }
+
+    fn pending_drand_at(&self, trigger: u64, ci: usize) -> Option<PendingDrand> {
+        let p = self.pending.get(&ci)?;
+        let chain = p.drand.clone()?;
+        let commit_time = self.commit_time(trigger);
+        Some(PendingDrand {
+            case: self.cases[ci].id.clone(),
+            trigger,
+            method: p.method.clone(),
+            trigger_at: p.trigger_at,
+            commit_time,
+            round: commit_time.map(|t| chain.first_round_after(t)),
+            chain,
+            delayed: p.delayed,
+        })
     }
 
     /// The open drand draw of `case`, if its draw waits for a drand round.
     pub fn pending_drand_of(&self, case: &CaseId) -> Option<PendingDrand> {
-        let p = self.pending.get(self.case_ix.get(case)?)?;
+        let &ci = self.case_ix.get(case)?;
+        let p = self.pending.get(&ci)?;
         p.drand.as_ref()?;
-        self.pending_drand()
-            .into_iter()
-            .find(|d| d.trigger == p.trigger)
+        self.pending_drand_at(p.trigger, ci)
     }
 
     /// How many draw entries have been applied.
