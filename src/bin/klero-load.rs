@@ -140,11 +140,8 @@ async fn run(args: Args) -> Result<()> {
                     period,
                 );
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-                let relay = klero::drand::spawn_dev_server(
-                    listener,
-                    dev,
-                    klero::drand::system_clock(),
-                )?;
+                let relay =
+                    klero::drand::spawn_dev_server(listener, dev, klero::drand::system_clock())?;
                 let client = klero::drand::DrandClient::new(&relay.url(), &relay.chain.chain_hash);
                 klero::drand::configure(&s, &client, &relay.chain, true)
                     .await

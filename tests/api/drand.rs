@@ -408,3 +408,112 @@ async fn an_overdue_round_is_recorded_and_the_draw_still_waits_for_it(b: Backend
     d.task.abort();
 }
 both_backends!(an_overdue_round_is_recorded_and_the_draw_still_waits_for_it);
+
+/// Runs `klero` with the test database's secrets directory.
+fn klero_cmd(db: &str, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_klero"));
+    cmd.args(args)
+        .args(["--database-url", db])
+        .env("KLERO_SECRETS_DIR", crate::helpers::secrets_dir(db))
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+async fn klero_serve_with_drand_from_the_command_line(b: Backend) {
+    let app = spawn_app(b).await;
+    let clerk = app.clerk.clone();
+    let (db, _dir) = app.stop().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let relay = klero::drand::spawn_dev_server(listener, dev_chain(), klero::drand::system_clock())
+        .unwrap();
+    let hash = relay.chain.chain_hash.to_hex();
+    let run = |args: Vec<String>| {
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = klero_cmd(&db, &args).output().unwrap();
+            (
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        })
+    };
+    let serve = |extra: &[&str]| -> Vec<String> {
+        ["serve", "--addr", "127.0.0.1:0"]
+            .iter()
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    // Without a relay, and with a relay that does not serve the pinned quicknet: refused.
+    let (code, err) = run(serve(&["--beacon", "drand"])).await.unwrap();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--drand-url"), "{err}");
+    let (code, err) = run(serve(&["--beacon", "drand", "--drand-url", &relay.url()]))
+        .await
+        .unwrap();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("drand chain's info"), "{err}");
+
+    // With the test chain named explicitly: drand is configured and draws wait for their round.
+    let args = serve(&[
+        "--beacon",
+        "drand",
+        "--drand-url",
+        &relay.url(),
+        "--drand-chain-hash",
+        &hash,
+    ]);
+    let mut child = klero_cmd(&db, &args.iter().map(String::as_str).collect::<Vec<_>>())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    // Read the server's standard error to its end (a closed pipe would stop the server).
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut tx = Some(tx);
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.unwrap_or_default();
+            if let Some(rest) = line.split("on http://").nth(1)
+                && line.starts_with("klero serving")
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(format!(
+                    "http://{}",
+                    rest.split_whitespace().next().unwrap()
+                ));
+            }
+        }
+    });
+    let url = rx.await.expect("the server starts");
+    let client = klero::client::Client::new(&url);
+    let r = client
+        .post(
+            &format!("/api/v1/courts/{COURT}/cases?wait=10"),
+            Some(&clerk),
+            &filing("served by the command line"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(
+        r.json()["proof"]["draw"]["entry"]["event"]["beacon"]["kind"],
+        "drand"
+    );
+    // Killed, not stopped.
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // The log now has drand in force: serving it without drand is refused.
+    let (code, err) = run(serve(&[])).await.unwrap();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("drand"), "{err}");
+    let store = open(&db).await;
+    let log = store.entries(0, store.checkpoint().0).await.unwrap();
+    assert!(verify(&log).ok());
+    assert_eq!(check_drand_draws(&log, &relay.chain), 1);
+    store.close().await;
+}
+both_backends!(klero_serve_with_drand_from_the_command_line);
