@@ -1052,7 +1052,10 @@ impl State {
                         "only the allocator (role system) records a delayed drand round",
                     );
                 }
-                let ci = self.case_index(case)?;
+                let ci = self.case_index(case).map_err(|r| Rejection {
+                    section: Some("§7.7"),
+                    ..r
+                })?;
                 let Some(p) = self.pending.get(&ci).filter(|p| p.drand.is_some()) else {
                     return rej_in(
                         "§7.7",
