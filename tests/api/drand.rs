@@ -510,6 +510,21 @@ async fn klero_serve_with_drand_from_the_command_line(b: Backend) {
     let (code, err) = run(serve(&[])).await.unwrap();
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("drand"), "{err}");
+    // `klero verify` names the chain and says it is not quicknet.
+    let file = _dir.path().join("drand-log.jsonl");
+    let f = file.to_str().unwrap().to_owned();
+    let (code, err) = run(vec!["export".into(), "--out".into(), f.clone()])
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{err}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_klero"))
+        .args(["verify", &f])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains(&format!("drand chain {hash}")), "{text}");
+    assert!(text.contains("NOT quicknet"), "{text}");
     let store = open(&db).await;
     let log = store.entries(0, store.checkpoint().0).await.unwrap();
     assert!(verify(&log).ok());

@@ -226,6 +226,9 @@ pub struct Report {
     pub root: Digest32,
     /// The head hash of the verified entries.
     pub head: Digest32,
+    /// The drand chain in force at the end (SPEC §6.3), if any: an observer checks that it is a
+    /// public chain they trust (quicknet: [`crate::DrandChain::quicknet`]).
+    pub drand: Option<crate::DrandChain>,
     /// The first failure, if any.
     pub failure: Option<Failure>,
 }
@@ -302,6 +305,7 @@ impl Verifier {
             cases: s.case_count() as u64,
             root: self.log.root(),
             head: self.log.head(),
+            drand: s.drand().cloned(),
             failure: self.failure.clone(),
         }
     }
