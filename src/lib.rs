@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod client;
 pub mod demo;
+pub mod drand;
 pub mod monitor;
 pub mod verify;
 pub mod witness;

@@ -57,6 +57,28 @@ enum Command {
         /// How long to wait for each witness's answer, in seconds.
         #[arg(long, default_value_t = 5.0)]
         witness_timeout: f64,
+        #[command(flatten)]
+        beacon: BeaconArgs,
+    },
+    /// A drand HTTP relay for tests and demos: serves a chain of scheme bls-unchained-g1-rfc9380
+    /// signed with a test key (never for production: whoever holds the key foresees every round).
+    #[command(hide = true)]
+    DrandDevServer {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        addr: SocketAddr,
+        /// Seconds between rounds.
+        #[arg(long, default_value_t = 1)]
+        period: u64,
+        /// Round 1's time, Unix seconds (default: 10 seconds ago).
+        #[arg(long)]
+        genesis: Option<u64>,
+        /// 64 hex characters the test key is derived from.
+        #[arg(
+            long,
+            default_value = "0000000000000000000000000000000000000000000000000000000000000001"
+        )]
+        seed: String,
     },
     /// Run or set up a witness: an independent cosigner of the log's checkpoints (C2SP
     /// tlog-witness), for an institution to run on its own machine.
@@ -151,6 +173,89 @@ enum Command {
         #[command(flatten)]
         db: Db,
     },
+}
+
+/// Which randomness the server's draws use.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BeaconKind {
+    /// The built-in hash chain (offline; the operator can foresee its values, SPEC §6.1).
+    HashChain,
+    /// drand (SPEC §6.3): each draw waits for the first round after its commit time.
+    Drand,
+}
+
+#[derive(clap::Args)]
+struct BeaconArgs {
+    /// The beacon: hash-chain (the offline default) or drand.
+    #[arg(long, value_enum, default_value = "hash-chain")]
+    beacon: BeaconKind,
+    /// With --beacon drand: the drand HTTP relay, e.g. https://api.drand.sh.
+    #[arg(long, env = "KLERO_DRAND_URL")]
+    drand_url: Option<String>,
+    /// With --beacon drand: the chain hash (default quicknet, whose public key, period and
+    /// genesis are pinned). Another chain is taken with the parameters its relay states: for
+    /// tests; the log records them for every observer to see.
+    #[arg(long)]
+    drand_chain_hash: Option<String>,
+    /// Seconds after a round's time after which a draw still waiting for it is recorded in the
+    /// log as delayed (`beacon_delayed`); it keeps waiting for that round.
+    #[arg(long, default_value_t = 60)]
+    drand_delay_notice: u64,
+}
+
+/// Starts the drand task if the server runs with drand.
+async fn start_beacon(store: &Store, b: &BeaconArgs) -> Result<()> {
+    if b.beacon == BeaconKind::HashChain {
+        if b.drand_url.is_some() || b.drand_chain_hash.is_some() {
+            bail!("--drand-url and --drand-chain-hash need --beacon drand");
+        }
+        if store.read(|s| s.drand().is_some()) {
+            bail!(
+                "this log has drand in force (a drand_configured entry): start the server with \
+                 --beacon drand --drand-url URL, or its draws can never be made"
+            );
+        }
+        return Ok(());
+    }
+    let Some(url) = &b.drand_url else {
+        bail!("--beacon drand needs --drand-url (a drand HTTP relay)");
+    };
+    let quicknet = klero_core::DrandChain::quicknet();
+    let (expected, pin_all) = match &b.drand_chain_hash {
+        None => (quicknet, true),
+        Some(h) => {
+            let hash = klero_core::Digest32::from_hex(h)
+                .map_err(|e| anyhow::anyhow!("--drand-chain-hash: {e}"))?;
+            if hash == quicknet.chain_hash {
+                (quicknet, true)
+            } else {
+                (
+                    klero_core::DrandChain {
+                        chain_hash: hash,
+                        ..quicknet
+                    },
+                    false,
+                )
+            }
+        }
+    };
+    if store.checkpoint().0 == 0 {
+        bail!("the log is empty: run `klero init` before configuring drand");
+    }
+    let client = klero::drand::DrandClient::new(url, &expected.chain_hash);
+    let chain = klero::drand::configure(store, &client, &expected, pin_all)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    eprintln!(
+        "draws use drand chain {} (round every {} s) from {url}",
+        chain.chain_hash, chain.period_seconds
+    );
+    tokio::spawn(klero::drand::run(
+        store.clone(),
+        client,
+        std::time::Duration::from_secs(b.drand_delay_notice),
+    ));
+    Ok(())
 }
 
 /// The database and the secrets kept apart from it.
@@ -280,6 +385,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             witnesses,
             witness_quorum,
             witness_timeout,
+            beacon,
         } => {
             init_tracing(log_json);
             let endpoints = witnesses
@@ -299,6 +405,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             let store = open(&db).await?;
             let mut tokens = None;
+            if seed_demo && beacon.beacon == BeaconKind::Drand {
+                bail!("--demo seeds its court with the hash chain: run it without --beacon drand");
+            }
             if seed_demo {
                 if store.checkpoint().0 == 0 {
                     eprintln!("seeding the demo court (this writes a few hundred cases)...");
@@ -307,6 +416,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     eprintln!("the log is not empty: not seeding the demo court");
                 }
             }
+            start_beacon(&store, &beacon).await?;
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
@@ -386,6 +496,33 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 let _ = tokio::signal::ctrl_c().await;
             };
             klero::witness::serve(w, listener, shutdown).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DrandDevServer {
+            addr,
+            period,
+            genesis,
+            seed,
+        } => {
+            let seed = klero_core::Digest32::from_hex(&seed)
+                .map_err(|e| anyhow::anyhow!("--seed: {e}"))?;
+            if period == 0 {
+                bail!("--period must be at least 1 second");
+            }
+            let genesis = genesis.unwrap_or_else(|| klero::drand::now_secs().saturating_sub(10));
+            let chain = klero_core::DevChain::new(&seed.0, genesis, period);
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            let server =
+                klero::drand::spawn_dev_server(listener, chain, klero::drand::system_clock())?;
+            println!(
+                "test drand chain (NOT for production) on {}\n  --drand-url {} --drand-chain-hash {}",
+                server.url(),
+                server.url(),
+                server.chain.chain_hash
+            );
+            let _ = tokio::signal::ctrl_c().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Init { db, policy, log_id } => {

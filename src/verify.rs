@@ -328,6 +328,21 @@ pub fn summary(r: &Report) -> String {
         r.root,
         r.head
     );
+    if let Some(d) = &r.drand {
+        if *d == klero_core::DrandChain::quicknet() {
+            s.push_str(&format!(
+                "randomness: drand quicknet (chain {}), its public key as pinned\n",
+                d.chain_hash
+            ));
+        } else {
+            s.push_str(&format!(
+                "randomness: drand chain {} with public key {}: NOT quicknet; whoever holds this \
+                 chain's key could foresee its rounds, so check it is a public chain you trust\n",
+                d.chain_hash,
+                d.public_key.to_hex()
+            ));
+        }
+    }
     match &r.failure {
         None => s.push_str(
             "OK: every hash link, beacon value, eligible pool, weight and draw checks out\n",

@@ -214,7 +214,7 @@ impl Witnessing {
     /// for a witnessed commit, records the checkpoint (`checkpoint_witnessed`).
     pub fn spawn(mut self) -> JoinHandle<()> {
         tokio::spawn(async move {
-            let mut sizes = self.store.watch_size();
+            let mut sizes = self.store.subscribe();
             loop {
                 if let Some(g) = self.round().await
                     && g.cosignatures.len() >= usize::from(self.quorum)

@@ -35,3 +35,6 @@ mod pages;
 // Two witnesses cosign every batch's checkpoint; a rewritten history is refused by both,
 // which keep the evidence; the witness's tlog-witness status codes.
 mod witness;
+// Draws wait for the first drand round after their commit time; nobody holding
+// the operator's secrets can know them before; pending draws survive a restart.
+mod drand;

@@ -4,11 +4,12 @@
 //! `v_{i-1} = H(v_i)` down to `v_0`, and publishes the anchor `v_0` in the log before any draw. Draw
 //! number `r` on that chain reveals `v_r`, and anyone checks `H(v_r) = v_{r-1}`. Whoever holds the
 //! secret can compute every future value, so this proves that a draw was not re-run (there is only
-//! one `v_r`), not that the operator could not foresee it; the external beacon (drand) closes that gap
-//! in a later version without changing the seed rule.
+//! one `v_r`), not that the operator could not foresee it; the external beacon (drand, kind 2,
+//! [`crate::drand`]) closes that gap without changing the seed rule.
 
 use serde::{Deserialize, Serialize};
 
+use crate::drand::DrandSignature;
 use crate::encode::{Canonical, Enc};
 use crate::hash::{TAG_CHAIN, TAG_SEED, sha256};
 use crate::ids::Digest32;
@@ -46,6 +47,14 @@ pub enum BeaconReveal {
         /// `v_round`.
         value: Digest32,
     },
+    /// A round of the drand chain in force at the draw's trigger (SPEC §6.3).
+    Drand {
+        /// The drand round: the first whose time is strictly after the trigger's commit time
+        /// (SPEC §6.4).
+        round: u64,
+        /// The round's BLS signature; the randomness is its SHA-256.
+        signature: DrandSignature,
+    },
 }
 
 impl BeaconReveal {
@@ -53,18 +62,20 @@ impl BeaconReveal {
     pub fn kind_byte(&self) -> u8 {
         match self {
             BeaconReveal::HashChain { .. } => 1,
+            BeaconReveal::Drand { .. } => 2,
         }
     }
     /// The round number.
     pub fn round(&self) -> u64 {
         match self {
-            BeaconReveal::HashChain { round, .. } => *round,
+            BeaconReveal::HashChain { round, .. } | BeaconReveal::Drand { round, .. } => *round,
         }
     }
     /// The 32 bytes of randomness that enter the seed.
     pub fn randomness(&self) -> Digest32 {
         match self {
             BeaconReveal::HashChain { value, .. } => *value,
+            BeaconReveal::Drand { signature, .. } => signature.randomness(),
         }
     }
 }
@@ -76,6 +87,10 @@ impl Canonical for BeaconReveal {
             BeaconReveal::HashChain { round, value } => {
                 e.u64(*round);
                 e.digest(value);
+            }
+            BeaconReveal::Drand { round, signature } => {
+                e.u64(*round);
+                e.fixed(&signature.0);
             }
         }
     }

@@ -6,6 +6,7 @@
 
 use crate::beacon::{BeaconReveal, HashChain};
 use crate::day::{Day, Millis};
+use crate::drand::DevChain;
 use crate::event::*;
 use crate::hash::{credential_fingerprint, enrollment_fingerprint, party_commitment, sha256};
 use crate::ids::*;
@@ -82,6 +83,10 @@ impl Script {
         let Some(case) = opens else {
             return Ok(None);
         };
+        // With drand in force a random draw waits for its round (§7.7): see `drand_draws`.
+        if self.log.state().pending_drand_of(&case).is_some() {
+            return Ok(None);
+        }
         let d = self
             .log
             .draw(self.at, &case, &mut self.chain)
@@ -143,6 +148,62 @@ impl Script {
         match self.push(clerk, ev).expect("a filing is drawn").event {
             Event::Draw(d) => d,
             _ => unreachable!("draws follow filings"),
+        }
+    }
+
+    /// Files a case whose draw waits for its drand round (§7.7).
+    fn push_filing(&mut self, clerk: &Actor, f: Filing<'_>) {
+        let ev = Event::CaseFiled {
+            case: id(f.case),
+            court: id("north"),
+            division: id(f.division),
+            case_type: id(f.case_type),
+            weight: f.weight,
+            parties: parties(f.parties),
+            claim: sha256(&[b"claim ", f.claim.as_bytes()]),
+            related: None,
+            earlier_instance: None,
+        };
+        assert!(self.push(clerk, ev).is_none(), "a drand draw waits");
+    }
+
+    /// Appends a `checkpoint_witnessed` entry for the log as it stands, cosigned by `witnesses`
+    /// 3 and 2 seconds after the last entry's time (§5.3).
+    fn witness(&mut self, witnesses: &[crate::checkpoint::WitnessKey]) {
+        let size = self.log.size();
+        let body = crate::checkpoint::body("conformance-log", size, &self.log.root());
+        let seconds = (self.at / 1000) as u64;
+        let cosignatures = witnesses
+            .iter()
+            .zip([3, 2])
+            .map(|(w, delay)| Cosignature {
+                witness: w.name().to_owned(),
+                time: seconds + delay,
+                signature: w.sign(&body, seconds + delay),
+            })
+            .collect();
+        self.at += 5_000;
+        self.push(
+            &Actor::system(),
+            Event::CheckpointWitnessed { size, cosignatures },
+        );
+    }
+
+    /// Appends the draws of every pending drand draw, in trigger order, each at its round's time
+    /// (later if the log is already later).
+    fn drand_draws(&mut self, dev: &DevChain) {
+        for p in self.log.state().pending_drand() {
+            let round = p.round.expect("the commit time is known");
+            self.at = self.at.max(dev.chain.round_time(round) as Millis * 1000);
+            let reveal = BeaconReveal::Drand {
+                round,
+                signature: dev.sign(round),
+            };
+            let d = self
+                .log
+                .draw_with(self.at, &p.case, reveal)
+                .expect("a published round draws");
+            self.out.push(d);
         }
     }
 
@@ -559,8 +620,42 @@ pub fn conformance_log() -> Vec<LogEntry> {
     // More than a window later: every earlier intake is discarded (§7.4).
     s.at += 400 * DAY;
     s.file(&clerk, Filing::civil("N-16", &["P-K"], "another matter"));
-    // Witnesses (§5.3): two, both required; a filing; then the checkpoint that contains it, as
-    // both witnesses cosigned it a few seconds later.
+    // drand (§6.3, §6.4, §7.7): from here every random draw waits for the first round of the
+    // configured chain after its trigger's commit time; draws by reference do not wait. No
+    // witnesses yet: a trigger's commit time is its own time.
+    let dev = conformance_drand();
+    s.hours(1);
+    s.push(
+        &admin,
+        Event::DrandConfigured {
+            chain_hash: dev.chain.chain_hash,
+            public_key: dev.chain.public_key,
+            period_seconds: dev.chain.period_seconds,
+            genesis_time: dev.chain.genesis_time,
+            scheme: dev.chain.scheme.clone(),
+        },
+    );
+    // Two filings whose draws are pending at once: their draws follow, in trigger order.
+    for (case, p, claim) in [("N-17", "P-M", "drand one"), ("N-18", "P-N", "drand two")] {
+        let ps = [p];
+        s.at += 1_500;
+        s.push_filing(&clerk, Filing::civil(case, &ps, claim));
+    }
+    // The second's round is overdue: the allocator records it, and the draw keeps waiting.
+    let late = s.log.state().pending_drand()[1].clone();
+    s.at += 60_000;
+    s.push(
+        &Actor::system(),
+        Event::BeaconDelayed {
+            case: late.case.clone(),
+            trigger: late.trigger,
+            round: late.round.expect("known"),
+        },
+    );
+    s.drand_draws(&dev);
+    // Witnesses (§5.3): two, both required; a filing, whose drand draw waits for the checkpoint
+    // that contains it, as both witnesses cosigned it a few seconds later: its commit time is the
+    // quorum's (the later) cosignature time (§6.4).
     let witnesses = conformance_witnesses();
     s.push(
         &admin,
@@ -575,25 +670,36 @@ pub fn conformance_log() -> Vec<LogEntry> {
             quorum: 2,
         },
     );
-    s.file(&clerk, Filing::civil("N-17", &["P-L"], "a third matter"));
-    let size = s.log.size();
-    let body = crate::checkpoint::body("conformance-log", size, &s.log.root());
-    let seconds = (s.at / 1000) as u64;
-    let cosignatures = witnesses
-        .iter()
-        .zip([3, 2])
-        .map(|(w, delay)| Cosignature {
-            witness: w.name().to_owned(),
-            time: seconds + delay,
-            signature: w.sign(&body, seconds + delay),
-        })
-        .collect();
-    s.at += 5_000;
-    s.push(
-        &Actor::system(),
-        Event::CheckpointWitnessed { size, cosignatures },
+    s.hours(1);
+    s.push_filing(&clerk, Filing::civil("N-19", &["P-L"], "a third matter"));
+    assert!(
+        !s.log.state().pending_needing_witness().is_empty(),
+        "the draw waits for a witnessed checkpoint"
     );
+    s.witness(&witnesses);
+    s.drand_draws(&dev);
+    // A duplicate of N-19 is bound to its judge at once, without a round.
+    s.file(&clerk, Filing::civil("N-20", &["P-L"], "a third matter"));
+    // A recusal's replacement draw waits for its witnessed checkpoint and its round too.
+    let leaving = s.judges_of("N-17")[0].clone();
+    s.hours(1);
+    s.push(
+        &Actor::new(Role::Judge, leaving.as_str()),
+        Event::Recusal {
+            case: id("N-17"),
+            judge: leaving,
+            reason: RecusalReason::ConflictOfInterest,
+        },
+    );
+    s.witness(&witnesses);
+    s.drand_draws(&dev);
     s.out
+}
+
+/// The test drand chain of the conformance log: seed `0x44` repeated, genesis 2026-01-01T00:00:00Z,
+/// period 3 s (the key is public: such a chain proves nothing about foresight, §6.3).
+pub fn conformance_drand() -> DevChain {
+    DevChain::new(&[0x44; 32], 1_767_225_600, 3)
 }
 
 /// One log of the invalid corpus: the conformance log with exactly one SPEC requirement broken.
@@ -813,6 +919,67 @@ pub fn invalid_logs() -> Vec<InvalidLog> {
                 .to_owned(),
         };
     });
+    // drand (§6.3, §6.4, §7.7).
+    let dev = &conformance_drand();
+    let first_drand = find(
+        &|e| matches!(&e.event, Event::Draw(d) if matches!(d.beacon, Some(BeaconReveal::Drand { .. }))),
+    );
+    let resign = |by: i64| {
+        move |e: &mut LogEntry| {
+            if let Event::Draw(d) = &mut e.event
+                && let Some(BeaconReveal::Drand { round, signature }) = &mut d.beacon
+            {
+                *round = round.checked_add_signed(by).expect("a round");
+                *signature = dev.sign(*round);
+            }
+        }
+    };
+    case(
+        "drand-round-before-commit-time",
+        "§6.4",
+        first_drand,
+        &resign(-1),
+    );
+    case(
+        "drand-round-later-than-first",
+        "§6.4",
+        first_drand,
+        &resign(1),
+    );
+    case("drand-signature-forged", "§6.3", first_drand, &|e| {
+        if let Event::Draw(d) = &mut e.event
+            && let Some(BeaconReveal::Drand { signature, .. }) = &mut d.beacon
+        {
+            signature.0[47] ^= 1;
+        }
+    });
+    case("hash-chain-value-under-drand", "§6.3", first_drand, &|e| {
+        if let Event::Draw(d) = &mut e.event
+            && let Some(BeaconReveal::Drand { round, .. }) = d.beacon
+        {
+            d.beacon = Some(BeaconReveal::HashChain {
+                round,
+                value: sha256(&[b"a value the operator holds"]),
+            });
+        }
+    });
+    let configured = find(&|e| matches!(&e.event, Event::DrandConfigured { .. }));
+    case("drand-scheme-unsupported", "§6.3", configured, &|e| {
+        if let Event::DrandConfigured { scheme, .. } = &mut e.event {
+            *scheme = "bls-unchained-on-g1".into();
+        }
+    });
+    let delayed = find(&|e| matches!(&e.event, Event::BeaconDelayed { .. }));
+    case(
+        "beacon-delayed-names-another-round",
+        "§7.7",
+        delayed,
+        &|e| {
+            if let Event::BeaconDelayed { round, .. } = &mut e.event {
+                *round += 1;
+            }
+        },
+    );
     case("time-goes-back", "§7.1", random, &|e| {
         e.at -= 1_000_000_000
     });

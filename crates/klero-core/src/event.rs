@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::beacon::{BeaconReveal, ChainAnchor};
 use crate::day::{Day, Millis};
+use crate::drand::DrandPublicKey;
 use crate::encode::{Canonical, Enc};
 use crate::ids::*;
 use crate::policy::Policy;
@@ -495,6 +496,30 @@ pub enum Event {
         /// The cosignatures, witness names distinct.
         cosignatures: Vec<Cosignature>,
     },
+    /// From this entry on every random draw uses the drand chain described here (beacon kind 2)
+    /// and waits for its round (SPEC §6.3, §6.4). A later one replaces it for later triggers.
+    DrandConfigured {
+        /// The chain's hash (its identity in drand's HTTP API).
+        chain_hash: Digest32,
+        /// The chain's group public key (G2, compressed).
+        public_key: DrandPublicKey,
+        /// Seconds between rounds.
+        period_seconds: u64,
+        /// Unix time (seconds) of round 1.
+        genesis_time: u64,
+        /// Only `bls-unchained-g1-rfc9380`.
+        scheme: String,
+    },
+    /// The allocator records that a pending draw's drand round has not been obtained long after
+    /// its time (drand unreachable or down); the draw keeps waiting for that same round (SPEC §7.7).
+    BeaconDelayed {
+        /// The case whose draw waits.
+        case: CaseId,
+        /// The draw's trigger entry.
+        trigger: u64,
+        /// The round it waits for.
+        round: u64,
+    },
 }
 
 macro_rules! enum_byte {
@@ -541,6 +566,8 @@ impl Event {
             Event::LogKeyPublished { .. } => 19,
             Event::WitnessesConfigured { .. } => 20,
             Event::CheckpointWitnessed { .. } => 22,
+            Event::DrandConfigured { .. } => 21,
+            Event::BeaconDelayed { .. } => 23,
         }
     }
 
@@ -580,6 +607,8 @@ impl Event {
             Event::LogKeyPublished { .. } => "log_key_published",
             Event::WitnessesConfigured { .. } => "witnesses_configured",
             Event::CheckpointWitnessed { .. } => "checkpoint_witnessed",
+            Event::DrandConfigured { .. } => "drand_configured",
+            Event::BeaconDelayed { .. } => "beacon_delayed",
         }
     }
 }
@@ -746,6 +775,28 @@ impl Canonical for Event {
                     e.u64(c.time);
                     e.fixed(&c.signature.0);
                 });
+            }
+            Event::DrandConfigured {
+                chain_hash,
+                public_key,
+                period_seconds,
+                genesis_time,
+                scheme,
+            } => {
+                e.digest(chain_hash);
+                e.fixed(&public_key.0);
+                e.u64(*period_seconds);
+                e.u64(*genesis_time);
+                e.str(scheme);
+            }
+            Event::BeaconDelayed {
+                case,
+                trigger,
+                round,
+            } => {
+                e.str(case.as_str());
+                e.u64(*trigger);
+                e.u64(*round);
             }
         }
     }

@@ -32,9 +32,9 @@
 //!   versions. JSON is only the export's envelope: the verifier re-encodes every parsed entry, so a
 //!   JSON detail (spacing, key order) cannot change a hash.
 //! - A draw's plan is computed when its trigger is applied, not when the draw entry arrives, so the
-//!   pool and weights are fixed by the committed trigger before any randomness is revealed. Today the
-//!   draw entry directly follows its trigger; the rule leaves room for an external beacon whose round
-//!   arrives seconds later.
+//!   pool and weights are fixed by the committed trigger before any randomness is revealed. With the
+//!   hash chain the draw entry directly follows its trigger; with drand ([`drand`]) it waits for the
+//!   first round after the trigger's commit time, and other entries come in between.
 //! - Weights put as much probability on the least loaded as the bounds allow (water-filling). The
 //!   bounds are relative to each judge's balanced rate (the share of that kind of case that keeps
 //!   everyone level given the division's case mix and specializations, found by integer matrix
@@ -51,6 +51,7 @@ pub mod beacon;
 pub mod checkpoint;
 pub mod conformance;
 pub mod day;
+pub mod drand;
 pub mod draw;
 pub mod encode;
 pub mod event;
@@ -65,8 +66,9 @@ pub mod witness;
 
 pub use beacon::{BeaconReveal, BeaconSource, ChainAnchor, HashChain};
 pub use day::{Day, Millis};
+pub use drand::{DevChain, DrandChain, DrandPublicKey, DrandSignature};
 pub use event::*;
 pub use ids::*;
 pub use policy::{CaseType, Fallback, Policy};
-pub use state::{RejectKind, Rejection, State};
+pub use state::{PendingDrand, RejectKind, Rejection, State};
 pub use verify::{Failure, Log, Report, Verifier, verify};

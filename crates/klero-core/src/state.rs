@@ -12,6 +12,7 @@ use std::fmt;
 use crate::beacon::{BeaconReveal, ChainAnchor, chain_step, seed};
 use crate::checkpoint::CosignatureVerifier;
 use crate::day::{Day, Millis};
+use crate::drand::{DrandChain, DrandPublicKey, DrandSignature};
 use crate::draw::{
     LoadInput, absence_credit, balanced_rates, draw_without_replacement, joining_credit,
     normalized_load, weights,
@@ -294,6 +295,34 @@ struct Pending {
     excluded: Vec<Excluded>,
     /// For by-reference methods: the judges taken over.
     reference: Vec<usize>,
+    /// The drand chain in force at the trigger, for a random draw that waits for a drand round
+    /// (SPEC §6.4); `None` for the hash chain or a draw by reference.
+    drand: Option<Arc<DrandChain>>,
+    /// The trigger entry's time.
+    trigger_at: Millis,
+    /// A `beacon_delayed` entry was recorded for this draw.
+    delayed: bool,
+}
+
+/// A draw that waits for a drand round (SPEC §7.7), as [`State::pending_drand`] lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingDrand {
+    /// The case.
+    pub case: CaseId,
+    /// The trigger entry's index.
+    pub trigger: u64,
+    /// How the draw is made (a random method).
+    pub method: Method,
+    /// The trigger entry's time.
+    pub trigger_at: Millis,
+    /// The trigger's commit time in Unix seconds, once known (SPEC §6.4).
+    pub commit_time: Option<u64>,
+    /// The round the draw must use, once the commit time is known.
+    pub round: Option<u64>,
+    /// The chain in force at the trigger.
+    pub chain: Arc<DrandChain>,
+    /// Whether a `beacon_delayed` entry was recorded for it.
+    pub delayed: bool,
 }
 
 /// The current hash chain of the built-in beacon.
@@ -339,6 +368,12 @@ pub struct State {
     absence_ix: HashMap<AbsenceId, (usize, usize)>,
     duplicates: HashMap<Digest32, usize>,
     pending: HashMap<usize, Pending>,
+    /// The drand chain in force (SPEC §6.3), if any.
+    drand: Option<Arc<DrandChain>>,
+    /// Open draws that wait for a drand round: trigger index -> case index, in trigger order.
+    drand_pending: BTreeMap<u64, usize>,
+    /// The last drand round that verified, so draws sharing a round verify it once.
+    drand_verified: Option<(u64, DrandSignature, DrandPublicKey)>,
     draws: u64,
     credentials: HashMap<Digest32, CredentialState>,
     /// Open enrollments: fingerprint -> judge index.
@@ -353,8 +388,6 @@ pub struct State {
     witnesses_since: Option<u64>,
     /// Every `checkpoint_witnessed` entry, in log order.
     witnessed: Vec<Witnessed>,
-    /// The time of each trigger entry whose draw is pending.
-    trigger_at: HashMap<u64, Millis>,
 }
 
 /// Formats an entry number with thousands separators, as the verifier's messages do ("4,182").
@@ -405,10 +438,17 @@ impl State {
         self.witnesses.as_ref().map(|w| w.index)
     }
 
-    /// The commit time, in seconds, of the trigger entry `trigger` (SPEC §6.4): with witnesses in
-    /// force at the trigger, the quorum-th smallest cosignature time of the first
-    /// `checkpoint_witnessed` entry whose size exceeds `trigger` (`None` until there is one);
-    /// without, the trigger's own time (floor of `at / 1000`) while its draw is pending.
+    /// The drand chain in force (SPEC §6.3): from its `drand_configured` entry on, every random
+    /// draw waits for a drand round.
+    pub fn drand(&self) -> Option<&DrandChain> {
+        self.drand.as_deref()
+    }
+
+    /// The commit time `T` (Unix seconds) of the trigger at entry `trigger` (SPEC §6.4). With
+    /// witnesses in force at the trigger: the quorum-th smallest cosignature time of the first
+    /// `checkpoint_witnessed` entry after the trigger whose size exceeds it (`None` until there is
+    /// one). Without: the trigger entry's own time in seconds (floor; 0 for a time before 1970),
+    /// known while its drand draw is open.
     pub fn commit_time(&self, trigger: u64) -> Option<u64> {
         match self.witnesses_since {
             Some(w) if w < trigger => {
@@ -418,18 +458,54 @@ impl State {
                     .find(|c| c.size > trigger)
                     .map(|c| c.time)
             }
-            _ => self
-                .trigger_at
-                .get(&trigger)
-                .map(|at| at.div_euclid(1000).max(0) as u64),
+            _ => {
+                let ci = self.drand_pending.get(&trigger)?;
+                let p = self.pending.get(ci)?;
+                Some(p.trigger_at.div_euclid(1000).max(0) as u64)
+            }
         }
     }
 
-    /// The triggers of pending draws that wait for a witnessed checkpoint: pending drand draws
-    /// whose commit time is not yet known (SPEC §6.4). Without a drand beacon in force no draw
-    /// waits, so this is empty (the drand branch fills it in).
+    /// The triggers of open drand draws whose commit time is not yet known: what a witnessed
+    /// checkpoint must cover before they can be drawn (SPEC §6.4), in trigger order.
     pub fn pending_needing_witness(&self) -> Vec<u64> {
-        Vec::new()
+        self.drand_pending
+            .keys()
+            .copied()
+            .filter(|&t| self.commit_time(t).is_none())
+            .collect()
+    }
+
+    /// Every open draw that waits for a drand round, in trigger order (SPEC §7.7).
+    pub fn pending_drand(&self) -> Vec<PendingDrand> {
+        self.drand_pending
+            .iter()
+            .filter_map(|(&trigger, &ci)| self.pending_drand_at(trigger, ci))
+            .collect()
+    }
+
+    fn pending_drand_at(&self, trigger: u64, ci: usize) -> Option<PendingDrand> {
+        let p = self.pending.get(&ci)?;
+        let chain = p.drand.clone()?;
+        let commit_time = self.commit_time(trigger);
+        Some(PendingDrand {
+            case: self.cases[ci].id.clone(),
+            trigger,
+            method: p.method.clone(),
+            trigger_at: p.trigger_at,
+            commit_time,
+            round: commit_time.map(|t| chain.first_round_after(t)),
+            chain,
+            delayed: p.delayed,
+        })
+    }
+
+    /// The open drand draw of `case`, if its draw waits for a drand round.
+    pub fn pending_drand_of(&self, case: &CaseId) -> Option<PendingDrand> {
+        let &ci = self.case_ix.get(case)?;
+        let p = self.pending.get(&ci)?;
+        p.drand.as_ref()?;
+        self.pending_drand_at(p.trigger, ci)
     }
 
     /// How many draw entries have been applied.
@@ -505,7 +581,7 @@ impl State {
     /// reference) or nothing is pending.
     pub fn beacon_needed(&self, case: &CaseId) -> Option<(ChainAnchor, u64)> {
         let p = self.pending.get(self.case_ix.get(case)?)?;
-        if p.method.is_random() {
+        if p.method.is_random() && p.drand.is_none() {
             self.next_beacon_round()
         } else {
             None
@@ -601,13 +677,7 @@ impl State {
         event: &Event,
         checkpoint_root: Option<&Digest32>,
     ) -> Result<(), Rejection> {
-        self.apply_event(index, at, hash, actor, event, checkpoint_root)?;
-        if event.opens_draw().is_some() {
-            self.trigger_at.insert(index, at);
-        } else if let Event::Draw(d) = event {
-            self.trigger_at.remove(&d.trigger);
-        }
-        Ok(())
+        self.apply_event(index, at, hash, actor, event, checkpoint_root)
     }
 
     fn apply_event(
@@ -639,6 +709,7 @@ impl State {
                     | Event::CredentialIssued { .. }
                     | Event::LogKeyPublished { .. }
                     | Event::CheckpointWitnessed { .. }
+                    | Event::BeaconDelayed { .. }
             );
         if is_draw && actor.role != Role::System {
             return rej(
@@ -652,7 +723,7 @@ impl State {
         if actor.role == Role::System && !system_may {
             return rej(
                 Forbidden,
-                "the allocator (role system) makes draws, anchors beacon chains, issues the first credential, publishes the log key and records witnessed checkpoints, nothing else",
+                "the allocator (role system) makes draws, anchors beacon chains, records a delayed drand round, issues the first credential, publishes the log key and records witnessed checkpoints, nothing else",
             );
         }
         let day = Day::from_millis(at);
@@ -1113,6 +1184,100 @@ impl State {
                     time,
                 });
             }
+            Event::DrandConfigured {
+                chain_hash,
+                public_key,
+                period_seconds,
+                genesis_time,
+                scheme,
+            } => {
+                if actor.role != Role::SystemAdmin {
+                    return rej_in(
+                        "§6.3",
+                        Forbidden,
+                        "only a system administrator configures the drand beacon",
+                    );
+                }
+                let chain = DrandChain {
+                    chain_hash: *chain_hash,
+                    public_key: *public_key,
+                    period_seconds: *period_seconds,
+                    genesis_time: *genesis_time,
+                    scheme: scheme.clone(),
+                };
+                chain.validate().or_else(|m| rej_in("§6.3", Invalid, m))?;
+                self.drand = Some(Arc::new(chain));
+            }
+            Event::BeaconDelayed {
+                case,
+                trigger,
+                round,
+            } => {
+                if actor.role != Role::System {
+                    return rej_in(
+                        "§7.7",
+                        Forbidden,
+                        "only the allocator (role system) records a delayed drand round",
+                    );
+                }
+                let ci = self.case_index(case).map_err(|r| Rejection {
+                    section: Some("§7.7"),
+                    ..r
+                })?;
+                let Some(p) = self.pending.get(&ci).filter(|p| p.drand.is_some()) else {
+                    return rej_in(
+                        "§7.7",
+                        WrongState,
+                        format!("case {case} has no draw waiting for a drand round"),
+                    );
+                };
+                if p.trigger != *trigger {
+                    return rej_in(
+                        "§7.7",
+                        Invalid,
+                        format!(
+                            "the draw of case {case} was opened by entry {}, not {}",
+                            fmt_index(p.trigger),
+                            fmt_index(*trigger)
+                        ),
+                    );
+                }
+                if p.delayed {
+                    return rej_in(
+                        "§7.7",
+                        AlreadyExists,
+                        format!("the delay of case {case}'s drand round is already recorded"),
+                    );
+                }
+                let want = self
+                    .commit_time(p.trigger)
+                    .zip(p.drand.as_ref())
+                    .map(|(t, c)| c.first_round_after(t));
+                if want != Some(*round) {
+                    return rej_in(
+                        "§7.7",
+                        Invalid,
+                        format!(
+                            "the draw of case {case} does not wait for drand round {round}{}",
+                            want.map(|w| format!(" but for round {w}"))
+                                .unwrap_or_default()
+                        ),
+                    );
+                }
+                self.pending.get_mut(&ci).expect("checked").delayed = true;
+            }
+        }
+        // With drand in force, a random draw opened by this entry waits for its round.
+        if let Some(case) = event.opens_draw()
+            && let Some(chain) = &self.drand
+            && let Some(&ci) = self.case_ix.get(case)
+            && let Some(p) = self.pending.get_mut(&ci)
+            && p.trigger == index
+            && p.method.is_random()
+        {
+            p.drand = Some(chain.clone());
+            p.trigger_at = at;
+            self.drand_pending.insert(index, ci);
         }
         Ok(())
     }
@@ -1470,6 +1635,9 @@ impl State {
             eligible: vec![],
             excluded: vec![],
             reference: judges,
+            drand: None,
+            trigger_at: 0,
+            delayed: false,
         };
         let method = if let Some(&first) = self.duplicates.get(&c.duplicate_key) {
             let f = &self.cases[first];
@@ -1741,6 +1909,9 @@ impl State {
             eligible,
             excluded: ex,
             reference: vec![],
+            drand: None,
+            trigger_at: 0,
+            delayed: false,
         })
     }
 
@@ -1814,9 +1985,21 @@ impl State {
                 ),
             );
         }
-        if p.method.is_random() {
+        let mut verified = None;
+        if p.method.is_random()
+            && let Some(chain) = &p.drand
+        {
+            verified = Some(self.check_drand(p.trigger, chain, &d.beacon)?);
+        } else if p.method.is_random() {
             let b = self.beacon.expect("genesis first");
             match &d.beacon {
+                Some(BeaconReveal::Drand { .. }) => {
+                    return rej_in(
+                        "§6.1",
+                        DrawMismatch,
+                        "the draw records a drand round, but no drand beacon was in force at its trigger: it must reveal the next value of the hash chain",
+                    );
+                }
                 None => {
                     return rej_in(
                         "§6.1",
@@ -1885,6 +2068,12 @@ impl State {
             b.current = value;
         }
         let p = self.pending.remove(&ci).expect("checked");
+        if p.drand.is_some() {
+            self.drand_pending.remove(&p.trigger);
+        }
+        if verified.is_some() {
+            self.drand_verified = verified;
+        }
         // A duplicate is the same matter as the case it is bound to: it adds no intake (SPEC §7.8).
         let counts = !matches!(p.method, Method::Duplicate { .. });
         let chosen: Vec<usize> = if p.method.is_random() {
@@ -1911,6 +2100,67 @@ impl State {
         self.cases[ci].draws.push(index);
         self.draws += 1;
         Ok(())
+    }
+}
+
+impl State {
+    /// Checks a drand draw's reveal (SPEC §6.3, §6.4): the commit time is known, the round is the
+    /// first after it, and the signature verifies under the chain in force at the trigger.
+    /// Returns what verified, to remember.
+    fn check_drand(
+        &self,
+        trigger: u64,
+        chain: &DrandChain,
+        beacon: &Option<BeaconReveal>,
+    ) -> Result<(u64, DrandSignature, DrandPublicKey), Rejection> {
+        let (round, signature) = match beacon {
+            None => {
+                return rej_in(
+                    "§6.3",
+                    DrawMismatch,
+                    "the draw is random but records no beacon value",
+                );
+            }
+            Some(BeaconReveal::HashChain { .. }) => {
+                return rej_in(
+                    "§6.3",
+                    DrawMismatch,
+                    "drand was in force at the draw's trigger, but the draw reveals a hash-chain value: it must use a drand round",
+                );
+            }
+            Some(BeaconReveal::Drand { round, signature }) => (*round, *signature),
+        };
+        let Some(t) = self.commit_time(trigger) else {
+            return rej_in(
+                "§6.4",
+                DrawMismatch,
+                format!(
+                    "the draw comes before the commit time of its trigger (entry {}) is known: it cannot yet say which drand round it must use",
+                    fmt_index(trigger)
+                ),
+            );
+        };
+        let want = chain.first_round_after(t);
+        if round != want {
+            return rej_in(
+                "§6.4",
+                DrawMismatch,
+                format!(
+                    "the draw uses drand round {round}, but the first round after its trigger's commit time ({t}) is {want}"
+                ),
+            );
+        }
+        let key = (round, signature, chain.public_key);
+        if self.drand_verified.as_ref() != Some(&key) && !chain.verify(round, &signature) {
+            return rej_in(
+                "§6.3",
+                DrawMismatch,
+                format!(
+                    "the signature of drand round {round} does not verify under the chain's public key: it is not that round's randomness"
+                ),
+            );
+        }
+        Ok(key)
     }
 }
 

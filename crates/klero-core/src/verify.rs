@@ -1,7 +1,7 @@
 //! The log as a whole: appending (for the writer) and replaying (for the verifier) through the same
 //! checks (SPEC §9).
 
-use crate::beacon::BeaconSource;
+use crate::beacon::{BeaconReveal, BeaconSource};
 use crate::day::Millis;
 use crate::event::{Actor, Event, LogEntry, entry_bytes_into};
 use crate::hash::entry_hash;
@@ -233,6 +233,18 @@ impl Log {
         let d = self.state.build_draw(case, reveal)?;
         self.append(at, Actor::system(), Event::Draw(d))
     }
+
+    /// Appends the draw entry for `case`'s pending draw with the given beacon value (a drand
+    /// round, SPEC §6.3).
+    pub fn draw_with(
+        &mut self,
+        at: Millis,
+        case: &CaseId,
+        reveal: BeaconReveal,
+    ) -> Result<LogEntry, Rejection> {
+        let d = self.state.build_draw(case, Some(reveal))?;
+        self.append(at, Actor::system(), Event::Draw(d))
+    }
 }
 
 /// The outcome of verifying a whole log.
@@ -248,6 +260,9 @@ pub struct Report {
     pub root: Digest32,
     /// The head hash of the verified entries.
     pub head: Digest32,
+    /// The drand chain in force at the end (SPEC §6.3), if any: an observer checks that it is a
+    /// public chain they trust (quicknet: [`crate::DrandChain::quicknet`]).
+    pub drand: Option<crate::DrandChain>,
     /// The first failure, if any.
     pub failure: Option<Failure>,
 }
@@ -324,6 +339,7 @@ impl Verifier {
             cases: s.case_count() as u64,
             root: self.log.root(),
             head: self.log.head(),
+            drand: s.drand().cloned(),
             failure: self.failure.clone(),
         }
     }

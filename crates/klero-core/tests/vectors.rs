@@ -77,7 +77,7 @@ fn the_conformance_log_verifies_and_exercises_every_method_scope_exclusion_and_e
             .map(|v| v.as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(set("event_types").len(), 22, "every event type");
+    assert_eq!(set("event_types").len(), 24, "every event type");
     let methods = [
         "duplicate",
         "random",
@@ -154,9 +154,12 @@ fn the_cosignature_vector_verifies_with_its_keys_and_quorum() {
 fn a_triggers_commit_time_is_its_own_time_without_witnesses_and_the_quorum_time_with_them() {
     let conf = klero_core::conformance::conformance_log();
     let mut log = klero_core::Log::new();
-    let first_filing = conf
+    let drand_from = conf
         .iter()
-        .position(|e| matches!(e.event, klero_core::Event::CaseFiled { .. }))
+        .position(|e| matches!(e.event, klero_core::Event::DrandConfigured { .. }))
+        .unwrap();
+    let first_filing = (drand_from..conf.len())
+        .find(|&i| matches!(conf[i].event, klero_core::Event::CaseFiled { .. }))
         .unwrap();
     let configured = conf
         .iter()
@@ -173,7 +176,7 @@ fn a_triggers_commit_time_is_its_own_time_without_witnesses_and_the_quorum_time_
         log.push(e).unwrap();
         let s = log.state();
         if i == first_filing {
-            // No witnesses: the trigger's own time, while its draw is pending.
+            // No witnesses: the trigger's own time, while its drand draw is pending.
             assert_eq!(
                 s.commit_time(i as u64),
                 Some((e.at / 1000) as u64),
@@ -182,8 +185,11 @@ fn a_triggers_commit_time_is_its_own_time_without_witnesses_and_the_quorum_time_
         }
         if i == late_filing || i + 1 == witnessed {
             assert_eq!(s.commit_time(late_filing as u64), None, "not yet witnessed");
+            assert_eq!(s.pending_needing_witness(), [late_filing as u64]);
         }
-        assert!(s.pending_needing_witness().is_empty());
+        if i < configured {
+            assert!(s.pending_needing_witness().is_empty(), "entry {i}");
+        }
     }
     let klero_core::Event::CheckpointWitnessed { cosignatures, .. } = &conf[witnessed].event else {
         unreachable!()
@@ -194,5 +200,41 @@ fn a_triggers_commit_time_is_its_own_time_without_witnesses_and_the_quorum_time_
         log.state().commit_time(late_filing as u64),
         Some(times[1]),
         "the quorum-th (2nd) smallest cosignature time"
+    );
+}
+
+#[test]
+fn real_quicknet_rounds_verify_against_the_pinned_key_and_a_flipped_bit_does_not() {
+    let dir = gen_vectors::vectors_dir();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("drand.json")).unwrap()).unwrap();
+    let chain: klero_core::DrandChain =
+        serde_json::from_value(v["quicknet"]["chain"].clone()).unwrap();
+    assert_eq!(chain, klero_core::DrandChain::quicknet());
+    let rounds = v["quicknet"]["rounds"].as_array().unwrap();
+    assert!(rounds.len() >= 2);
+    for r in rounds {
+        let round = r["round"].as_u64().unwrap();
+        let sig: klero_core::DrandSignature =
+            serde_json::from_value(r["signature"].clone()).unwrap();
+        assert!(chain.verify(round, &sig), "quicknet round {round}");
+        assert_eq!(sig.randomness().to_hex(), r["randomness"].as_str().unwrap());
+        assert!(
+            !chain.verify(round + 1, &sig),
+            "round {round}'s signature for another round"
+        );
+        for bit in [0usize, 17 * 8 + 3, 47 * 8 + 7] {
+            let mut bad = sig;
+            bad.0[bit / 8] ^= 1 << (bit % 8);
+            assert!(
+                !chain.verify(round, &bad),
+                "round {round} with bit {bit} flipped"
+            );
+        }
+    }
+    // python-drand-verify's README states round 657413's randomness: SHA-256(signature) agrees.
+    assert_eq!(
+        rounds[1]["randomness"],
+        "fc1873a13f3545aeade8401532ef5519920652eee6b0d2b19ca12643b87b3587"
     );
 }

@@ -206,6 +206,7 @@ file-err-earlier = { $case } nömrəli iş yoxdur.
 file-err-refused = Qeydiyyat rədd edildi: { $detail }
 file-done = { $case } nömrəli iş qeydiyyata alındı.
 file-drawn-judge = Püşklə seçilmiş hakim: { $judges }
+file-pending = { $case } işi qeydə alındı. Hakim, qeydiyyat təsdiqləndikdən sonra dərc olunan ilk drand raundu ilə püşklə seçiləcək; nəticə işin səhifəsində görünəcək.
 file-duplicate = Bu müraciət { $case } işinin təkrarıdır: həmin işin hakimlərinə verilir və yenidən püşk atılmır.
 file-see-record = Püşkatmanın ictimai qeydinə baxın
 file-another = Başqa işi qeydiyyata al
@@ -229,6 +230,7 @@ th-status = Vəziyyət
 page-prev = Əvvəlki səhifə
 page-next = Növbəti səhifə
 action-done = Jurnalda { $index } saylı qeyd kimi yazıldı.
+action-pending = Əvəzedici hakim bu qeyd geri dönməz olduqdan sonra dərc olunan ilk drand raundu ilə püşklə seçiləcək; nəticə işin səhifəsində görünəcək.
 action-refused = Rədd edildi: { $detail }
 action-replacement = Əvəzinə püşklə seçildi: { $judges }
 

@@ -207,6 +207,7 @@ file-err-earlier = There is no case { $case }.
 file-err-refused = The filing was refused: { $detail }
 file-done = Case { $case } is filed.
 file-drawn-judge = Drawn judge: { $judges }
+file-pending = Case { $case } is filed. Its judge will be drawn with the first drand round published after the filing became irrevocable; the case page shows the result when it is drawn.
 file-duplicate = This filing duplicates case { $case }: it goes to that case's judges and is not drawn again.
 file-see-record = See the public record of the draw
 file-another = File another case
@@ -230,6 +231,7 @@ th-status = Status
 page-prev = Previous page
 page-next = Next page
 action-done = Recorded in the log as entry { $index }.
+action-pending = The replacement judge will be drawn with the first drand round published after this entry became irrevocable; the case page shows the result.
 action-refused = Refused: { $detail }
 action-replacement = Replacement drawn: { $judges }
 

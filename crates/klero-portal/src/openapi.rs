@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, audit, cases, judges, public};
+use crate::routes::{admin, audit, cases, draws, judges, public};
 
 struct Bearer;
 
@@ -107,6 +107,7 @@ Request bodies are limited to 64 KiB and unknown fields are refused.",
     modifiers(&Bearer, &CommonAnswers),
     paths(
         public::healthz,
+        draws::pending,
         public::checkpoint,
         public::checkpoint_note,
         public::log_key,

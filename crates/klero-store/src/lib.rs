@@ -345,6 +345,24 @@ impl Store {
         self.submit_inner(Some((scope, key)), Box::new(f)).await
     }
 
+    /// Appends the draws of open drand draws whose round is in `rounds` (round -> signature), in
+    /// trigger order, stopping at the first draw whose round is not given (SPEC §7.7). A signature
+    /// that does not verify is refused ([`StoreError::Rejected`]) and nothing is written.
+    pub async fn append_drand_draws(
+        &self,
+        rounds: std::collections::BTreeMap<u64, klero_core::DrandSignature>,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Job::DrandDraws { rounds, reply })?;
+        rx.await.map_err(|_| closed())?
+    }
+
+    /// Follows the published log's size: a receiver that changes whenever entries are published
+    /// (to wait for a pending draw).
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.size_rx.clone()
+    }
+
     /// Reads the in-memory state as of the last acknowledged batch.
     pub fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
         let s = self.inner.shared.read().unwrap_or_else(|p| p.into_inner());
@@ -455,12 +473,6 @@ impl Store {
         let key = self.log_key()?;
         let (size, root) = self.checkpoint();
         Some(key.sign(size, &root))
-    }
-
-    /// A receiver told the log's size after every committed batch (for tasks that follow the log,
-    /// such as asking witnesses to cosign).
-    pub fn watch_size(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.inner.size_rx.clone()
     }
 
     /// Keeps `note`, the signed checkpoint of `size` entries with the witnesses' cosignatures

@@ -8,8 +8,8 @@ use std::sync::{Arc, RwLock};
 
 use klero_core::merkle::MerkleTree;
 use klero_core::{
-    Actor, ActorId, ChainAnchor, Digest32, Event, Failure, HashChain, Log, LogEntry, Policy,
-    Rejection, State,
+    Actor, ActorId, BeaconReveal, ChainAnchor, Digest32, DrandSignature, Event, Failure, HashChain,
+    Log, LogEntry, Policy, Rejection, State,
 };
 use sqlx::{AnyPool, Row as _};
 use tokio::sync::{mpsc, oneshot};
@@ -57,6 +57,12 @@ pub(crate) enum Job {
     },
     Close {
         reply: oneshot::Sender<()>,
+    },
+    /// Appends the draws of open drand draws whose round is among `rounds`, in trigger order,
+    /// stopping at the first whose round is not (SPEC §7.7).
+    DrandDraws {
+        rounds: std::collections::BTreeMap<u64, DrandSignature>,
+        reply: oneshot::Sender<Result<Vec<LogEntry>, StoreError>>,
     },
 }
 
@@ -181,6 +187,14 @@ impl Writer {
                             }
                             Job::Close { reply } => {
                                 closing.get_or_insert(reply);
+                            }
+                            Job::DrandDraws { rounds, reply } => {
+                                let r = if closing.is_some() {
+                                    Err(closed())
+                                } else {
+                                    self.drand_draws(rounds).await
+                                };
+                                let _ = reply.send(r);
                             }
                             Job::Submit(_) => unreachable!("handled above"),
                         }
@@ -389,6 +403,8 @@ impl Writer {
         };
         let opens = e.event.opens_draw().cloned();
         batch.push(self.work.state(), e);
+        // With drand in force a random draw waits for its round: the background task appends it.
+        let opens = opens.filter(|c| self.work.state().pending_drand_of(c).is_none());
         if let Some(case) = opens {
             let drawn = match self.chain.as_mut() {
                 Some(chain) => self.work.draw(at, &case, chain),
@@ -611,6 +627,48 @@ impl Writer {
         }
     }
 
+    /// Appends, in one transaction, the draws of the open drand draws whose round is given, in
+    /// trigger order, stopping at the first whose round is missing (or not yet known).
+    async fn drand_draws(
+        &mut self,
+        rounds: std::collections::BTreeMap<u64, DrandSignature>,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        let mut batch = Batch::default();
+        for p in self.work.state().pending_drand() {
+            let Some(signature) = p.round.and_then(|r| rounds.get(&r)) else {
+                break;
+            };
+            let reveal = BeaconReveal::Drand {
+                round: p.round.expect("known"),
+                signature: *signature,
+            };
+            match self.work.draw_with(now_ms(), &p.case, reveal) {
+                Ok(e) => batch.push(self.work.state(), e),
+                Err(r) => {
+                    // A round that does not verify: nothing of this batch is written.
+                    self.restore(&[]);
+                    return Err(StoreError::Rejected(r));
+                }
+            }
+        }
+        if batch.entries.is_empty() {
+            return Ok(vec![]);
+        }
+        match self.write(&batch).await {
+            Ok(()) => {
+                self.publish(&batch.entries);
+                Ok(batch.entries)
+            }
+            Err(e) => {
+                let e = match self.resync().await {
+                    Ok(()) => e,
+                    Err(e2) => StoreError::Database(format!("{e}; then re-reading the log: {e2}")),
+                };
+                Err(e)
+            }
+        }
+    }
+
     /// Deletes and rewrites every projection row from the log, in one transaction, reading the
     /// log a page at a time.
     async fn rebuild(&mut self) -> Result<u64, StoreError> {
@@ -665,6 +723,9 @@ fn refuse(job: Job) {
             let _ = reply.send(Err(closed()));
         }
         Job::Rebuild { reply } => {
+            let _ = reply.send(Err(closed()));
+        }
+        Job::DrandDraws { reply, .. } => {
             let _ = reply.send(Err(closed()));
         }
         Job::Close { reply } => {

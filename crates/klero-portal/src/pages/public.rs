@@ -342,6 +342,10 @@ fn draw_record(ctx: &Ctx, p: &DrawProof, first: bool) -> Markup {
                         Some(klero_core::BeaconReveal::HashChain { round, value }) => {
                             code class="beacon" { (value.to_hex()) } " (" (ctx.ta("draw-beacon-round", &[("round", &round.to_string())])) ")"
                         }
+                        Some(klero_core::BeaconReveal::Drand { round, signature }) => {
+                            "drand " (ctx.ta("draw-beacon-round", &[("round", &round.to_string())])) ": "
+                            code class="beacon" { (signature.randomness().to_hex()) }
+                        }
                         None => { "—" }
                     }
                 }

@@ -131,9 +131,19 @@ pub(crate) fn case_actions(
 
 fn replacement_text(ctx: &Ctx, r: &cases::Replacement) -> Markup {
     html! {
-        p { (ctx.ta("action-replacement", &[("judges", &judges_text(&r.drawn))])) }
-        p { (ctx.ta("action-done", &[("index", &r.proof.draw.entry.index.to_string())])) }
+        @match &r.proof {
+            Some(proof) => {
+                p { (ctx.ta("action-replacement", &[("judges", &judges_text(&r.drawn))])) }
+                p { (ctx.ta("action-done", &[("index", &proof.draw.entry.index.to_string())])) }
+            }
+            None => { p id="pending-draw" { (ctx.t("action-pending")) } }
+        }
     }
+}
+
+/// How long a page waits for a replacement draw that waits for its drand round (a few seconds).
+fn page_wait() -> crate::extract::Query<crate::routes::draws::Wait> {
+    crate::extract::Query(crate::routes::draws::Wait { wait: Some(10) })
 }
 
 /// Records a recusal (a clerk for a judge, or the judge themself).
@@ -154,6 +164,7 @@ pub(crate) async fn recuse(ctx: Ctx, Path(case): Path<String>, form: Form) -> Re
         AxState(ctx.app.clone()),
         u,
         ApiPath(case),
+        page_wait(),
         Json(cases::Recuse { judge, reason }),
     )
     .await
@@ -182,6 +193,7 @@ pub(crate) async fn reassign(ctx: Ctx, Path(case): Path<String>, form: Form) -> 
         AxState(ctx.app.clone()),
         u,
         ApiPath(case),
+        page_wait(),
         Json(cases::Reassign { judge, reason }),
     )
     .await
@@ -425,8 +437,11 @@ pub(crate) async fn file(ctx: Ctx, form: Form) -> Response {
         related,
         earlier_instance: earlier,
     };
-    let filing = match cases::file(&ctx.app, &u, court.as_str(), req, key).await {
-        Ok((filing, _)) => filing,
+    // With drand in force the judge is drawn when the round after the filing is published (a few
+    // seconds): the page waits for it, and otherwise says the draw is pending.
+    let wait = std::time::Duration::from_secs(10);
+    let filing = match cases::file(&ctx.app, &u, court.as_str(), req, key, wait).await {
+        Ok((_, filing, _)) => filing,
         Err(e) => {
             let errors = vec![(
                 "filing-form",
@@ -441,7 +456,11 @@ pub(crate) async fn file(ctx: Ctx, form: Form) -> Response {
         html! {
             h1 { (title) }
             div class="result" id="filing-result" role="status" {
-                p id="drawn-judge" { (ctx.ta("file-drawn-judge", &[("judges", &judges_text(&filing.judges))])) }
+                @if filing.pending_draw.is_some() {
+                    p id="pending-draw" { (ctx.ta("file-pending", &[("case", filing.case.as_str())])) }
+                } @else {
+                    p id="drawn-judge" { (ctx.ta("file-drawn-judge", &[("judges", &judges_text(&filing.judges))])) }
+                }
                 @if let Some(d) = &filing.duplicate_of {
                     p class="notice" id="duplicate-notice" { (ctx.ta("file-duplicate", &[("case", d.as_str())])) }
                 }

@@ -15,11 +15,12 @@ use klero_core::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::draws::{PendingDrawView, Wait, await_draw};
 use super::{DrawProof, Recorded, draw_proof, last, parse_case, parse_court, require_genesis};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, Kind};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, Query};
 
 /// The most parties and counsel one filing may name.
 const MAX_PARTIES: usize = 100;
@@ -97,8 +98,35 @@ pub struct Filing {
     /// For the clerk, in words: how the judges were chosen and, for a duplicate or related case,
     /// why.
     pub notice: String,
-    /// The filing and draw entries with inclusion proofs against a checkpoint.
-    pub proof: DrawProof,
+    /// The filing and draw entries with inclusion proofs against a checkpoint; absent while the
+    /// draw is pending.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proof: Option<DrawProof>,
+    /// With drand in force: the draw waiting for its round (answer 202). Read the case at `poll`,
+    /// or file with `?wait=SECONDS`, to get the judges.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_draw: Option<PendingDrawView>,
+}
+
+/// Whether `entries` (a trigger and what the writer appended with it) hold the draw.
+fn has_draw(entries: &[LogEntry]) -> bool {
+    entries.iter().any(|e| matches!(e.event, Event::Draw(_)))
+}
+
+/// A sentence for the clerk about a pending draw.
+fn pending_notice(p: &PendingDrawView) -> String {
+    match (p.round, p.due) {
+        (Some(r), Some(due)) => format!(
+            "Filed. The judges will be drawn with drand round {r}, published at {due} (Unix \
+             time), which nobody could know when the filing was recorded; read {} for them.",
+            p.poll
+        ),
+        _ => format!(
+            "Filed. The judges will be drawn once the filing is witnessed and its drand round is \
+             published; read {} for them.",
+            p.poll
+        ),
+    }
 }
 
 /// The next free case number of `court` in `year`. The cache holds the last number known to exist;
@@ -167,10 +195,12 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     params(
         ("court" = String, Path, description = "The court"),
         ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first answer and never draws twice"),
+        Wait,
     ),
     request_body = FileCase,
     responses(
         (status = 201, description = "Filed and drawn", body = Filing),
+        (status = 202, description = "Filed; the draw waits for its drand round (pending_draw)", body = Filing),
         (status = 401, description = "No valid token", body = crate::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a clerk of this court", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown court, division, case type or related case", body = crate::Problem, content_type = "application/problem+json"),
@@ -182,12 +212,14 @@ pub async fn file_case(
     AxState(app): AxState<AppState>,
     principal: Principal,
     Path(court): Path<String>,
+    Query(wait): Query<Wait>,
     headers: HeaderMap,
     Json(req): Json<FileCase>,
 ) -> ApiResult<Response> {
+    let wait = wait.duration()?;
     let key = idempotency_key(&headers)?;
-    let (body, replayed) = file(&app, &principal, &court, req, key).await?;
-    let mut r = (StatusCode::CREATED, axum::Json(body)).into_response();
+    let (status, body, replayed) = file(&app, &principal, &court, req, key, wait).await?;
+    let mut r = (status, axum::Json(body)).into_response();
     if replayed {
         r.headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -195,15 +227,17 @@ pub async fn file_case(
     Ok(r)
 }
 
-/// Files a case as `principal` (a clerk of `court`) and draws its judges: the one path behind the
-/// API and the filing form. Returns the answer and whether it was an idempotent replay.
+/// Files a case as `principal` (a clerk of `court`) and draws its judges, waiting up to `wait` for
+/// a pending drand draw: the one path behind the API and the filing form. Returns the status (201
+/// drawn, 202 pending), the answer and whether it was an idempotent replay.
 pub(crate) async fn file(
     app: &AppState,
     principal: &Principal,
     court: &str,
     req: FileCase,
     key: Option<String>,
-) -> ApiResult<(Filing, bool)> {
+    wait: std::time::Duration,
+) -> ApiResult<(StatusCode, Filing, bool)> {
     let court = parse_court(court)?;
     principal.require_clerk(&court)?;
     validate_filing(&req)?;
@@ -299,23 +333,52 @@ pub(crate) async fn file(
             format!("this Idempotency-Key was used to file case {case}, with different contents"),
         ));
     }
-    let proof = draw_proof(app, &entries)?;
-    let klero_core::Event::Draw(d) = &proof.draw.entry.event else {
-        unreachable!("draw_proof returns a draw")
+    let drawn = if has_draw(&entries) {
+        Ok(draw_proof(app, &entries)?)
+    } else {
+        await_draw(app, case, filed.clone(), wait).await?
     };
-    let (duplicate_of, notice) = method_notice(&d.method, &d.chosen);
-    let body = Filing {
-        case: case.clone(),
-        court: filed_court.clone(),
-        division: division.clone(),
-        case_type: case_type.clone(),
-        judges: d.chosen.clone(),
-        method: d.method.clone(),
-        duplicate_of,
-        notice,
-        proof,
+    let (status, body) = match drawn {
+        Ok(proof) => {
+            let klero_core::Event::Draw(d) = &proof.draw.entry.event else {
+                unreachable!("draw_proof returns a draw")
+            };
+            let (duplicate_of, notice) = method_notice(&d.method, &d.chosen);
+            let body = Filing {
+                case: case.clone(),
+                court: filed_court.clone(),
+                division: division.clone(),
+                case_type: case_type.clone(),
+                judges: d.chosen.clone(),
+                method: d.method.clone(),
+                duplicate_of,
+                notice,
+                proof: Some(proof),
+                pending_draw: None,
+            };
+            (StatusCode::CREATED, body)
+        }
+        Err(pending) => {
+            let duplicate_of = match &pending.method {
+                Method::RandomAfterDuplicate { case } => Some(case.clone()),
+                _ => None,
+            };
+            let body = Filing {
+                case: case.clone(),
+                court: filed_court.clone(),
+                division: division.clone(),
+                case_type: case_type.clone(),
+                judges: vec![],
+                method: pending.method.clone(),
+                duplicate_of,
+                notice: pending_notice(&pending),
+                proof: None,
+                pending_draw: Some(pending),
+            };
+            (StatusCode::ACCEPTED, body)
+        }
     };
-    Ok((body, replayed))
+    Ok((status, body, replayed))
 }
 
 /// The earlier filing a duplicate names, and a sentence for the clerk on how the judges were chosen.
@@ -396,6 +459,9 @@ pub struct CaseView {
     /// The appealed case named at filing.
     #[schema(value_type = Option<String>)]
     pub earlier_instance: Option<CaseId>,
+    /// The draw waiting for its drand round, if any (SPEC §7.7).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_draw: Option<PendingDrawView>,
 }
 
 /// Reads a case.
@@ -419,6 +485,7 @@ fn case_view(state: &State, case: &CaseId) -> ApiResult<CaseView> {
         related: related.cloned(),
         related_reason: c.related.map(|(_, r)| r),
         earlier_instance: earlier_instance.cloned(),
+        pending_draw: state.pending_drand_of(case).map(Into::into),
     })
 }
 
@@ -499,8 +566,13 @@ pub struct Replacement {
     /// The case's judges after the draw, the presiding judge first.
     #[schema(value_type = Vec<String>)]
     pub judges: Vec<JudgeId>,
-    /// The recusal or reassignment entry and the draw entry, with inclusion proofs.
-    pub proof: DrawProof,
+    /// The recusal or reassignment entry and the draw entry, with inclusion proofs; absent while
+    /// the replacement draw is pending.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proof: Option<DrawProof>,
+    /// With drand in force: the replacement draw waiting for its round.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_draw: Option<PendingDrawView>,
 }
 
 fn case_court(app: &AppState, case: &CaseId) -> ApiResult<CourtId> {
@@ -517,13 +589,23 @@ async fn replacement(
     removed: JudgeId,
     actor: Actor,
     event: Event,
+    wait: Wait,
 ) -> ApiResult<axum::Json<Replacement>> {
+    let wait = wait.duration()?;
     let entries = app.store.submit(move |_| Ok((actor, event))).await?;
-    let proof = draw_proof(app, &entries)?;
-    let Event::Draw(d) = &proof.draw.entry.event else {
-        unreachable!("draw_proof returns a draw")
+    let drawn = if has_draw(&entries) {
+        Ok(draw_proof(app, &entries)?)
+    } else {
+        await_draw(app, &case, last(&entries)?.clone(), wait).await?
     };
-    let drawn = d.chosen.clone();
+    let (proof, pending_draw) = match drawn {
+        Ok(p) => (Some(p), None),
+        Err(p) => (None, Some(p)),
+    };
+    let drawn = match proof.as_ref().map(|p| &p.draw.entry.event) {
+        Some(Event::Draw(d)) => d.chosen.clone(),
+        _ => vec![],
+    };
     let judges = app.store.read(|s| {
         s.case(&case)
             .map(|c| s.case_judges(c).into_iter().cloned().collect())
@@ -535,6 +617,7 @@ async fn replacement(
         drawn,
         judges,
         proof,
+        pending_draw,
     }))
 }
 
@@ -543,7 +626,7 @@ async fn replacement(
     post,
     path = "/api/v1/cases/{case}/reassignments",
     tag = "clerk",
-    params(("case" = String, Path, description = "Case number")),
+    params(("case" = String, Path, description = "Case number"), Wait),
     request_body = Reassign,
     responses(
         (status = 200, description = "Reassigned", body = Replacement),
@@ -558,6 +641,7 @@ pub async fn reassign(
     AxState(app): AxState<AppState>,
     principal: Principal,
     Path(case): Path<String>,
+    Query(wait): Query<Wait>,
     Json(req): Json<Reassign>,
 ) -> ApiResult<axum::Json<Replacement>> {
     let case = parse_case(&case)?;
@@ -568,7 +652,7 @@ pub async fn reassign(
         judge: req.judge.clone(),
         reason: req.reason,
     };
-    replacement(&app, case, req.judge, principal.actor, event).await
+    replacement(&app, case, req.judge, principal.actor, event, wait).await
 }
 
 /// A judge steps off a case and a replacement is drawn (the judge themself, or a clerk of the court
@@ -577,7 +661,7 @@ pub async fn reassign(
     post,
     path = "/api/v1/cases/{case}/recusals",
     tag = "judge",
-    params(("case" = String, Path, description = "Case number")),
+    params(("case" = String, Path, description = "Case number"), Wait),
     request_body = Recuse,
     responses(
         (status = 200, description = "Recused", body = Replacement),
@@ -592,6 +676,7 @@ pub async fn recuse(
     AxState(app): AxState<AppState>,
     principal: Principal,
     Path(case): Path<String>,
+    Query(wait): Query<Wait>,
     Json(req): Json<Recuse>,
 ) -> ApiResult<axum::Json<Replacement>> {
     let case = parse_case(&case)?;
@@ -622,7 +707,7 @@ pub async fn recuse(
         judge: judge.clone(),
         reason: req.reason,
     };
-    replacement(&app, case, judge, principal.actor, event).await
+    replacement(&app, case, judge, principal.actor, event, wait).await
 }
 
 /// How a case ends.

@@ -12,6 +12,7 @@ use crate::error::{ApiError, ApiResult, Kind};
 pub(crate) mod admin;
 pub(crate) mod audit;
 pub(crate) mod cases;
+pub(crate) mod draws;
 pub(crate) mod judges;
 pub(crate) mod public;
 
@@ -49,6 +50,7 @@ pub(crate) fn routes() -> Router<AppState> {
             get(cases::list_cases).post(cases::file_case),
         )
         .route("/api/v1/cases/{case}", get(cases::get_case))
+        .route("/api/v1/draws/pending", get(draws::pending))
         .route("/api/v1/cases/{case}/reassignments", post(cases::reassign))
         .route("/api/v1/cases/{case}/recusals", post(cases::recuse))
         .route("/api/v1/cases/{case}/close", post(cases::close))
