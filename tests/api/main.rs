@@ -38,3 +38,6 @@ mod witness;
 // Draws wait for the first drand round after their commit time; nobody holding
 // the operator's secrets can know them before; pending draws survive a restart.
 mod drand;
+// Witnesses and drand together: draws wait for the quorum, then the first round after it;
+// a monitor follows to the end.
+mod trust;

@@ -17,13 +17,13 @@ use crate::both_backends;
 use crate::helpers::*;
 
 /// A witness running as a task on a free loopback port, with its own directory.
-struct RunningWitness {
-    endpoint: Endpoint,
-    dir: tempfile::TempDir,
-    handle: tokio::task::JoinHandle<()>,
+pub(crate) struct RunningWitness {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) handle: tokio::task::JoinHandle<()>,
 }
 
-async fn start_witness(name: &str, store: &Store) -> RunningWitness {
+pub(crate) async fn start_witness(name: &str, store: &Store) -> RunningWitness {
     let dir = tempfile::tempdir().unwrap();
     let key = klero::witness::init(dir.path(), name).unwrap();
     #[cfg(unix)]
@@ -60,7 +60,9 @@ async fn start_witness(name: &str, store: &Store) -> RunningWitness {
     }
 }
 
-async fn two_witnesses(store: &Store) -> (RunningWitness, RunningWitness, Vec<Endpoint>) {
+pub(crate) async fn two_witnesses(
+    store: &Store,
+) -> (RunningWitness, RunningWitness, Vec<Endpoint>) {
     let a = start_witness("witness-a.example", store).await;
     let b = start_witness("witness-b.example", store).await;
     let endpoints = vec![a.endpoint.clone(), b.endpoint.clone()];
