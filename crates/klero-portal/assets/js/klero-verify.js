@@ -2,18 +2,23 @@
 // docs/SPEC.md (version 1) and not from the Rust reference. Pure functions, no I/O: the page
 // script (draw-check.js) and the test harness feed it JSON they fetched.
 //
-// Covered: canonical entry bytes (SPEC §3), entry hashes (§4.1), party and claim commitments from
-// a normalized key and the duplicate key (§4.3–4.5, but NOT the key normalization itself: its
-// step 4 needs Unicode's confusables table, which is not vendored here), Merkle leaf and node
-// hashes, roots, inclusion and consistency proofs (§5), the hash-chain beacon (§6.1), the seed
-// (§6.2), sampling (§7.6), the weights, balanced-rate factors and credits (§7.4–7.5) from their
-// inputs, and a check of a log's draws (hashes, links, root, beacon chain, seeds, sampled judges
-// from the recorded weights). Not covered: the state fold of §7.1–7.3 (pools and loads are taken
-// from the draw record, not recomputed from earlier entries).
+// Covered: canonical entry bytes of every event type (SPEC §3, tags 0–23, both reveal kinds), entry
+// hashes (§4.1), party and claim commitments from a normalized key and the duplicate key (§4.3–4.5,
+// but NOT the key normalization itself: its step 4 needs Unicode's confusables table, which is not
+// vendored here), Merkle leaf and node hashes, roots, inclusion and consistency proofs (§5),
+// verifier keys, checkpoint bodies, signed notes and C2SP cosignature/v1 cosignatures (Ed25519,
+// §5.1–5.3), the hash-chain beacon (§6.1), the seed for both beacons (§6.2), drand round messages,
+// randomness and BLS signatures, and the first round after a commit time (§6.3–6.4), sampling
+// (§7.6), the weights, balanced-rate factors and credits (§7.4–7.5) from their inputs, and a check
+// of a log (hashes, links, root, the log key, witnessed checkpoints against the roots it computes
+// and their commit times, the beacon chain, drand reveals with the timing rule, beacon_delayed,
+// seeds, sampled judges from the recorded weights). Not covered: the state fold of §7.1–7.3 and
+// §7.9 (pools, loads, bindings and credentials are taken from the record, not recomputed from
+// earlier entries).
 //
-// SHA-256 and ChaCha20 come from the audited noble libraries, vendored under ./vendor/ (see its
-// README for versions and integrity hashes). WebCrypto is not used: it is missing on plain-HTTP
-// pages.
+// SHA-256, ChaCha20, Ed25519 and BLS12-381 come from the audited noble libraries, vendored under
+// ./vendor/ (see its README for versions and integrity hashes). WebCrypto is not used: it is
+// missing on plain-HTTP pages.
 
 import { sha256 } from './vendor/noble-hashes/sha2.js';
 import { chacha20 } from './vendor/noble-ciphers/chacha.js';
@@ -1106,9 +1111,10 @@ export function checkDrawProof(proof) {
     if (d.beacon !== null || d.seed !== null) fail('§7.8', `a ${d.method.kind} draw must have no beacon and no seed`);
     return result;
   }
-  // Beacon (§6.1): the reveal is one step down the chain from the previous value.
   const r = d.beacon;
   if (!r) fail('§6.1', 'a random draw without a beacon reveal');
+  if (r.kind === 'drand') return checkDrandDrawProof(proof, trigger, d, proven, result);
+  // Beacon (§6.1): the reveal is one step down the chain from the previous value.
   if (r.kind !== 'hash_chain') fail('§6.1', `unknown beacon kind ${r.kind}`);
   const prev = proof.beacon_previous;
   if (!prev) fail('§6.1', 'the proof does not include the previous beacon value (beacon_previous)');
@@ -1138,10 +1144,40 @@ export function checkDrawProof(proof) {
     fail('§6.1', `the beacon value of round ${r.round} does not hash to the previous value (${prevValue}): it is not the chain's next value`);
   }
   steps.push(`beacon round ${r.round} follows entry ${p.entry.index}`);
+  return checkSeedAndSample(trigger, d, result);
+}
+
+/**
+ * A drand draw's proof (SPEC §6.3): the round's BLS signature is checked when the proof carries
+ * the `drand_configured` entry in force (`drand_configured`, proven like the others); the timing
+ * rule (§6.4) needs the commit time, which one draw's proof does not carry, and is left to a full
+ * verifier. Then the seed and the sampling.
+ */
+function checkDrandDrawProof(proof, trigger, d, proven, result) {
+  const r = d.beacon;
+  const steps = result.steps;
+  if (proof.drand_configured) {
+    const c = proven(proof.drand_configured, 'drand_configured entry');
+    if (c.entry.event.type !== 'drand_configured' || BigInt(c.entry.index) >= BigInt(trigger.entry.index)) {
+      fail('§6.3', `entry ${c.entry.index} is not a drand_configured entry before the trigger`);
+    }
+    if (!drandVerify(c.entry.event.public_key, r.round, r.signature)) {
+      fail('§6.3', `the drand signature of round ${r.round} does not verify under the chain of entry ${c.entry.index}`);
+    }
+    steps.push(`drand round ${r.round} signature`);
+  } else {
+    steps.push(`drand round ${r.round}: signature and timing not checked here (the proof has no drand_configured entry)`);
+  }
+  return checkSeedAndSample(trigger, d, result);
+}
+
+function checkSeedAndSample(trigger, d, result) {
+  const r = d.beacon;
+  const steps = result.steps;
   // Seed (§6.2).
   const seed = seedOf(trigger.hash, r);
   if (d.seed !== toHex(seed)) {
-    fail('§6.2', `the recorded seed ${d.seed} is not SHA-256 of the trigger's hash and the beacon value (${toHex(seed)})`);
+    fail('§6.2', `the recorded seed ${d.seed} is not SHA-256 of the trigger's hash and the beacon's randomness (${toHex(seed)})`);
   }
   steps.push('seed');
   // Weights as the record states them (§7.5: they sum to 2^40, each positive, none above 2B/n).

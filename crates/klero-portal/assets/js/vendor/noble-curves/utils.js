@@ -582,8 +582,8 @@ export const bitMask = (n) => {
  *
  * ```ts
  * import { createHmacDrbg } from '@noble/curves/utils.js';
- * import { hmac } from '../noble-hashes/hmac.js';
- * import { sha256 } from '../noble-hashes/sha2.js';
+ * import { hmac } from '@noble/hashes/hmac.js';
+ * import { sha256 } from '@noble/hashes/sha2.js';
  * const hmacFn = (key: Uint8Array, msg: Uint8Array) => hmac(sha256, key, msg);
  * const drbg = createHmacDrbg(32, 32, hmacFn);
  * const seed = new Uint8Array(32);

@@ -112,7 +112,7 @@ function validateTableBytes(numPoints, fpBytes) {
  *
  * ```ts
  * import { probeRandomBytes } from '@noble/curves/abstract/curve.js';
- * import { randomBytes } from '../../noble-hashes/utils.js';
+ * import { randomBytes } from '@noble/hashes/utils.js';
  * const rng = probeRandomBytes(randomBytes, 16);
  * ```
  */

@@ -56,7 +56,7 @@ function normDST(DST) {
  *
  * ```ts
  * import { expand_message_xmd } from '@noble/curves/abstract/hash-to-curve.js';
- * import { sha256 } from '../../noble-hashes/sha2.js';
+ * import { sha256 } from '@noble/hashes/sha2.js';
  * const uniform = expand_message_xmd(new TextEncoder().encode('hello noble'), 'DST', 32, sha256);
  * ```
  */
@@ -110,7 +110,7 @@ export function expand_message_xmd(msg, DST, lenInBytes, H) {
  *
  * ```ts
  * import { expand_message_xof } from '@noble/curves/abstract/hash-to-curve.js';
- * import { shake256 } from '../../noble-hashes/sha3.js';
+ * import { shake256 } from '@noble/hashes/sha3.js';
  * const uniform = expand_message_xof(
  *   new TextEncoder().encode('hello noble'),
  *   'DST',
@@ -164,7 +164,7 @@ export function expand_message_xof(msg, DST, lenInBytes, k, H) {
  *
  * ```ts
  * import { hash_to_field } from '@noble/curves/abstract/hash-to-curve.js';
- * import { sha256 } from '../../noble-hashes/sha2.js';
+ * import { sha256 } from '@noble/hashes/sha2.js';
  * const scalars = hash_to_field(new TextEncoder().encode('hello noble'), 2, {
  *   DST: 'DST',
  *   p: 17n,
@@ -288,7 +288,7 @@ export const _DST_scalar = 'HashToScalar-';
  * ```ts
  * import { createHasher } from '@noble/curves/abstract/hash-to-curve.js';
  * import { p256 } from '@noble/curves/nist.js';
- * import { sha256 } from '../../noble-hashes/sha2.js';
+ * import { sha256 } from '@noble/hashes/sha2.js';
  * const hasher = createHasher(p256.Point, () => p256.Point.BASE.toAffine(), {
  *   DST: 'P256_XMD:SHA-256_SSWU_RO_',
  *   encodeDST: 'P256_XMD:SHA-256_SSWU_NU_',

@@ -786,7 +786,7 @@ export function ecdh(Point, ecdhOpts = {}) {
  * ```ts
  * import { ecdsa } from '@noble/curves/abstract/weierstrass.js';
  * import { p256 } from '@noble/curves/nist.js';
- * import { sha256 } from '../../noble-hashes/sha2.js';
+ * import { sha256 } from '@noble/hashes/sha2.js';
  * const p256ecdsa = ecdsa(p256.Point, sha256);
  * const { secretKey, publicKey } = p256ecdsa.keygen();
  * const msg = new TextEncoder().encode('hello noble');
