@@ -127,7 +127,7 @@ export const checks = {
       check('root of the sample log', hex(kv.merkleRoot(hashes)) === v.root && hashes.length === v.size);
     }
   },
-  'cosignature.json': (text, check) => {
+  'cosignature.json': (text, check, files) => {
     // SPEC §5.1–5.3: keys from their seeds, the body, the log-signed note, each witness's message,
     // signature and note line, and the note with both cosignatures at the quorum.
     const v = kv.parseJson(text);
@@ -164,6 +164,14 @@ export const checks = {
       refused = e.section;
     }
     check('the log-signed note alone is below the quorum', refused === '§5.3', refused);
+    if (files['conformance-log.jsonl'] !== undefined) {
+      // The checkpoint is the conformance log's: its root at that size, and the key it publishes.
+      const lines = files['conformance-log.jsonl'].split('\n').filter((l) => l).map((l) => kv.parseJson(l));
+      const root = kv.merkleRoot(lines.slice(0, Number(v.size)).map((e) => kv.digest(e.hash)));
+      check('root of the conformance log at the checkpoint size', hex(root) === v.root, hex(root));
+      const published = lines.find((e) => e.event.type === 'log_key_published');
+      check('the conformance log publishes this log key', published && published.event.key === v.log_key);
+    }
   },
   'drand.json': (text, check) => {
     // SPEC §6.2–6.4: messages, randomness and BLS signatures of real quicknet rounds and of the
@@ -173,6 +181,8 @@ export const checks = {
     for (const [name, c] of [['quicknet', v.quicknet], ['test chain', v.test_chain]]) {
       check(`${name}: scheme`, c.chain.scheme === kv.DRAND_SCHEME, c.chain.scheme);
       check(`${name}: public key in G2`, kv.drandPublicKeyValid(c.chain.public_key));
+      const bent = c.chain.public_key.slice(0, 94) + (c.chain.public_key.endsWith('0') ? '1' : '0');
+      check(`${name}: a changed public key is refused`, !kv.drandPublicKeyValid(bent));
       for (const r of c.rounds) {
         check(`${name} round ${r.round}: message`, hex(kv.drandMessage(r.round)) === r.message);
         check(`${name} round ${r.round}: randomness`, hex(kv.drandRandomness(r.signature)) === r.randomness);
