@@ -127,6 +127,86 @@ export const checks = {
       check('root of the sample log', hex(kv.merkleRoot(hashes)) === v.root && hashes.length === v.size);
     }
   },
+  'cosignature.json': (text, check, files) => {
+    // SPEC §5.1–5.3: keys from their seeds, the body, the log-signed note, each witness's message,
+    // signature and note line, and the note with both cosignatures at the quorum.
+    const v = kv.parseJson(text);
+    const logPub = kv.ed25519PublicKey(kv.digest(v.log_seed));
+    const logKey = kv.verifierKey(v.origin, kv.SIG_ED25519, logPub);
+    check('log verifier key from its seed', logKey === v.log_key, logKey);
+    const body = kv.checkpointBody(v.origin, v.size, kv.digest(v.root));
+    check('checkpoint body', body === v.body, JSON.stringify(body));
+    const signed = kv.verifyCosignedNote(v.note, v.log_key);
+    check('log-signed note verifies', signed.body === v.body && signed.cosigned.length === 0);
+    const witnessKeys = [];
+    for (const c of v.cosignatures) {
+      const pub = kv.ed25519PublicKey(kv.digest(c.seed));
+      const vk = kv.verifierKey(c.witness, kv.SIG_COSIGNATURE, pub);
+      check(`${c.witness}: verifier key from its seed`, vk === c.verifier_key, vk);
+      witnessKeys.push(c.verifier_key);
+      const k = kv.parseVerifierKey(c.verifier_key, kv.SIG_COSIGNATURE);
+      const msg = kv.cosignatureMessage(c.time, body);
+      check(`${c.witness}: signed message`, msg === c.message, JSON.stringify(msg));
+      const sig = kv.fromHex(c.signature);
+      check(`${c.witness}: cosignature verifies`, kv.verifyCosignature(k.publicKey, c.time, body, sig));
+      check(`${c.witness}: cosignature at another time fails`, !kv.verifyCosignature(k.publicKey, BigInt(c.time) + 1n, body, sig));
+      const other = kv.checkpointBody(v.origin, BigInt(v.size) + 1n, kv.digest(v.root));
+      check(`${c.witness}: cosignature on another size fails`, !kv.verifyCosignature(k.publicKey, c.time, other, sig));
+      const line = kv.cosignatureLine(c.witness, k.keyId, c.time, sig);
+      check(`${c.witness}: note line`, line === c.note_line, JSON.stringify(line));
+    }
+    const all = kv.verifyCosignedNote(v.cosigned_note, v.log_key, witnessKeys, v.quorum);
+    check('cosigned note reaches the quorum', all.cosigned.length === Number(v.quorum), all.cosigned.join());
+    let refused = null;
+    try {
+      kv.verifyCosignedNote(v.note, v.log_key, witnessKeys, v.quorum);
+    } catch (e) {
+      refused = e.section;
+    }
+    check('the log-signed note alone is below the quorum', refused === '§5.3', refused);
+    if (files['conformance-log.jsonl'] !== undefined) {
+      // The checkpoint is the conformance log's: its root at that size, and the key it publishes.
+      const lines = files['conformance-log.jsonl'].split('\n').filter((l) => l).map((l) => kv.parseJson(l));
+      const root = kv.merkleRoot(lines.slice(0, Number(v.size)).map((e) => kv.digest(e.hash)));
+      check('root of the conformance log at the checkpoint size', hex(root) === v.root, hex(root));
+      const published = lines.find((e) => e.event.type === 'log_key_published');
+      check('the conformance log publishes this log key', published && published.event.key === v.log_key);
+    }
+  },
+  'drand.json': (text, check) => {
+    // SPEC §6.2–6.4: messages, randomness and BLS signatures of real quicknet rounds and of the
+    // test chain, the first round after a commit time, and the seeds of the conformance log.
+    const v = kv.parseJson(text);
+    check('DST', v.dst === kv.DRAND_DST, v.dst);
+    for (const [name, c] of [['quicknet', v.quicknet], ['test chain', v.test_chain]]) {
+      check(`${name}: scheme`, c.chain.scheme === kv.DRAND_SCHEME, c.chain.scheme);
+      check(`${name}: public key in G2`, kv.drandPublicKeyValid(c.chain.public_key));
+      const bent = c.chain.public_key.slice(0, 94) + (c.chain.public_key.endsWith('0') ? '1' : '0');
+      check(`${name}: a changed public key is refused`, !kv.drandPublicKeyValid(bent));
+      for (const r of c.rounds) {
+        check(`${name} round ${r.round}: message`, hex(kv.drandMessage(r.round)) === r.message);
+        check(`${name} round ${r.round}: randomness`, hex(kv.drandRandomness(r.signature)) === r.randomness);
+        check(`${name} round ${r.round}: signature`, kv.drandVerify(c.chain.public_key, r.round, r.signature));
+      }
+      const r = c.rounds[0];
+      check(`${name}: round ${r.round}'s signature fails for the next round`,
+        !kv.drandVerify(c.chain.public_key, BigInt(r.round) + 1n, r.signature));
+    }
+    const tc = v.test_chain;
+    for (const f of tc.first_round_after) {
+      const r = kv.drandFirstRoundAfter(f.commit_time, tc.chain.genesis_time, tc.chain.period_seconds);
+      check(`first round after ${f.commit_time}`, String(r) === String(f.round), String(r));
+      const t = kv.drandRoundTime(f.round, tc.chain.genesis_time, tc.chain.period_seconds);
+      check(`round time of ${f.round}`, String(t) === String(f.round_time), String(t));
+      check(`round ${f.round} is after ${f.commit_time}`, t > BigInt(f.commit_time));
+    }
+    for (const d of tc.draw_seeds) {
+      check(`draw of entry ${d.trigger_index}: reveal bytes`, hex(kv.revealBytes(d.beacon)) === d.beacon_bytes);
+      const seed = kv.seedOf(kv.digest(d.trigger_hash), d.beacon);
+      check(`draw of entry ${d.trigger_index}: seed`, hex(seed) === d.seed, hex(seed));
+      check(`draw of entry ${d.trigger_index}: signature`, kv.drandVerify(tc.chain.public_key, d.beacon.round, d.beacon.signature));
+    }
+  },
   'sample-log.jsonl': (text, check, files) => logCheck('sample-log', text, check, files),
   'conformance-log.jsonl': (text, check, files) => logCheck('conformance-log', text, check, files),
 };
@@ -146,12 +226,18 @@ function logCheck(name, text, check, files) {
 }
 
 // The invalid logs this partial verifier is expected to catch (its scope: framing, numbering,
-// hashes, links, time, beacon, seed and sampling), with the entry and section of index.json.
+// hashes, links, time, log key, witnesses, beacons, seed and sampling), with the entry and section
+// of index.json.
 export const INVALID_IN_SCOPE = [
   '4_1-altered-without-rehash', '4_1-broken-link', '6_1-anchor-of-length-zero',
   '6_1-beacon-round-skipped', '6_1-beacon-value-forged', '7_1-time-goes-back',
   '7_8-chosen-judge-changed', '8-crlf-line-ends', '8-missing-final-line-feed',
   '8-upper-case-hex', '9-entry-deleted', '7_1-system-declares-a-conflict',
+  '5_1-log-key-of-another-name', '5_3-cosignature-forged', '5_3-cosignature-time-changed',
+  '5_3-cosignatures-below-quorum', '5_3-witnessed-size-beyond-the-entry',
+  '6_3-drand-scheme-unsupported', '6_3-drand-signature-forged', '6_3-hash-chain-value-under-drand',
+  '6_4-drand-round-before-commit-time', '6_4-drand-round-later-than-first',
+  '7_7-beacon-delayed-names-another-round',
 ];
 
 export function checkInvalid(indexText, files, check) {

@@ -1,5 +1,6 @@
 //! klero-verify.js, run in Chromium, reproduces every vector of tests/vectors/ (and rejects the
-//! invalid logs within its scope at the listed entry and section); a tampered vector fails.
+//! invalid logs within its scope at the listed entry and section); a tampered vector fails (a seed,
+//! a chosen judge, a drand signature, a witness's cosignature).
 
 use std::time::Duration;
 
@@ -89,6 +90,30 @@ async fn js_verifier_reproduces_every_vector() {
         let log = report.iter().find(|r| r["file"] == "sample-log.jsonl").unwrap();
         let failures = log["failures"].to_string();
         assert!(failures.contains("altered"), "{log}");
+
+        // A drand round's signature changed (the real quicknet round 123): its BLS check fails.
+        let report = run(
+            &s,
+            &names,
+            json!({"file": "drand.json", "from": "\"signature\": \"b75c69d0", "to": "\"signature\": \"b75c69d1"}),
+        );
+        let drand = report.iter().find(|r| r["file"] == "drand.json").unwrap();
+        assert!(
+            drand["failures"].to_string().contains("round 123: signature"),
+            "{drand}"
+        );
+
+        // A witness's cosignature changed: it no longer verifies.
+        let report = run(
+            &s,
+            &names,
+            json!({"file": "cosignature.json", "from": "\"signature\": \"a0885971", "to": "\"signature\": \"a0885972"}),
+        );
+        let cosig = report.iter().find(|r| r["file"] == "cosignature.json").unwrap();
+        assert!(
+            cosig["failures"].to_string().contains("witness-a.example: cosignature verifies"),
+            "{cosig}"
+        );
     })
     .await
     .unwrap();

@@ -2,21 +2,28 @@
 // docs/SPEC.md (version 1) and not from the Rust reference. Pure functions, no I/O: the page
 // script (draw-check.js) and the test harness feed it JSON they fetched.
 //
-// Covered: canonical entry bytes (SPEC §3), entry hashes (§4.1), party and claim commitments from
-// a normalized key and the duplicate key (§4.3–4.5, but NOT the key normalization itself: its
-// step 4 needs Unicode's confusables table, which is not vendored here), Merkle leaf and node
-// hashes, roots, inclusion and consistency proofs (§5), the hash-chain beacon (§6.1), the seed
-// (§6.2), sampling (§7.6), the weights, balanced-rate factors and credits (§7.4–7.5) from their
-// inputs, and a check of a log's draws (hashes, links, root, beacon chain, seeds, sampled judges
-// from the recorded weights). Not covered: the state fold of §7.1–7.3 (pools and loads are taken
-// from the draw record, not recomputed from earlier entries).
+// Covered: canonical entry bytes of every event type (SPEC §3, tags 0–23, both reveal kinds), entry
+// hashes (§4.1), party and claim commitments from a normalized key and the duplicate key (§4.3–4.5,
+// but NOT the key normalization itself: its step 4 needs Unicode's confusables table, which is not
+// vendored here), Merkle leaf and node hashes, roots, inclusion and consistency proofs (§5),
+// verifier keys, checkpoint bodies, signed notes and C2SP cosignature/v1 cosignatures (Ed25519,
+// §5.1–5.3), the hash-chain beacon (§6.1), the seed for both beacons (§6.2), drand round messages,
+// randomness and BLS signatures, and the first round after a commit time (§6.3–6.4), sampling
+// (§7.6), the weights, balanced-rate factors and credits (§7.4–7.5) from their inputs, and a check
+// of a log (hashes, links, root, the log key, witnessed checkpoints against the roots it computes
+// and their commit times, the beacon chain, drand reveals with the timing rule, beacon_delayed,
+// seeds, sampled judges from the recorded weights). Not covered: the state fold of §7.1–7.3 and
+// §7.9 (pools, loads, bindings and credentials are taken from the record, not recomputed from
+// earlier entries).
 //
-// SHA-256 and ChaCha20 come from the audited noble libraries, vendored under ./vendor/ (see its
-// README for versions and integrity hashes). WebCrypto is not used: it is missing on plain-HTTP
-// pages.
+// SHA-256, ChaCha20, Ed25519 and BLS12-381 come from the audited noble libraries, vendored under
+// ./vendor/ (see its README for versions and integrity hashes). WebCrypto is not used: it is
+// missing on plain-HTTP pages.
 
 import { sha256 } from './vendor/noble-hashes/sha2.js';
 import { chacha20 } from './vendor/noble-ciphers/chacha.js';
+import { ed25519 } from './vendor/noble-curves/ed25519.js';
+import { bls12_381 } from './vendor/noble-curves/bls12-381.js';
 
 // ---------------------------------------------------------------------------------------------
 // Bytes and hex
@@ -160,6 +167,13 @@ class Writer {
   digest(hex) {
     this.parts.push(digest(hex));
   }
+  /** `bytes[N]` (and `sig64`, N = 64): exactly N raw bytes, 2N lower-case hex characters in JSON. */
+  fixed(hex, n, what = 'bytes') {
+    if (typeof hex !== 'string' || hex.length !== 2 * n) {
+      throw new VerifyError('§8', `${what}: must be ${2 * n} lower-case hex characters`);
+    }
+    this.parts.push(fromHex(hex));
+  }
   list(items, each, what = 'list') {
     if (!Array.isArray(items)) throw new VerifyError('§8', `${what}: not a list`);
     this.u32(items.length);
@@ -249,7 +263,7 @@ function enumByte(e, v) {
   return i;
 }
 
-const BEACON_KINDS = { hash_chain: 1 };
+const BEACON_KINDS = { hash_chain: 1, drand: 2 };
 
 function writePolicy(w, p) {
   w.u32(p.min_pool, 'min_pool');
@@ -277,7 +291,15 @@ function writeReveal(w, r) {
   if (kind === undefined) throw new VerifyError('§8', `unknown beacon kind: ${JSON.stringify(r.kind)}`);
   w.u8(kind);
   w.u64(r.round, 'round');
-  w.digest(r.value);
+  if (kind === 1) w.digest(r.value);
+  else w.fixed(r.signature, 48, 'signature');
+}
+
+/** The canonical bytes of a beacon reveal (SPEC §3.6). */
+export function revealBytes(reveal) {
+  const w = new Writer();
+  writeReveal(w, reveal);
+  return w.finish();
 }
 
 const METHODS = ['random', 'related', 'duplicate', 'random_after_duplicate', 'random_after_related'];
@@ -399,6 +421,34 @@ const EVENTS = {
   enrollment_opened: [18, (w, e) => {
     w.digest(e.enrollment);
     w.str(e.judge);
+  }],
+  log_key_published: [19, (w, e) => w.str(e.key, 'key')],
+  witnesses_configured: [20, (w, e) => {
+    w.list(e.witnesses, (x) => {
+      w.str(x.name, 'name');
+      w.str(x.key, 'key');
+    }, 'witnesses');
+    w.u8(e.quorum, 'quorum');
+  }],
+  drand_configured: [21, (w, e) => {
+    w.digest(e.chain_hash);
+    w.fixed(e.public_key, 96, 'public_key');
+    w.u64(e.period_seconds, 'period_seconds');
+    w.u64(e.genesis_time, 'genesis_time');
+    w.str(e.scheme, 'scheme');
+  }],
+  checkpoint_witnessed: [22, (w, e) => {
+    w.u64(e.size, 'size');
+    w.list(e.cosignatures, (c) => {
+      w.str(c.witness, 'witness');
+      w.u64(c.time, 'time');
+      w.fixed(c.signature, 64, 'signature');
+    }, 'cosignatures');
+  }],
+  beacon_delayed: [23, (w, e) => {
+    w.str(e.case, 'case');
+    w.u64(e.trigger, 'trigger');
+    w.u64(e.round, 'round');
   }],
 };
 
@@ -586,13 +636,250 @@ export function chainStep(value) {
   return hash(TAGS.chain, value);
 }
 
-/** Seed of a draw (SPEC §6.2) from the trigger's entry hash and the reveal (JSON form). */
+/**
+ * Seed of a draw (SPEC §6.2) from the trigger's entry hash and the reveal (JSON form):
+ * SHA-256(TAG_SEED || trigger_hash || u8 kind || u64 round || randomness), where randomness is the
+ * chain value, or for drand SHA-256 of the 48 signature bytes.
+ */
 export function seedOf(triggerHash, reveal) {
   const w = new Writer();
   w.bytes(TAGS.seed);
   w.bytes(triggerHash);
-  writeReveal(w, reveal);
+  if (reveal.kind === 'drand') {
+    w.u8(2);
+    w.u64(reveal.round, 'round');
+    w.bytes(drandRandomness(reveal.signature));
+  } else {
+    writeReveal(w, reveal);
+  }
   return sha256(w.finish());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signed checkpoints and cosignatures (SPEC §5.1–5.3)
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Standard base64 with padding. */
+export function toBase64(bytes) {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    s += B64[(n >> 18) & 63] + B64[(n >> 12) & 63];
+    s += i + 1 < bytes.length ? B64[(n >> 6) & 63] : '=';
+    s += i + 2 < bytes.length ? B64[n & 63] : '=';
+  }
+  return s;
+}
+
+/** Bytes of standard padded base64; null unless the text is exactly the canonical encoding. */
+export function fromBase64(text) {
+  if (typeof text !== 'string' || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return null;
+  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  const out = new Uint8Array((text.length / 4) * 3 - pad);
+  let o = 0;
+  for (let i = 0; i < text.length; i += 4) {
+    let n = 0;
+    for (let j = 0; j < 4; j++) n = (n << 6) | (text[i + j] === '=' ? 0 : B64.indexOf(text[i + j]));
+    for (const b of [(n >> 16) & 255, (n >> 8) & 255, n & 255]) if (o < out.length) out[o++] = b;
+  }
+  return toBase64(out) === text ? out : null;
+}
+
+/** Signature type bytes of C2SP signed-note: Ed25519 (a log, §5.1) and cosignature/v1 (§5.2). */
+export const SIG_ED25519 = 0x01;
+export const SIG_COSIGNATURE = 0x04;
+
+/** Key ID (SPEC §5.1, §5.2): the first 4 bytes of SHA-256(name || 0x0A || type || public key). */
+export function keyId(name, type, publicKey) {
+  return hash(utf8.encode(name), Uint8Array.of(0x0a, type), publicKey).slice(0, 4);
+}
+
+/** The verifier key text `<name>+<key ID hex>+<base64(type || public key)>` of a key. */
+export function verifierKey(name, type, publicKey) {
+  return `${name}+${toHex(keyId(name, type, publicKey))}+${toBase64(concat(Uint8Array.of(type), publicKey))}`;
+}
+
+/**
+ * Parses a verifier key of the given signature type: {name, keyId, publicKey}. Throws (with no
+ * section; the caller names it) if the text is not one: a name without spaces or `+`, 8 lower-case
+ * hex digits that are the key ID of that name and key, and base64 of the type byte and 32 bytes.
+ */
+export function parseVerifierKey(text, type) {
+  const bad = (why) => {
+    throw new Error(`not a verifier key (${why}): ${String(text).slice(0, 120)}`);
+  };
+  if (typeof text !== 'string') bad('not a string');
+  const a = text.indexOf('+');
+  const b = a < 0 ? -1 : text.indexOf('+', a + 1);
+  if (a <= 0 || b < 0) bad('it is not name+id+key');
+  const name = text.slice(0, a);
+  const id = text.slice(a + 1, b);
+  if (/[\s+]/u.test(name)) bad('the name has a space or a +');
+  if (!/^[0-9a-f]{8}$/.test(id)) bad('the key ID is not 8 lower-case hex digits');
+  const raw = fromBase64(text.slice(b + 1));
+  if (!raw || raw.length !== 33) bad('the key is not base64 of 33 bytes');
+  if (raw[0] !== type) bad(`the signature type is ${raw[0]}, not ${type}`);
+  const publicKey = raw.slice(1);
+  if (toHex(keyId(name, type, publicKey)) !== id) bad('the key ID does not match the name and key');
+  return { name, keyId: fromHex(id), publicKey };
+}
+
+/** The checkpoint body (SPEC §5.1): origin, size and base64 root, each line ending with `\n`. */
+export function checkpointBody(origin, size, root) {
+  return `${origin}\n${BigInt(size)}\n${toBase64(root)}\n`;
+}
+
+/** The message a witness signs (SPEC §5.2) for cosigning time `time` (seconds) and a body. */
+export function cosignatureMessage(time, body) {
+  return `cosignature/v1\ntime ${BigInt(time)}\n${body}`;
+}
+
+/** Strict Ed25519 verification (RFC 8032: canonical S, no small-order points). */
+export function ed25519Verify(signature, message, publicKey) {
+  try {
+    return ed25519.verify(signature, message, publicKey, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+
+/** The Ed25519 public key of a 32-byte seed (RFC 8032), to check keys given with their seeds. */
+export function ed25519PublicKey(seed) {
+  return ed25519.getPublicKey(seed);
+}
+
+/** Whether `signature` (64 bytes) is a valid cosignature/v1 at `time` on `body` (SPEC §5.2). */
+export function verifyCosignature(publicKey, time, body, signature) {
+  if (BigInt(time) < 0n || BigInt(time) > I64_MAX) return false;
+  return ed25519Verify(signature, utf8.encode(cosignatureMessage(time, body)), publicKey);
+}
+
+/** A cosignature's note line (SPEC §5.2): `— <name> base64(key ID || u64 time || signature)\n`. */
+export function cosignatureLine(name, keyIdBytes, time, signature) {
+  const t = new Uint8Array(8);
+  new DataView(t.buffer).setBigUint64(0, BigInt(time));
+  return `\u2014 ${name} ${toBase64(concat(keyIdBytes, t, signature))}\n`;
+}
+
+/**
+ * Verifies a signed note (SPEC §5.1–5.2): the log's Ed25519 signature under `logKey` (verifier key
+ * text) and, for each witness verifier key, its cosignature lines. Returns {body, origin, size,
+ * root, cosigned: [names]} or throws VerifyError('§5.1' | '§5.3').
+ */
+export function verifyCosignedNote(note, logKey, witnessKeys = [], quorum = 0) {
+  let log;
+  try {
+    log = parseVerifierKey(logKey, SIG_ED25519);
+  } catch (e) {
+    fail('§5.1', e.message);
+  }
+  const split = note.indexOf('\n\n');
+  if (split < 0) fail('§5.1', 'the note has no empty line after its body');
+  const body = note.slice(0, split + 1);
+  const lines = body.split('\n');
+  if (lines.length !== 4 || !/^(0|[1-9][0-9]*)$/.test(lines[1])) fail('§5.1', 'the body is not origin, size, root');
+  const root = fromBase64(lines[2]);
+  if (!root || root.length !== 32) fail('§5.1', 'the root is not base64 of 32 bytes');
+  if (lines[0] !== log.name) fail('§5.1', `the origin ${lines[0]} is not the log key's name ${log.name}`);
+  const sigText = note.slice(split + 2);
+  if (!sigText.endsWith('\n')) fail('§5.1', 'the last signature line has no line feed');
+  const sigs = sigText.slice(0, -1).split('\n').map((l) => {
+    const m = /^\u2014 (\S+) (\S+)$/u.exec(l);
+    if (!m) fail('§5.1', `not a signature line: ${l}`);
+    const raw = fromBase64(m[2]);
+    if (!raw || raw.length < 4) fail('§5.1', `not a signature line: ${l}`);
+    return { name: m[1], keyId: raw.slice(0, 4), rest: raw.slice(4) };
+  });
+  const bodyBytes = utf8.encode(body);
+  const own = sigs.filter((s) => s.name === log.name && equalBytes(s.keyId, log.keyId));
+  if (!own.some((s) => s.rest.length === 64 && ed25519Verify(s.rest, bodyBytes, log.publicKey))) {
+    fail('§5.1', 'the note has no valid signature of the log key');
+  }
+  const cosigned = [];
+  for (const wk of witnessKeys) {
+    const k = parseVerifierKey(wk, SIG_COSIGNATURE);
+    for (const s of sigs.filter((x) => x.name === k.name && equalBytes(x.keyId, k.keyId))) {
+      if (s.rest.length !== 72) fail('§5.3', `witness ${k.name}'s cosignature line has the wrong length`);
+      const time = new DataView(s.rest.buffer, s.rest.byteOffset, 8).getBigUint64(0);
+      if (!verifyCosignature(k.publicKey, time, body, s.rest.slice(8))) {
+        fail('§5.3', `witness ${k.name}'s cosignature does not verify`);
+      }
+      if (!cosigned.includes(k.name)) cosigned.push(k.name);
+    }
+  }
+  if (cosigned.length < quorum) fail('§5.3', `${cosigned.length} witnesses cosigned, below the quorum ${quorum}`);
+  return { body, origin: lines[0], size: BigInt(lines[1]), root, cosigned };
+}
+
+// ---------------------------------------------------------------------------------------------
+// drand (SPEC §6.3–6.4)
+
+/** The only drand scheme accepted (SPEC §6.3). */
+export const DRAND_SCHEME = 'bls-unchained-g1-rfc9380';
+/** The hash-to-G1 domain separation tag of drand's unchained G1 scheme. */
+export const DRAND_DST = 'BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_';
+
+/** The message of drand round `r`: SHA-256 of the round as a big-endian u64. */
+export function drandMessage(round) {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(round));
+  return sha256(b);
+}
+
+/** A round's randomness: SHA-256 of its 48 signature bytes (hex in, bytes out). */
+export function drandRandomness(signatureHex) {
+  if (typeof signatureHex !== 'string' || signatureHex.length !== 96) {
+    throw new VerifyError('§8', 'a drand signature must be 96 lower-case hex characters');
+  }
+  return sha256(fromHex(signatureHex));
+}
+
+/** round_time(r) = genesis_time + (r - 1) * period_seconds (SPEC §6.3). */
+export function drandRoundTime(round, genesisTime, period) {
+  return BigInt(genesisTime) + (BigInt(round) - 1n) * BigInt(period);
+}
+
+/** The first round strictly after commit time T (SPEC §6.4). */
+export function drandFirstRoundAfter(commitTime, genesisTime, period) {
+  const t = BigInt(commitTime);
+  const g = BigInt(genesisTime);
+  if (t < g) return 1n;
+  return (t - g) / BigInt(period) + 2n;
+}
+
+/** Whether a public key (hex) is a compressed BLS12-381 G2 point of the prime-order subgroup. */
+export function drandPublicKeyValid(publicKeyHex) {
+  try {
+    const p = bls12_381.G2.Point.fromBytes(fromHex(publicKeyHex));
+    p.assertValidity();
+    return !p.is0();
+  } catch {
+    return false;
+  }
+}
+
+const drandChecked = new Map();
+
+/**
+ * Whether `signature` (hex, 48 bytes, G1) verifies for `round` under `publicKey` (hex, 96 bytes,
+ * G2): e(signature, g2) = e(H(m), public_key), H the RFC 9380 hash to G1 with drand's DST (SPEC
+ * §6.3). Results are remembered (a pairing takes tens of milliseconds).
+ */
+export function drandVerify(publicKeyHex, round, signatureHex) {
+  const k = `${publicKeyHex}/${round}/${signatureHex}`;
+  if (!drandChecked.has(k)) {
+    let ok = false;
+    try {
+      const ss = bls12_381.shortSignatures;
+      const pk = bls12_381.G2.Point.fromBytes(fromHex(publicKeyHex));
+      ok = ss.verify(fromHex(signatureHex), ss.hash(drandMessage(round), DRAND_DST), pk);
+    } catch {
+      ok = false;
+    }
+    drandChecked.set(k, ok);
+  }
+  return drandChecked.get(k);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -824,9 +1111,10 @@ export function checkDrawProof(proof) {
     if (d.beacon !== null || d.seed !== null) fail('§7.8', `a ${d.method.kind} draw must have no beacon and no seed`);
     return result;
   }
-  // Beacon (§6.1): the reveal is one step down the chain from the previous value.
   const r = d.beacon;
   if (!r) fail('§6.1', 'a random draw without a beacon reveal');
+  if (r.kind === 'drand') return checkDrandDrawProof(proof, trigger, d, proven, result);
+  // Beacon (§6.1): the reveal is one step down the chain from the previous value.
   if (r.kind !== 'hash_chain') fail('§6.1', `unknown beacon kind ${r.kind}`);
   const prev = proof.beacon_previous;
   if (!prev) fail('§6.1', 'the proof does not include the previous beacon value (beacon_previous)');
@@ -856,10 +1144,40 @@ export function checkDrawProof(proof) {
     fail('§6.1', `the beacon value of round ${r.round} does not hash to the previous value (${prevValue}): it is not the chain's next value`);
   }
   steps.push(`beacon round ${r.round} follows entry ${p.entry.index}`);
+  return checkSeedAndSample(trigger, d, result);
+}
+
+/**
+ * A drand draw's proof (SPEC §6.3): the round's BLS signature is checked when the proof carries
+ * the `drand_configured` entry in force (`drand_configured`, proven like the others); the timing
+ * rule (§6.4) needs the commit time, which one draw's proof does not carry, and is left to a full
+ * verifier. Then the seed and the sampling.
+ */
+function checkDrandDrawProof(proof, trigger, d, proven, result) {
+  const r = d.beacon;
+  const steps = result.steps;
+  if (proof.drand_configured) {
+    const c = proven(proof.drand_configured, 'drand_configured entry');
+    if (c.entry.event.type !== 'drand_configured' || BigInt(c.entry.index) >= BigInt(trigger.entry.index)) {
+      fail('§6.3', `entry ${c.entry.index} is not a drand_configured entry before the trigger`);
+    }
+    if (!drandVerify(c.entry.event.public_key, r.round, r.signature)) {
+      fail('§6.3', `the drand signature of round ${r.round} does not verify under the chain of entry ${c.entry.index}`);
+    }
+    steps.push(`drand round ${r.round} signature`);
+  } else {
+    steps.push(`drand round ${r.round}: signature and timing not checked here (the proof has no drand_configured entry)`);
+  }
+  return checkSeedAndSample(trigger, d, result);
+}
+
+function checkSeedAndSample(trigger, d, result) {
+  const r = d.beacon;
+  const steps = result.steps;
   // Seed (§6.2).
   const seed = seedOf(trigger.hash, r);
   if (d.seed !== toHex(seed)) {
-    fail('§6.2', `the recorded seed ${d.seed} is not SHA-256 of the trigger's hash and the beacon value (${toHex(seed)})`);
+    fail('§6.2', `the recorded seed ${d.seed} is not SHA-256 of the trigger's hash and the beacon's randomness (${toHex(seed)})`);
   }
   steps.push('seed');
   // Weights as the record states them (§7.5: they sum to 2^40, each positive, none above 2B/n).
@@ -894,13 +1212,38 @@ export function checkCaseProof(proof) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A log's draws: hashes, links, root, beacon chain, seeds and sampled judges
+// A log's draws: hashes, links, root, beacons, keys, witnesses, seeds and sampled judges
+
+/** The entry of `list` ({index, ...}, in log order) in force at entry `i`: the last before it. */
+function inForceAt(list, i) {
+  let found = null;
+  for (const x of list) {
+    if (x.index < i) found = x;
+    else break;
+  }
+  return found;
+}
+
+const SYSTEM_EVENTS = [
+  'draw',
+  'beacon_anchored',
+  'beacon_delayed',
+  'credential_issued',
+  'log_key_published',
+  'checkpoint_witnessed',
+];
+
+const TRIGGERS = ['case_filed', 'recusal', 'reassignment'];
 
 /**
  * Checks an export (JSON Lines text): framing (§8, in part), numbering (§9), links and hashes
- * (§4.1), time order (§7.1), every beacon anchor and reveal (§6.1), every random draw's seed (§6.2),
- * weights sum (§7.5) and sampled judges (§7.6). Pools, loads and weights are not recomputed from
- * state. Returns {entries, draws, root, head, drawResults} or throws VerifyError with `.entry`.
+ * (§4.1), time order (§7.1), the log key (§5.1), witnesses and witnessed checkpoints with their
+ * Ed25519 cosignatures over the roots it computes (§5.3), every beacon anchor and hash-chain reveal
+ * (§6.1), drand configurations and reveals with their BLS signatures (§6.3) and the timing rule
+ * (§6.4), beacon_delayed (§7.7), every random draw's seed (§6.2), weights sum (§7.5) and sampled
+ * judges (§7.6), and that a draw answers its case's latest trigger. Pools, loads, weights and
+ * bindings are not recomputed from state. Returns {entries, draws, root, head, drawResults} or
+ * throws VerifyError with `.entry`.
  */
 export function checkLogDraws(text) {
   if (text.length > 0 && !text.endsWith('\n')) {
@@ -914,6 +1257,13 @@ export function checkLogDraws(text) {
   const hashes = [];
   const byIndex = [];
   let chain = null; // {round, current, length}
+  let logId = null;
+  let logKey = null;
+  const witnessConfigs = []; // {index, quorum, witnesses: Map name -> {publicKey}}
+  const drandConfigs = []; // {index, event}
+  const witnessed = []; // {index, size, commitTime}
+  const openTrigger = new Map(); // case -> index of the trigger whose draw is open
+  const delayed = new Set(); // triggers with a beacon_delayed
   const drawResults = [];
   lines.forEach((line, p) => {
     const at = (section, message) => {
@@ -927,6 +1277,20 @@ export function checkLogDraws(text) {
     } catch (err) {
       at('§8', `not JSON: ${err.message}`);
     }
+    // The commit time of trigger entry i (SPEC §5.3, §6.4), or null while it is not known.
+    const commitTime = (i) => {
+      if (inForceAt(witnessConfigs, i)) {
+        const cw = witnessed.find((c) => c.index > i && c.size > BigInt(i));
+        return cw ? cw.commitTime : null;
+      }
+      const s = BigInt(byIndex[i].entry.at) / 1000n;
+      return s < 0n ? 0n : s;
+    };
+    // The drand round a draw opened by trigger i must use, given the chain in force at i.
+    const roundFor = (i, dc) => {
+      const t = commitTime(i);
+      return t === null ? null : drandFirstRoundAfter(t, dc.genesis_time, dc.period_seconds);
+    };
     try {
       digest(e.prev);
       digest(e.hash);
@@ -938,29 +1302,121 @@ export function checkLogDraws(text) {
       if (lastAt !== null && BigInt(e.at) < lastAt) at('§7.1', 'time goes back');
       lastAt = BigInt(e.at);
       const ev = e.event;
+      const role = e.actor.role;
       if ((p === 0) !== (ev.type === 'genesis')) at('§7.1', 'genesis must be entry 0 and only entry 0');
-      if (e.actor.role === 'system' && !['draw', 'beacon_anchored', 'credential_issued'].includes(ev.type)) {
+      if (role === 'system' && !SYSTEM_EVENTS.includes(ev.type)) {
         at('§7.1', `role system caused a ${ev.type}`);
       }
+      if (ev.type === 'genesis') logId = ev.log_id;
       if (ev.type === 'genesis' || ev.type === 'beacon_anchored') {
         if (BigInt(ev.beacon.length) < 1n) at('§6.1', 'a beacon anchor of length 0');
-        if (ev.type === 'beacon_anchored' && !['system', 'system_admin'].includes(e.actor.role)) {
+        if (ev.type === 'beacon_anchored' && !['system', 'system_admin'].includes(role)) {
           at('§6.1', 'a beacon anchored by neither system nor system_admin');
         }
         chain = { round: 0n, current: ev.beacon.anchor, length: BigInt(ev.beacon.length) };
       }
+      if (ev.type === 'log_key_published') {
+        if (!['system', 'system_admin'].includes(role)) at('§5.1', `the log key published by role ${role}`);
+        if (logKey !== null) at('§5.1', 'a second log_key_published (at most one per log)');
+        let k;
+        try {
+          k = parseVerifierKey(ev.key, SIG_ED25519);
+        } catch (err) {
+          at('§5.1', err.message);
+        }
+        if (k.name !== logId) at('§5.1', `the log key is named ${k.name}, not the log_id ${logId}`);
+        logKey = ev.key;
+      }
+      if (ev.type === 'witnesses_configured') {
+        if (role !== 'system_admin') at('§5.3', `witnesses configured by role ${role}`);
+        const q = Number(ev.quorum);
+        if (q < 1 || q > ev.witnesses.length) at('§5.3', `quorum ${q} of ${ev.witnesses.length} witnesses`);
+        const ws = new Map();
+        for (const w of ev.witnesses) {
+          if (ws.has(w.name)) at('§5.3', `witness ${w.name} named twice`);
+          let k;
+          try {
+            k = parseVerifierKey(w.key, SIG_COSIGNATURE);
+          } catch (err) {
+            at('§5.3', `witness ${w.name}: ${err.message}`);
+          }
+          if (k.name !== w.name) at('§5.3', `witness ${w.name}'s key is named ${k.name}`);
+          ws.set(w.name, k);
+        }
+        witnessConfigs.push({ index: p, quorum: q, witnesses: ws });
+      }
+      if (ev.type === 'checkpoint_witnessed') {
+        if (role !== 'system') at('§5.3', `a checkpoint_witnessed by role ${role}`);
+        const wc = inForceAt(witnessConfigs, p);
+        if (!wc) at('§5.3', 'a checkpoint_witnessed with no witnesses in force');
+        const size = BigInt(ev.size);
+        if (size > BigInt(p)) at('§5.3', `size ${size} is beyond the entry's own index ${p}`);
+        if (size <= BigInt(wc.index)) at('§5.3', `size ${size} does not contain the witnesses' configuration (entry ${wc.index})`);
+        const body = checkpointBody(logId, size, merkleRoot(hashes.slice(0, Number(size))));
+        const names = new Set();
+        const times = [];
+        for (const c of ev.cosignatures) {
+          if (names.has(c.witness)) at('§5.3', `witness ${c.witness} cosigned twice`);
+          names.add(c.witness);
+          const k = wc.witnesses.get(c.witness);
+          if (!k) at('§5.3', `${c.witness} is not a witness in force`);
+          if (!verifyCosignature(k.publicKey, c.time, body, fromHex(c.signature))) {
+            at('§5.3', `witness ${c.witness}'s cosignature at time ${c.time} does not verify on the checkpoint of size ${size}`);
+          }
+          times.push(BigInt(c.time));
+        }
+        if (times.length < wc.quorum) at('§5.3', `${times.length} cosignatures, below the quorum ${wc.quorum}`);
+        times.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        witnessed.push({ index: p, size, commitTime: times[wc.quorum - 1] });
+      }
+      if (ev.type === 'drand_configured') {
+        if (role !== 'system_admin') at('§6.3', `drand configured by role ${role}`);
+        if (ev.scheme !== DRAND_SCHEME) at('§6.3', `drand scheme ${ev.scheme} is not ${DRAND_SCHEME}`);
+        if (BigInt(ev.period_seconds) < 1n) at('§6.3', 'a drand period of 0 seconds');
+        if (!drandPublicKeyValid(ev.public_key)) at('§6.3', 'the drand public key is not a point of the G2 subgroup');
+        drandConfigs.push({ index: p, event: ev });
+      }
+      if (TRIGGERS.includes(ev.type)) openTrigger.set(ev.case, p);
+      if (ev.type === 'beacon_delayed') {
+        if (role !== 'system') at('§7.7', `a beacon_delayed by role ${role}`);
+        const t = Number(ev.trigger);
+        if (openTrigger.get(ev.case) !== t) at('§7.7', `case ${ev.case} has no open draw opened by entry ${ev.trigger}`);
+        const dc = inForceAt(drandConfigs, t);
+        if (!dc) at('§7.7', `the draw opened by entry ${t} does not wait for drand`);
+        if (delayed.has(t)) at('§7.7', `a second beacon_delayed for the draw opened by entry ${t}`);
+        const r = roundFor(t, dc.event);
+        if (r === null) at('§7.7', `the commit time of entry ${t} is not known yet`);
+        if (BigInt(ev.round) !== r) at('§7.7', `names round ${ev.round}, but the draw waits for round ${r}`);
+        delayed.add(t);
+      }
       if (ev.type === 'draw') {
-        if (e.actor.role !== 'system') at('§7.1', 'a draw whose actor is not system');
-        const trig = byIndex[Number(ev.trigger)];
+        if (role !== 'system') at('§7.1', 'a draw whose actor is not system');
+        const t = Number(ev.trigger);
+        const trig = byIndex[t];
         if (!trig) at('§7.8', `the draw's trigger ${ev.trigger} is not an earlier entry`);
+        if (openTrigger.get(ev.case) !== t) at('§7.8', `case ${ev.case} has no open draw opened by entry ${ev.trigger}`);
+        openTrigger.delete(ev.case);
         if (isRandomMethod(ev.method)) {
           const r = ev.beacon;
-          if (!r || r.kind !== 'hash_chain') at('§6.1', 'a random draw without a hash-chain reveal');
-          if (BigInt(r.round) !== chain.round + 1n) at('§6.1', `beacon round ${r.round} after round ${chain.round}`);
-          if (BigInt(r.round) > chain.length) at('§6.1', 'the beacon chain is used up');
-          if (toHex(chainStep(digest(r.value))) !== chain.current) at('§6.1', 'the beacon value is not the chain\'s next value');
-          chain.round = BigInt(r.round);
-          chain.current = r.value;
+          const dc = inForceAt(drandConfigs, t);
+          if (dc) {
+            if (!r || r.kind !== 'drand') at('§6.3', `the trigger came under drand, but the draw has no drand reveal`);
+            const want = roundFor(t, dc.event);
+            if (want === null) at('§6.4', `the draw comes before the commit time of entry ${t} is known`);
+            if (BigInt(r.round) !== want) {
+              at('§6.4', `the draw uses drand round ${r.round}, but the first round after the commit time is ${want}`);
+            }
+            if (!drandVerify(dc.event.public_key, r.round, r.signature)) {
+              at('§6.3', `the drand signature of round ${r.round} does not verify under the chain in force at entry ${t}`);
+            }
+          } else {
+            if (!r || r.kind !== 'hash_chain') at('§6.1', 'a random draw without a hash-chain reveal');
+            if (BigInt(r.round) !== chain.round + 1n) at('§6.1', `beacon round ${r.round} after round ${chain.round}`);
+            if (BigInt(r.round) > chain.length) at('§6.1', 'the beacon chain is used up');
+            if (toHex(chainStep(digest(r.value))) !== chain.current) at('§6.1', 'the beacon value is not the chain\'s next value');
+            chain.round = BigInt(r.round);
+            chain.current = r.value;
+          }
           const seed = seedOf(trig.hash, r);
           if (ev.seed !== toHex(seed)) at('§7.8', 'the seed is not its recomputation');
           const weights = ev.eligible.map((c) => BigInt(c.weight));
@@ -987,6 +1443,7 @@ export function checkLogDraws(text) {
     draws: drawResults.length,
     root: toHex(merkleRoot(hashes)),
     head: toHex(prev),
+    logKey,
     drawResults,
   };
 }
