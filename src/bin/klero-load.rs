@@ -75,6 +75,11 @@ struct Args {
     /// their round is published; reports the time from filing to draw.
     #[arg(long, conflicts_with = "url")]
     drand_period: Option<u64>,
+    /// In-process server only: this many witnesses (`klero witness`, each on its own loopback
+    /// port and directory) cosign every batch, all of them required; with --drand-period, every
+    /// draw waits for their cosignatures. Reports the cost of a cosigning round afterwards.
+    #[arg(long, conflicts_with = "url", default_value_t = 0)]
+    witnesses: u8,
 }
 
 struct Outcome {
@@ -102,6 +107,7 @@ async fn run(args: Args) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let mut store: Option<klero_store::Store> = None;
     let mut relays = vec![];
+    let mut witness_endpoints: Vec<klero::witnessing::Endpoint> = vec![];
     let (url, token) = match (&args.url, &args.token) {
         (Some(u), Some(t)) => (u.clone(), t.clone()),
         _ => {
@@ -130,6 +136,43 @@ async fn run(args: Args) -> Result<()> {
                 "in-process server on http://{addr}, {} backend ({db})",
                 s.backend()
             );
+            if args.witnesses > 0 {
+                let origin = s
+                    .read(|st| st.log_id().map(|l| l.to_string()))
+                    .unwrap_or_default();
+                let log_key = s
+                    .log_key()
+                    .context("the log has no key")?
+                    .verifier_key()
+                    .to_owned();
+                let mut endpoints = vec![];
+                for i in 0..args.witnesses {
+                    let wdir = dir.path().join(format!("witness-{i}"));
+                    let name = format!("witness-{i}.example");
+                    let key = klero::witness::init(&wdir, &name).map_err(anyhow::Error::msg)?;
+                    let logs =
+                        std::collections::BTreeMap::from([(origin.clone(), log_key.clone())]);
+                    let w =
+                        klero::witness::Witness::open(&wdir, logs).map_err(anyhow::Error::msg)?;
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                    let url = format!("http://{}", listener.local_addr()?);
+                    tokio::spawn(klero::witness::serve(w, listener, std::future::pending()));
+                    endpoints.push(klero::witnessing::Endpoint { name, url, key });
+                }
+                klero::witnessing::configure(&s, &endpoints, args.witnesses)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+                klero::witnessing::Witnessing::new(
+                    s.clone(),
+                    &endpoints,
+                    args.witnesses,
+                    Duration::from_secs(5),
+                )
+                .map_err(anyhow::Error::msg)?
+                .spawn();
+                eprintln!("{} witnesses on loopback, all required", args.witnesses);
+                witness_endpoints = endpoints;
+            }
             if let Some(period) = args.drand_period {
                 if period == 0 {
                     bail!("--drand-period must be at least 1");
@@ -290,6 +333,33 @@ async fn run(args: Args) -> Result<()> {
         println!(
             "drand:       last pending draw appended {:.2} s after the last filing was answered",
             t0.elapsed().as_secs_f64()
+        );
+    }
+    // The cost of one cosigning round on the log as it now stands: every witness checks the log's
+    // signature and a consistency proof, cosigns and saves its state (two fsyncs).
+    if let Some(s) = &store
+        && !witness_endpoints.is_empty()
+    {
+        let mut w = klero::witnessing::Witnessing::new(
+            s.clone(),
+            &witness_endpoints,
+            args.witnesses,
+            Duration::from_secs(5),
+        )
+        .map_err(anyhow::Error::msg)?;
+        let mut rounds = vec![];
+        for _ in 0..50 {
+            let t = Instant::now();
+            w.round().await.context("the witnesses did not cosign")?;
+            rounds.push(t.elapsed());
+        }
+        rounds.sort();
+        println!(
+            "cosigning:   one round of {} witnesses: p50 {:.1} ms  p99 {:.1} ms ({} rounds)",
+            args.witnesses,
+            percentile(&rounds, 0.50),
+            percentile(&rounds, 0.99),
+            rounds.len()
         );
     }
     // Every acknowledged filing is in the log, with its draw.

@@ -9,8 +9,7 @@ use crate::helpers::{Backend, spawn_app};
 use crate::site::{self, Tamper};
 use crate::webdriver::Driver;
 
-/// The page that carries the check for a case. Until the portal's own case page is merged this
-/// is the minimal page of `crates/klero-portal/src/routes/assets.rs`, in the same markup.
+/// The portal's case page, which carries the check.
 pub fn case_page(case: &str) -> String {
     format!("/cases/{case}")
 }
@@ -89,4 +88,47 @@ async fn tampered_draw_record_fails_the_check() {
         assert!(text.contains("does NOT check"), "{text}");
         assert!(text.contains(says), "{tamper:?}: {text}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observer_checks_a_drand_draw_in_the_browser() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let dev = klero_core::DevChain::new(&[5; 32], now - 30, 1);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let relay =
+        klero::drand::spawn_dev_server(listener, dev, klero::drand::system_clock()).unwrap();
+    let client = klero::drand::DrandClient::new(&relay.url(), &relay.chain.chain_hash);
+    klero::drand::configure(&app.store, &client, &relay.chain, true)
+        .await
+        .unwrap();
+    let task = tokio::spawn(klero::drand::run(
+        app.store.clone(),
+        client,
+        Duration::from_secs(60),
+    ));
+    let r = app
+        .post(
+            "/api/v1/courts/demo-district/cases?wait=20",
+            &app.clerk,
+            crate::helpers::filing("a claim drawn with drand"),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let case = r.json()["case"].as_str().unwrap().to_owned();
+    let site = site::start(Some(app.url.clone()), Tamper::None).await;
+    let page = case_page(&case);
+    let (state, text) = tokio::task::spawn_blocking(move || click_check(&site, &page))
+        .await
+        .unwrap();
+    println!("check of {case}: {state}: {text}");
+    assert_eq!(state, "pass", "{text}");
+    assert!(
+        !text.contains("not checked here"),
+        "the BLS signature is checked: {text}"
+    );
+    task.abort();
 }

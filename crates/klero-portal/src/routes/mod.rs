@@ -136,6 +136,11 @@ pub struct DrawProof {
     /// Given by `GET /api/v1/cases/{case}/proof`; absent elsewhere and for bound draws.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub beacon_previous: Option<ProvenEntry>,
+    /// For a drand draw, the `drand_configured` entry in force at its trigger (SPEC §6.3), proven
+    /// in the same checkpoint, so that the round's BLS signature can be checked from this answer
+    /// alone. Given by `GET /api/v1/cases/{case}/proof`; absent elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drand_configured: Option<ProvenEntry>,
 }
 
 /// Where a change was recorded.
@@ -224,30 +229,40 @@ pub(crate) fn prove(app: &AppState, trigger: LogEntry, draw: LogEntry) -> ApiRes
             entry: draw,
         },
         beacon_previous: None,
+        drand_configured: None,
     })
 }
 
 /// The entry before `draw` (at index `draw_index`) that holds the beacon chain's current value:
 /// the latest earlier `genesis`, `beacon_anchored` or random draw (one with a reveal). Reads the
 /// log backwards in pages; a random draw usually has one a few entries back.
-pub(crate) async fn beacon_previous(app: &AppState, draw_index: u64) -> ApiResult<LogEntry> {
+/// The latest entry before `before` that `wanted` picks, read backwards page by page.
+pub(crate) async fn latest_before(
+    app: &AppState,
+    before: u64,
+    wanted: impl Fn(&LogEntry) -> bool,
+) -> ApiResult<Option<LogEntry>> {
     const PAGE: u64 = 64;
-    let mut end = draw_index;
+    let mut end = before;
     while end > 0 {
         let start = end.saturating_sub(PAGE);
         let page = app.store.entries(start, end).await?;
-        if let Some(e) = page.into_iter().rev().find(|e| match &e.event {
-            Event::Genesis { .. } | Event::BeaconAnchored { .. } => true,
-            Event::Draw(d) => d.beacon.is_some(),
-            _ => false,
-        }) {
-            return Ok(e);
+        if let Some(e) = page.into_iter().rev().find(&wanted) {
+            return Ok(Some(e));
         }
         end = start;
     }
-    Err(ApiError::internal(
-        "no entry before a random draw holds a beacon value",
-    ))
+    Ok(None)
+}
+
+pub(crate) async fn beacon_previous(app: &AppState, draw_index: u64) -> ApiResult<LogEntry> {
+    latest_before(app, draw_index, |e| match &e.event {
+        Event::Genesis { .. } | Event::BeaconAnchored { .. } => true,
+        Event::Draw(d) => matches!(d.beacon, Some(klero_core::BeaconReveal::HashChain { .. })),
+        _ => false,
+    })
+    .await?
+    .ok_or_else(|| ApiError::internal("no entry before a random draw holds a beacon value"))
 }
 
 /// Today's UTC day.

@@ -463,20 +463,30 @@ async fn with_beacon_previous(app: &AppState, proof: &mut DrawProof) -> ApiResul
     let Event::Draw(d) = &proof.draw.entry.event else {
         return Ok(());
     };
-    if d.beacon.is_none() {
-        return Ok(());
+    let prove_at = |entry: klero_core::LogEntry| -> ApiResult<super::ProvenEntry> {
+        let inclusion = app
+            .store
+            .inclusion_proof(entry.index, proof.checkpoint.size)
+            .ok_or_else(|| {
+                ApiError::internal(format!("no inclusion proof for entry {}", entry.index))
+            })?;
+        Ok(super::ProvenEntry { entry, inclusion })
+    };
+    match &d.beacon {
+        None => {}
+        Some(klero_core::BeaconReveal::HashChain { .. }) => {
+            let prev = super::beacon_previous(app, proof.draw.entry.index).await?;
+            proof.beacon_previous = Some(prove_at(prev)?);
+        }
+        Some(klero_core::BeaconReveal::Drand { .. }) => {
+            let configured = super::latest_before(app, d.trigger, |e| {
+                matches!(e.event, Event::DrandConfigured { .. })
+            })
+            .await?
+            .ok_or_else(|| ApiError::internal("a drand draw with no drand_configured before it"))?;
+            proof.drand_configured = Some(prove_at(configured)?);
+        }
     }
-    let prev = super::beacon_previous(app, proof.draw.entry.index).await?;
-    let inclusion = app
-        .store
-        .inclusion_proof(prev.index, proof.checkpoint.size)
-        .ok_or_else(|| {
-            ApiError::internal(format!("no inclusion proof for entry {}", prev.index))
-        })?;
-    proof.beacon_previous = Some(super::ProvenEntry {
-        entry: prev,
-        inclusion,
-    });
     Ok(())
 }
 
