@@ -969,6 +969,14 @@ pub fn invalid_logs() -> Vec<InvalidLog> {
             *scheme = "bls-unchained-on-g1".into();
         }
     });
+    case("drand-key-at-infinity", "§6.3", configured, &|e| {
+        if let Event::DrandConfigured { public_key, .. } = &mut e.event {
+            // The compressed point at infinity: under it the signature at infinity would verify
+            // for every round, and its randomness would be known to all in advance.
+            public_key.0 = [0; 96];
+            public_key.0[0] = 0xc0;
+        }
+    });
     let delayed = find(&|e| matches!(&e.event, Event::BeaconDelayed { .. }));
     case(
         "beacon-delayed-names-another-round",

@@ -92,6 +92,20 @@ impl<'de> Deserialize<'de> for DrandSignature {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DrandPublicKey(pub [u8; 96]);
 
+/// The compressed encoding of G2's point at infinity (flag bits `0b11`, the rest zero).
+const INFINITY_G2: [u8; 96] = {
+    let mut b = [0u8; 96];
+    b[0] = 0xc0;
+    b
+};
+
+/// The compressed encoding of G1's point at infinity.
+const INFINITY_G1: [u8; 48] = {
+    let mut b = [0u8; 48];
+    b[0] = 0xc0;
+    b
+};
+
 impl DrandPublicKey {
     /// Lower-case hex.
     pub fn to_hex(&self) -> String {
@@ -166,6 +180,13 @@ impl DrandChain {
         if self.period_seconds == 0 {
             return Err("a drand chain's period must be at least one second".into());
         }
+        if self.public_key.0 == INFINITY_G2 {
+            return Err(
+                "the drand public key is the point at infinity: every round's signature would be \
+                 the point at infinity, known in advance"
+                    .into(),
+            );
+        }
         G2PubkeyRfc::from_fixed(self.public_key.0)
             .map_err(|e| format!("the drand public key is not a valid G2 point: {e}"))?;
         Ok(())
@@ -197,6 +218,9 @@ impl DrandChain {
 
     /// Whether `signature` is this chain's signature of `round`.
     pub fn verify(&self, round: u64, signature: &DrandSignature) -> bool {
+        if self.public_key.0 == INFINITY_G2 || signature.0 == INFINITY_G1 {
+            return false;
+        }
         let Ok(pk) = G2PubkeyRfc::from_fixed(self.public_key.0) else {
             return false;
         };
