@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+pub mod codec;
 mod db;
 mod project;
 pub mod secrets;
@@ -396,23 +397,19 @@ impl Store {
 
     /// The `conflict_declared` entries of `judge`, in log order, read from the database. The log
     /// holds only commitments, so this is how a judge's page learns when each of their conflicts
-    /// was declared. A `LIKE` on the entry text narrows the scan (the judge's identifier and the
-    /// entry type both occur in it); every candidate is then read as a whole entry and checked
-    /// exactly, so the text match only has to find a superset.
+    /// was declared. The rows of that type are found by their `kind` column (indexed); every one
+    /// is read as a whole entry and checked exactly.
     pub async fn conflict_declarations(
         &self,
         judge: &klero_core::JudgeId,
     ) -> Result<Vec<LogEntry>, StoreError> {
         let size = self.checkpoint().0;
-        let rows = sqlx::query(
-            "SELECT idx FROM log WHERE entry LIKE $1 AND entry LIKE $2 AND idx < $3 ORDER BY idx",
-        )
-        .bind("%conflict_declared%")
-        .bind(format!("%\"{}\"%", judge.as_str()))
-        .bind(size.min(i64::MAX as u64) as i64)
-        .fetch_all(&self.inner.pool)
-        .await
-        .map_err(db_err)?;
+        let rows = sqlx::query("SELECT idx FROM log WHERE kind = $1 AND idx < $2 ORDER BY idx")
+            .bind("conflict_declared")
+            .bind(size.min(i64::MAX as u64) as i64)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_err)?;
         let mut out = Vec::new();
         for row in rows {
             let idx: i64 = row.try_get(0).map_err(db_err)?;

@@ -474,19 +474,12 @@ impl Writer {
                 vec![
                     Val::from(e.index),
                     Val::I(e.at),
-                    e.to_json_line().into(),
-                    e.hash.to_hex().into(),
-                    e.prev.to_hex().into(),
+                    e.event.type_name().into(),
+                    Val::B(crate::codec::compress_entry(e)),
                 ]
             })
             .collect();
-        insert_rows(
-            &mut tx,
-            "INSERT INTO log (idx, at, entry, hash, prev)",
-            5,
-            "",
-            rows,
-        )
+        insert_rows(&mut tx, "INSERT INTO log (idx, at, kind, entry)", 4, "", rows)
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(
@@ -766,9 +759,7 @@ pub(crate) async fn read_range<'c, E>(
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    let rows = sqlx::query(
-        "SELECT idx, at, entry, hash, prev FROM log WHERE idx >= $1 AND idx < $2 ORDER BY idx",
-    )
+    let rows = sqlx::query("SELECT idx, at, kind, entry FROM log WHERE idx >= $1 AND idx < $2 ORDER BY idx")
     .bind(start as i64)
     .bind(end.min(i64::MAX as u64) as i64)
     .fetch_all(conn)
@@ -779,9 +770,8 @@ where
         let position = start + i as u64;
         let idx: i64 = row.try_get(0).map_err(db_err)?;
         let at: i64 = row.try_get(1).map_err(db_err)?;
-        let json: String = row.try_get(2).map_err(db_err)?;
-        let hash: String = row.try_get(3).map_err(db_err)?;
-        let prev: String = row.try_get(4).map_err(db_err)?;
+        let kind: String = row.try_get(2).map_err(db_err)?;
+        let stored: Vec<u8> = row.try_get(3).map_err(db_err)?;
         let fail = |message: String| {
             StoreError::Corrupt(Failure {
                 index: position,
@@ -789,24 +779,21 @@ where
                 message,
             })
         };
-        let e = LogEntry::from_json_line(&json).map_err(|m| {
-            fail(format!(
-                "the stored entry (row idx {idx}) cannot be read: {m}"
-            ))
-        })?;
-        if idx < 0
-            || e.index != idx as u64
-            || e.at != at
-            || e.hash.to_hex() != hash
-            || e.prev.to_hex() != prev
-        {
+        let e = crate::codec::decompress_line(&stored)
+            .and_then(|json| LogEntry::from_json_line(&json))
+            .map_err(|m| {
+                fail(format!(
+                    "the stored entry (row idx {idx}) cannot be read: {m}"
+                ))
+            })?;
+        if idx < 0 || e.index != idx as u64 || e.at != at || e.event.type_name() != kind {
             // Report what the chain says first, if it is already wrong there.
             if e.index != position {
                 out.push(e);
                 continue;
             }
             return Err(fail(format!(
-                "the row's idx, at, hash or prev columns (row idx {idx}) do not match its entry: \
+                "the row's idx, at or kind columns (row idx {idx}) do not match its entry: \
                  the row was altered"
             )));
         }
