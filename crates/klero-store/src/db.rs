@@ -314,7 +314,7 @@ async fn compact_log(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), St
     let mut from = i64::MIN;
     loop {
         let rows = sqlx::query(
-            "SELECT idx, at, entry FROM log_v3 WHERE idx > $1 ORDER BY idx LIMIT 5000",
+            "SELECT idx, at, entry, hash FROM log_v3 WHERE idx > $1 ORDER BY idx LIMIT 5000",
         )
         .bind(from)
         .fetch_all(&mut **tx)
@@ -328,17 +328,23 @@ async fn compact_log(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), St
             let idx: i64 = row.try_get(0).map_err(db_err)?;
             let at: i64 = row.try_get(1).map_err(db_err)?;
             let json: String = row.try_get(2).map_err(db_err)?;
+            let hash: String = row.try_get(3).map_err(db_err)?;
+            let hash = hex::decode(&hash)
+                .ok()
+                .filter(|h| h.len() == 32)
+                .unwrap_or_else(|| vec![0; 32]);
             let kind = klero_core::LogEntry::from_json_line(&json)
                 .map_or("unreadable", |e| e.event.type_name());
             out.push(vec![
                 Val::I(idx),
                 Val::I(at),
                 kind.into(),
+                Val::B(hash),
                 Val::B(crate::codec::compress_line(&json)),
             ]);
             from = idx;
         }
-        insert_rows(&mut **tx, "INSERT INTO log (idx, at, kind, entry)", 4, "", out)
+        insert_rows(&mut **tx, "INSERT INTO log (idx, at, kind, hash, entry)", 5, "", out)
             .await
             .map_err(db_err)?;
     }

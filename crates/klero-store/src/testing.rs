@@ -207,14 +207,15 @@ pub fn blob_literal(url: &str, bytes: &[u8]) -> String {
     }
 }
 
-/// The `(idx, at, kind, entry)` values of the log row that stores `e` in the database at `url`,
-/// for an `INSERT INTO log (idx, at, kind, entry) VALUES ...` (in tamper tests).
+/// The `(idx, at, kind, hash, entry)` values of the log row that stores `e` in the database at `url`,
+/// for an `INSERT INTO log (idx, at, kind, hash, entry) VALUES ...` (in tamper tests).
 pub fn log_row_values(url: &str, e: &klero_core::LogEntry) -> String {
     format!(
-        "({}, {}, '{}', {})",
+        "({}, {}, '{}', {}, {})",
         e.index,
         e.at,
         e.event.type_name(),
+        blob_literal(url, &e.hash.0),
         blob_literal(url, &crate::codec::compress_entry(e))
     )
 }

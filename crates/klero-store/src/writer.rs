@@ -141,6 +141,8 @@ pub(crate) struct Writer {
     pub log_key_seed: [u8; 32],
     /// Told the log's size after every published batch (the witnessing task waits on it).
     pub size_tx: tokio::sync::watch::Sender<u64>,
+    /// Write a state snapshot whenever the log crosses a multiple of this many entries (0: never).
+    pub snapshot_every: u64,
 }
 
 impl Writer {
@@ -475,11 +477,12 @@ impl Writer {
                     Val::from(e.index),
                     Val::I(e.at),
                     e.event.type_name().into(),
+                    Val::B(e.hash.0.to_vec()),
                     Val::B(crate::codec::compress_entry(e)),
                 ]
             })
             .collect();
-        insert_rows(&mut tx, "INSERT INTO log (idx, at, kind, entry)", 4, "", rows)
+        insert_rows(&mut tx, "INSERT INTO log (idx, at, kind, hash, entry)", 5, "", rows)
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(
@@ -515,6 +518,13 @@ impl Writer {
         )
         .await
         .map_err(db_err)?;
+        // A snapshot of the state after this batch, in the same transaction, when the log crosses
+        // a multiple of `snapshot_every`. (The working log is the state after the batch.)
+        let size = self.work.size();
+        let before = size - b.entries.len() as u64;
+        if self.snapshot_every > 0 && size / self.snapshot_every > before / self.snapshot_every {
+            crate::snapshot::write(&mut tx, &self.work).await?;
+        }
         tx.commit().await.map_err(db_err)
     }
 
@@ -759,7 +769,7 @@ pub(crate) async fn read_range<'c, E>(
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    let rows = sqlx::query("SELECT idx, at, kind, entry FROM log WHERE idx >= $1 AND idx < $2 ORDER BY idx")
+    let rows = sqlx::query("SELECT idx, at, kind, entry, hash FROM log WHERE idx >= $1 AND idx < $2 ORDER BY idx")
     .bind(start as i64)
     .bind(end.min(i64::MAX as u64) as i64)
     .fetch_all(conn)
@@ -772,6 +782,7 @@ where
         let at: i64 = row.try_get(1).map_err(db_err)?;
         let kind: String = row.try_get(2).map_err(db_err)?;
         let stored: Vec<u8> = row.try_get(3).map_err(db_err)?;
+        let hash: Vec<u8> = row.try_get(4).map_err(db_err)?;
         let fail = |message: String| {
             StoreError::Corrupt(Failure {
                 index: position,
@@ -786,14 +797,16 @@ where
                     "the stored entry (row idx {idx}) cannot be read: {m}"
                 ))
             })?;
-        if idx < 0 || e.index != idx as u64 || e.at != at || e.event.type_name() != kind {
+        if idx < 0 || e.index != idx as u64 || e.at != at || e.event.type_name() != kind
+            || e.hash.0[..] != hash[..]
+        {
             // Report what the chain says first, if it is already wrong there.
             if e.index != position {
                 out.push(e);
                 continue;
             }
             return Err(fail(format!(
-                "the row's idx, at or kind columns (row idx {idx}) do not match its entry: \
+                "the row's idx, at, kind or hash columns (row idx {idx}) do not match its entry: \
                  the row was altered"
             )));
         }

@@ -95,7 +95,7 @@ both!(an_inserted_entry_is_named_at_open, |url| {
     let size = prepared(&url).await;
     execute(
         &url,
-        &format!("INSERT INTO log (idx, at, kind, entry) SELECT {size}, at, kind, entry FROM log WHERE idx = 2"),
+        &format!("INSERT INTO log (idx, at, kind, hash, entry) SELECT {size}, at, kind, hash, entry FROM log WHERE idx = 2"),
     )
     .await
     .unwrap();
