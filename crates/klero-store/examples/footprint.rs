@@ -46,19 +46,43 @@ async fn main() {
     let dir = std::path::PathBuf::from(args.get(2).map_or("/tmp/klero-footprint", String::as_str));
     let total: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let url = format!("sqlite://{}/klero.db", dir.display());
-    if mode == "open" {
+    if mode == "open" || mode == "full" || mode == "canonical" {
         let t = Instant::now();
-        let s = Store::open(&url).await.expect("open");
+        let options = klero_store::Options {
+            full_check: mode == "full",
+            ..klero_store::Options::default()
+        };
+        let s = Store::open_with(&url, options).await.expect("open");
         let secs = t.elapsed().as_secs_f64();
         let size = s.checkpoint().0;
+        let rss = peak_rss_mb();
+        let start = s.start_report().clone();
+        let mut canonical = 0u64;
+        if mode == "canonical" {
+            let mut i = 0;
+            while i < size {
+                for e in s.entries(i, i + 10_000).await.expect("entries") {
+                    canonical += entry_bytes(e.index, e.at, &e.actor, &e.event).len() as u64;
+                }
+                i += 10_000;
+            }
+        }
         s.close().await;
         let bytes = db_bytes(&dir);
         println!(
-            "open: {size} entries in {secs:.2} s, peak RSS {:.0} MB; database {:.1} MB = {:.0} bytes/entry",
-            peak_rss_mb(),
+            "{mode}: {size} entries in {secs:.2} s (snapshot {:?}, replayed {}), peak RSS {rss:.0} MB; \
+             database {:.1} MB = {:.0} bytes/entry",
+            start.snapshot,
+            start.replayed,
             bytes as f64 / 1e6,
             bytes as f64 / size as f64
         );
+        if mode == "canonical" {
+            println!(
+                "canonical bytes: {:.0} per entry",
+                canonical as f64 / size as f64
+            );
+        }
         return;
     }
     let _ = std::fs::remove_dir_all(&dir);
