@@ -89,13 +89,24 @@ async fn main() {
     std::fs::create_dir_all(&dir).expect("dir");
     let s = Store::open(&url).await.expect("open");
     let admin = Actor::new(Role::SystemAdmin, "sysadmin");
-    s.genesis(admin.clone(), id("bench"), Policy::with_case_types(sample_case_types()))
-        .await
-        .expect("genesis");
+    s.genesis(
+        admin.clone(),
+        id("bench"),
+        Policy::with_case_types(sample_case_types()),
+    )
+    .await
+    .expect("genesis");
     let court: CourtId = id("north");
     let mut events = vec![
-        Event::CourtCreated { court: court.clone(), name: "North".into() },
-        Event::DivisionCreated { court: court.clone(), division: id("civil"), name: "Civil".into() },
+        Event::CourtCreated {
+            court: court.clone(),
+            name: "North".into(),
+        },
+        Event::DivisionCreated {
+            court: court.clone(),
+            division: id("civil"),
+            name: "Civil".into(),
+        },
     ];
     for j in 1..=20 {
         events.push(Event::JudgeRegistered {
@@ -148,6 +159,9 @@ async fn main() {
         t.await.expect("worker");
     }
     let size = s.checkpoint().0;
-    println!("fill: {total} filings ({size} entries) in {:.1} s", start.elapsed().as_secs_f64());
+    println!(
+        "fill: {total} filings ({size} entries) in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
     s.close().await;
 }

@@ -344,9 +344,15 @@ async fn compact_log(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), St
             ]);
             from = idx;
         }
-        insert_rows(&mut **tx, "INSERT INTO log (idx, at, kind, hash, entry)", 5, "", out)
-            .await
-            .map_err(db_err)?;
+        insert_rows(
+            &mut **tx,
+            "INSERT INTO log (idx, at, kind, hash, entry)",
+            5,
+            "",
+            out,
+        )
+        .await
+        .map_err(db_err)?;
     }
     sqlx::query("DROP TABLE log_v3")
         .execute(&mut **tx)

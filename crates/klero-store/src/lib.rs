@@ -4,8 +4,8 @@
 pub mod codec;
 mod db;
 mod project;
-mod snapshot;
 pub mod secrets;
+mod snapshot;
 pub mod testing;
 mod writer;
 

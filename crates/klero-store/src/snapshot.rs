@@ -94,13 +94,16 @@ pub(crate) async fn load(pool: &AnyPool) -> Result<Option<(Log, MerkleTree)>, St
     let root: Vec<u8> = row.try_get(2).map_err(db_err)?;
     let stored_digest: Vec<u8> = row.try_get(3).map_err(db_err)?;
     let state: Vec<u8> = row.try_get(4).map_err(db_err)?;
-    let refuse = |why: String| StoreError::Database(format!("the snapshot of {size} entries {why}"));
+    let refuse =
+        |why: String| StoreError::Database(format!("the snapshot of {size} entries {why}"));
     let (Some(head), Some(root)) = (digest32(&head), digest32(&root)) else {
         return Err(refuse("has a malformed head or root".into()));
     };
     let size = u64::try_from(size).map_err(|_| refuse("has a negative size".into()))?;
     if digest(size, &head, &root, &state)[..] != stored_digest[..] {
-        return Err(refuse("does not match its digest: its bytes were altered".into()));
+        return Err(refuse(
+            "does not match its digest: its bytes were altered".into(),
+        ));
     }
     let log = decode(&state).map_err(refuse)?;
     if log.size() != size || log.head() != head || log.root() != root {
@@ -112,12 +115,13 @@ pub(crate) async fn load(pool: &AnyPool) -> Result<Option<(Log, MerkleTree)>, St
     const PAGE: u64 = 50_000;
     while tree.size() < size {
         let from = tree.size();
-        let rows = sqlx::query("SELECT idx, hash FROM log WHERE idx >= $1 AND idx < $2 ORDER BY idx")
-            .bind(from as i64)
-            .bind(from.saturating_add(PAGE).min(size) as i64)
-            .fetch_all(pool)
-            .await
-            .map_err(db_err)?;
+        let rows =
+            sqlx::query("SELECT idx, hash FROM log WHERE idx >= $1 AND idx < $2 ORDER BY idx")
+                .bind(from as i64)
+                .bind(from.saturating_add(PAGE).min(size) as i64)
+                .fetch_all(pool)
+                .await
+                .map_err(db_err)?;
         if rows.is_empty() {
             return Err(refuse(format!(
                 "covers more entries than the log holds ({from})"
@@ -157,4 +161,3 @@ pub(crate) async fn load(pool: &AnyPool) -> Result<Option<(Log, MerkleTree)>, St
     }
     Ok(Some((log, tree)))
 }
-

@@ -482,7 +482,13 @@ impl Writer {
                 ]
             })
             .collect();
-        insert_rows(&mut tx, "INSERT INTO log (idx, at, kind, hash, entry)", 5, "", rows)
+        insert_rows(
+            &mut tx,
+            "INSERT INTO log (idx, at, kind, hash, entry)",
+            5,
+            "",
+            rows,
+        )
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(
@@ -769,7 +775,9 @@ pub(crate) async fn read_range<'c, E>(
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    let rows = sqlx::query("SELECT idx, at, kind, entry, hash FROM log WHERE idx >= $1 AND idx < $2 ORDER BY idx")
+    let rows = sqlx::query(
+        "SELECT idx, at, kind, entry, hash FROM log WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+    )
     .bind(start as i64)
     .bind(end.min(i64::MAX as u64) as i64)
     .fetch_all(conn)
@@ -797,7 +805,10 @@ where
                     "the stored entry (row idx {idx}) cannot be read: {m}"
                 ))
             })?;
-        if idx < 0 || e.index != idx as u64 || e.at != at || e.event.type_name() != kind
+        if idx < 0
+            || e.index != idx as u64
+            || e.at != at
+            || e.event.type_name() != kind
             || e.hash.0[..] != hash[..]
         {
             // Report what the chain says first, if it is already wrong there.

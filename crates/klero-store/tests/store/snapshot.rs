@@ -55,7 +55,9 @@ both!(a_start_from_a_snapshot_replays_only_the_tail, |url| {
 both!(an_edited_snapshot_is_refused_and_the_log_replayed, |url| {
     let (size, root) = prepared(&url).await;
     // Replace the snapshot's bytes (here with 32 other bytes): its digest no longer matches.
-    execute(&url, "UPDATE snapshots SET state = head").await.unwrap();
+    execute(&url, "UPDATE snapshots SET state = head")
+        .await
+        .unwrap();
     let s = open4(&url, false).await.unwrap();
     let r = s.start_report().clone();
     assert_eq!(r.snapshot, None, "{r:?}");
@@ -92,26 +94,31 @@ both!(a_snapshot_that_does_not_fit_the_log_is_refused, |url| {
     }
 });
 
-both!(an_edited_row_under_a_snapshot_is_caught_by_the_full_check, |url| {
-    prepared(&url).await;
-    let sql = if url.starts_with("sqlite") {
-        "DROP TRIGGER log_no_update; DROP TRIGGER log_no_delete;"
-    } else {
-        "DROP TRIGGER log_no_update_or_delete ON log;"
-    };
-    execute(&url, sql).await.unwrap();
-    // Entry 2 creates the court; the snapshot covers it.
-    klero_store::testing::edit_entry(&url, 2, |l| l.replace("North District", "South District"))
+both!(
+    an_edited_row_under_a_snapshot_is_caught_by_the_full_check,
+    |url| {
+        prepared(&url).await;
+        let sql = if url.starts_with("sqlite") {
+            "DROP TRIGGER log_no_update; DROP TRIGGER log_no_delete;"
+        } else {
+            "DROP TRIGGER log_no_update_or_delete ON log;"
+        };
+        execute(&url, sql).await.unwrap();
+        // Entry 2 creates the court; the snapshot covers it.
+        klero_store::testing::edit_entry(&url, 2, |l| {
+            l.replace("North District", "South District")
+        })
         .await
         .unwrap();
-    // A start from the snapshot trusts what the snapshot covers (see the README)...
-    let s = open4(&url, false).await.unwrap();
-    assert!(s.start_report().snapshot.is_some());
-    s.close().await;
-    // ...and the full check names the edited row.
-    match open4(&url, true).await {
-        Err(StoreError::Corrupt(f)) => assert_eq!(f.index, 2, "{f}"),
-        Err(e) => panic!("expected a corrupt log, got {e}"),
-        Ok(_) => panic!("the full check must refuse an edited row"),
+        // A start from the snapshot trusts what the snapshot covers (see the README)...
+        let s = open4(&url, false).await.unwrap();
+        assert!(s.start_report().snapshot.is_some());
+        s.close().await;
+        // ...and the full check names the edited row.
+        match open4(&url, true).await {
+            Err(StoreError::Corrupt(f)) => assert_eq!(f.index, 2, "{f}"),
+            Err(e) => panic!("expected a corrupt log, got {e}"),
+            Ok(_) => panic!("the full check must refuse an edited row"),
+        }
     }
-});
+);
