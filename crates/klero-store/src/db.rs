@@ -345,7 +345,7 @@ async fn compact_log(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), St
             from = idx;
         }
         insert_rows(
-            &mut **tx,
+            tx,
             "INSERT INTO log (idx, at, kind, hash, entry)",
             5,
             "",
