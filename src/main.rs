@@ -37,6 +37,10 @@ enum Command {
         /// Log requests as JSON lines instead of text.
         #[arg(long)]
         log_json: bool,
+        /// Replay and verify the whole log at start, ignoring the state snapshot (a start
+        /// otherwise loads the latest snapshot that fits the stored log and replays the rest).
+        #[arg(long)]
+        full_check: bool,
         /// Where judges' enrollment codes are delivered, one file per judge (`{judge}.code`): the
         /// spool of a delivery service the administrators cannot read.
         #[arg(
@@ -354,15 +358,26 @@ fn secrets_dir(db: &Db) -> PathBuf {
 }
 
 async fn open(db: &Db) -> Result<Store> {
+    open_checked(db, false).await
+}
+
+/// Opens the store; `full_check` replays and verifies the whole log instead of starting from the
+/// latest state snapshot.
+async fn open_checked(db: &Db, full_check: bool) -> Result<Store> {
     let url = &db.database_url;
     let dir = secrets_dir(db);
     let options = klero_store::Options {
         secrets: Some(Arc::new(klero_store::FileSecrets::new(&dir))),
+        full_check,
         ..klero_store::Options::default()
     };
     let store = Store::open_with(url, options)
         .await
         .with_context(|| format!("cannot open the database {url}"))?;
+    let start = store.start_report();
+    if let Some(why) = &start.refused {
+        eprintln!("the state snapshot was refused ({why}); the whole log was replayed instead");
+    }
     if store.secrets_moved() > 0 {
         eprintln!(
             "moved {} secrets out of the database into {} (schema version 2); copies of the \
@@ -381,6 +396,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             db,
             demo: seed_demo,
             log_json,
+            full_check,
             enrollment_outbox,
             witnesses,
             witness_quorum,
@@ -403,7 +419,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if !(witness_timeout > 0.0 && witness_timeout <= 600.0) {
                 bail!("--witness-timeout must be between 0 and 600 seconds");
             }
-            let store = open(&db).await?;
+            let store = open_checked(&db, full_check).await?;
+            let start = store.start_report();
+            tracing::info!(
+                snapshot = ?start.snapshot,
+                replayed = start.replayed,
+                full_check,
+                "log loaded"
+            );
             let mut tokens = None;
             if seed_demo && beacon.beacon == BeaconKind::Drand {
                 bail!("--demo seeds its court with the hash chain: run it without --beacon drand");

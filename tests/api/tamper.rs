@@ -15,6 +15,11 @@ fn drop_triggers(b: Backend) -> &'static str {
 /// fails at `n + offset`, through the library and through the `klero` binary, and that the store
 /// refuses to reopen the database.
 async fn tamper(b: Backend, sql: &str, offset: u64) {
+    tamper_with(b, sql, None, offset).await;
+}
+
+/// [`tamper`], and if `edit` is given, rewrites the stored JSON line of entry `n` with it.
+async fn tamper_with(b: Backend, sql: &str, edit: Option<fn(String) -> String>, offset: u64) {
     let app = spawn_app(b).await;
     let mut draws = vec![];
     for i in 0..6 {
@@ -31,6 +36,11 @@ async fn tamper(b: Backend, sql: &str, offset: u64) {
     klero_store::testing::execute(&app.db, &sql)
         .await
         .expect("the tampering SQL runs");
+    if let Some(edit) = edit {
+        klero_store::testing::edit_entry(&app.db, n, edit)
+            .await
+            .expect("the entry is rewritten");
+    }
 
     let r = app.verify().await;
     let f = r.report.failure.expect("the tampered log must not verify");
@@ -61,10 +71,15 @@ async fn tamper(b: Backend, sql: &str, offset: u64) {
 }
 
 async fn an_edited_draw_row_is_named(b: Backend) {
-    // Swap the chosen judge's digits inside the stored JSON, leaving the hash columns alone.
-    tamper(
+    // Swap the chosen judge's digits inside the stored JSON, leaving the other columns alone.
+    tamper_with(
         b,
-        r#"UPDATE log SET entry = REPLACE(REPLACE(REPLACE(entry, '"chosen":["J-', '"chosen":["X-'), '"chosen":["X-1', '"chosen":["J-0'), '"chosen":["X-0', '"chosen":["J-1') WHERE idx = {n};"#,
+        "",
+        Some(|line| {
+            line.replace(r#""chosen":["J-"#, r#""chosen":["X-"#)
+                .replace(r#""chosen":["X-1"#, r#""chosen":["J-0"#)
+                .replace(r#""chosen":["X-0"#, r#""chosen":["J-1"#)
+        }),
         0,
     )
     .await;
@@ -81,7 +96,7 @@ async fn an_inserted_row_is_named(b: Backend) {
         b,
         "UPDATE log SET idx = idx + 1000000 WHERE idx >= {n}; \
          UPDATE log SET idx = idx - 999999 WHERE idx >= 1000000; \
-         INSERT INTO log (idx, at, entry, hash, prev) SELECT idx + 2, at, entry, hash, prev FROM log WHERE idx = {n} - 2;",
+         INSERT INTO log (idx, at, kind, hash, entry) SELECT idx + 2, at, kind, hash, entry FROM log WHERE idx = {n} - 2;",
         0,
     )
     .await;

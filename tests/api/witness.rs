@@ -295,12 +295,8 @@ async fn rewrite_history(db: &str, entries: &[LogEntry], k: usize, change: impl 
     let mut sql = format!("{drop} DELETE FROM log WHERE idx >= {k};");
     for e in &out[k..] {
         sql.push_str(&format!(
-            " INSERT INTO log (idx, at, entry, hash, prev) VALUES ({}, {}, '{}', '{}', '{}');",
-            e.index,
-            e.at,
-            e.to_json_line().replace('\'', "''"),
-            e.hash,
-            e.prev
+            " INSERT INTO log (idx, at, kind, hash, entry) VALUES {};",
+            klero_store::testing::log_row_values(db, e)
         ));
     }
     klero_store::testing::execute(db, &sql).await.unwrap();

@@ -232,6 +232,38 @@ pub struct CosignatureVerifier {
     key: ed25519_dalek::VerifyingKey,
 }
 
+/// A verifier as stored in a state snapshot: its name, key ID and public key bytes.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredVerifier {
+    name: String,
+    id: u32,
+    key: [u8; 32],
+}
+
+impl serde::Serialize for CosignatureVerifier {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        StoredVerifier {
+            name: self.name.clone(),
+            id: self.id,
+            key: self.key.to_bytes(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CosignatureVerifier {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = StoredVerifier::deserialize(d)?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&v.key)
+            .map_err(|e| serde::de::Error::custom(format!("a stored witness key: {e}")))?;
+        Ok(CosignatureVerifier {
+            name: v.name,
+            id: v.id,
+            key,
+        })
+    }
+}
+
 impl CosignatureVerifier {
     /// Parses a `cosignature/v1` verifier key `<name>+<key ID>+<base64(0x04 || public key)>` and
     /// checks its key ID.

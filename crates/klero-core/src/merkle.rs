@@ -27,7 +27,7 @@ pub fn empty_root() -> Digest32 {
 }
 
 /// The roots of the perfect subtrees covering the leaves so far, largest first.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct CompactRange {
     size: u64,
     peaks: Vec<Digest32>,

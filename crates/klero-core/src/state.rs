@@ -101,7 +101,7 @@ fn rej_in<T>(
 use RejectKind::*;
 
 /// A court and its divisions.
-#[derive(Clone, Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
 pub struct CourtState {
     /// Name for people.
     pub name: String,
@@ -116,7 +116,7 @@ pub struct CourtState {
 
 /// One class's intake over the window, as daily totals (SPEC §7.5): at most `window_days` entries,
 /// whatever the number of cases.
-#[derive(Clone, Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
 struct Mix {
     /// (day, thousandths of a case-weight unit times seats), in order of day, one entry per day.
     days: VecDeque<(Day, u64)>,
@@ -145,7 +145,7 @@ impl Mix {
 }
 
 /// One recorded absence.
-#[derive(Clone, Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
 pub struct AbsenceState {
     /// Reference.
     pub id: AbsenceId,
@@ -160,7 +160,7 @@ pub struct AbsenceState {
 }
 
 /// A judge as the log has made them.
-#[derive(Clone, Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
 pub struct JudgeState {
     /// Identifier.
     pub id: JudgeId,
@@ -228,7 +228,7 @@ impl JudgeState {
 }
 
 /// A case as the log has made it.
-#[derive(Clone, Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
 pub struct CaseState {
     /// Case number.
     pub id: CaseId,
@@ -267,7 +267,7 @@ pub struct CaseState {
 }
 
 /// A credential as the log has made it (SPEC §7.9).
-#[derive(Clone, Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
 pub struct CredentialState {
     /// The role it grants.
     pub role: Role,
@@ -284,7 +284,7 @@ pub struct CredentialState {
 }
 
 /// A draw that has been opened by its trigger entry and awaits its draw entry.
-#[derive(Clone, Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
 struct Pending {
     trigger: u64,
     trigger_hash: Digest32,
@@ -305,7 +305,7 @@ struct Pending {
 }
 
 /// A draw that waits for a drand round (SPEC §7.7), as [`State::pending_drand`] lists it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct PendingDrand {
     /// The case.
     pub case: CaseId,
@@ -326,7 +326,7 @@ pub struct PendingDrand {
 }
 
 /// The current hash chain of the built-in beacon.
-#[derive(Clone, Copy, Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug)]
 struct BeaconState {
     anchor: ChainAnchor,
     round: u64,
@@ -334,7 +334,7 @@ struct BeaconState {
 }
 
 /// The witnesses in force (SPEC §5.3).
-#[derive(Clone, Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
 struct WitnessSet {
     /// The `witnesses_configured` entry that put them in force.
     index: u64,
@@ -344,7 +344,7 @@ struct WitnessSet {
 }
 
 /// A `checkpoint_witnessed` entry, as the timing rule (SPEC §6.4) reads it.
-#[derive(Clone, Copy, Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug)]
 struct Witnessed {
     /// The entry's index.
     index: u64,
@@ -355,7 +355,7 @@ struct Witnessed {
 }
 
 /// The state of the court system after a prefix of the log.
-#[derive(Clone, Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
 pub struct State {
     log_id: Option<ActorId>,
     policy: Option<Arc<Policy>>,

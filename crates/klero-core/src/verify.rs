@@ -51,13 +51,14 @@ impl std::error::Error for Failure {}
 /// A log held in memory as its state, its head hash and its Merkle root. Both the writer and the
 /// verifier use it: the writer through [`Log::append`] and [`Log::draw`], the verifier through
 /// [`Log::push`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Log {
     state: State,
     range: CompactRange,
     head: Digest32,
     last_at: Millis,
     /// Reused for every entry's canonical bytes.
+    #[serde(skip)]
     scratch: Vec<u8>,
     /// The Merkle root at every size from `roots_from` on, kept while witnesses are in force: a
     /// `checkpoint_witnessed` entry names a size after their configuration, and its cosignatures

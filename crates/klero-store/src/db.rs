@@ -55,7 +55,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0003_credentials_in_the_log.sql"),
         postgres: include_str!("../../../migrations/postgres/0003_credentials_in_the_log.sql"),
     },
+    Migration {
+        version: 4,
+        name: "compact_log",
+        sqlite: include_str!("../../../migrations/sqlite/0004_compact_log.sql"),
+        postgres: include_str!("../../../migrations/postgres/0004_compact_log.sql"),
+    },
 ];
+
+/// The version that stores the log compactly; the store moves the old rows after its SQL ran.
+const COMPACT_LOG: i64 = 4;
 
 /// The version that drops the `secrets` table; its rows are moved to the secret store first.
 const SECRETS_OUT: i64 = 2;
@@ -223,6 +232,9 @@ pub(crate) async fn migrate(
             .map_err(|e| {
                 StoreError::Database(format!("migration {} ({}) failed: {e}", m.version, m.name))
             })?;
+        if m.version == COMPACT_LOG {
+            compact_log(&mut tx).await?;
+        }
         sqlx::query(
             "INSERT INTO klero_schema (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
         )
@@ -295,12 +307,67 @@ async fn move_secrets_out(
     Ok((rows.len(), pepper))
 }
 
+/// Moves the rows of the version-3 log (`log_v3`: JSON text) into the version-4 one (compressed,
+/// with the event type), a page at a time, then drops the old table. A row whose JSON does not
+/// parse is moved as it is (kind `unreadable`): the replay that follows names it.
+async fn compact_log(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreError> {
+    let mut from = i64::MIN;
+    loop {
+        let rows = sqlx::query(
+            "SELECT idx, at, entry, hash FROM log_v3 WHERE idx > $1 ORDER BY idx LIMIT 5000",
+        )
+        .bind(from)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_err)?;
+        if rows.is_empty() {
+            break;
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let idx: i64 = row.try_get(0).map_err(db_err)?;
+            let at: i64 = row.try_get(1).map_err(db_err)?;
+            let json: String = row.try_get(2).map_err(db_err)?;
+            let hash: String = row.try_get(3).map_err(db_err)?;
+            let hash = hex::decode(&hash)
+                .ok()
+                .filter(|h| h.len() == 32)
+                .unwrap_or_else(|| vec![0; 32]);
+            let kind = klero_core::LogEntry::from_json_line(&json)
+                .map_or("unreadable", |e| e.event.type_name());
+            out.push(vec![
+                Val::I(idx),
+                Val::I(at),
+                kind.into(),
+                Val::B(hash),
+                Val::B(crate::codec::compress_line(&json)),
+            ]);
+            from = idx;
+        }
+        insert_rows(
+            tx,
+            "INSERT INTO log (idx, at, kind, hash, entry)",
+            5,
+            "",
+            out,
+        )
+        .await
+        .map_err(db_err)?;
+    }
+    sqlx::query("DROP TABLE log_v3")
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
 /// A value bound into a built statement.
 #[derive(Clone, Debug)]
 pub(crate) enum Val {
     I(i64),
     T(String),
     NullT,
+    B(Vec<u8>),
 }
 
 impl From<i64> for Val {
@@ -338,6 +405,7 @@ fn bind_all<'q>(
             Val::I(i) => q.bind(i),
             Val::T(s) => q.bind(s),
             Val::NullT => q.bind(None::<String>),
+            Val::B(b) => q.bind(b),
         };
     }
     q

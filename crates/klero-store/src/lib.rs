@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+pub mod codec;
 mod db;
 mod project;
 pub mod secrets;
+mod snapshot;
 pub mod testing;
 mod writer;
 
@@ -70,6 +72,14 @@ pub struct Options {
     /// [`default_secrets_dir`] for a SQLite file, memory for an in-memory database; a PostgreSQL
     /// store must be given one.
     pub secrets: Option<Arc<dyn SecretStore>>,
+    /// Write a state snapshot (in the batch's transaction) whenever the log crosses a multiple of
+    /// this many entries, so that a start replays only the entries after the latest one. Default
+    /// 100,000; 0 writes none.
+    pub snapshot_every: u64,
+    /// Replay and verify the whole log at open, ignoring any snapshot (as `klero verify` does).
+    /// Default `false`: start from the latest snapshot that passes its checks (see the crate
+    /// documentation, *Start*).
+    pub full_check: bool,
 }
 
 impl Default for Options {
@@ -78,6 +88,8 @@ impl Default for Options {
             chain_length: 1 << 20,
             max_batch: 512,
             secrets: None,
+            snapshot_every: 100_000,
+            full_check: false,
         }
     }
 }
@@ -98,6 +110,19 @@ struct Inner {
     size_rx: tokio::sync::watch::Receiver<u64>,
     /// The latest checkpoint note with the witnesses' cosignatures gathered for it (SPEC §5.3).
     cosigned: RwLock<Option<(u64, String)>>,
+    /// How this open started: see [`Store::start_report`].
+    start: StartReport,
+}
+
+/// How a [`Store`] started: from a snapshot or by a full replay.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StartReport {
+    /// The size of the snapshot the state was loaded from (`None`: a full replay from entry 0).
+    pub snapshot: Option<u64>,
+    /// Entries replayed and verified at open (after the snapshot, or all of them).
+    pub replayed: u64,
+    /// Why the latest snapshot was refused (then the whole log was replayed), as a sentence.
+    pub refused: Option<String>,
 }
 
 /// The store: the log and its projections in SQLite or PostgreSQL, with one writer. Cheap to clone;
@@ -235,7 +260,20 @@ impl Store {
             log: Log::new(),
             tree: MerkleTree::new(),
         };
-        writer::replay_into(&pool, &mut shared.log, &mut shared.tree).await?;
+        let mut start = StartReport::default();
+        if !options.full_check {
+            match snapshot::load(&pool).await {
+                Ok(Some((log, tree))) => {
+                    start.snapshot = Some(log.size());
+                    shared = Shared { log, tree };
+                }
+                Ok(None) => {}
+                Err(e) => start.refused = Some(e.to_string()),
+            }
+        }
+        let replayed = writer::replay_into(&pool, &mut shared.log, &mut shared.tree).await?;
+        start.replayed = replayed.len() as u64;
+        drop(replayed);
         let work = shared.log.clone();
         let (size_tx, size_rx) = tokio::sync::watch::channel(shared.log.size());
         let shared = Arc::new(RwLock::new(shared));
@@ -249,6 +287,7 @@ impl Store {
             secrets,
             log_key_seed,
             size_tx,
+            snapshot_every: options.snapshot_every,
         };
         w.load_chain().await?;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -266,8 +305,15 @@ impl Store {
                 secrets_moved,
                 size_rx,
                 cosigned: RwLock::new(None),
+                start,
             }),
         })
+    }
+
+    /// How this open started: from which snapshot, how many entries it replayed, and why a
+    /// snapshot was refused, if one was.
+    pub fn start_report(&self) -> &StartReport {
+        &self.inner.start
     }
 
     /// How many secrets this open moved out of a version-1 database's `secrets` table into the
@@ -396,23 +442,19 @@ impl Store {
 
     /// The `conflict_declared` entries of `judge`, in log order, read from the database. The log
     /// holds only commitments, so this is how a judge's page learns when each of their conflicts
-    /// was declared. A `LIKE` on the entry text narrows the scan (the judge's identifier and the
-    /// entry type both occur in it); every candidate is then read as a whole entry and checked
-    /// exactly, so the text match only has to find a superset.
+    /// was declared. The rows of that type are found by their `kind` column (indexed); every one
+    /// is read as a whole entry and checked exactly.
     pub async fn conflict_declarations(
         &self,
         judge: &klero_core::JudgeId,
     ) -> Result<Vec<LogEntry>, StoreError> {
         let size = self.checkpoint().0;
-        let rows = sqlx::query(
-            "SELECT idx FROM log WHERE entry LIKE $1 AND entry LIKE $2 AND idx < $3 ORDER BY idx",
-        )
-        .bind("%conflict_declared%")
-        .bind(format!("%\"{}\"%", judge.as_str()))
-        .bind(size.min(i64::MAX as u64) as i64)
-        .fetch_all(&self.inner.pool)
-        .await
-        .map_err(db_err)?;
+        let rows = sqlx::query("SELECT idx FROM log WHERE kind = $1 AND idx < $2 ORDER BY idx")
+            .bind("conflict_declared")
+            .bind(size.min(i64::MAX as u64) as i64)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_err)?;
         let mut out = Vec::new();
         for row in rows {
             let idx: i64 = row.try_get(0).map_err(db_err)?;

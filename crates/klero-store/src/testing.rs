@@ -178,6 +178,82 @@ pub async fn query_strings(url: &str, sql: &str) -> Result<Vec<String>, String> 
         .collect()
 }
 
+/// Every stored log row's JSON line, inflated, in log order (to scan what the database holds).
+pub async fn log_lines(url: &str) -> Result<Vec<String>, String> {
+    use sqlx::Row as _;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let rows = sqlx::query("SELECT entry FROM log ORDER BY idx")
+        .fetch_all(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = conn.close().await;
+    rows.iter()
+        .map(|r| {
+            let stored: Vec<u8> = r.try_get(0).map_err(|e| e.to_string())?;
+            crate::codec::decompress_line(&stored)
+        })
+        .collect()
+}
+
+/// An SQL literal of `bytes` for the engine at `url` (a BLOB in SQLite, a bytea in PostgreSQL).
+pub fn blob_literal(url: &str, bytes: &[u8]) -> String {
+    if url.starts_with("sqlite") {
+        format!("X'{}'", hex::encode(bytes))
+    } else {
+        format!("'\\x{}'::bytea", hex::encode(bytes))
+    }
+}
+
+/// The `(idx, at, kind, hash, entry)` values of the log row that stores `e` in the database at `url`,
+/// for an `INSERT INTO log (idx, at, kind, hash, entry) VALUES ...` (in tamper tests).
+pub fn log_row_values(url: &str, e: &klero_core::LogEntry) -> String {
+    format!(
+        "({}, {}, '{}', {}, {})",
+        e.index,
+        e.at,
+        e.event.type_name(),
+        blob_literal(url, &e.hash.0),
+        blob_literal(url, &crate::codec::compress_entry(e))
+    )
+}
+
+/// Rewrites the stored JSON line of entry `idx` with `edit`, directly in the database at `url`
+/// (the log's append-only triggers must have been dropped first), leaving the other columns
+/// alone: what someone with database access could do.
+pub async fn edit_entry(
+    url: &str,
+    idx: u64,
+    edit: impl FnOnce(String) -> String,
+) -> Result<(), String> {
+    use sqlx::Row as _;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let row = sqlx::query("SELECT entry FROM log WHERE idx = $1")
+        .bind(idx as i64)
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let stored: Vec<u8> = row.try_get(0).map_err(|e| e.to_string())?;
+    let line = crate::codec::decompress_line(&stored)?;
+    let edited = edit(line.clone());
+    if edited == line {
+        return Err("the edit changed nothing".into());
+    }
+    sqlx::query("UPDATE log SET entry = $1 WHERE idx = $2")
+        .bind(crate::codec::compress_line(&edited))
+        .bind(idx as i64)
+        .execute(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = conn.close().await;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

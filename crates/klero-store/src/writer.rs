@@ -141,6 +141,8 @@ pub(crate) struct Writer {
     pub log_key_seed: [u8; 32],
     /// Told the log's size after every published batch (the witnessing task waits on it).
     pub size_tx: tokio::sync::watch::Sender<u64>,
+    /// Write a state snapshot whenever the log crosses a multiple of this many entries (0: never).
+    pub snapshot_every: u64,
 }
 
 impl Writer {
@@ -474,15 +476,15 @@ impl Writer {
                 vec![
                     Val::from(e.index),
                     Val::I(e.at),
-                    e.to_json_line().into(),
-                    e.hash.to_hex().into(),
-                    e.prev.to_hex().into(),
+                    e.event.type_name().into(),
+                    Val::B(e.hash.0.to_vec()),
+                    Val::B(crate::codec::compress_entry(e)),
                 ]
             })
             .collect();
         insert_rows(
             &mut tx,
-            "INSERT INTO log (idx, at, entry, hash, prev)",
+            "INSERT INTO log (idx, at, kind, hash, entry)",
             5,
             "",
             rows,
@@ -522,6 +524,13 @@ impl Writer {
         )
         .await
         .map_err(db_err)?;
+        // A snapshot of the state after this batch, in the same transaction, when the log crosses
+        // a multiple of `snapshot_every`. (The working log is the state after the batch.)
+        let size = self.work.size();
+        let before = size - b.entries.len() as u64;
+        if self.snapshot_every > 0 && size / self.snapshot_every > before / self.snapshot_every {
+            crate::snapshot::write(&mut tx, &self.work).await?;
+        }
         tx.commit().await.map_err(db_err)
     }
 
@@ -767,7 +776,7 @@ where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
     let rows = sqlx::query(
-        "SELECT idx, at, entry, hash, prev FROM log WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+        "SELECT idx, at, kind, entry, hash FROM log WHERE idx >= $1 AND idx < $2 ORDER BY idx",
     )
     .bind(start as i64)
     .bind(end.min(i64::MAX as u64) as i64)
@@ -779,9 +788,9 @@ where
         let position = start + i as u64;
         let idx: i64 = row.try_get(0).map_err(db_err)?;
         let at: i64 = row.try_get(1).map_err(db_err)?;
-        let json: String = row.try_get(2).map_err(db_err)?;
-        let hash: String = row.try_get(3).map_err(db_err)?;
-        let prev: String = row.try_get(4).map_err(db_err)?;
+        let kind: String = row.try_get(2).map_err(db_err)?;
+        let stored: Vec<u8> = row.try_get(3).map_err(db_err)?;
+        let hash: Vec<u8> = row.try_get(4).map_err(db_err)?;
         let fail = |message: String| {
             StoreError::Corrupt(Failure {
                 index: position,
@@ -789,16 +798,18 @@ where
                 message,
             })
         };
-        let e = LogEntry::from_json_line(&json).map_err(|m| {
-            fail(format!(
-                "the stored entry (row idx {idx}) cannot be read: {m}"
-            ))
-        })?;
+        let e = crate::codec::decompress_line(&stored)
+            .and_then(|json| LogEntry::from_json_line(&json))
+            .map_err(|m| {
+                fail(format!(
+                    "the stored entry (row idx {idx}) cannot be read: {m}"
+                ))
+            })?;
         if idx < 0
             || e.index != idx as u64
             || e.at != at
-            || e.hash.to_hex() != hash
-            || e.prev.to_hex() != prev
+            || e.event.type_name() != kind
+            || e.hash.0[..] != hash[..]
         {
             // Report what the chain says first, if it is already wrong there.
             if e.index != position {
@@ -806,7 +817,7 @@ where
                 continue;
             }
             return Err(fail(format!(
-                "the row's idx, at, hash or prev columns (row idx {idx}) do not match its entry: \
+                "the row's idx, at, kind or hash columns (row idx {idx}) do not match its entry: \
                  the row was altered"
             )));
         }

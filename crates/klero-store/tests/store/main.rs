@@ -36,3 +36,7 @@ mod secrets;
 
 /// Injected storage faults: failed transactions, a second writer on the same database.
 mod faults;
+
+/// State snapshots: a start replays only the tail; an edited snapshot is refused; the full check
+/// still catches an edited row the snapshot covers.
+mod snapshot;

@@ -10,6 +10,20 @@ use klero_store::{FileSecrets, Options, SecretStore, Store, StoreError};
 /// Everything a database reader gets: the SQLite files (the database, its write-ahead log and
 /// shared memory), or every row of every table of the PostgreSQL database as text (a logical dump).
 async fn dump(url: &str) -> Vec<u8> {
+    // The log's rows are stored compressed: scan their inflated text as well as the raw bytes.
+    let mut lines = Vec::new();
+    for line in klero_store::testing::log_lines(url).await.unwrap() {
+        lines.extend_from_slice(line.as_bytes());
+        lines.push(b'\n');
+    }
+    let mut out = raw_dump(url).await;
+    out.extend_from_slice(&lines);
+    out
+}
+
+/// The database's bytes as they are: the files of a SQLite database, every row of every table
+/// of a PostgreSQL one as text.
+async fn raw_dump(url: &str) -> Vec<u8> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let path = path.split('?').next().unwrap();
         let mut out = Vec::new();

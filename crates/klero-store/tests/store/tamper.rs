@@ -52,10 +52,9 @@ both!(an_edited_entry_is_named_at_open, |url| {
     prepared(&url).await;
     drop_guards(&url).await;
     // Entry 2 creates the court (entry 1 publishes the log key); rename it.
-    execute(
-        &url,
-        "UPDATE log SET entry = REPLACE(entry, 'North District', 'South District') WHERE idx = 2",
-    )
+    klero_store::testing::edit_entry(&url, 2, |line| {
+        line.replace("North District", "South District")
+    })
     .await
     .unwrap();
     expect_corrupt(&url, 2).await;
@@ -96,7 +95,7 @@ both!(an_inserted_entry_is_named_at_open, |url| {
     let size = prepared(&url).await;
     execute(
         &url,
-        &format!("INSERT INTO log (idx, at, entry, hash, prev) SELECT {size}, at, entry, hash, prev FROM log WHERE idx = 2"),
+        &format!("INSERT INTO log (idx, at, kind, hash, entry) SELECT {size}, at, kind, hash, entry FROM log WHERE idx = 2"),
     )
     .await
     .unwrap();

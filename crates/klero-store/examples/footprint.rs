@@ -1,0 +1,167 @@
+//! Measures the store's footprint (issue 10): files `N` cases (two entries each) into a new SQLite
+//! file, then reopens it and reports the file's bytes per entry, the time to open (replay or
+//! snapshot) and the process's peak resident memory.
+//!
+//! ```text
+//! cargo run --release -p klero-store --example footprint -- fill /tmp/fp 100000
+//! cargo run --release -p klero-store --example footprint -- open /tmp/fp
+//! ```
+//! Run `open` in its own process so that its peak memory is the open's alone.
+
+use std::time::Instant;
+
+use klero_core::hash::{party_commitment, sha256};
+use klero_core::sample::sample_case_types;
+use klero_core::*;
+use klero_store::Store;
+
+fn id<T: std::str::FromStr>(s: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    s.parse().expect("valid id")
+}
+
+fn peak_rss_mb() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<f64>().ok())
+        .map_or(0.0, |k| k / 1024.0)
+}
+
+fn db_bytes(dir: &std::path::Path) -> u64 {
+    ["klero.db", "klero.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let mode = args.get(1).map_or("fill", String::as_str);
+    let dir = std::path::PathBuf::from(args.get(2).map_or("/tmp/klero-footprint", String::as_str));
+    let total: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let url = format!("sqlite://{}/klero.db", dir.display());
+    if mode == "open" || mode == "full" || mode == "canonical" {
+        let t = Instant::now();
+        let options = klero_store::Options {
+            full_check: mode == "full",
+            ..klero_store::Options::default()
+        };
+        let s = Store::open_with(&url, options).await.expect("open");
+        let secs = t.elapsed().as_secs_f64();
+        let size = s.checkpoint().0;
+        let rss = peak_rss_mb();
+        let start = s.start_report().clone();
+        let mut canonical = 0u64;
+        if mode == "canonical" {
+            let mut i = 0;
+            while i < size {
+                for e in s.entries(i, i + 10_000).await.expect("entries") {
+                    canonical += entry_bytes(e.index, e.at, &e.actor, &e.event).len() as u64;
+                }
+                i += 10_000;
+            }
+        }
+        s.close().await;
+        let bytes = db_bytes(&dir);
+        println!(
+            "{mode}: {size} entries in {secs:.2} s (snapshot {:?}, replayed {}), peak RSS {rss:.0} MB; \
+             database {:.1} MB = {:.0} bytes/entry",
+            start.snapshot,
+            start.replayed,
+            bytes as f64 / 1e6,
+            bytes as f64 / size as f64
+        );
+        if mode == "canonical" {
+            println!(
+                "canonical bytes: {:.0} per entry",
+                canonical as f64 / size as f64
+            );
+        }
+        return;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let s = Store::open(&url).await.expect("open");
+    let admin = Actor::new(Role::SystemAdmin, "sysadmin");
+    s.genesis(
+        admin.clone(),
+        id("bench"),
+        Policy::with_case_types(sample_case_types()),
+    )
+    .await
+    .expect("genesis");
+    let court: CourtId = id("north");
+    let mut events = vec![
+        Event::CourtCreated {
+            court: court.clone(),
+            name: "North".into(),
+        },
+        Event::DivisionCreated {
+            court: court.clone(),
+            division: id("civil"),
+            name: "Civil".into(),
+        },
+    ];
+    for j in 1..=20 {
+        events.push(Event::JudgeRegistered {
+            judge: id(&format!("J-{j:02}")),
+            court: court.clone(),
+            division: id("civil"),
+            specializations: vec![id("civil")],
+            share_permille: 1000,
+            active: true,
+        });
+    }
+    for ev in events {
+        let a = admin.clone();
+        s.submit(move |_| Ok((a, ev))).await.expect("seed");
+    }
+    let pepper = s.pepper();
+    let start = Instant::now();
+    let workers = 128;
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut i = w;
+            while i < total {
+                let party = format!("P-{i}");
+                s.submit(move |st: &State| {
+                    let n = st.case_count() + 1;
+                    Ok((
+                        Actor::new(Role::Clerk, "clerk"),
+                        Event::CaseFiled {
+                            case: id(&format!("N-{n:07}")),
+                            court: id("north"),
+                            division: id("civil"),
+                            case_type: id("civil"),
+                            weight: 2,
+                            parties: vec![party_commitment(&pepper, &party)],
+                            claim: sha256(&[party.as_bytes()]),
+                            related: None,
+                            earlier_instance: None,
+                        },
+                    ))
+                })
+                .await
+                .expect("filing");
+                i += workers;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("worker");
+    }
+    let size = s.checkpoint().0;
+    println!(
+        "fill: {total} filings ({size} entries) in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    s.close().await;
+}

@@ -1,0 +1,54 @@
+-- Kleroterion store, schema version 4 (PostgreSQL): the log is stored compactly (issue 10).
+--
+-- Versions 1 to 3 kept each entry as its JSON export line, plus `hash` and `prev` in hex. From
+-- version 4 on a row holds
+--   * `idx`   the entry's position (the primary key, so the log cannot fork inside one database);
+--   * `at`    its time, for SQL that asks "when";
+--   * `kind`  its event type (`case_filed`, `draw`, ...), for readers that look for one type;
+--   * `hash`  its entry hash (32 bytes), so a start from a snapshot rebuilds the Merkle tree
+--             without decoding every entry;
+--   * `entry` its JSON export line (`LogEntry::to_json_line()`), compressed with raw DEFLATE
+--             (RFC 1951). The previous hash is inside it, so it is not repeated.
+-- A full replay checks that `idx`, `at`, `kind` and `hash` agree with the decoded entry, and the hash
+-- chain names any altered entry, as before.
+--
+-- The rows of the version-3 table are moved into the new one by the store, in the same
+-- transaction as this migration (SQL cannot compress), and the old table is then dropped.
+DROP TRIGGER log_no_update_or_delete ON log;
+DROP TRIGGER log_no_truncate ON log;
+ALTER TABLE log RENAME TO log_v3;
+
+CREATE TABLE log (
+    idx   BIGINT PRIMARY KEY CHECK (idx >= 0),
+    at    BIGINT NOT NULL,
+    kind  TEXT   NOT NULL,
+    hash  BYTEA  NOT NULL CHECK (length(hash) = 32),
+    entry BYTEA  NOT NULL
+);
+
+-- Already compressed: keep PostgreSQL from trying again.
+ALTER TABLE log ALTER COLUMN entry SET STORAGE EXTERNAL;
+
+CREATE INDEX log_by_kind ON log (kind, idx);
+
+CREATE TRIGGER log_no_update_or_delete BEFORE UPDATE OR DELETE ON log
+    FOR EACH ROW EXECUTE FUNCTION klero_log_append_only();
+
+CREATE TRIGGER log_no_truncate BEFORE TRUNCATE ON log
+    FOR EACH STATEMENT EXECUTE FUNCTION klero_log_append_only();
+
+-- State snapshots, so that a start replays only the entries after the latest one (issue 10). A
+-- row is written in the same transaction as the entries it covers: the writer's replayed log
+-- (`klero_core::Log`: the state, the Merkle compact range, the head) after `size` entries, as
+-- deflated CBOR. `digest` is SHA-256("klero/snapshot/v1" || 0x00 || size (8 bytes, big-endian) ||
+-- head || root || state), so a damaged snapshot is refused; a start also checks that `head` is
+-- the stored hash of entry `size - 1` and that the Merkle root of the stored hashes is `root`,
+-- and otherwise replays the whole log. Only the latest row is kept.
+CREATE TABLE snapshots (
+    size   BIGINT PRIMARY KEY CHECK (size > 0),
+    head   BYTEA NOT NULL,
+    root   BYTEA NOT NULL,
+    digest BYTEA NOT NULL,
+    state  BYTEA NOT NULL,
+    at     BIGINT NOT NULL
+);
