@@ -11,7 +11,7 @@ use klero_core::tiles::{self, Tile};
 use klero_core::{Digest32, Report, Verifier};
 use klero_store::Store;
 
-use crate::verify::{Replay, check_published_key, push_line};
+use crate::verify::{Replay, check_published_key};
 
 /// Writes the whole log as tiles under `dir`: `dir/checkpoint` (the log-signed note), every hash
 /// tile and every entry bundle of the checkpoint's size, partial ones included. Returns the size.
@@ -175,23 +175,35 @@ pub fn replay_tiles(
             line.clear();
             line.extend_from_slice(item);
             line.push(b'\n');
-            let at = b.index * tiles::TILE_WIDTH + k as u64;
-            if !push_line(r, &line, || {
-                format!("entry {} of {} is not a log entry", k, b.path())
-            }) {
-                break 'bundles;
-            }
-            let leaf = leaf_hash(&r.log().head().0);
+            let e = match klero_core::LogEntry::from_export_line(&line) {
+                Ok(e) => e,
+                Err(m) => {
+                    r.fail(
+                        "§8",
+                        format!("entry {k} of {} is not a log entry: {m}", b.path()),
+                    );
+                    break 'bundles;
+                }
+            };
+            // The tile is checked against the hash the entry states, before the entry is
+            // replayed (which checks that hash): a failure names this entry.
+            let leaf = leaf_hash(&e.hash.0);
             if leaf != hs[k] {
                 r.fail(
                     "§5.4",
                     format!(
-                        "entry {} has leaf hash {leaf}, but the level-0 tile {} holds {}",
-                        fmt_index(at),
-                        b.path(),
+                        "its leaf hash is {leaf}, but the level-0 tile {} holds {}",
+                        Tile {
+                            level: Some(0),
+                            ..b
+                        }
+                        .path(),
                         hs[k]
                     ),
                 );
+                break 'bundles;
+            }
+            if !r.push(&e) {
                 break 'bundles;
             }
             if r.log().size().is_multiple_of(every) {
@@ -299,7 +311,10 @@ pub fn replay_tiles(
 
 /// Verifies the log read from tiles (see [`replay_tiles`]); returns the report and the key the
 /// checkpoint was checked with.
-pub fn verify_tiles(src: &Source, log_key: Option<&str>) -> Result<(Report, Option<String>), String> {
+pub fn verify_tiles(
+    src: &Source,
+    log_key: Option<&str>,
+) -> Result<(Report, Option<String>), String> {
     let mut v = Verifier::new();
     let (_, key) = replay_tiles(src, log_key, &mut v, u64::MAX, &mut |_| {})?;
     Ok((v.report(), key))

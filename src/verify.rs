@@ -38,7 +38,7 @@ impl Replay for Verifier {
 
 /// Feeds one framed line (with its line feed); an unreadable line is a failure described by `what`
 /// (which names where the line came from).
-pub(crate) fn push_line(r: &mut dyn Replay, raw: &[u8], what: impl FnOnce() -> String) -> bool {
+fn push_line(r: &mut dyn Replay, raw: &[u8], what: impl FnOnce() -> String) -> bool {
     match LogEntry::from_export_line(raw) {
         Ok(e) => r.push(&e),
         Err(m) => {

@@ -38,3 +38,5 @@ mod witness;
 // Draws wait for the first drand round after their commit time; nobody holding
 // the operator's secrets can know them before; pending draws survive a restart.
 mod drand;
+// C2SP tlog-tiles: served equals exported, verified from tiles as from the API, tampering caught.
+mod tiles;

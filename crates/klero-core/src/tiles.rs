@@ -341,7 +341,10 @@ mod tests {
         assert_eq!(l0.len(), 274);
         assert_eq!(l0.last().map(|t| t.width), Some(112));
         let l1: Vec<_> = t.iter().filter(|t| t.level == Some(1)).collect();
-        assert_eq!(l1.iter().map(|t| t.width).collect::<Vec<_>>(), vec![256, 17]);
+        assert_eq!(
+            l1.iter().map(|t| t.width).collect::<Vec<_>>(),
+            vec![256, 17]
+        );
         let l2: Vec<_> = t.iter().filter(|t| t.level == Some(2)).collect();
         assert_eq!(l2.iter().map(|t| t.width).collect::<Vec<_>>(), vec![1]);
         assert_eq!(hash_tiles(256).len(), 2);
@@ -369,7 +372,10 @@ mod tests {
             }
         }
         let l0 = tree.tile(0, 3, 256).expect("tile");
-        assert_eq!(l0[0], leaf_hash(&crate::hash::sha256(&[&768u32.to_be_bytes()]).0));
+        assert_eq!(
+            l0[0],
+            leaf_hash(&crate::hash::sha256(&[&768u32.to_be_bytes()]).0)
+        );
         let l1 = tree.tile(1, 0, 256).expect("tile");
         assert_eq!(mth_of_hashes(&l0), l1[3]);
         assert!(tree.tile(2, 0, 2).is_none());
@@ -379,7 +385,10 @@ mod tests {
     fn bundles_round_trip_and_refuse_bad_framing() {
         let b = encode_bundle([&b"ab"[..], &b""[..], &b"xyz"[..]]).expect("encode");
         assert_eq!(b, b"\x00\x02ab\x00\x00\x00\x03xyz");
-        assert_eq!(decode_bundle(&b, 3).expect("decode"), vec![&b"ab"[..], b"", b"xyz"]);
+        assert_eq!(
+            decode_bundle(&b, 3).expect("decode"),
+            vec![&b"ab"[..], b"", b"xyz"]
+        );
         assert!(decode_bundle(&b, 2).is_err());
         assert!(decode_bundle(&b[..b.len() - 1], 3).is_err());
         assert!(encode_bundle([&vec![0u8; 65536][..]]).is_err());

@@ -33,7 +33,10 @@ pub async fn checkpoint(AxState(app): AxState<AppState>) -> ApiResult<Response> 
 }
 
 /// One hash tile or entry bundle.
-pub async fn tile(AxState(app): AxState<AppState>, Path(rest): Path<String>) -> ApiResult<Response> {
+pub async fn tile(
+    AxState(app): AxState<AppState>,
+    Path(rest): Path<String>,
+) -> ApiResult<Response> {
     let t = Tile::parse(&rest).map_err(|m| ApiError::new(Kind::InvalidParameter, m))?;
     let (size, _) = app.store.checkpoint();
     let body = match t.level {
@@ -64,7 +67,10 @@ pub async fn tile(AxState(app): AxState<AppState>, Path(rest): Path<String>) -> 
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream"),
-            (header::CACHE_CONTROL, if t.is_full() { IMMUTABLE } else { SHORT }),
+            (
+                header::CACHE_CONTROL,
+                if t.is_full() { IMMUTABLE } else { SHORT },
+            ),
         ],
         body,
     )
