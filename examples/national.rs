@@ -169,7 +169,11 @@ async fn main() {
     };
     let t0 = Instant::now();
     let s = Store::open_with(&url, options()).await.expect("open");
-    println!("opened {} in {:.1} s", a.db.display(), t0.elapsed().as_secs_f64());
+    println!(
+        "opened {} in {:.1} s",
+        a.db.display(),
+        t0.elapsed().as_secs_f64()
+    );
     if fresh {
         let admin = Actor::new(Role::SystemAdmin, "sysadmin");
         s.genesis(admin.clone(), id("national-log"), policy())
@@ -213,7 +217,13 @@ async fn main() {
     let size0 = s.checkpoint().0;
     let sample = 5_000u64;
     if s.checkpoint().0 < a.entries {
-        let secs = file(&s, s.read(|st| st.case_count() as u64), sample, a.submitters).await;
+        let secs = file(
+            &s,
+            s.read(|st| st.case_count() as u64),
+            sample,
+            a.submitters,
+        )
+        .await;
         println!(
             "filings/s near an empty log (from {size0} entries): {:.0} ({sample} filings in {secs:.1} s)",
             sample as f64 / secs
@@ -230,16 +240,19 @@ async fn main() {
             (s.checkpoint().0 - before) as f64 / t.elapsed().as_secs_f64()
         );
     }
-    let secs = file(&s, s.read(|st| st.case_count() as u64), sample, a.submitters).await;
+    let secs = file(
+        &s,
+        s.read(|st| st.case_count() as u64),
+        sample,
+        a.submitters,
+    )
+    .await;
     let (size, root) = s.checkpoint();
     println!(
         "filings/s at {size} entries: {:.0} ({sample} filings in {secs:.1} s)",
         sample as f64 / secs
     );
-    println!(
-        "built in {:.0} s; root {root}",
-        t0.elapsed().as_secs_f64()
-    );
+    println!("built in {:.0} s; root {root}", t0.elapsed().as_secs_f64());
     s.close().await;
 
     let db_bytes: u64 = ["", "-wal", "-shm"]
@@ -257,7 +270,13 @@ async fn main() {
     let base = format!("http://127.0.0.1:{port}");
     let start = Instant::now();
     let mut child = Command::new(&a.klero)
-        .args(["serve", "--database-url", &url, "--addr", &format!("127.0.0.1:{port}")])
+        .args([
+            "serve",
+            "--database-url",
+            &url,
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+        ])
         .env("KLERO_SECRETS_DIR", &secrets)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -292,7 +311,10 @@ async fn main() {
             x ^= x >> 7;
             x ^= x << 17;
             let t = Instant::now();
-            let mut r = agent.get(&format!("{base}{}", path(x))).call().expect("answer");
+            let mut r = agent
+                .get(&format!("{base}{}", path(x)))
+                .call()
+                .expect("answer");
             let _ = r.body_mut().read_to_vec();
             assert_eq!(r.status(), 200, "{}", path(x));
             v.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -304,7 +326,10 @@ async fn main() {
     let cases = (size - size0) / 2;
     let (p50, p99) = lat(&|x| format!("/api/v1/cases/N-{:08}/proof", 1 + x % cases));
     println!("case proof: p50 {p50:.2} ms, p99 {p99:.2} ms (500 sequential requests)");
-    println!("server RSS after the proofs: {} MiB", rss_kb(child.id()) / 1024);
+    println!(
+        "server RSS after the proofs: {} MiB",
+        rss_kb(child.id()) / 1024
+    );
 
     // klero verify from a file, from tiles in a directory and from the server's tiles.
     let work = tempfile::tempdir_in(a.db.parent().unwrap_or(std::path::Path::new("/tmp")))
@@ -336,10 +361,7 @@ async fn main() {
         std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) as f64 / size as f64
     );
     let secs = run(&["export-tiles", "--database-url", &url, &d]);
-    println!(
-        "export-tiles: {secs:.1} s, {} bytes",
-        dir_bytes(&tiles)
-    );
+    println!("export-tiles: {secs:.1} s, {} bytes", dir_bytes(&tiles));
     let secs = run(&["verify", &f]);
     println!(
         "verify FILE: {secs:.1} s = {:.0} entries/s",

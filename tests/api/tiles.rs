@@ -102,6 +102,15 @@ async fn tiles_served_exported_and_verified(b: Backend) {
     assert_eq!(o.status.code(), Some(0), "{text}");
     assert!(text.contains("OK"), "{text}");
 
+    // A directory without tiles is a plain sentence and a non-zero exit.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_klero"))
+        .args(["verify", "--tiles", "/nonexistent/tiles"])
+        .output()
+        .unwrap();
+    assert_ne!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("cannot read /nonexistent/tiles/checkpoint"), "{err}");
+
     // Tampering: each copy has one change, and each is caught.
     let tamper = |path: &str, f: &dyn Fn(&mut Vec<u8>)| {
         let copy = tempfile::tempdir().unwrap();

@@ -312,8 +312,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
         conf_tree.push(e.hash);
     }
     let lines: Vec<String> = conf.iter().map(|e| e.to_json_line()).collect();
-    let bundle =
-        klero_core::tiles::encode_bundle(lines.iter().map(|l| l.as_bytes())).unwrap();
+    let bundle = klero_core::tiles::encode_bundle(lines.iter().map(|l| l.as_bytes())).unwrap();
     let b = klero_core::tiles::bundles(conf.len() as u64)[0];
     let level0 = conf_tree.tile(0, 0, b.width).unwrap();
     files.push((
