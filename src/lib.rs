@@ -10,6 +10,7 @@ pub mod client;
 pub mod demo;
 pub mod drand;
 pub mod monitor;
+pub mod tiles;
 pub mod verify;
 pub mod witness;
 pub mod witnessing;

@@ -114,14 +114,28 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Verify a log: a file of JSON lines, or a live server's whole log with --url.
+    /// Write the whole log as C2SP tlog-tiles (SPEC §5.4) into a directory for a static web server:
+    /// DIR/checkpoint, DIR/tile/<L>/<N>[.p/<W>] and DIR/tile/entries/<N>[.p/<W>].
+    ExportTiles {
+        #[command(flatten)]
+        db: Db,
+        /// The directory to write (created if missing).
+        dir: PathBuf,
+    },
+    /// Verify a log: a file of JSON lines, a live server's whole log with --url, or its tiles with
+    /// --tiles.
     Verify {
         /// The exported log.
-        #[arg(required_unless_present = "url", conflicts_with = "url")]
+        #[arg(required_unless_present_any = ["url", "tiles"], conflicts_with_all = ["url", "tiles"])]
         file: Option<PathBuf>,
         /// A server's base address, e.g. http://127.0.0.1:8080.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "tiles")]
         url: Option<String>,
+        /// The log's tiles (SPEC §5.4): a directory written by `klero export-tiles`, or a base
+        /// address serving /checkpoint and /tile/... (`klero serve`, or a static web server). Each
+        /// entry's leaf and every tile hash are checked against the signed checkpoint.
+        #[arg(long)]
+        tiles: Option<String>,
         /// The log's verifier key noted earlier (`GET /api/v1/log/key`). With --url, the
         /// checkpoint's signature is checked with it (without it the server's published key is
         /// used and printed, for you to note); in both cases the log's `log_key_published` entry
@@ -645,8 +659,37 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { file, url, log_key } => {
+        Command::ExportTiles { db, dir } => {
+            let store = open(&db).await?;
+            let n = klero::tiles::export_tiles(&store, &dir)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            eprintln!(
+                "wrote the tiles of {n} entries and the signed checkpoint to {}",
+                dir.display()
+            );
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify {
+            file,
+            url,
+            tiles,
+            log_key,
+        } => {
             let report = match (file, url) {
+                _ if tiles.is_some() => {
+                    let src = klero::tiles::Source::parse(tiles.as_deref().unwrap_or_default());
+                    let (report, key) = tokio::task::spawn_blocking(move || {
+                        klero::tiles::verify_tiles(&src, log_key.as_deref())
+                    })
+                    .await?
+                    .map_err(anyhow::Error::msg)?;
+                    if let Some(k) = key {
+                        println!("checkpoint checked with log key {k}");
+                    }
+                    report
+                }
                 (_, Some(url)) => {
                     let r = tokio::task::spawn_blocking(move || {
                         verify::verify_url_pinned(&url, log_key.as_deref())

@@ -41,3 +41,5 @@ mod drand;
 // Witnesses and drand together: draws wait for the quorum, then the first round after it;
 // a monitor follows to the end.
 mod trust;
+// C2SP tlog-tiles: served equals exported, verified from tiles as from the API, tampering caught.
+mod tiles;

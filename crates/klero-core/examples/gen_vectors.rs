@@ -279,6 +279,60 @@ pub fn generate() -> Vec<(&'static str, String)> {
         ),
     ));
 
+    // Tiles (SPEC §5.4): index paths; the hash tiles of a synthetic tree whose leaf i has the
+    // data SHA-256(u64be(i)) at several sizes (each tile's SHA-256, small tiles in full); the
+    // conformance log's entry bundle and level-0 tile.
+    let paths: Vec<Value> = [0u64, 7, 999, 1000, 1234067, 256_000_000]
+        .iter()
+        .map(|&n| json!({ "index": n, "path": klero_core::tiles::index_path(n) }))
+        .collect();
+    let mut syn = klero_core::merkle::MerkleTree::new();
+    let mut sizes = vec![];
+    for size in [1u64, 2, 255, 256, 257, 512, 65_536, 70_000] {
+        while syn.size() < size {
+            syn.push(klero_core::hash::sha256(&[&syn.size().to_be_bytes()]));
+        }
+        let tiles: Vec<Value> = klero_core::tiles::hash_tiles(size)
+            .iter()
+            .map(|t| {
+                let hs = syn.tile(t.level.unwrap_or(0), t.index, t.width).unwrap();
+                let bytes = klero_core::tiles::encode_hashes(&hs);
+                let mut v = json!({ "path": t.path(), "sha256": sha256_hex(&bytes) });
+                if t.width <= 4 {
+                    v["hashes"] = json!(hs);
+                }
+                v
+            })
+            .collect();
+        sizes.push(json!({ "size": size, "root": syn.root(), "tiles": tiles }));
+    }
+    let conf = klero_core::conformance::conformance_log();
+    let mut conf_tree = klero_core::merkle::MerkleTree::new();
+    for e in &conf {
+        conf_tree.push(e.hash);
+    }
+    let lines: Vec<String> = conf.iter().map(|e| e.to_json_line()).collect();
+    let bundle = klero_core::tiles::encode_bundle(lines.iter().map(|l| l.as_bytes())).unwrap();
+    let b = klero_core::tiles::bundles(conf.len() as u64)[0];
+    let level0 = conf_tree.tile(0, 0, b.width).unwrap();
+    files.push((
+        "tiles.json",
+        pretty(json!({
+            "leaf_data": "leaf i of the synthetic tree has data SHA-256(u64 big-endian i); its leaf hash is SHA-256(0x00 || data)",
+            "index_paths": paths,
+            "synthetic": sizes,
+            "conformance_log": {
+                "size": conf.len(),
+                "bundle_path": b.path(),
+                "bundle_sha256": sha256_hex(&bundle),
+                "bundle_first_bytes": hex(&bundle[..16]),
+                "level0_path": klero_core::tiles::Tile { level: Some(0), ..b }.path(),
+                "level0_hashes": level0,
+                "root": conf_tree.root(),
+            },
+        })),
+    ));
+
     // The conformance log: every rule exercised at least once, and what verifying it must give.
     let conf = klero_core::conformance::conformance_log();
     let report = verify(&conf);

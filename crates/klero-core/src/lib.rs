@@ -61,6 +61,7 @@ pub mod merkle;
 pub mod policy;
 pub mod sample;
 pub mod state;
+pub mod tiles;
 mod verify;
 pub mod witness;
 

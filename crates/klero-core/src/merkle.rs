@@ -111,6 +111,16 @@ impl MerkleTree {
         }
     }
 
+    /// The hashes of tile `index` at tile `level` (SPEC §5.4), `width` of them: the roots of the
+    /// perfect subtrees of `256^level` leaves numbered `index*256 .. index*256 + width`; `None` if
+    /// the tree does not hold them all yet.
+    pub fn tile(&self, level: u8, index: u64, width: u16) -> Option<Vec<Digest32>> {
+        let row = self.levels.get(8 * usize::from(level))?;
+        let start = usize::try_from(index.checked_mul(256)?).ok()?;
+        let end = start.checked_add(usize::from(width))?;
+        row.get(start..end).map(<[Digest32]>::to_vec)
+    }
+
     /// Number of leaves.
     pub fn size(&self) -> u64 {
         self.levels.first().map_or(0, |l| l.len() as u64)

@@ -492,6 +492,13 @@ impl Store {
         s.tree.prove_consistency(old, new)
     }
 
+    /// The hashes of tlog-tiles tile `index` at `level`, `width` of them (SPEC §5.4), from the
+    /// in-memory tree; `None` if the acknowledged log does not hold them all.
+    pub fn tile(&self, level: u8, index: u64, width: u16) -> Option<Vec<Digest32>> {
+        let s = self.inner.shared.read().unwrap_or_else(|p| p.into_inner());
+        s.tree.tile(level, index, width)
+    }
+
     /// The Merkle root of the first `size` entries.
     pub fn root_at(&self, size: u64) -> Option<Digest32> {
         let s = self.inner.shared.read().unwrap_or_else(|p| p.into_inner());

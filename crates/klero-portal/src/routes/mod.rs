@@ -15,6 +15,7 @@ pub(crate) mod cases;
 pub(crate) mod draws;
 pub(crate) mod judges;
 pub(crate) mod public;
+pub(crate) mod tiles;
 
 /// Every route of the API.
 pub(crate) fn routes() -> Router<AppState> {
@@ -31,6 +32,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/log/consistency", get(public::consistency))
         .route("/api/v1/log/inclusion", get(public::inclusion))
         .route("/api/v1/cases/{case}/proof", get(public::case_proof))
+        // C2SP tlog-tiles (SPEC §5.4).
+        .route("/checkpoint", get(tiles::checkpoint))
+        .route("/tile/{*rest}", get(tiles::tile))
         // The in-browser draw check: its scripts and a minimal page.
         .route(
             "/api/v1/courts",

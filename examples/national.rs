@@ -1,0 +1,388 @@
+//! A national-size log and its measurements (issue 10): builds a log of the shape of the `national`
+//! simulation scenario (100 courts of 6 judges, four case types) by appending filings through
+//! `Store::submit` with many concurrent submitters (the writer batches them), then measures it:
+//! filings/s near the start and at the end, database bytes per entry, the server's start (time to
+//! the first `/healthz` answer, RSS), inclusion and case proof latency, and `klero verify`
+//! entries/s from an export file and from tiles.
+//!
+//! ```text
+//! cargo build --release --bin klero --example national
+//! target/release/examples/national --entries 100000 --db /tmp/national.db
+//! ```
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use klero_core::hash::{party_commitment, sha256};
+use klero_core::*;
+use klero_store::Store;
+
+fn id<T: std::str::FromStr>(s: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    s.parse().expect("valid id")
+}
+
+struct Args {
+    entries: u64,
+    db: PathBuf,
+    klero: PathBuf,
+    submitters: usize,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        entries: 100_000,
+        db: PathBuf::from("/tmp/national.db"),
+        klero: PathBuf::from("target/release/klero"),
+        submitters: 256,
+    };
+    let v: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i + 1 < v.len() {
+        match v[i].as_str() {
+            "--entries" => a.entries = v[i + 1].parse().expect("a number of entries"),
+            "--db" => a.db = PathBuf::from(&v[i + 1]),
+            "--klero" => a.klero = PathBuf::from(&v[i + 1]),
+            "--submitters" => a.submitters = v[i + 1].parse().expect("a number"),
+            other => panic!("unknown argument {other}"),
+        }
+        i += 2;
+    }
+    a
+}
+
+fn policy() -> Policy {
+    let t = |code: &str, spec: &str, weight, panel| CaseType {
+        code: CaseTypeCode::parse(code).expect("valid"),
+        specialization: Specialization::parse(spec).expect("valid"),
+        weight,
+        panel,
+    };
+    Policy::with_case_types(vec![
+        t("small", "general", 1, 1),
+        t("standard", "general", 2, 1),
+        t("family", "family", 2, 1),
+        t("heavy", "general", 5, 1),
+    ])
+}
+
+/// Files `count` cases (numbered from `first`) with `workers` concurrent submitters; returns the
+/// seconds taken.
+async fn file(s: &Store, first: u64, count: u64, workers: usize) -> f64 {
+    let pepper = s.pepper();
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..workers as u64 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut i = w;
+            while i < count {
+                let n = first + i;
+                // The scenario's mix: 35% small, 35% standard, 15% family, 15% heavy.
+                let (ct, weight) = match n % 20 {
+                    0..=6 => ("small", 1),
+                    7..=13 => ("standard", 2),
+                    14..=16 => ("family", 2),
+                    _ => ("heavy", 5),
+                };
+                let court = format!("c{:03}", n % 100);
+                let party = format!("P-{n}");
+                let other = format!("Q-{}", n % 50_000);
+                s.submit(move |st: &State| {
+                    let k = st.case_count() + 1;
+                    let mut parties = vec![
+                        party_commitment(&pepper, &party),
+                        party_commitment(&pepper, &other),
+                    ];
+                    parties.sort();
+                    parties.dedup();
+                    Ok((
+                        Actor::new(Role::Clerk, "clerk"),
+                        Event::CaseFiled {
+                            case: id(&format!("N-{k:08}")),
+                            court: id(&court),
+                            division: id("general"),
+                            case_type: id(ct),
+                            weight,
+                            parties,
+                            claim: sha256(&[party.as_bytes()]),
+                            related: None,
+                            earlier_instance: None,
+                        },
+                    ))
+                })
+                .await
+                .expect("filing");
+                i += workers as u64;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("worker");
+    }
+    start.elapsed().as_secs_f64()
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn dir_bytes(p: &std::path::Path) -> u64 {
+    let mut n = 0;
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            let m = e.metadata().expect("metadata");
+            n += if m.is_dir() {
+                dir_bytes(&e.path())
+            } else {
+                m.len()
+            };
+        }
+    }
+    n
+}
+
+#[tokio::main]
+async fn main() {
+    let a = args();
+    let url = format!("sqlite://{}", a.db.display());
+    let secrets = klero_store::default_secrets_dir(&url).expect("a SQLite path");
+    let fresh = !a.db.exists();
+    let options = || klero_store::Options {
+        secrets: Some(std::sync::Arc::new(klero_store::FileSecrets::new(&secrets))),
+        ..klero_store::Options::default()
+    };
+    let t0 = Instant::now();
+    let s = Store::open_with(&url, options()).await.expect("open");
+    println!(
+        "opened {} in {:.1} s",
+        a.db.display(),
+        t0.elapsed().as_secs_f64()
+    );
+    if fresh {
+        let admin = Actor::new(Role::SystemAdmin, "sysadmin");
+        s.genesis(admin.clone(), id("national-log"), policy())
+            .await
+            .expect("genesis");
+        for c in 0..100 {
+            let court: CourtId = id(&format!("c{c:03}"));
+            let mut events = vec![
+                Event::CourtCreated {
+                    court: court.clone(),
+                    name: format!("Court {c}"),
+                },
+                Event::DivisionCreated {
+                    court: court.clone(),
+                    division: id("general"),
+                    name: "General".into(),
+                },
+            ];
+            for j in 1..=6 {
+                let mut specs: Vec<Specialization> = vec![id("general")];
+                if j <= 4 {
+                    specs.push(id("family"));
+                }
+                specs.sort();
+                events.push(Event::JudgeRegistered {
+                    judge: id(&format!("J-{c:03}-{j}")),
+                    court: court.clone(),
+                    division: id("general"),
+                    specializations: specs,
+                    // The scenario's president works 40%.
+                    share_permille: if j == 1 { 400 } else { 1000 },
+                    active: true,
+                });
+            }
+            for ev in events {
+                let a = admin.clone();
+                s.submit(move |_| Ok((a, ev))).await.expect("setup");
+            }
+        }
+    }
+    let size0 = s.checkpoint().0;
+    let sample = 5_000u64;
+    if s.checkpoint().0 < a.entries {
+        let secs = file(
+            &s,
+            s.read(|st| st.case_count() as u64),
+            sample,
+            a.submitters,
+        )
+        .await;
+        println!(
+            "filings/s near an empty log (from {size0} entries): {:.0} ({sample} filings in {secs:.1} s)",
+            sample as f64 / secs
+        );
+    }
+    let t = Instant::now();
+    let before = s.checkpoint().0;
+    while s.checkpoint().0 + 2 * sample < a.entries {
+        let n = ((a.entries - s.checkpoint().0 - 2 * sample) / 2).clamp(1, 100_000);
+        file(&s, s.read(|st| st.case_count() as u64), n, a.submitters).await;
+        println!(
+            "  {} entries, {:.0} entries/s",
+            s.checkpoint().0,
+            (s.checkpoint().0 - before) as f64 / t.elapsed().as_secs_f64()
+        );
+    }
+    let secs = file(
+        &s,
+        s.read(|st| st.case_count() as u64),
+        sample,
+        a.submitters,
+    )
+    .await;
+    let (size, root) = s.checkpoint();
+    println!(
+        "filings/s at {size} entries: {:.0} ({sample} filings in {secs:.1} s)",
+        sample as f64 / secs
+    );
+    println!("built in {:.0} s; root {root}", t0.elapsed().as_secs_f64());
+    s.close().await;
+
+    let db_bytes: u64 = ["", "-wal", "-shm"]
+        .iter()
+        .filter_map(|suf| std::fs::metadata(format!("{}{suf}", a.db.display())).ok())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "database: {db_bytes} bytes = {:.0} bytes/entry",
+        db_bytes as f64 / size as f64
+    );
+
+    // The server: time to the first /healthz answer, RSS.
+    let port = 18_000 + (std::process::id() % 1000) as u16;
+    let base = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    let mut child = Command::new(&a.klero)
+        .args([
+            "serve",
+            "--database-url",
+            &url,
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("KLERO_SECRETS_DIR", &secrets)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("klero serve starts");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    loop {
+        if let Ok(r) = agent.get(&format!("{base}/healthz")).call()
+            && r.status() == 200
+        {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(1800) {
+            panic!("no /healthz answer in 30 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!(
+        "server: first /healthz answer {:.2} s after start; RSS {} MiB",
+        start.elapsed().as_secs_f64(),
+        rss_kb(child.id()) / 1024
+    );
+    let lat = |path: &dyn Fn(u64) -> String| {
+        let mut v = Vec::new();
+        let mut x = 0x9e3779b97f4a7c15u64;
+        for _ in 0..500 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let t = Instant::now();
+            let mut r = agent
+                .get(&format!("{base}{}", path(x)))
+                .call()
+                .expect("answer");
+            let _ = r.body_mut().read_to_vec();
+            assert_eq!(r.status(), 200, "{}", path(x));
+            v.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        (pct(&mut v, 0.5), pct(&mut v, 0.99))
+    };
+    let (p50, p99) = lat(&|x| format!("/api/v1/log/inclusion?index={}", x % size));
+    println!("inclusion proof: p50 {p50:.2} ms, p99 {p99:.2} ms (500 sequential requests)");
+    let cases = (size - size0) / 2;
+    let (p50, p99) = lat(&|x| format!("/api/v1/cases/N-{:08}/proof", 1 + x % cases));
+    println!("case proof: p50 {p50:.2} ms, p99 {p99:.2} ms (500 sequential requests)");
+    println!(
+        "server RSS after the proofs: {} MiB",
+        rss_kb(child.id()) / 1024
+    );
+
+    // klero verify from a file, from tiles in a directory and from the server's tiles.
+    let work = tempfile::tempdir_in(a.db.parent().unwrap_or(std::path::Path::new("/tmp")))
+        .expect("temp dir");
+    let file = work.path().join("log.jsonl");
+    let tiles = work.path().join("tiles");
+    let run = |args: &[&str]| {
+        let t = Instant::now();
+        let o = Command::new(&a.klero)
+            .args(args)
+            .env("KLERO_SECRETS_DIR", &secrets)
+            .output()
+            .expect("klero runs");
+        assert!(
+            o.status.success(),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        t.elapsed().as_secs_f64()
+    };
+    let f = file.to_str().expect("utf-8").to_owned();
+    let d = tiles.to_str().expect("utf-8").to_owned();
+    let secs = run(&["export", "--database-url", &url, "--out", &f]);
+    println!(
+        "export: {:.1} s, {} bytes ({:.0} bytes/entry)",
+        secs,
+        std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0),
+        std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) as f64 / size as f64
+    );
+    let secs = run(&["export-tiles", "--database-url", &url, &d]);
+    println!("export-tiles: {secs:.1} s, {} bytes", dir_bytes(&tiles));
+    let secs = run(&["verify", &f]);
+    println!(
+        "verify FILE: {secs:.1} s = {:.0} entries/s",
+        size as f64 / secs
+    );
+    let secs = run(&["verify", "--tiles", &d]);
+    println!(
+        "verify --tiles DIR: {secs:.1} s = {:.0} entries/s",
+        size as f64 / secs
+    );
+    let secs = run(&["verify", "--tiles", &base]);
+    println!(
+        "verify --tiles URL (klero serve on loopback): {secs:.1} s = {:.0} entries/s",
+        size as f64 / secs
+    );
+    let secs = run(&["verify", "--url", &base]);
+    println!(
+        "verify --url (the JSON API): {secs:.1} s = {:.0} entries/s",
+        size as f64 / secs
+    );
+    println!("server RSS at the end: {} MiB", rss_kb(child.id()) / 1024);
+    let _ = child.kill();
+    let _ = child.wait();
+}
