@@ -63,7 +63,11 @@ async fn harness() -> Html<&'static str> {
 <body><h1>klero-verify.js against tests/vectors</h1><pre id="out">running…</pre>
 <script type="module">
 import { runVectors } from '/tests/vectors.js';
+import { parseConfusables } from '/assets/js/klero-verify.js';
 window.kleroVectors = async (names, tamper) => {
+  const table = await fetch('/assets/js/confusables.json');
+  if (!table.ok) throw new Error('cannot load confusables.json: ' + table.status);
+  const confusables = parseConfusables(await table.text());
   const files = {};
   for (const n of names) {
     const r = await fetch('/vectors/' + n);
@@ -71,7 +75,7 @@ window.kleroVectors = async (names, tamper) => {
     files[n] = await r.text();
   }
   if (tamper) files[tamper.file] = files[tamper.file].replace(tamper.from, tamper.to);
-  const report = runVectors(files);
+  const report = runVectors(files, { confusables });
   document.getElementById('out').textContent = JSON.stringify(report, null, 1);
   return report;
 };
@@ -87,6 +91,9 @@ async fn vectors_js() -> Response {
 async fn asset(Path(path): Path<String>) -> Response {
     match klero_portal::js_asset(&path) {
         Some(body) if path.ends_with(".js") => js(body),
+        Some(body) if path.ends_with(".json") => {
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
         _ => StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -1,6 +1,7 @@
 //! klero-verify.js, run in Chromium, reproduces every vector of tests/vectors/ (and rejects the
-//! invalid logs within its scope at the listed entry and section); a tampered vector fails (a seed,
-//! a chosen judge, a drand signature, a witness's cosignature).
+//! invalid logs within its scope at the listed entry and section), the normalized keys of keys.json
+//! included (with the vendored confusables table); a tampered vector fails (a seed, a chosen judge,
+//! a normalized key, a drand signature, a witness's cosignature).
 
 use std::time::Duration;
 
@@ -90,6 +91,22 @@ async fn js_verifier_reproduces_every_vector() {
         let log = report.iter().find(|r| r["file"] == "sample-log.jsonl").unwrap();
         let failures = log["failures"].to_string();
         assert!(failures.contains("altered"), "{log}");
+
+        // A normalized key changed (a digit 1 for the letter l the skeleton makes of it): it fails,
+        // naming the input's code points.
+        let report = run(
+            &s,
+            &names,
+            json!({"file": "keys.json", "from": "\"normalized\": \"strassel2\"", "to": "\"normalized\": \"strasse12\""}),
+        );
+        let keys = report.iter().find(|r| r["file"] == "keys.json").unwrap();
+        let failures = keys["failures"].as_array().unwrap();
+        assert_eq!(failures.len(), 1, "{keys}");
+        assert!(
+            failures[0].to_string().contains("U+0053 U+0074 U+0072 U+0061 U+00DF U+0065")
+                && failures[0].to_string().contains("normalized key"),
+            "{keys}"
+        );
 
         // A drand round's signature changed (the real quicknet round 123): its BLS check fails.
         let report = run(

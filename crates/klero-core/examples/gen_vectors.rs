@@ -88,6 +88,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
         "\u{39f}\u{394}\u{39f}\u{3a3}",
         "\u{39f}\u{394}\u{39f}\u{3a3}7",
         "A\u{345}B",
+        "PETER\u{3164}0001",
     ];
     let keys: Vec<Value> = key_inputs
         .iter()
@@ -574,8 +575,38 @@ pub fn vectors_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors")
 }
 
+/// Where the in-browser verifier's confusables table is vendored.
+pub fn confusables_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../klero-portal/assets/js/confusables.json")
+}
+
+/// The TR 39 prototypes as the reference uses them (SPEC §4.3 step 4), for klero-verify.js: one line
+/// per code point whose skeleton is not itself, `"hex code point": "prototype"`. Only code points
+/// that are their own NFD are listed (the skeleton decomposes first, so no other reaches the
+/// table); the value is the one-code-point skeleton of `unicode-security`, i.e. the prototype of
+/// confusables.txt in NFD, and the empty string for a Default_Ignorable_Code_Point (which the
+/// skeleton drops).
+pub fn confusables() -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    let mut lines = vec![];
+    for c in (0..=0x10ffffu32).filter_map(char::from_u32) {
+        let one = c.to_string();
+        if one.nfd().collect::<String>() != one {
+            continue;
+        }
+        let proto: String = unicode_security::skeleton(&one).collect();
+        if proto != one {
+            lines.push(format!("\"{:x}\":{}", c as u32, Value::String(proto)));
+        }
+    }
+    format!("{{\n{}\n}}\n", lines.join(",\n"))
+}
+
 #[allow(dead_code)]
 fn main() {
+    std::fs::write(confusables_path(), confusables()).expect("write confusables.json");
+    println!("wrote crates/klero-portal/assets/js/confusables.json");
     let dir = vectors_dir();
     std::fs::create_dir_all(&dir).expect("create tests/vectors");
     std::fs::create_dir_all(dir.join("invalid")).expect("create tests/vectors/invalid");

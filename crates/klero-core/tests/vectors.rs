@@ -21,6 +21,16 @@ fn checked_in_vectors_match_the_code() {
 }
 
 #[test]
+fn the_vendored_confusables_table_is_the_references() {
+    let on_disk = std::fs::read_to_string(gen_vectors::confusables_path())
+        .expect("crates/klero-portal/assets/js/confusables.json is missing; run the generator");
+    assert!(
+        on_disk == gen_vectors::confusables(),
+        "crates/klero-portal/assets/js/confusables.json differs from unicode-security's data"
+    );
+}
+
+#[test]
 fn the_sample_log_on_disk_verifies_to_its_expected_root() {
     let dir = gen_vectors::vectors_dir();
     let text = std::fs::read_to_string(dir.join("sample-log.jsonl")).unwrap();

@@ -3,9 +3,8 @@
 // script (draw-check.js) and the test harness feed it JSON they fetched.
 //
 // Covered: canonical entry bytes of every event type (SPEC §3, tags 0–23, both reveal kinds), entry
-// hashes (§4.1), party and claim commitments from a normalized key and the duplicate key (§4.3–4.5,
-// but NOT the key normalization itself: its step 4 needs Unicode's confusables table, which is not
-// vendored here), Merkle leaf and node hashes, roots, inclusion and consistency proofs (§5),
+// hashes (§4.1), normalized keys, party and claim commitments and the duplicate key (§4.3–4.5; the
+// key's skeleton step takes Unicode's confusables table as data, ./confusables.json), Merkle leaf and node hashes, roots, inclusion and consistency proofs (§5),
 // verifier keys, checkpoint bodies, signed notes and C2SP cosignature/v1 cosignatures (Ed25519,
 // §5.1–5.3), the hash-chain beacon (§6.1), the seed for both beacons (§6.2), drand round messages,
 // randomness and BLS signatures, and the first round after a commit time (§6.3–6.4), sampling
@@ -511,12 +510,69 @@ export function checkEntryHash(entry) {
   return computed;
 }
 
-/** Party commitment of a normalized key (SPEC §4.3). `pepper` is 32 bytes. */
+// ---------------------------------------------------------------------------------------------
+// Normalized keys (SPEC §4.3)
+
+/**
+ * Reads the TR 39 confusables table (`confusables.json`, beside this file; generated from the
+ * reference's Unicode data, see vendor/README.md): a JSON object from a hexadecimal code point to
+ * its prototype in NFD (empty for a Default_Ignorable_Code_Point, which the skeleton drops). Code
+ * points not listed are their own prototype. Returns a Map for normalizeKey.
+ */
+export function parseConfusables(text) {
+  const table = new Map();
+  for (const [cp, proto] of Object.entries(JSON.parse(text))) {
+    const n = Number.parseInt(cp, 16);
+    if (!/^[0-9a-f]+$/.test(cp) || !(n <= 0x10ffff) || typeof proto !== 'string') {
+      throw new Error(`confusables table: bad entry ${JSON.stringify(cp)}`);
+    }
+    table.set(n, proto);
+  }
+  return table;
+}
+
+// Step 2's test: Alphabetic, or general category Nd, Nl or No.
+const NOT_LETTER_OR_DIGIT = /[^\p{Alphabetic}\p{Nd}\p{Nl}\p{No}]/gu;
+
+function lettersAndDigits(s) {
+  return s.replace(NOT_LETTER_OR_DIGIT, '');
+}
+
+// Step 3: the default full upper-case mapping, then the full lower-case mapping (String's
+// toLowerCase applies the Final_Sigma condition, on the text it is given).
+function caseFold(s) {
+  return s.toUpperCase().toLowerCase();
+}
+
+// Step 4: the UTS #39 skeleton: NFD, each code point replaced by its prototype, NFD again.
+function skeleton(s, confusables) {
+  let out = '';
+  for (const ch of s.normalize('NFD')) {
+    const proto = confusables.get(ch.codePointAt(0));
+    out += proto === undefined ? ch : proto;
+  }
+  return out.normalize('NFD');
+}
+
+/**
+ * The normalized key of an identifier or a claim (SPEC §4.3): NFKC, letters and digits, case fold,
+ * skeleton, case fold, letters and digits. `confusables` is parseConfusables's Map. The browser's
+ * own Unicode version is used for NFKC, NFD, the properties and the case mappings: it must agree
+ * with the SPEC's for the text at hand (keys.json is the check).
+ */
+export function normalizeKey(text, confusables) {
+  if (!(confusables instanceof Map)) throw new Error('normalizeKey needs the confusables table');
+  const step2 = lettersAndDigits(text.normalize('NFKC'));
+  const step4 = skeleton(caseFold(step2), confusables);
+  return lettersAndDigits(caseFold(step4));
+}
+
+/** Party commitment (SPEC §4.3) of a normalized key (normalizeKey). `pepper` is 32 bytes. */
 export function partyCommitment(pepper, normalizedKey) {
   return hash(TAGS.party, pepper, utf8.encode(normalizedKey));
 }
 
-/** Claim commitment of a normalized key (SPEC §4.4). */
+/** Claim commitment (SPEC §4.4) of a normalized key (normalizeKey). */
 export function claimCommitment(pepper, normalizedKey) {
   return hash(TAGS.claim, pepper, utf8.encode(normalizedKey));
 }
