@@ -109,7 +109,10 @@ async fn tiles_served_exported_and_verified(b: Backend) {
         .unwrap();
     assert_ne!(o.status.code(), Some(0));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("cannot read /nonexistent/tiles/checkpoint"), "{err}");
+    assert!(
+        err.contains("cannot read /nonexistent/tiles/checkpoint"),
+        "{err}"
+    );
 
     // Tampering: each copy has one change, and each is caught.
     let tamper = |path: &str, f: &dyn Fn(&mut Vec<u8>)| {
