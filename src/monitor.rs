@@ -25,22 +25,7 @@ use klero_core::checkpoint::{self, Checkpoint};
 use klero_core::state::fmt_index;
 use klero_core::{Digest32, LogEntry, Verifier};
 
-use crate::verify::{Replay, agent, get, problem_detail, replay_lines};
-
-/// `GET url` with `Accept: text/plain`.
-fn get_text(agent: &ureq::Agent, url: &str) -> Result<(u16, String), String> {
-    let mut r = agent
-        .get(url)
-        .header("Accept", "text/plain")
-        .call()
-        .map_err(|e| format!("cannot reach {url}: {e}"))?;
-    let status = r.status().as_u16();
-    let body = r
-        .body_mut()
-        .read_to_string()
-        .map_err(|e| format!("cannot read the answer of {url}: {e}"))?;
-    Ok((status, body))
-}
+use crate::verify::{Replay, agent, get, get_bytes, problem_detail, replay_lines};
 
 /// An inconsistency the monitor found: what happened, in words, and where the evidence is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -240,8 +225,10 @@ impl Monitor {
     /// One round: fetch the signed checkpoint, prove it extends the held one, verify the new
     /// entries, save the position.
     pub fn round(&mut self, say: &mut dyn FnMut(String)) -> Round {
+        let url = format!("{}/api/v1/log/checkpoint", self.base);
         let (status, note) =
-            get_text(&self.agent, &format!("{}/api/v1/log/checkpoint", self.base)).map_err(Err)?;
+            get_bytes(&self.agent, &url, Some("text/plain"), 1 << 20).map_err(Err)?;
+        let note = String::from_utf8_lossy(&note).into_owned();
         if status != 200 {
             return Err(Err(format!(
                 "the server answered {status} for its signed checkpoint: {}",

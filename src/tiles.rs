@@ -83,17 +83,7 @@ impl Source {
             }
             Source::Url(base) => {
                 let url = format!("{base}/{rel}");
-                let mut r = agent
-                    .get(&url)
-                    .call()
-                    .map_err(|e| format!("cannot reach {url}: {e}"))?;
-                let status = r.status().as_u16();
-                let body = r
-                    .body_mut()
-                    .with_config()
-                    .limit(64 << 20)
-                    .read_to_vec()
-                    .map_err(|e| format!("cannot read the answer of {url}: {e}"))?;
+                let (status, body) = crate::verify::get_bytes(agent, &url, None, 64 << 20)?;
                 if status != 200 {
                     return Err(format!(
                         "{url} answered {status}: {}",

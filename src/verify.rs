@@ -162,18 +162,33 @@ pub(crate) fn agent() -> ureq::Agent {
         .into()
 }
 
-pub(crate) fn get(agent: &ureq::Agent, url: &str) -> Result<(u16, String), String> {
-    let mut r = agent
-        .get(url)
-        .call()
-        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+/// `GET url` (with `Accept: accept` if given): the status and at most `limit` bytes of the body.
+pub(crate) fn get_bytes(
+    agent: &ureq::Agent,
+    url: &str,
+    accept: Option<&str>,
+    limit: u64,
+) -> Result<(u16, Vec<u8>), String> {
+    let mut req = agent.get(url);
+    if let Some(a) = accept {
+        req = req.header("Accept", a);
+    }
+    let mut r = req.call().map_err(|e| format!("cannot reach {url}: {e}"))?;
     let status = r.status().as_u16();
     let body = r
         .body_mut()
         .with_config()
-        .limit(256 << 20)
-        .read_to_string()
+        .limit(limit)
+        .read_to_vec()
         .map_err(|e| format!("cannot read the answer of {url}: {e}"))?;
+    Ok((status, body))
+}
+
+/// `GET url` with a text body (up to 256 MiB).
+pub(crate) fn get(agent: &ureq::Agent, url: &str) -> Result<(u16, String), String> {
+    let (status, body) = get_bytes(agent, url, None, 256 << 20)?;
+    let body =
+        String::from_utf8(body).map_err(|_| format!("the answer of {url} is not UTF-8 text"))?;
     Ok((status, body))
 }
 
