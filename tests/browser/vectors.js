@@ -226,6 +226,81 @@ export const checks = {
       check(`draw of entry ${d.trigger_index}: signature`, kv.drandVerify(tc.chain.public_key, d.beacon.round, d.beacon.signature));
     }
   },
+  'tiles.json': (text, check, files) => {
+    // SPEC §5.4: index paths; for the synthetic tree at each size, the tiles it has (paths, in
+    // order), each tile's bytes (SHA-256, small ones in full) and the root from the partial tiles;
+    // the conformance log's entry bundle and level-0 tile, and the bundle check against the tile.
+    const v = kv.parseJson(text);
+    for (const p of v.index_paths) {
+      const got = kv.tileIndexPath(p.index);
+      check(`index path of ${p.index}`, got === p.path, got);
+    }
+    const largest = Math.max(...v.synthetic.map((s) => Number(s.size)));
+    const leaves = [];
+    for (let i = 0; i < largest; i++) {
+      const be = new Uint8Array(8);
+      new DataView(be.buffer).setBigUint64(0, BigInt(i));
+      leaves.push(kv.leafHash(kv.hash(be)));
+    }
+    const cache = new Map();
+    const tileOf = (t) => {
+      const path = kv.tilePath(t.level, t.index, t.width);
+      if (!cache.has(path)) cache.set(path, kv.tileHashes(leaves, t.level, t.index, t.width));
+      return cache.get(path);
+    };
+    for (const s of v.synthetic) {
+      const tiles = kv.tilesOfSize(s.size);
+      const paths = tiles.map((t) => kv.tilePath(t.level, t.index, t.width));
+      check(`size ${s.size}: tile paths`, paths.join() === s.tiles.map((t) => t.path).join(), paths.join());
+      tiles.forEach((t, i) => {
+        const want = s.tiles[i];
+        if (!want) return;
+        const hashes = tileOf(t);
+        const sum = hex(kv.hash(kv.concat(...hashes)));
+        check(`size ${s.size}: ${want.path} SHA-256`, sum === want.sha256, sum);
+        if (want.hashes) {
+          check(`size ${s.size}: ${want.path} hashes`, hashes.map(hex).join() === want.hashes.join(), hashes.map(hex).join());
+        }
+      });
+      const partial = (level) => tileOf(tiles.find((t) => t.level === level && t.width !== kv.TILE_WIDTH));
+      const root = hex(kv.rootFromTiles(s.size, partial));
+      check(`size ${s.size}: root from the partial tiles`, root === s.root, root);
+      const mth = hex(kv.hashesRoot(leaves.slice(0, Number(s.size))));
+      check(`size ${s.size}: root of the tree`, mth === s.root, mth);
+    }
+    const c = v.conformance_log;
+    if (files['conformance-log.jsonl'] !== undefined) {
+      const size = Number(c.size);
+      const lines = files['conformance-log.jsonl'].split('\n').filter((l) => l).slice(0, size);
+      const bundle = kv.entryBundle(lines);
+      check('conformance log: bundle path', kv.bundlePath(0, size) === c.bundle_path, kv.bundlePath(0, size));
+      check('conformance log: bundle first bytes', hex(bundle.slice(0, 16)) === c.bundle_first_bytes, hex(bundle.slice(0, 16)));
+      check('conformance log: bundle SHA-256', hex(kv.hash(bundle)) === c.bundle_sha256, hex(kv.hash(bundle)));
+      check('conformance log: bundle items', kv.parseEntryBundle(bundle).join('\n') === lines.join('\n'));
+      const level0 = lines.map((l) => kv.leafHash(kv.digest(kv.parseJson(l).hash)));
+      check('conformance log: level-0 path', kv.tilePath(0, 0, size) === c.level0_path, kv.tilePath(0, 0, size));
+      check('conformance log: level-0 hashes', level0.map(hex).join() === c.level0_hashes.join());
+      const tile = kv.concat(...c.level0_hashes.map(kv.digest));
+      check('conformance log: bundle matches the level-0 tile', kv.checkBundle(bundle, tile, 0, size).length === size);
+      let refused = null;
+      try {
+        kv.checkBundle(kv.entryBundle([lines[1], lines[0], ...lines.slice(2)]), tile, 0, size);
+      } catch (e) {
+        refused = `${e.section} ${e.entry}`;
+      }
+      check('conformance log: a bundle with two entries swapped is refused', refused === '§5.4 0', refused);
+      const tiles = kv.tilesOfSize(size);
+      const root = hex(kv.rootFromTiles(size, (level) => {
+        const t = tiles.find((x) => x.level === level && x.width !== kv.TILE_WIDTH);
+        return kv.splitTile(tile, t.width);
+      }));
+      check('conformance log: root from its tiles', root === c.root, root);
+      const replay = kv.checkLogDraws(lines.map((l) => `${l}\n`).join(''));
+      check('conformance log: replay root', replay.root === c.root, replay.root);
+    } else {
+      check('conformance-log.jsonl present', false);
+    }
+  },
   'sample-log.jsonl': (text, check, files) => logCheck('sample-log', text, check, files),
   'conformance-log.jsonl': (text, check, files) => logCheck('conformance-log', text, check, files),
 };

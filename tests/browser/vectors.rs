@@ -1,7 +1,7 @@
 //! klero-verify.js, run in Chromium, reproduces every vector of tests/vectors/ (and rejects the
 //! invalid logs within its scope at the listed entry and section), the normalized keys of keys.json
 //! included (with the vendored confusables table); a tampered vector fails (a seed, a chosen judge,
-//! a normalized key, a drand signature, a witness's cosignature).
+//! a normalized key, a drand signature, a witness's cosignature, a tile).
 
 use std::time::Duration;
 
@@ -130,6 +130,22 @@ async fn js_verifier_reproduces_every_vector() {
         assert!(
             cosig["failures"].to_string().contains("witness-a.example: cosignature verifies"),
             "{cosig}"
+        );
+
+        // A partial level-1 tile's SHA-256 changed (size 70,000, §5.4): only that tile fails.
+        let report = run(
+            &s,
+            &names,
+            json!({"file": "tiles.json", "from": "\"sha256\": \"9d480060", "to": "\"sha256\": \"9d480061"}),
+        );
+        let tiles = report.iter().find(|r| r["file"] == "tiles.json").unwrap();
+        let failures = tiles["failures"].as_array().unwrap();
+        assert_eq!(failures.len(), 1, "{tiles}");
+        assert!(
+            failures[0]
+                .to_string()
+                .contains("size 70000: tile/1/001.p/17 SHA-256"),
+            "{tiles}"
         );
     })
     .await

@@ -4,7 +4,8 @@
 //
 // Covered: canonical entry bytes of every event type (SPEC §3, tags 0–23, both reveal kinds), entry
 // hashes (§4.1), normalized keys, party and claim commitments and the duplicate key (§4.3–4.5; the
-// key's skeleton step takes Unicode's confusables table as data, ./confusables.json), Merkle leaf and node hashes, roots, inclusion and consistency proofs (§5),
+// key's skeleton step takes Unicode's confusables table as data, ./confusables.json), Merkle leaf
+// and node hashes, roots, inclusion and consistency proofs (§5), tile paths, the tiles of a size, hash tiles from the tree, the root from partial tiles and entry bundles (§5.4),
 // verifier keys, checkpoint bodies, signed notes and C2SP cosignature/v1 cosignatures (Ed25519,
 // §5.1–5.3), the hash-chain beacon (§6.1), the seed for both beacons (§6.2), drand round messages,
 // randomness and BLS signatures, and the first round after a commit time (§6.3–6.4), sampling
@@ -682,6 +683,193 @@ export function verifyConsistency(oldSize, newSize, oldRoot, newRoot, proof) {
     sn >>= 1n;
   }
   return equalBytes(fr, oldRoot) && equalBytes(sr, newRoot) && sn === 0n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tiles (SPEC §5.4, C2SP tlog-tiles)
+
+/** Hashes in a full tile, and the largest level a path may name. */
+export const TILE_WIDTH = 256;
+const TILE_MAX_LEVEL = 63;
+
+/**
+ * The Merkle Tree Hash (RFC 9162) of a list of hashes taking the place of leaf hashes (they are
+ * not hashed again); one hash is its own MTH. Used for a tile's hashes and a partial tile's peaks.
+ */
+export function hashesRoot(hashes) {
+  if (hashes.length === 0) throw new VerifyError('§5.4', 'the MTH of no hashes');
+  let level = hashes;
+  // Bottom-up: pair from the left, carry an odd last node up (the same tree as RFC 9162's split).
+  while (level.length > 1) {
+    const next = [];
+    for (let i = 0; i + 1 < level.length; i += 2) next.push(nodeHash(level[i], level[i + 1]));
+    if (level.length % 2 === 1) next.push(level[level.length - 1]);
+    level = next;
+  }
+  return level[0];
+}
+
+/** A tile index `<N>` as path text: three-digit groups, all but the last prefixed with `x`. */
+export function tileIndexPath(index) {
+  let n = BigInt(index);
+  if (n < 0n) throw new VerifyError('§5.4', `a negative tile index ${n}`);
+  const groups = [];
+  do {
+    groups.unshift(String(n % 1000n).padStart(3, '0'));
+    n /= 1000n;
+  } while (n > 0n);
+  return groups.map((g, i) => (i < groups.length - 1 ? `x${g}` : g)).join('/');
+}
+
+function widthSuffix(width) {
+  const w = Number(width);
+  if (!Number.isInteger(w) || w < 1 || w > TILE_WIDTH) throw new VerifyError('§5.4', `a tile width ${width}`);
+  return w === TILE_WIDTH ? '' : `.p/${w}`;
+}
+
+/** The path (under the prefix) of hash tile `index` at `level`, `width` hashes (256: full). */
+export function tilePath(level, index, width = TILE_WIDTH) {
+  const l = Number(level);
+  if (!Number.isInteger(l) || l < 0 || l > TILE_MAX_LEVEL) throw new VerifyError('§5.4', `a tile level ${level}`);
+  return `tile/${l}/${tileIndexPath(index)}${widthSuffix(width)}`;
+}
+
+/** The path of entry bundle `index` of `width` entries (256: full). */
+export function bundlePath(index, width = TILE_WIDTH) {
+  return `tile/entries/${tileIndexPath(index)}${widthSuffix(width)}`;
+}
+
+/**
+ * The hash tiles of a tree of `size` leaves, level by level and in index order:
+ * [{level, index (BigInt), width}], full tiles with width 256.
+ */
+export function tilesOfSize(size) {
+  const s = BigInt(size);
+  const out = [];
+  for (let level = 0, span = 1n; s / span > 0n; level++, span *= 256n) {
+    const full = s / (span * 256n);
+    for (let n = 0n; n < full; n++) out.push({ level, index: n, width: TILE_WIDTH });
+    const w = Number((s / span) % 256n);
+    if (w !== 0) out.push({ level, index: full, width: w });
+  }
+  return out;
+}
+
+/**
+ * The hashes of tile `index` at `level`, `width` wide, from the tree's leaf hashes (level 0 hashes,
+ * SHA-256(0x00 || entry hash)): hash i is the MTH of leaves (index·256 + i)·256^level up to the
+ * next. Returns an array of 32-byte hashes; throws if the leaves do not reach that far.
+ */
+export function tileHashes(leafHashes, level, index, width = TILE_WIDTH) {
+  const span = 256 ** Number(level);
+  const out = [];
+  for (let i = 0; i < Number(width); i++) {
+    const start = (Number(index) * 256 + i) * span;
+    if (start + span > leafHashes.length) throw new VerifyError('§5.4', 'the tile reaches beyond the tree');
+    out.push(span === 1 ? leafHashes[start] : hashesRoot(leafHashes.slice(start, start + span)));
+  }
+  return out;
+}
+
+/** Splits a hash tile's bytes into its 32-byte hashes; its length must be `width`·32. */
+export function splitTile(bytes, width) {
+  if (bytes.length !== Number(width) * 32) {
+    throw new VerifyError('§5.4', `a tile of ${bytes.length} bytes, ${width} hashes expected`);
+  }
+  const out = [];
+  for (let i = 0; i < bytes.length; i += 32) out.push(bytes.slice(i, i + 32));
+  return out;
+}
+
+/**
+ * The root of a tree of `size` leaves from its partial tiles (step 4 of verifying from tiles):
+ * `partial(level)` returns the hashes of the partial tile at that level (w = ⌊size / 256^level⌋ mod
+ * 256 of them). Each is split into runs of 2^k hashes for the set bits k of w, largest first; each
+ * run's MTH is a peak; the peaks, highest level first, fold from the right.
+ */
+export function rootFromTiles(size, partial) {
+  const s = BigInt(size);
+  const levels = [];
+  for (let level = 0, span = 1n; s / span > 0n; level++, span *= 256n) levels.push({ level, span });
+  const peaks = [];
+  for (const { level, span } of levels.reverse()) {
+    const w = Number((s / span) % 256n);
+    if (w === 0) continue;
+    const hashes = partial(level);
+    if (hashes.length !== w) throw new VerifyError('§5.4', `the partial tile at level ${level} holds ${hashes.length} hashes, not ${w}`);
+    let at = 0;
+    for (let k = 7; k >= 0; k--) {
+      if ((w & (1 << k)) === 0) continue;
+      peaks.push(hashesRoot(hashes.slice(at, at + (1 << k))));
+      at += 1 << k;
+    }
+  }
+  // The empty tree has no tiles: its root is SHA-256("") (§5).
+  if (peaks.length === 0) return sha256(new Uint8Array(0));
+  let root = peaks[peaks.length - 1];
+  for (let i = peaks.length - 2; i >= 0; i--) root = nodeHash(peaks[i], root);
+  return root;
+}
+
+/** An entry bundle's bytes from export lines (without their line feeds): each as u16 length || UTF-8. */
+export function entryBundle(lines) {
+  const parts = [];
+  for (const line of lines) {
+    const b = utf8.encode(line);
+    if (b.length > 0xffff) throw new VerifyError('§5.4', 'a line longer than 65,535 bytes cannot be bundled');
+    parts.push(Uint8Array.of(b.length >> 8, b.length & 0xff), b);
+  }
+  return concat(...parts);
+}
+
+/** The export lines of an entry bundle's bytes; throws on a truncated item or invalid UTF-8. */
+export function parseEntryBundle(bytes) {
+  const dec = new TextDecoder('utf-8', { fatal: true });
+  const lines = [];
+  let at = 0;
+  while (at < bytes.length) {
+    if (at + 2 > bytes.length) throw new VerifyError('§5.4', 'a bundle ends inside an item\'s length');
+    const n = (bytes[at] << 8) | bytes[at + 1];
+    if (at + 2 + n > bytes.length) throw new VerifyError('§5.4', 'a bundle ends inside an item');
+    try {
+      lines.push(dec.decode(bytes.subarray(at + 2, at + 2 + n)));
+    } catch {
+      throw new VerifyError('§8', 'a bundle item is not UTF-8');
+    }
+    at += 2 + n;
+  }
+  return lines;
+}
+
+/**
+ * Checks entry bundle `index` against the level-0 tile of the same index and `width` (step 2 of
+ * verifying from tiles, before replay): exactly `width` items, each a JSON line whose `hash`'s leaf
+ * hash SHA-256(0x00 || hash) is the tile's hash at its position. Returns the lines; a failure is a
+ * VerifyError naming the entry.
+ */
+export function checkBundle(bundleBytes, level0Tile, index, width = TILE_WIDTH) {
+  const lines = parseEntryBundle(bundleBytes);
+  const hashes = splitTile(level0Tile, width);
+  if (lines.length !== Number(width)) {
+    throw new VerifyError('§5.4', `bundle ${index} holds ${lines.length} items, not ${width}`);
+  }
+  lines.forEach((line, i) => {
+    const entry = BigInt(index) * 256n + BigInt(i);
+    const at = (section, message) => {
+      throw Object.assign(new VerifyError(section, message), { entry: Number(entry) });
+    };
+    let e;
+    try {
+      e = parseJson(line);
+      digest(e.hash);
+    } catch (err) {
+      at('§8', `entry ${entry} is not an export line: ${err.message}`);
+    }
+    if (!equalBytes(leafHash(digest(e.hash)), hashes[i])) {
+      at('§5.4', `entry ${entry}'s leaf hash is not the level-0 tile's`);
+    }
+  });
+  return lines;
 }
 
 // ---------------------------------------------------------------------------------------------
