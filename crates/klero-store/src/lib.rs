@@ -288,6 +288,7 @@ impl Store {
             log_key_seed,
             size_tx,
             snapshot_every: options.snapshot_every,
+            snapshot_task: None,
         };
         w.load_chain().await?;
         let (tx, rx) = mpsc::unbounded_channel();

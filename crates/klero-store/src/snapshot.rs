@@ -49,11 +49,35 @@ fn decode(bytes: &[u8]) -> Result<Log, String> {
     ciborium::from_reader(&raw[..]).map_err(|e| format!("its state cannot be read: {e}"))
 }
 
-/// Writes the snapshot of `log` and deletes the older ones, inside the caller's transaction.
-pub(crate) async fn write(conn: &mut AnyConnection, log: &Log) -> Result<(), StoreError> {
-    let size = log.size();
-    let (head, root) = (log.head(), log.root());
-    let state = encode(log)?;
+/// Encodes the snapshot of `log` on a blocking thread, then writes it in its own transaction
+/// (deleting the older ones). A newer snapshot already stored is kept.
+pub(crate) async fn write_apart(pool: &sqlx::AnyPool, log: Log) -> Result<(), StoreError> {
+    let (size, head, root) = (log.size(), log.head(), log.root());
+    let state = tokio::task::spawn_blocking(move || encode(&log))
+        .await
+        .map_err(|e| StoreError::Database(format!("encoding a state snapshot failed: {e}")))??;
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    let newer: Option<i64> = sqlx::query_scalar("SELECT MAX(size) FROM snapshots")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    if newer.is_some_and(|n| n >= size as i64) {
+        return Ok(());
+    }
+    store(&mut tx, size, &head, &root, state).await?;
+    tx.commit().await.map_err(db_err)
+}
+
+
+/// Stores an encoded snapshot bound to `(size, head, root)` and deletes the older ones.
+async fn store(
+    conn: &mut AnyConnection,
+    size: u64,
+    head: &Digest32,
+    root: &Digest32,
+    state: Vec<u8>,
+) -> Result<(), StoreError> {
+    let (head, root) = (*head, *root);
     let d = digest(size, &head, &root, &state);
     sqlx::query("DELETE FROM snapshots WHERE size <= $1")
         .bind(size as i64)

@@ -143,6 +143,8 @@ pub(crate) struct Writer {
     pub size_tx: tokio::sync::watch::Sender<u64>,
     /// Write a state snapshot whenever the log crosses a multiple of this many entries (0: never).
     pub snapshot_every: u64,
+    /// The task writing the latest snapshot, awaited before the next one starts and at close.
+    pub snapshot_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Writer {
@@ -214,6 +216,10 @@ impl Writer {
         rx.close();
         while let Ok(job) = rx.try_recv() {
             refuse(job);
+        }
+        // A snapshot still being written is finished before the store reports itself closed.
+        if let Some(t) = self.snapshot_task.take() {
+            let _ = t.await;
         }
         if let Some(c) = closing {
             let _ = c.send(());
@@ -467,7 +473,7 @@ impl Writer {
         Ok(out)
     }
 
-    async fn write(&self, b: &Batch) -> Result<(), StoreError> {
+    async fn write(&mut self, b: &Batch) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         let rows = b
             .entries
@@ -524,14 +530,27 @@ impl Writer {
         )
         .await
         .map_err(db_err)?;
-        // A snapshot of the state after this batch, in the same transaction, when the log crosses
-        // a multiple of `snapshot_every`. (The working log is the state after the batch.)
+        tx.commit().await.map_err(db_err)?;
+        // When the log crosses a multiple of `snapshot_every`, a snapshot of the state after this
+        // batch, written off the writer's path: from a copy of the working log, encoded and stored
+        // in its own transaction by a task, so that filing does not wait for it. A snapshot is
+        // bound to its (size, head, root), which a start checks against the stored log, so it
+        // need not commit with the batch; one lost in a crash only costs a longer replay.
         let size = self.work.size();
         let before = size - b.entries.len() as u64;
         if self.snapshot_every > 0 && size / self.snapshot_every > before / self.snapshot_every {
-            crate::snapshot::write(&mut tx, &self.work).await?;
+            if let Some(t) = self.snapshot_task.take() {
+                let _ = t.await;
+            }
+            let (pool, log) = (self.pool.clone(), self.work.clone());
+            self.snapshot_task = Some(tokio::spawn(async move {
+                // Not an error of the batch: the next start replays a longer tail.
+                if let Err(e) = crate::snapshot::write_apart(&pool, log).await {
+                    eprintln!("klero-store: a state snapshot was not written: {e}");
+                }
+            }));
         }
-        tx.commit().await.map_err(db_err)
+        Ok(())
     }
 
     /// Makes committed entries visible to readers.
