@@ -57,14 +57,17 @@ pub(crate) async fn write_apart(pool: &sqlx::AnyPool, log: Log) -> Result<(), St
         .await
         .map_err(|e| StoreError::Database(format!("encoding a state snapshot failed: {e}")))??;
     let mut tx = pool.begin().await.map_err(db_err)?;
-    let newer: Option<i64> = sqlx::query_scalar("SELECT MAX(size) FROM snapshots")
+    // The first statement writes, so that SQLite takes the write lock (waiting its busy timeout
+    // for the writer's batch) instead of failing to upgrade a read transaction.
+    store(&mut tx, size, &head, &root, state).await?;
+    let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(size) FROM snapshots")
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-    if newer.is_some_and(|n| n >= size as i64) {
-        return Ok(());
+    if newest.is_some_and(|n| n > size as i64) {
+        // A newer snapshot was stored meanwhile: keep it.
+        return tx.rollback().await.map_err(db_err);
     }
-    store(&mut tx, size, &head, &root, state).await?;
     tx.commit().await.map_err(db_err)
 }
 
