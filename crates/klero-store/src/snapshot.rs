@@ -71,7 +71,6 @@ pub(crate) async fn write_apart(pool: &sqlx::AnyPool, log: Log) -> Result<(), St
     tx.commit().await.map_err(db_err)
 }
 
-
 /// Stores an encoded snapshot bound to `(size, head, root)` and deletes the older ones.
 async fn store(
     conn: &mut AnyConnection,
