@@ -1006,6 +1006,41 @@ pub fn invalid_logs() -> Vec<InvalidLog> {
     let mut v = good.clone();
     v[random].at += 1;
     raw("altered-without-rehash", "§4.1", random, jsonl(&v));
+    // A drand draw appended before its commit time is known (§6.4): the witnessed checkpoint that
+    // covered its trigger is replaced by a valid one, re-cosigned, that stops just before the
+    // trigger; the draw, unchanged, then comes while no witnessed checkpoint covers its trigger.
+    let witnessed = find(&|e| matches!(&e.event, Event::CheckpointWitnessed { .. }));
+    let drawn = (witnessed..good.len())
+        .find(|&i| matches!(&good[i].event, Event::Draw(d) if matches!(d.beacon, Some(BeaconReveal::Drand { .. }))))
+        .expect("a drand draw follows the witnessed checkpoint");
+    let Event::Draw(d) = &good[drawn].event else {
+        unreachable!("found above")
+    };
+    let trigger = d.trigger;
+    let mut before = Log::new();
+    for e in &good[..trigger as usize] {
+        before.push(e).expect("the conformance log verifies");
+    }
+    let body = crate::checkpoint::body("conformance-log", trigger, &before.root());
+    let mut v = good.clone();
+    if let Event::CheckpointWitnessed { size, cosignatures } = &mut v[witnessed].event {
+        *size = trigger;
+        let keys = conformance_witnesses();
+        for c in cosignatures.iter_mut() {
+            let key = keys
+                .iter()
+                .find(|k| k.name() == c.witness)
+                .expect("a conformance witness");
+            c.signature = key.sign(&body, c.time);
+        }
+    }
+    reseal(&mut v, witnessed);
+    raw(
+        "drand-draw-before-its-commit-time",
+        "§6.4",
+        drawn,
+        jsonl(&v),
+    );
     let mut v = good.clone();
     v.remove(random);
     raw("entry-deleted", "§9", random, jsonl(&v));
