@@ -366,6 +366,25 @@ impl Drop for DevServer {
     }
 }
 
+/// A test relay of `chain` on a free loopback port, with `store`'s drand configured from it (its
+/// parameters pinned as the relay serves them) and the allocator's drand task running: what the
+/// tests, the load generator and the in-browser check's test share. Never for production.
+pub async fn attach_dev_relay(
+    store: &Store,
+    chain: DevChain,
+    clock: Clock,
+    delay_notice: Duration,
+) -> Result<(DevServer, tokio::task::JoinHandle<()>), String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("cannot listen on loopback: {e}"))?;
+    let relay = spawn_dev_server(listener, chain, clock).map_err(|e| e.to_string())?;
+    let client = DrandClient::new(&relay.url(), &relay.chain.chain_hash);
+    configure(store, &client, &relay.chain, true).await?;
+    let task = tokio::spawn(run(store.clone(), client, delay_notice));
+    Ok((relay, task))
+}
+
 /// Serves `chain` on `listener` until dropped.
 pub fn spawn_dev_server(
     listener: tokio::net::TcpListener,

@@ -182,18 +182,14 @@ async fn run(args: Args) -> Result<()> {
                     klero::drand::now_secs().saturating_sub(10),
                     period,
                 );
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-                let relay =
-                    klero::drand::spawn_dev_server(listener, dev, klero::drand::system_clock())?;
-                let client = klero::drand::DrandClient::new(&relay.url(), &relay.chain.chain_hash);
-                klero::drand::configure(&s, &client, &relay.chain, true)
-                    .await
-                    .map_err(anyhow::Error::msg)?;
-                tokio::spawn(klero::drand::run(
-                    s.clone(),
-                    client,
+                let (relay, _task) = klero::drand::attach_dev_relay(
+                    &s,
+                    dev,
+                    klero::drand::system_clock(),
                     Duration::from_secs(600),
-                ));
+                )
+                .await
+                .map_err(anyhow::Error::msg)?;
                 eprintln!("test drand relay on {} (period {period} s)", relay.url());
                 relays.push(relay);
             }

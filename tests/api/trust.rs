@@ -5,9 +5,8 @@
 
 use std::time::Duration;
 
-use klero::drand::DrandClient;
 use klero::witnessing::{Witnessing, configure};
-use klero_core::{BeaconReveal, DevChain, DrandChain, Event};
+use klero_core::{BeaconReveal, DevChain, Event};
 
 use crate::both_backends;
 use crate::helpers::*;
@@ -29,22 +28,14 @@ async fn witnessed_drand_draws_use_the_first_round_after_the_quorum_time(b: Back
         .spawn();
     // A test drand chain of period 1 s, publishing rounds on the real clock.
     let dev = DevChain::new(&[9; 32], now_s() - 30, 1);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let relay = klero::drand::spawn_dev_server(listener, dev.clone(), klero::drand::system_clock())
-        .unwrap();
-    let client = DrandClient::new(&relay.url(), &relay.chain.chain_hash);
-    let expected = DrandChain {
-        chain_hash: relay.chain.chain_hash,
-        ..DrandChain::quicknet()
-    };
-    klero::drand::configure(&app.store, &client, &expected, false)
-        .await
-        .unwrap();
-    let task = tokio::spawn(klero::drand::run(
-        app.store.clone(),
-        client,
+    let (_relay, task) = klero::drand::attach_dev_relay(
+        &app.store,
+        dev.clone(),
+        klero::drand::system_clock(),
         Duration::from_secs(60),
-    ));
+    )
+    .await
+    .unwrap();
 
     // Clerks file; a clerk who waits gets the judge within seconds.
     let mut cases = vec![];

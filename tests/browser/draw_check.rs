@@ -98,18 +98,14 @@ async fn observer_checks_a_drand_draw_in_the_browser() {
         .unwrap()
         .as_secs();
     let dev = klero_core::DevChain::new(&[5; 32], now - 30, 1);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let relay =
-        klero::drand::spawn_dev_server(listener, dev, klero::drand::system_clock()).unwrap();
-    let client = klero::drand::DrandClient::new(&relay.url(), &relay.chain.chain_hash);
-    klero::drand::configure(&app.store, &client, &relay.chain, true)
-        .await
-        .unwrap();
-    let task = tokio::spawn(klero::drand::run(
-        app.store.clone(),
-        client,
+    let (_relay, task) = klero::drand::attach_dev_relay(
+        &app.store,
+        dev,
+        klero::drand::system_clock(),
         Duration::from_secs(60),
-    ));
+    )
+    .await
+    .unwrap();
     let r = app
         .post(
             "/api/v1/courts/demo-district/cases?wait=20",

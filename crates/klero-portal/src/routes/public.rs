@@ -435,7 +435,7 @@ pub async fn case_proof(
         entry_at(&app, filed_index).await?,
         entry_at(&app, first).await?,
     )?;
-    with_beacon_previous(&app, &mut filing).await?;
+    with_beacon_context(&app, &mut filing).await?;
     // Replacement draws after a recusal or reassignment, each with the entry that opened it.
     let mut redraws = vec![];
     for &di in later {
@@ -447,7 +447,7 @@ pub async fn case_proof(
         };
         let trigger = entry_at(&app, d.trigger).await?;
         let mut proof = prove(&app, trigger, draw)?;
-        with_beacon_previous(&app, &mut proof).await?;
+        with_beacon_context(&app, &mut proof).await?;
         redraws.push(proof);
     }
     Ok(axum::Json(CaseProof {
@@ -457,9 +457,10 @@ pub async fn case_proof(
     }))
 }
 
-/// Adds to a random draw's proof the entry holding the previous beacon value, proven in the
-/// same checkpoint.
-async fn with_beacon_previous(app: &AppState, proof: &mut DrawProof) -> ApiResult<()> {
+/// Adds to a random draw's proof what its beacon is checked against, proven in the same
+/// checkpoint: the entry holding the previous chain value (hash chain), or the `drand_configured`
+/// entry in force at its trigger (drand).
+async fn with_beacon_context(app: &AppState, proof: &mut DrawProof) -> ApiResult<()> {
     let Event::Draw(d) = &proof.draw.entry.event else {
         return Ok(());
     };
