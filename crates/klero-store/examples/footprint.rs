@@ -11,9 +11,8 @@
 use std::time::Instant;
 
 use klero_core::hash::{party_commitment, sha256};
-use klero_core::sample::sample_case_types;
 use klero_core::*;
-use klero_store::Store;
+use klero_store::{Store, testing};
 
 fn id<T: std::str::FromStr>(s: &str) -> T
 where
@@ -88,40 +87,7 @@ async fn main() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     let s = Store::open(&url).await.expect("open");
-    let admin = Actor::new(Role::SystemAdmin, "sysadmin");
-    s.genesis(
-        admin.clone(),
-        id("bench"),
-        Policy::with_case_types(sample_case_types()),
-    )
-    .await
-    .expect("genesis");
-    let court: CourtId = id("north");
-    let mut events = vec![
-        Event::CourtCreated {
-            court: court.clone(),
-            name: "North".into(),
-        },
-        Event::DivisionCreated {
-            court: court.clone(),
-            division: id("civil"),
-            name: "Civil".into(),
-        },
-    ];
-    for j in 1..=20 {
-        events.push(Event::JudgeRegistered {
-            judge: id(&format!("J-{j:02}")),
-            court: court.clone(),
-            division: id("civil"),
-            specializations: vec![id("civil")],
-            share_permille: 1000,
-            active: true,
-        });
-    }
-    for ev in events {
-        let a = admin.clone();
-        s.submit(move |_| Ok((a, ev))).await.expect("seed");
-    }
+    testing::seed_bench_court(&s, 20).await;
     let pepper = s.pepper();
     let start = Instant::now();
     let workers = 128;

@@ -10,7 +10,6 @@
 use std::time::Instant;
 
 use klero_core::hash::{party_commitment, sha256};
-use klero_core::sample::sample_case_types;
 use klero_core::*;
 use klero_store::{Store, testing};
 
@@ -35,40 +34,7 @@ async fn main() {
     let s = Store::open_with(&url, testing::options_for(&url))
         .await
         .expect("open");
-    let admin = Actor::new(Role::SystemAdmin, "sysadmin");
-    s.genesis(
-        admin.clone(),
-        id("bench"),
-        Policy::with_case_types(sample_case_types()),
-    )
-    .await
-    .expect("genesis");
-    let court: CourtId = id("north");
-    let mut events = vec![
-        Event::CourtCreated {
-            court: court.clone(),
-            name: "North".into(),
-        },
-        Event::DivisionCreated {
-            court: court.clone(),
-            division: id("civil"),
-            name: "Civil".into(),
-        },
-    ];
-    for j in 1..=30 {
-        events.push(Event::JudgeRegistered {
-            judge: id(&format!("J-{j:02}")),
-            court: court.clone(),
-            division: id("civil"),
-            specializations: vec![id("civil")],
-            share_permille: 1000,
-            active: true,
-        });
-    }
-    for ev in events {
-        let a = admin.clone();
-        s.submit(move |_| Ok((a, ev))).await.expect("seed");
-    }
+    testing::seed_bench_court(&s, 30).await;
     let pepper = s.pepper();
     let start = Instant::now();
     let mut tasks = Vec::new();

@@ -254,6 +254,53 @@ pub async fn edit_entry(
     Ok(())
 }
 
+/// Seeds an empty store for the store's benchmarks: the genesis (log `bench`, the sample case
+/// types), court `north` with division `civil`, and `judges` civil judges `J-01`… of full share.
+/// Returns the system administrator who seeded it.
+pub async fn seed_bench_court(s: &crate::Store, judges: u32) -> klero_core::Actor {
+    use klero_core::{Actor, Event, Policy, Role};
+    fn id<T: std::str::FromStr>(s: &str) -> T
+    where
+        T::Err: std::fmt::Debug,
+    {
+        s.parse().expect("a valid identifier")
+    }
+    let admin = Actor::new(Role::SystemAdmin, "sysadmin");
+    s.genesis(
+        admin.clone(),
+        id("bench"),
+        Policy::with_case_types(klero_core::sample::sample_case_types()),
+    )
+    .await
+    .expect("genesis");
+    let mut events = vec![
+        Event::CourtCreated {
+            court: id("north"),
+            name: "North".into(),
+        },
+        Event::DivisionCreated {
+            court: id("north"),
+            division: id("civil"),
+            name: "Civil".into(),
+        },
+    ];
+    for j in 1..=judges {
+        events.push(Event::JudgeRegistered {
+            judge: id(&format!("J-{j:02}")),
+            court: id("north"),
+            division: id("civil"),
+            specializations: vec![id("civil")],
+            share_permille: 1000,
+            active: true,
+        });
+    }
+    for ev in events {
+        let a = admin.clone();
+        s.submit(move |_| Ok((a, ev))).await.expect("seed");
+    }
+    admin
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
