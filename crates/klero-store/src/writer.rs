@@ -546,7 +546,7 @@ impl Writer {
             self.snapshot_task = Some(tokio::spawn(async move {
                 // Not an error of the batch: the next start replays a longer tail.
                 if let Err(e) = crate::snapshot::write_apart(&pool, log).await {
-                    eprintln!("klero-store: a state snapshot was not written: {e}");
+                    tracing::warn!("a state snapshot was not written: {e}");
                 }
             }));
         }
