@@ -615,6 +615,34 @@ pub fn conformance_log() -> Vec<LogEntry> {
             reason: ClosingReason::Settlement,
         },
     );
+    // A closed case remains a valid duplicate, related and earlier-instance reference (§7.1): the
+    // same matter filed again goes to N-2's judge; a filing sharing a party is related to it; an
+    // appeal of it excludes its judge. N-1 closes while its appeal N-12 is open.
+    s.file(
+        &clerk,
+        Filing::civil("N-30", &["P-C", "P-CONFLICT"], "loan"),
+    );
+    s.file(
+        &clerk,
+        Filing {
+            related: Some(("N-2", RelationReason::Counterclaim)),
+            ..Filing::civil("N-31", &["P-C"], "counterclaim on the loan")
+        },
+    );
+    s.file(
+        &clerk,
+        Filing {
+            earlier: Some("N-2"),
+            ..Filing::civil("N-32", &["P-C"], "appeal of the loan")
+        },
+    );
+    s.push(
+        &clerk,
+        Event::CaseClosed {
+            case: id("N-1"),
+            reason: ClosingReason::Judgment,
+        },
+    );
     // The replacement's intake (3 units, the filing's weight) shows in the loads of the next draw.
     s.file(&clerk, Filing::civil("N-15", &["P-J"], "new matter"));
     // More than a window later: every earlier intake is discarded (§7.4).

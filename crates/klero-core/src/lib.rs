@@ -59,6 +59,7 @@ pub mod hash;
 pub mod ids;
 pub mod merkle;
 pub mod policy;
+pub mod resident;
 pub mod sample;
 pub mod state;
 pub mod tiles;

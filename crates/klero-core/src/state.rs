@@ -21,6 +21,7 @@ use crate::event::*;
 use crate::hash::duplicate_key;
 use crate::ids::*;
 use crate::policy::{Fallback, Policy};
+use crate::resident::{Archived, Cases, Seen, Wanted};
 
 /// The case index of credited intake (absence or joining credit) in a judge's intake.
 const NO_CASE: usize = usize::MAX;
@@ -184,7 +185,8 @@ pub struct JudgeState {
     intake_sum: u64,
     /// Has been in a draw's pool since registration or re-activation (SPEC §7.4, joining credit).
     pooled: bool,
-    /// Cases currently assigned (open or closed), by case index.
+    /// Open cases the judge currently sits on, by case ordinal, in the order assigned (a case
+    /// leaves when it closes, or when the judge recuses or is reassigned).
     docket: Vec<usize>,
 }
 
@@ -247,9 +249,12 @@ pub struct CaseState {
     /// The duplicate key.
     pub duplicate_key: Digest32,
     /// The appealed case, if any.
-    pub earlier_instance: Option<usize>,
+    pub earlier_instance: Option<CaseId>,
     /// The related case, if any, and what relates them.
-    pub related: Option<(usize, RelationReason)>,
+    pub related: Option<(CaseId, RelationReason)>,
+    /// The appealed case's ordinal (it stays in memory while this case is open: rule 7 of §7.2
+    /// reads its judges at every draw of this case).
+    earlier_ix: Option<usize>,
     /// Current judges (indices), the presiding judge first.
     judges: Vec<usize>,
     /// Every judge who ever sat.
@@ -363,8 +368,14 @@ pub struct State {
     courts: HashMap<CourtId, CourtState>,
     judges: Vec<JudgeState>,
     judge_ix: HashMap<JudgeId, usize>,
-    cases: Vec<CaseState>,
+    cases: Cases,
     case_ix: HashMap<CaseId, usize>,
+    /// Numbers and duplicate keys of evicted cases (see [`crate::resident`]).
+    seen: Seen,
+    /// Closed cases still in memory, which [`State::evict_closed`] may remove.
+    closed_resident: Vec<usize>,
+    /// Cases named as the earlier instance of an open case, with how many: kept in memory.
+    pins: HashMap<usize, u32>,
     absence_ix: HashMap<AbsenceId, (usize, usize)>,
     duplicates: HashMap<Digest32, usize>,
     pending: HashMap<usize, Pending>,
@@ -546,17 +557,120 @@ impl State {
         self.cases.len()
     }
 
+    /// Number of cases in memory: every case unless the store evicts closed ones (see
+    /// [`crate::resident`]).
+    pub fn resident_cases(&self) -> usize {
+        self.cases.resident()
+    }
+
     /// The related case and the appealed (earlier-instance) case of a case, by number.
-    pub fn case_links(&self, case: &CaseState) -> (Option<&CaseId>, Option<&CaseId>) {
+    pub fn case_links<'a>(&self, case: &'a CaseState) -> (Option<&'a CaseId>, Option<&'a CaseId>) {
         (
-            case.related.map(|(i, _)| &self.cases[i].id),
-            case.earlier_instance.map(|i| &self.cases[i].id),
+            case.related.as_ref().map(|(c, _)| c),
+            case.earlier_instance.as_ref(),
         )
     }
 
-    /// Every case, in the order filed.
+    /// Every case in memory, in the order filed: every case filed unless the store evicts closed
+    /// ones, then every open case and the closed ones not yet evicted.
     pub fn cases(&self) -> impl Iterator<Item = &CaseState> {
         self.cases.iter()
+    }
+
+    /// The case and its ordinal (order of filing), as the store archives a closed case.
+    pub fn archive_record(&self, id: &CaseId) -> Option<Archived> {
+        let &ci = self.case_ix.get(id)?;
+        Some(Archived {
+            ordinal: ci,
+            case: self.cases[ci].clone(),
+        })
+    }
+
+    /// The cases `event` reads that may have been evicted (see [`crate::resident`]): the store
+    /// looks them up in its archive and [`State::restore`]s those it finds before applying the
+    /// event. Empty when nothing was ever evicted.
+    pub fn wants(&self, event: &Event) -> Wanted {
+        let mut w = Wanted::default();
+        let mut want = |id: &CaseId| {
+            if !self.case_ix.contains_key(id) && self.seen.may_hold_case(id) {
+                w.cases.push(id.clone());
+            }
+        };
+        match event {
+            Event::CaseFiled {
+                case,
+                court,
+                division,
+                case_type,
+                parties,
+                claim,
+                related,
+                earlier_instance,
+                ..
+            } => {
+                want(case);
+                if let Some(r) = related {
+                    want(&r.case);
+                }
+                if let Some(e) = earlier_instance {
+                    want(e);
+                }
+                let key = duplicate_key(court, division, case_type, parties, claim);
+                if !self.duplicates.contains_key(&key) && self.seen.may_hold_key(&key) {
+                    w.duplicate_key = Some(key);
+                }
+            }
+            Event::Recusal { case, .. }
+            | Event::Reassignment { case, .. }
+            | Event::CaseClosed { case, .. } => want(case),
+            Event::Draw(d) => want(&d.case),
+            _ => {}
+        }
+        w
+    }
+
+    /// Puts evicted cases back before an event that names them is applied: `cases` as archived,
+    /// and `latest`, if the event's duplicate key was wanted and an archived case has it, the
+    /// ordinal of the latest such case. Cases already in memory are left as they are.
+    pub fn restore(&mut self, cases: Vec<Archived>, latest: Option<(Digest32, usize)>) {
+        for a in cases {
+            if self.cases.get(a.ordinal).is_some() || a.ordinal >= self.cases.len() {
+                continue;
+            }
+            self.case_ix.insert(a.case.id.clone(), a.ordinal);
+            self.cases.restore(a.ordinal, a.case);
+            self.closed_resident.push(a.ordinal);
+        }
+        if let Some((key, ci)) = latest
+            && self.cases.get(ci).is_some()
+        {
+            let e = self.duplicates.entry(key).or_insert(ci);
+            *e = (*e).max(ci);
+        }
+    }
+
+    /// Removes from memory the closed cases no open case names as its earlier instance, after the
+    /// store has archived them (it archives every case when it closes). Returns how many.
+    pub fn evict_closed(&mut self) -> usize {
+        let mut kept = Vec::new();
+        let mut n = 0;
+        for ci in std::mem::take(&mut self.closed_resident) {
+            if self.pins.contains_key(&ci) {
+                kept.push(ci);
+                continue;
+            }
+            let Some(c) = self.cases.evict(ci) else {
+                continue;
+            };
+            self.case_ix.remove(&c.id);
+            if self.duplicates.get(&c.duplicate_key) == Some(&ci) {
+                self.duplicates.remove(&c.duplicate_key);
+            }
+            self.seen.remember(&c);
+            n += 1;
+        }
+        self.closed_resident = kept;
+        n
     }
 
     /// The current judges of a case, the presiding judge first.
@@ -957,9 +1071,9 @@ impl State {
                 let panel = ct.panel;
                 let related_ix = related
                     .as_ref()
-                    .map(|r| self.case_index(&r.case).map(|i| (i, r.reason)))
+                    .map(|r| self.case_index(&r.case))
                     .transpose()?;
-                if let Some((r, _)) = related_ix {
+                if let Some(r) = related_ix {
                     let rel = &self.cases[r];
                     if rel.court != *court {
                         return rej(
@@ -983,8 +1097,7 @@ impl State {
                     .map(|r| self.case_index(r))
                     .transpose()?;
                 let key = duplicate_key(court, division, case_type, parties, claim);
-                let ci = self.cases.len();
-                self.cases.push(CaseState {
+                let ci = self.cases.push(CaseState {
                     id: case.clone(),
                     court: court.clone(),
                     division: division.clone(),
@@ -993,8 +1106,9 @@ impl State {
                     panel,
                     parties: parties.clone(),
                     duplicate_key: key,
-                    earlier_instance: earlier_ix,
-                    related: related_ix,
+                    earlier_instance: earlier_instance.clone(),
+                    related: related.as_ref().map(|r| (r.case.clone(), r.reason)),
+                    earlier_ix,
                     judges: vec![],
                     ever: vec![],
                     recused: vec![],
@@ -1011,6 +1125,9 @@ impl State {
                         // A later duplicate binds to the latest filing of the matter (SPEC §7.7).
                         self.duplicates.insert(key, ci);
                         self.pending.insert(ci, p);
+                        if let Some(e) = earlier_ix {
+                            *self.pins.entry(e).or_insert(0) += 1;
+                        }
                     }
                     Err(e) => {
                         self.cases.pop();
@@ -1030,6 +1147,19 @@ impl State {
                 let ci = self.case_index(case)?;
                 self.check_open(ci)?;
                 self.cases[ci].closed = Some(*reason);
+                // The docket lists open cases; the judges, loads and "ever sat" stay (§7.1).
+                for &ji in &self.cases[ci].judges {
+                    self.judges[ji].docket.retain(|&c| c != ci);
+                }
+                if let Some(e) = self.cases[ci].earlier_ix
+                    && let Some(n) = self.pins.get_mut(&e)
+                {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.pins.remove(&e);
+                    }
+                }
+                self.closed_resident.push(ci);
             }
             Event::CredentialIssued {
                 credential,
@@ -1585,7 +1715,7 @@ impl State {
         } else if c.recused.contains(&ji) {
             Some(Exclusion::Recused)
         } else if c
-            .earlier_instance
+            .earlier_ix
             .is_some_and(|e| self.cases[e].ever.contains(&ji))
         {
             Some(Exclusion::EarlierInstance)
@@ -1660,7 +1790,7 @@ impl State {
                 }
                 None => Method::RandomAfterDuplicate { case: f.id.clone() },
             }
-        } else if let Some((r, _)) = c.related {
+        } else if let Some(r) = c.related.as_ref().map(|(id, _)| self.case_ix[id]) {
             let rel = &self.cases[r];
             match bound(r).filter(|_| !self.pending.contains_key(&r)) {
                 Some(judges) => {

@@ -78,6 +78,21 @@ impl Log {
         &self.state
     }
 
+    /// Puts evicted cases back before an entry that names them (see [`crate::resident`] and
+    /// [`State::wants`]).
+    pub fn restore(
+        &mut self,
+        cases: Vec<crate::resident::Archived>,
+        latest: Option<(Digest32, usize)>,
+    ) {
+        self.state.restore(cases, latest);
+    }
+
+    /// Removes archived closed cases from memory: [`State::evict_closed`].
+    pub fn evict_closed(&mut self) -> usize {
+        self.state.evict_closed()
+    }
+
     /// Number of entries.
     pub fn size(&self) -> u64 {
         self.range.size()

@@ -1,0 +1,240 @@
+//! Which cases a [`crate::State`] keeps in memory (issue 10, bounded memory).
+//!
+//! A state replayed from the log knows every case ever filed. A long-running server need not hold
+//! them all: a closed case never changes again, and the rules read it only when a later filing
+//! names it (its own number must be new; a duplicate binds to the latest filing of the matter; a
+//! related case shares its judges; an earlier instance's judges are excluded, SPEC §7.1–7.7). So
+//! the store may *evict* closed cases once it has archived them, and *restore* them before it
+//! applies an event that names them: [`crate::State::wants`] says which cases an event needs,
+//! [`crate::State::restore`] puts them back. None of this changes what any rule decides — a
+//! state that evicts and restores gives the same entries, draws and refusals as one that never
+//! evicts (the core's tests replay the conformance log both ways) — only what is in memory.
+//!
+//! [`Cases`] is the case table with holes where evicted cases were; [`Seen`] remembers, in a few
+//! bits per case, which numbers and duplicate keys *may* belong to an evicted case, so that an
+//! event naming something never filed does not send the store to its archive.
+
+use std::collections::BTreeMap;
+use std::ops::{Index, IndexMut};
+
+use crate::hash::sha256;
+use crate::ids::{CaseId, Digest32};
+use crate::state::CaseState;
+
+/// The case table: case ordinal (order of filing, from 0) to case, with evicted cases absent.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
+pub struct Cases {
+    /// The ordinal the next filing gets: the number of cases ever filed.
+    next: usize,
+    /// The cases in memory.
+    map: BTreeMap<usize, CaseState>,
+}
+
+impl Cases {
+    /// Number of cases ever filed (resident or not).
+    pub fn len(&self) -> usize {
+        self.next
+    }
+
+    /// True when no case was ever filed.
+    pub fn is_empty(&self) -> bool {
+        self.next == 0
+    }
+
+    /// Number of cases in memory.
+    pub fn resident(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Appends a newly filed case; returns its ordinal.
+    pub fn push(&mut self, c: CaseState) -> usize {
+        let ci = self.next;
+        self.map.insert(ci, c);
+        self.next += 1;
+        ci
+    }
+
+    /// Takes back the case just pushed (a filing refused half-way).
+    pub fn pop(&mut self) {
+        self.next -= 1;
+        self.map.remove(&self.next);
+    }
+
+    /// The case with ordinal `ci`, if in memory.
+    pub fn get(&self, ci: usize) -> Option<&CaseState> {
+        self.map.get(&ci)
+    }
+
+    /// Removes a case from memory.
+    pub(crate) fn evict(&mut self, ci: usize) -> Option<CaseState> {
+        self.map.remove(&ci)
+    }
+
+    /// Puts an evicted case back.
+    pub(crate) fn restore(&mut self, ci: usize, c: CaseState) {
+        debug_assert!(ci < self.next, "only a case once filed is restored");
+        self.map.insert(ci, c);
+    }
+
+    /// The cases in memory, in the order filed.
+    pub fn iter(&self) -> impl Iterator<Item = &CaseState> {
+        self.map.values()
+    }
+}
+
+impl Index<usize> for Cases {
+    type Output = CaseState;
+    fn index(&self, ci: usize) -> &CaseState {
+        // The store restores every case an event names before applying it (State::wants); a case
+        // missing here is a bug in that contract, not bad input.
+        self.map.get(&ci).unwrap_or_else(|| {
+            panic!("case {ci} is not in memory: it was evicted and not restored")
+        })
+    }
+}
+
+impl IndexMut<usize> for Cases {
+    fn index_mut(&mut self, ci: usize) -> &mut CaseState {
+        self.map.get_mut(&ci).unwrap_or_else(|| {
+            panic!("case {ci} is not in memory: it was evicted and not restored")
+        })
+    }
+}
+
+/// A Bloom filter that grows: the numbers and duplicate keys of evicted cases. It answers "maybe"
+/// for everything it was given and, for anything else, "no" except for about 1% of false
+/// positives (which only cost the store one archive lookup that finds nothing).
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
+pub struct Seen {
+    /// Filters of doubling capacity; the last one takes new items.
+    filters: Vec<Bits>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
+struct Bits {
+    words: Vec<u64>,
+    items: u64,
+    capacity: u64,
+}
+
+/// Bits per item (about 1% false positives with [`PROBES`] probes).
+const BITS_PER_ITEM: u64 = 10;
+const PROBES: u64 = 7;
+/// The first filter's capacity.
+const FIRST: u64 = 1 << 14;
+
+impl Bits {
+    fn new(capacity: u64) -> Bits {
+        Bits {
+            words: vec![0; (capacity * BITS_PER_ITEM).div_ceil(64) as usize],
+            items: 0,
+            capacity,
+        }
+    }
+
+    fn positions(&self, d: &Digest32) -> impl Iterator<Item = u64> + use<> {
+        let m = self.words.len() as u64 * 64;
+        let h1 = u64::from_le_bytes(d.0[0..8].try_into().expect("8 bytes"));
+        let h2 = u64::from_le_bytes(d.0[8..16].try_into().expect("8 bytes")) | 1;
+        (0..PROBES).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % m)
+    }
+
+    fn insert(&mut self, d: &Digest32) {
+        for p in self.positions(d).collect::<Vec<_>>() {
+            self.words[(p / 64) as usize] |= 1 << (p % 64);
+        }
+        self.items += 1;
+    }
+
+    fn contains(&self, d: &Digest32) -> bool {
+        self.positions(d)
+            .all(|p| self.words[(p / 64) as usize] & (1 << (p % 64)) != 0)
+    }
+}
+
+impl Seen {
+    fn insert(&mut self, d: &Digest32) {
+        if self.filters.last().is_none_or(|f| f.items >= f.capacity) {
+            let cap = self.filters.last().map_or(FIRST, |f| f.capacity * 2);
+            self.filters.push(Bits::new(cap));
+        }
+        self.filters.last_mut().expect("just ensured").insert(d);
+    }
+
+    fn contains(&self, d: &Digest32) -> bool {
+        self.filters.iter().any(|f| f.contains(d))
+    }
+
+    /// Remembers an evicted case's number and duplicate key.
+    pub(crate) fn remember(&mut self, c: &CaseState) {
+        self.insert(&id_digest(&c.id));
+        self.insert(&key_digest(&c.duplicate_key));
+    }
+
+    /// Whether `id` may be the number of an evicted case.
+    pub fn may_hold_case(&self, id: &CaseId) -> bool {
+        !self.filters.is_empty() && self.contains(&id_digest(id))
+    }
+
+    /// Whether `key` may be the duplicate key of an evicted case.
+    pub fn may_hold_key(&self, key: &Digest32) -> bool {
+        !self.filters.is_empty() && self.contains(&key_digest(key))
+    }
+
+    /// Bytes of memory the filters hold.
+    pub fn bytes(&self) -> usize {
+        self.filters.iter().map(|f| f.words.len() * 8).sum()
+    }
+}
+
+fn id_digest(id: &CaseId) -> Digest32 {
+    sha256(&[b"klero/resident/case\0", id.as_str().as_bytes()])
+}
+
+fn key_digest(key: &Digest32) -> Digest32 {
+    sha256(&[b"klero/resident/key\0", &key.0])
+}
+
+/// What an event needs restored before it is applied: see [`crate::State::wants`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Wanted {
+    /// Case numbers that may belong to evicted cases.
+    pub cases: Vec<CaseId>,
+    /// A duplicate key whose latest filing may be an evicted case.
+    pub duplicate_key: Option<Digest32>,
+}
+
+impl Wanted {
+    /// True when nothing needs restoring.
+    pub fn is_empty(&self) -> bool {
+        self.cases.is_empty() && self.duplicate_key.is_none()
+    }
+}
+
+/// An evicted case as the store archives it: its ordinal and its final state.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
+pub struct Archived {
+    /// The case's ordinal (order of filing, from 0).
+    pub ordinal: usize,
+    /// The case as it was when closed (a closed case never changes again).
+    pub case: CaseState,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seen_has_no_false_negatives_and_few_false_positives() {
+        let mut s = Seen::default();
+        let d = |i: u64| sha256(&[&i.to_be_bytes()]);
+        for i in 0..100_000u64 {
+            s.insert(&d(i));
+        }
+        assert!((0..100_000u64).all(|i| s.contains(&d(i))));
+        let fp = (100_000..200_000u64).filter(|&i| s.contains(&d(i))).count();
+        // Several filters answer together, so the rate is a few times 1%, well under 5%.
+        assert!(fp < 5_000, "{fp} false positives in 100,000");
+        assert!(s.bytes() < 400_000, "{} bytes", s.bytes());
+    }
+}

@@ -1,0 +1,130 @@
+//! Evicting closed cases changes nothing a rule decides (issue 10, `klero_core::resident`): the
+//! conformance and sample logs replay to the same head and root, and every invalid log fails at the
+//! same entry with the same message, when every closed case is evicted as soon as it closes and
+//! restored from an archive only when an entry names it.
+
+use std::collections::HashMap;
+
+use klero_core::conformance::{conformance_log, invalid_logs};
+use klero_core::resident::Archived;
+use klero_core::{CaseId, Digest32, Event, Failure, Log, LogEntry};
+
+/// A store's archive, in memory: every case as it was when it closed.
+#[derive(Default)]
+struct Archive {
+    by_id: HashMap<CaseId, Archived>,
+    by_key: HashMap<Digest32, usize>,
+}
+
+/// What a replay did: its result, and how many restores and evictions it took.
+struct Run {
+    result: Result<(Digest32, Digest32), Failure>,
+    evicted: usize,
+    restored: usize,
+}
+
+fn replay(entries: &[LogEntry], evict: bool) -> Run {
+    let mut log = Log::new();
+    let mut archive = Archive::default();
+    let (mut evicted, mut restored) = (0, 0);
+    for e in entries {
+        if evict {
+            let w = log.state().wants(&e.event);
+            let cases: Vec<Archived> = w
+                .cases
+                .iter()
+                .filter_map(|id| archive.by_id.get(id).cloned())
+                .collect();
+            let latest = w
+                .duplicate_key
+                .and_then(|k| archive.by_key.get(&k).map(|&ci| (k, ci)));
+            // The latest case of the key must be in memory for the rule to read it.
+            let mut cases = cases;
+            if let Some((_, ci)) = latest
+                && let Some(a) = archive.by_id.values().find(|a| a.ordinal == ci)
+            {
+                cases.push(a.clone());
+            }
+            restored += cases.len();
+            log.restore(cases, latest);
+        }
+        if let Err(f) = log.push(e) {
+            return Run {
+                result: Err(f),
+                evicted,
+                restored,
+            };
+        }
+        if evict {
+            if let Event::CaseClosed { case, .. } = &e.event {
+                let a = log
+                    .state()
+                    .archive_record(case)
+                    .expect("a closed case is in memory");
+                let k = a.case.duplicate_key;
+                let latest = archive.by_key.entry(k).or_insert(a.ordinal);
+                *latest = (*latest).max(a.ordinal);
+                archive.by_id.insert(case.clone(), a);
+            }
+            evicted += log.evict_closed();
+        }
+    }
+    Run {
+        result: Ok((log.head(), log.root())),
+        evicted,
+        restored,
+    }
+}
+
+#[test]
+fn the_conformance_log_replays_the_same_with_closed_cases_evicted() {
+    let log = conformance_log();
+    let kept = replay(&log, false);
+    let evicting = replay(&log, true);
+    assert!(kept.result.is_ok(), "{:?}", kept.result);
+    assert_eq!(kept.result, evicting.result);
+    // The log closes cases and names closed ones again (duplicate, related, earlier instance):
+    // the eviction path was taken, not skipped.
+    assert!(evicting.evicted > 0, "no case was evicted");
+    assert!(evicting.restored > 0, "no case was restored");
+}
+
+#[test]
+fn every_invalid_log_fails_at_the_same_entry_with_closed_cases_evicted() {
+    for inv in invalid_logs() {
+        // Up to the first line that does not parse (the §8 and §2.2 cases).
+        let entries: Vec<LogEntry> = inv
+            .text
+            .lines()
+            .map_while(|l| LogEntry::from_json_line(l).ok())
+            .collect();
+        let kept = replay(&entries, false);
+        let evicting = replay(&entries, true);
+        assert_eq!(
+            kept.result.as_ref().map_err(|f| f.to_string()),
+            evicting.result.as_ref().map_err(|f| f.to_string()),
+            "{}",
+            inv.name
+        );
+    }
+}
+
+#[test]
+fn a_state_that_evicts_without_restoring_cannot_apply_a_filing_that_names_a_closed_case() {
+    // The contract is real: skip the restore and a filing naming an evicted case is refused
+    // ("there is no case ..."), or its duplicate goes unseen. So the test above can fail.
+    let log = conformance_log();
+    let mut l = Log::new();
+    let mut refused = None;
+    for e in &log {
+        if let Err(f) = l.push(e) {
+            refused = Some(f);
+            break;
+        }
+        l.evict_closed();
+    }
+    assert!(
+        refused.is_some(),
+        "the conformance log never names a closed case again"
+    );
+}
