@@ -69,9 +69,21 @@ fn policy() -> Policy {
     ])
 }
 
-/// Files `count` cases (numbered from `first`) with `workers` concurrent submitters; returns the
-/// seconds taken.
-async fn file(s: &Store, first: u64, count: u64, workers: usize) -> f64 {
+/// Cases stay open for this many later filings, then close: a steady backlog of about 50 open
+/// cases a judge, as a court that decides what it receives has. So the log grows by three entries
+/// a case (filing, draw, closing) while the open cases stay about this many.
+const OPEN: u64 = 30_000;
+
+/// Every `REFILE`th filing is the matter of the filing `REFILE_BACK` earlier filed again (same
+/// court, type, parties and claim): a duplicate of a case long closed, which the store reads back
+/// from its archive to bind it (SPEC §7.7).
+const REFILE: u64 = 100;
+const REFILE_BACK: u64 = 40_000;
+
+/// Files `count` cases (numbered from `first`) with `workers` concurrent submitters and, if
+/// `close`, closes each case [`OPEN`] filings later; returns the seconds taken. The filing rates
+/// are measured without closings, so near an empty log and at size they time the same work.
+async fn file(s: &Store, first: u64, count: u64, workers: usize, close: bool) -> f64 {
     let pepper = s.pepper();
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -80,7 +92,13 @@ async fn file(s: &Store, first: u64, count: u64, workers: usize) -> f64 {
         tasks.push(tokio::spawn(async move {
             let mut i = w;
             while i < count {
-                let n = first + i;
+                let filed = first + i;
+                // The matter: usually new, sometimes one filed long ago (a duplicate).
+                let n = if filed % REFILE == 0 && filed >= REFILE_BACK {
+                    filed - REFILE_BACK
+                } else {
+                    filed
+                };
                 // The scenario's mix: 35% small, 35% standard, 15% family, 15% heavy.
                 let (ct, weight) = match n % 20 {
                     0..=6 => ("small", 1),
@@ -91,31 +109,54 @@ async fn file(s: &Store, first: u64, count: u64, workers: usize) -> f64 {
                 let court = format!("c{:03}", n % 100);
                 let party = format!("P-{n}");
                 let other = format!("Q-{}", n % 50_000);
-                s.submit(move |st: &State| {
-                    let k = st.case_count() + 1;
-                    let mut parties = vec![
-                        party_commitment(&pepper, &party),
-                        party_commitment(&pepper, &other),
-                    ];
-                    parties.sort();
-                    parties.dedup();
-                    Ok((
-                        Actor::new(Role::Clerk, "clerk"),
-                        Event::CaseFiled {
-                            case: id(&format!("N-{k:08}")),
-                            court: id(&court),
-                            division: id("general"),
-                            case_type: id(ct),
-                            weight,
-                            parties,
-                            claim: sha256(&[party.as_bytes()]),
-                            related: None,
-                            earlier_instance: None,
-                        },
-                    ))
-                })
-                .await
-                .expect("filing");
+                let entries = s
+                    .submit(move |st: &State| {
+                        let k = st.case_count() + 1;
+                        let mut parties = vec![
+                            party_commitment(&pepper, &party),
+                            party_commitment(&pepper, &other),
+                        ];
+                        parties.sort();
+                        parties.dedup();
+                        Ok((
+                            Actor::new(Role::Clerk, "clerk"),
+                            Event::CaseFiled {
+                                case: id(&format!("N-{k:08}")),
+                                court: id(&court),
+                                division: id("general"),
+                                case_type: id(ct),
+                                weight,
+                                parties,
+                                claim: sha256(&[party.as_bytes()]),
+                                related: None,
+                                earlier_instance: None,
+                            },
+                        ))
+                    })
+                    .await
+                    .expect("filing");
+                // Close the case filed OPEN filings before this one.
+                let k = entries
+                    .iter()
+                    .find_map(|e| match &e.event {
+                        Event::CaseFiled { case, .. } => case.as_str()[2..].parse::<u64>().ok(),
+                        _ => None,
+                    })
+                    .expect("a filing entry");
+                if close && k > OPEN {
+                    let old: CaseId = id(&format!("N-{:08}", k - OPEN));
+                    s.submit(move |_| {
+                        Ok((
+                            Actor::new(Role::Clerk, "clerk"),
+                            Event::CaseClosed {
+                                case: old,
+                                reason: ClosingReason::Judgment,
+                            },
+                        ))
+                    })
+                    .await
+                    .expect("closing");
+                }
                 i += workers as u64;
             }
         }));
@@ -222,6 +263,7 @@ async fn main() {
             s.read(|st| st.case_count() as u64),
             sample,
             a.submitters,
+            false,
         )
         .await;
         println!(
@@ -232,12 +274,21 @@ async fn main() {
     let t = Instant::now();
     let before = s.checkpoint().0;
     while s.checkpoint().0 + 2 * sample < a.entries {
-        let n = ((a.entries - s.checkpoint().0 - 2 * sample) / 2).clamp(1, 100_000);
-        file(&s, s.read(|st| st.case_count() as u64), n, a.submitters).await;
+        let n = ((a.entries - s.checkpoint().0 - 2 * sample) / 3).clamp(1, 100_000);
+        file(
+            &s,
+            s.read(|st| st.case_count() as u64),
+            n,
+            a.submitters,
+            true,
+        )
+        .await;
         println!(
-            "  {} entries, {:.0} entries/s",
+            "  {} entries, {:.0} entries/s, {} of {} cases in memory",
             s.checkpoint().0,
-            (s.checkpoint().0 - before) as f64 / t.elapsed().as_secs_f64()
+            (s.checkpoint().0 - before) as f64 / t.elapsed().as_secs_f64(),
+            s.read(|st| st.resident_cases()),
+            s.read(|st| st.case_count()),
         );
     }
     let secs = file(
@@ -245,9 +296,11 @@ async fn main() {
         s.read(|st| st.case_count() as u64),
         sample,
         a.submitters,
+        false,
     )
     .await;
     let (size, root) = s.checkpoint();
+    let cases = s.read(|st| st.case_count() as u64);
     println!(
         "filings/s at {size} entries: {:.0} ({sample} filings in {secs:.1} s)",
         sample as f64 / secs
@@ -323,7 +376,6 @@ async fn main() {
     };
     let (p50, p99) = lat(&|x| format!("/api/v1/log/inclusion?index={}", x % size));
     println!("inclusion proof: p50 {p50:.2} ms, p99 {p99:.2} ms (500 sequential requests)");
-    let cases = (size - size0) / 2;
     let (p50, p99) = lat(&|x| format!("/api/v1/cases/N-{:08}/proof", 1 + x % cases));
     println!("case proof: p50 {p50:.2} ms, p99 {p99:.2} ms (500 sequential requests)");
     println!(

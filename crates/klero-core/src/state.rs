@@ -183,6 +183,10 @@ pub struct JudgeState {
     intake: VecDeque<(Day, u64, usize)>,
     /// Sum of `intake`, in thousandths of a weight unit.
     intake_sum: u64,
+    /// Entries turned case-less since `intake` was last compacted (see
+    /// [`JudgeState::forget_case`]).
+    #[serde(default)]
+    forgotten: usize,
     /// Has been in a draw's pool since registration or re-activation (SPEC §7.4, joining credit).
     pooled: bool,
     /// Open cases the judge currently sits on, by case ordinal, in the order assigned (a case
@@ -221,6 +225,31 @@ impl JudgeState {
             }
             self.intake_sum -= w;
             self.intake.pop_front();
+        }
+    }
+
+    /// A case closed: its intake entry no longer needs its case (only a recusal or reassignment,
+    /// impossible once closed, looks an entry up by case), so it becomes an entry like a credit,
+    /// and same-day entries without a case are merged now and then. The sums over any window are
+    /// unchanged; only the number of entries stops growing with the cases (a day's closed intake is
+    /// one entry).
+    fn forget_case(&mut self, ci: usize) {
+        if let Some(e) = self.intake.iter_mut().rev().find(|e| e.2 == ci) {
+            e.2 = NO_CASE;
+            self.forgotten += 1;
+        }
+        // Compacting costs the length; doing it once half the entries are new case-less ones
+        // keeps the cost per closing constant and the length within twice the compacted one.
+        if 2 * self.forgotten > self.intake.len() + 64 {
+            let mut out: VecDeque<(Day, u64, usize)> = VecDeque::with_capacity(self.intake.len());
+            for e in self.intake.drain(..) {
+                match out.back_mut() {
+                    Some(b) if e.2 == NO_CASE && b.2 == NO_CASE && b.0 == e.0 => b.1 += e.1,
+                    _ => out.push_back(e),
+                }
+            }
+            self.intake = out;
+            self.forgotten = 0;
         }
     }
 
@@ -586,6 +615,17 @@ impl State {
         })
     }
 
+    /// The closed cases still in memory, which [`State::evict_closed`] would remove (unless an open
+    /// case names one as its earlier instance), as the store archives them.
+    pub fn closed_in_memory(&self) -> impl Iterator<Item = Archived> + '_ {
+        self.closed_resident.iter().filter_map(|&ci| {
+            self.cases.get(ci).map(|c| Archived {
+                ordinal: ci,
+                case: c.clone(),
+            })
+        })
+    }
+
     /// The cases `event` reads that may have been evicted (see [`crate::resident`]): the store
     /// looks them up in its archive and [`State::restore`]s those it finds before applying the
     /// event. Empty when nothing was ever evicted.
@@ -935,6 +975,7 @@ impl State {
                     conflicts: HashSet::default(),
                     intake: VecDeque::new(),
                     intake_sum: 0,
+                    forgotten: 0,
                     pooled: false,
                     docket: vec![],
                 });
@@ -1148,8 +1189,12 @@ impl State {
                 self.check_open(ci)?;
                 self.cases[ci].closed = Some(*reason);
                 // The docket lists open cases; the judges, loads and "ever sat" stay (§7.1).
-                for &ji in &self.cases[ci].judges {
+                let c = &self.cases[ci];
+                for &ji in &c.judges {
                     self.judges[ji].docket.retain(|&c| c != ci);
+                }
+                for &ji in c.judges.iter().chain(&c.recused) {
+                    self.judges[ji].forget_case(ci);
                 }
                 if let Some(e) = self.cases[ci].earlier_ix
                     && let Some(n) = self.pins.get_mut(&e)
@@ -2419,4 +2464,87 @@ fn describe_mismatch(expected: &Draw, got: &Draw) -> Option<String> {
     Some(format!(
         "case {case}: the draw record differs from its recomputation"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn judge() -> JudgeState {
+        JudgeState {
+            id: JudgeId::parse("J-1").expect("valid"),
+            court: CourtId::parse("c").expect("valid"),
+            division: DivisionId::parse("d").expect("valid"),
+            specializations: vec![],
+            share_permille: 1000,
+            active: true,
+            absences: vec![],
+            conflicts: HashSet::default(),
+            intake: VecDeque::new(),
+            intake_sum: 0,
+            forgotten: 0,
+            pooled: true,
+            docket: vec![],
+        }
+    }
+
+    #[test]
+    fn forgetting_closed_cases_keeps_every_window_sum_and_bounds_the_entries() {
+        let mut j = judge();
+        let mut x = 0x2545f4914f6cdd1du64;
+        let mut rnd = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        // 5,000 cases over 40 days, some credits; then close them all but the last 30, in a
+        // shuffled order, comparing every window sum with an untouched copy.
+        let mut day = 0;
+        for ci in 0..5_000usize {
+            day += i32::from(rnd(125) == 0);
+            let w = 1000 * (1 + rnd(5));
+            let c = if rnd(20) == 0 { NO_CASE } else { ci };
+            j.intake.push_back((Day(day), w, c));
+            j.intake_sum += w;
+        }
+        let before = j.clone();
+        let mut order: Vec<usize> = (0..4_970).collect();
+        for i in (1..order.len()).rev() {
+            order.swap(i, rnd(i as u64 + 1) as usize);
+        }
+        for ci in order {
+            j.forget_case(ci);
+        }
+        for d in 0..=day + 2 {
+            for window in [1, 3, 10, 365] {
+                assert_eq!(
+                    j.intake_on(Day(d), window),
+                    before.intake_on(Day(d), window),
+                    "day {d}, window {window}"
+                );
+            }
+        }
+        // The 30 open cases are still found by case (a recusal needs them).
+        for ci in 4_970..5_000 {
+            let had = before.intake.iter().any(|e| e.2 == ci);
+            assert_eq!(j.intake.iter().any(|e| e.2 == ci), had, "case {ci}");
+        }
+        // Fully merged, a day of closed intake is one entry: about 40 days and 30 open cases.
+        let mut full: Vec<(Day, u64, usize)> = vec![];
+        for &e in &j.intake {
+            match full.last_mut() {
+                Some(b) if e.2 == NO_CASE && b.2 == NO_CASE && b.0 == e.0 => b.1 += e.1,
+                _ => full.push(e),
+            }
+        }
+        assert!(full.len() < 120, "{} entries when merged", full.len());
+        // Compaction is amortized: at most about twice the merged length is kept.
+        assert!(
+            j.intake.len() <= 2 * full.len() + 64 + 2 * j.forgotten,
+            "{} entries left of 5,000 ({} when merged)",
+            j.intake.len(),
+            full.len()
+        );
+    }
 }

@@ -61,6 +61,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0004_compact_log.sql"),
         postgres: include_str!("../../../migrations/postgres/0004_compact_log.sql"),
     },
+    Migration {
+        version: 5,
+        name: "case_archive",
+        sqlite: include_str!("../../../migrations/sqlite/0005_case_archive.sql"),
+        postgres: include_str!("../../../migrations/postgres/0005_case_archive.sql"),
+    },
 ];
 
 /// The version that stores the log compactly; the store moves the old rows after its SQL ran.

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+mod archive;
 pub mod codec;
 mod db;
 mod project;
@@ -112,6 +113,8 @@ struct Inner {
     cosigned: RwLock<Option<(u64, String)>>,
     /// How this open started: see [`Store::start_report`].
     start: StartReport,
+    /// The case archive's MAC key.
+    archive: archive::ArchiveKey,
 }
 
 /// How a [`Store`] started: from a snapshot or by a full replay.
@@ -123,6 +126,23 @@ pub struct StartReport {
     pub replayed: u64,
     /// Why the latest snapshot was refused (then the whole log was replayed), as a sentence.
     pub refused: Option<String>,
+}
+
+/// A closed case as the `cases` and `assignments` rows give it: see [`Store::closed_cases`].
+#[derive(Clone, Debug)]
+pub struct ClosedCase {
+    /// Case number.
+    pub case: String,
+    /// Division.
+    pub division: String,
+    /// Case type.
+    pub case_type: String,
+    /// Time of the filing entry (ms).
+    pub filed_at: i64,
+    /// How it was closed (the closing reason's name), as recorded.
+    pub closing_reason: Option<String>,
+    /// Its judges when it closed, the presiding judge first.
+    pub judges: Vec<String>,
 }
 
 /// The store: the log and its projections in SQLite or PostgreSQL, with one writer. Cheap to clone;
@@ -271,9 +291,15 @@ impl Store {
                 Err(e) => start.refused = Some(e.to_string()),
             }
         }
-        let replayed = writer::replay_into(&pool, &mut shared.log, &mut shared.tree).await?;
+        let archive = archive::ArchiveKey::from_pepper(&pepper);
+        let replayed =
+            writer::replay_into(&pool, &archive, &mut shared.log, &mut shared.tree).await?;
         start.replayed = replayed.len() as u64;
         drop(replayed);
+        // Closed cases go to the archive and out of memory (bounded memory, issue 10). A log
+        // replayed in full holds every case it closed; those archived before are not rewritten.
+        archive::backfill(&pool, &archive, &shared.log).await?;
+        shared.log.evict_closed();
         let work = shared.log.clone();
         let (size_tx, size_rx) = tokio::sync::watch::channel(shared.log.size());
         let shared = Arc::new(RwLock::new(shared));
@@ -289,6 +315,7 @@ impl Store {
             size_tx,
             snapshot_every: options.snapshot_every,
             snapshot_task: None,
+            archive,
         };
         w.load_chain().await?;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -307,6 +334,7 @@ impl Store {
                 size_rx,
                 cosigned: RwLock::new(None),
                 start,
+                archive,
             }),
         })
     }
@@ -466,6 +494,146 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// A case, open or closed: from memory, or, for a closed case the writer has evicted, from the
+    /// case archive (checked against its MAC). `None` if no such case was filed.
+    pub async fn case(
+        &self,
+        id: &klero_core::CaseId,
+    ) -> Result<Option<klero_core::state::CaseState>, StoreError> {
+        if let Some(c) = self.read(|s| s.case(id).cloned()) {
+            return Ok(Some(c));
+        }
+        let archived = archive::case(&self.inner.pool, &self.inner.archive, id).await?;
+        // Archived before the acknowledged log ends: a case closed by an entry not yet published
+        // is still in memory, so a row found here is of a published close.
+        Ok(archived.map(|a| a.case))
+    }
+
+    /// The highest case number filed in `court` that starts with `prefix` (case numbers the portal
+    /// gives out are `PREFIX-YEAR-NNNNNN`, so the greatest is the last given), from the `cases`
+    /// rows; `None` if there is none.
+    pub async fn last_case_number(
+        &self,
+        court: &klero_core::CourtId,
+        prefix: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let like = format!(
+            "{}%",
+            prefix
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        sqlx::query_scalar(
+            "SELECT MAX(case_id) FROM cases WHERE court = $1 AND case_id LIKE $2 ESCAPE '\\'",
+        )
+        .bind(court.as_str().to_owned())
+        .bind(like)
+        .fetch_one(&self.inner.pool)
+        .await
+        .map_err(db_err)
+    }
+
+    /// The closed cases of `court` from the `cases` and `assignments` rows (closed cases leave
+    /// memory, so a search of a court's cases reads them here): those filed in
+    /// `[from_ms, until_ms)`, whose number contains `needle` (upper case), and on which `judge`
+    /// sits, if given; each with its current judges, the presiding judge first.
+    pub async fn closed_cases(
+        &self,
+        court: &klero_core::CourtId,
+        needle: Option<&str>,
+        from_ms: Option<i64>,
+        until_ms: Option<i64>,
+        judge: Option<&klero_core::JudgeId>,
+    ) -> Result<Vec<ClosedCase>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT case_id, division, case_type, filed_at, closing_reason FROM cases \
+             WHERE court = $1 AND closed_idx IS NOT NULL AND filed_at >= $2 AND filed_at < $3",
+        )
+        .bind(court.as_str().to_owned())
+        .bind(from_ms.unwrap_or(i64::MIN))
+        .bind(until_ms.unwrap_or(i64::MAX))
+        .fetch_all(&self.inner.pool)
+        .await
+        .map_err(db_err)?;
+        let seats = sqlx::query(
+            "SELECT a.case_id, a.judge FROM assignments a JOIN cases c ON c.case_id = a.case_id \
+             WHERE c.court = $1 AND c.closed_idx IS NOT NULL AND a.ended_idx IS NULL \
+             ORDER BY a.case_id, a.draw_idx, a.seat",
+        )
+        .bind(court.as_str().to_owned())
+        .fetch_all(&self.inner.pool)
+        .await
+        .map_err(db_err)?;
+        let mut judges: std::collections::HashMap<String, Vec<String>> =
+            std::collections::HashMap::new();
+        for r in &seats {
+            let c: String = r.try_get(0).map_err(db_err)?;
+            let j: String = r.try_get(1).map_err(db_err)?;
+            judges.entry(c).or_default().push(j);
+        }
+        let mut out = Vec::new();
+        for r in rows {
+            let case: String = r.try_get(0).map_err(db_err)?;
+            if needle.is_some_and(|n| !case.to_ascii_uppercase().contains(n)) {
+                continue;
+            }
+            let js = judges.remove(&case).unwrap_or_default();
+            if judge.is_some_and(|j| !js.iter().any(|x| x == j.as_str())) {
+                continue;
+            }
+            out.push(ClosedCase {
+                case,
+                division: r.try_get(1).map_err(db_err)?,
+                case_type: r.try_get(2).map_err(db_err)?,
+                filed_at: r.try_get(3).map_err(db_err)?,
+                closing_reason: r.try_get(4).map_err(db_err)?,
+                judges: js,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The closed cases of `court` (closed cases leave memory, so a court's statistics count them
+    /// here), from the `cases` and `assignments` rows: how many there are, and per judge how many
+    /// they sat on when the case closed and on how many of those they presided (the first of the
+    /// case's current seats in the order drawn).
+    pub async fn closed_counts(
+        &self,
+        court: &klero_core::CourtId,
+    ) -> Result<(u64, std::collections::HashMap<String, (u64, u64)>), StoreError> {
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM cases WHERE court = $1 AND closed_idx IS NOT NULL",
+        )
+        .bind(court.as_str().to_owned())
+        .fetch_one(&self.inner.pool)
+        .await
+        .map_err(db_err)?;
+        let rows = sqlx::query(
+            "SELECT a.judge, COUNT(*), SUM(CASE WHEN NOT EXISTS (SELECT 1 FROM assignments b \
+             WHERE b.case_id = a.case_id AND b.ended_idx IS NULL AND (b.draw_idx < a.draw_idx \
+             OR (b.draw_idx = a.draw_idx AND b.seat < a.seat))) THEN 1 ELSE 0 END) \
+             FROM assignments a JOIN cases c ON c.case_id = a.case_id \
+             WHERE c.court = $1 AND c.closed_idx IS NOT NULL AND a.ended_idx IS NULL \
+             GROUP BY a.judge",
+        )
+        .bind(court.as_str().to_owned())
+        .fetch_all(&self.inner.pool)
+        .await
+        .map_err(db_err)?;
+        let per_judge = rows
+            .iter()
+            .map(|r| {
+                let j: String = r.try_get(0)?;
+                let n: i64 = r.try_get(1)?;
+                let p: i64 = r.try_get(2)?;
+                Ok((j, (n.max(0) as u64, p.max(0) as u64)))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(db_err)?;
+        Ok((total.max(0) as u64, per_judge))
     }
 
     /// One entry; [`StoreError::NotFound`] if `index` is not below the acknowledged size.

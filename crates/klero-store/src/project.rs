@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use klero_core::{Event, LogEntry, Method, State};
 use sqlx::AnyConnection;
 
-use crate::db::{Val, exec, insert_rows};
+use crate::StoreError;
+use crate::archive::ArchiveKey;
+use crate::db::{Val, db_err, exec, insert_rows};
 
 /// One change to the projection tables.
 #[derive(Clone, Debug)]
@@ -18,6 +20,8 @@ pub(crate) enum Op {
     Assign(Vec<Val>),
     /// An UPDATE, applied after every insert of the batch, in log order.
     Update(&'static str, Vec<Val>),
+    /// A closed case for `case_archive` (written with its MAC).
+    Archive(klero_core::resident::Archived),
     /// Deltas to a judge's counters.
     Load {
         judge: String,
@@ -124,6 +128,9 @@ pub(crate) fn project(state: &State, e: &LogEntry, ops: &mut Vec<Op>) {
                 CLOSE_CASE,
                 vec![Val::I(idx), name(reason).into(), case.as_str().into()],
             ));
+            if let Some(a) = state.archive_record(case) {
+                ops.push(Op::Archive(a));
+            }
             if let Some(c) = state.case(case) {
                 for j in state.case_judges(c) {
                     ops.push(Op::Load {
@@ -170,8 +177,13 @@ fn end_seat(
 
 /// Writes projection changes: inserts first, then updates in log order, then the judges' counters
 /// (summed per judge, so each judge's row is touched once per batch).
-pub(crate) async fn write(conn: &mut AnyConnection, ops: Vec<Op>) -> Result<(), sqlx::Error> {
+pub(crate) async fn write(
+    conn: &mut AnyConnection,
+    ops: Vec<Op>,
+    key: &ArchiveKey,
+) -> Result<(), StoreError> {
     let mut cases = Vec::new();
+    let mut archived = Vec::new();
     let mut assigns = Vec::new();
     let mut updates = Vec::new();
     let mut loads: BTreeMap<String, (String, i64, i64, i64)> = BTreeMap::new();
@@ -179,6 +191,7 @@ pub(crate) async fn write(conn: &mut AnyConnection, ops: Vec<Op>) -> Result<(), 
         match op {
             Op::Case(r) => cases.push(r),
             Op::Assign(r) => assigns.push(r),
+            Op::Archive(a) => archived.push(crate::archive::row(key, &a)?),
             Op::Update(sql, v) => updates.push((sql, v)),
             Op::Load {
                 judge,
@@ -201,7 +214,8 @@ pub(crate) async fn write(conn: &mut AnyConnection, ops: Vec<Op>) -> Result<(), 
         "",
         cases,
     )
-    .await?;
+    .await
+    .map_err(db_err)?;
     insert_rows(
         conn,
         "INSERT INTO assignments (case_id, judge, draw_idx, seat, method)",
@@ -209,10 +223,14 @@ pub(crate) async fn write(conn: &mut AnyConnection, ops: Vec<Op>) -> Result<(), 
         "",
         assigns,
     )
-    .await?;
+    .await
+    .map_err(db_err)?;
     for (sql, v) in updates {
-        exec(conn, sql, v).await?;
+        exec(conn, sql, v).await.map_err(db_err)?;
     }
+    crate::archive::write(conn, archived)
+        .await
+        .map_err(db_err)?;
     let rows = loads
         .into_iter()
         .map(|(j, (c, n, w, o))| vec![j.into(), c.into(), Val::I(n), Val::I(w), Val::I(o)])
@@ -228,4 +246,5 @@ pub(crate) async fn write(conn: &mut AnyConnection, ops: Vec<Op>) -> Result<(), 
         rows,
     )
     .await
+    .map_err(db_err)
 }

@@ -145,6 +145,8 @@ pub(crate) struct Writer {
     pub snapshot_every: u64,
     /// The task writing the latest snapshot, awaited before the next one starts and at close.
     pub snapshot_task: Option<tokio::task::JoinHandle<()>>,
+    /// The case archive's MAC key (from the pepper).
+    pub archive: crate::archive::ArchiveKey,
 }
 
 impl Writer {
@@ -402,6 +404,20 @@ impl Writer {
                 "a genesis entry is written by Store::genesis, not submitted",
             ));
         }
+        // Closed cases the event names may have been evicted: read them back first (into the
+        // published log too, which applies the same entry when the batch commits).
+        let wanted = self.work.state().wants(&event);
+        if !wanted.is_empty() {
+            match crate::archive::fetch(&self.pool, &self.archive, &wanted).await {
+                Ok((cases, latest)) => {
+                    let mut s = self.shared.write().unwrap_or_else(|p| p.into_inner());
+                    s.log.restore(cases.clone(), latest);
+                    drop(s);
+                    self.work.restore(cases, latest);
+                }
+                Err(e) => return Answer::Failed(e),
+            }
+        }
         let start = batch.entries.len();
         let ops_mark = batch.ops.len();
         let at = now_ms();
@@ -505,9 +521,7 @@ impl Writer {
             _ => db_err(e),
         })?;
         let now = now_ms();
-        crate::project::write(&mut tx, b.ops.clone())
-            .await
-            .map_err(db_err)?;
+        crate::project::write(&mut tx, b.ops.clone(), &self.archive).await?;
         let idem = b
             .idem
             .iter()
@@ -563,6 +577,9 @@ impl Writer {
             }
             s.tree.push(e.hash);
         }
+        // The cases these entries closed are archived in the same commit: memory may let them go.
+        s.log.evict_closed();
+        self.work.evict_closed();
         self.size_tx.send_replace(s.log.size());
     }
 
@@ -574,7 +591,7 @@ impl Writer {
             (s.log.clone(), MerkleTree::new())
         };
         // Replay the tail onto a copy, then publish it in one step.
-        let r = replay_into(&self.pool, &mut log, &mut tree).await;
+        let r = replay_into(&self.pool, &self.archive, &mut log, &mut tree).await;
         if r.is_ok() {
             let mut s = self.shared.write().unwrap_or_else(|p| p.into_inner());
             for e in r.as_ref().into_iter().flatten() {
@@ -701,7 +718,7 @@ impl Writer {
     /// log a page at a time.
     async fn rebuild(&mut self) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        for t in ["assignments", "cases", "judge_loads"] {
+        for t in ["assignments", "cases", "judge_loads", "case_archive"] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {t}")))
                 .execute(&mut *tx)
                 .await
@@ -716,7 +733,7 @@ impl Writer {
                 log.push(e).map_err(StoreError::Corrupt)?;
                 project(log.state(), e, &mut ops);
             }
-            crate::project::write(&mut tx, ops).await.map_err(db_err)?;
+            crate::project::write(&mut tx, ops, &self.archive).await?;
             if (page.len() as u64) < PAGE {
                 break;
             }
@@ -766,6 +783,7 @@ fn refuse(job: Job) {
 /// a time.
 pub(crate) async fn replay_into(
     pool: &AnyPool,
+    archive: &crate::archive::ArchiveKey,
     log: &mut Log,
     tree: &mut MerkleTree,
 ) -> Result<Vec<LogEntry>, StoreError> {
@@ -775,6 +793,12 @@ pub(crate) async fn replay_into(
         let page = read_range(pool, from, from + PAGE).await?;
         let n = page.len() as u64;
         for e in page {
+            // A log restored from a snapshot may have evicted the closed cases an entry names.
+            let wanted = log.state().wants(&e.event);
+            if !wanted.is_empty() {
+                let (cases, latest) = crate::archive::fetch(pool, archive, &wanted).await?;
+                log.restore(cases, latest);
+            }
             log.push(&e).map_err(StoreError::Corrupt)?;
             tree.push(e.hash);
             added.push(e);

@@ -410,9 +410,12 @@ pub(crate) async fn case(ctx: Ctx, Path(case): Path<String>) -> Response {
     )
     .await;
     let id = klero_core::CaseId::parse(&case).ok();
-    let info = id.as_ref().and_then(|id| {
+    let found = match &id {
+        Some(id) => ctx.app.store().case(id).await.ok().flatten(),
+        None => None,
+    };
+    let info = found.as_ref().and_then(|c| {
         ctx.app.store().read(|s| {
-            let c = s.case(id)?;
             let (related, earlier) = s.case_links(c);
             Some((
                 c.court.clone(),

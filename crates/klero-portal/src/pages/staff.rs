@@ -369,14 +369,20 @@ pub(crate) async fn file(ctx: Ctx, form: Form) -> Response {
         errors.push(("claim", ctx.t("file-err-claim")));
     }
     let related_case = (!f.related.is_empty()).then(|| CaseId::parse(&f.related).ok());
-    let related_in_court = |c: &CaseId| {
-        ctx.app
-            .store()
-            .read(|s| s.case(c).is_some_and(|x| x.court == court))
+    // Closed cases may have left memory: look them up through the store.
+    let known = |c: Option<CaseId>| async {
+        match c {
+            Some(c) => ctx.app.store().case(&c).await.ok().flatten(),
+            None => None,
+        }
     };
+    let related_in_court = known(related_case.clone().flatten())
+        .await
+        .is_some_and(|x| x.court == court);
+    let earlier_known = known(CaseId::parse(&f.earlier).ok()).await.is_some();
     let related = match &related_case {
         None => None,
-        Some(Some(c)) if related_in_court(c) => match code(Some(&f.related_reason)) {
+        Some(Some(c)) if related_in_court => match code(Some(&f.related_reason)) {
             Some(reason) => Some(cases::RelatedRequest {
                 case: c.clone(),
                 reason,
@@ -397,10 +403,7 @@ pub(crate) async fn file(ctx: Ctx, form: Form) -> Response {
     let earlier = if f.earlier.is_empty() {
         None
     } else {
-        match CaseId::parse(&f.earlier)
-            .ok()
-            .filter(|c| ctx.app.store().read(|s| s.case(c).is_some()))
-        {
+        match CaseId::parse(&f.earlier).ok().filter(|_| earlier_known) {
             Some(c) => Some(c),
             None => {
                 errors.push((
@@ -490,10 +493,7 @@ pub(crate) async fn cases(ctx: Ctx, Query(q): Query<HashMap<String, String>>) ->
         until: day("until"),
         page: val("page").and_then(|p| p.parse().ok()),
     };
-    let list = ctx
-        .app
-        .store()
-        .read(|s| cases::search_cases(s, &court, &search));
+    let list = cases::search_cases(&ctx.app, &court, &search).await;
     let title = ctx.ta("cases-title", &[("court", court.as_str())]);
     let v = |k: &str| val(k).unwrap_or_default().to_owned();
     let page_link = |p: usize| {

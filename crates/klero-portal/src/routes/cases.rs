@@ -7,6 +7,7 @@ use axum::extract::State as AxState;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use klero_core::hash::{claim_commitment, party_commitment};
+use klero_core::state::CaseState;
 use klero_core::{
     Actor, CaseId, CaseTypeCode, ClosingReason, Commitment, CourtId, DivisionId, Event, JudgeId,
     LogEntry, Method, ReassignReason, RecusalReason, RejectKind, Rejection, RelatedLink,
@@ -129,22 +130,51 @@ fn pending_notice(p: &PendingDrawView) -> String {
     }
 }
 
-/// The next free case number of `court` in `year`. The cache holds the last number known to exist;
-/// it advances only past numbers the state shows are taken, so a filing that fails after this call
-/// leaves no gap in the numbering.
+/// The prefix of the case numbers the portal gives out in `court` and `year`.
+fn case_prefix(court: &CourtId, year: i32) -> String {
+    let court: String = court
+        .as_str()
+        .to_ascii_uppercase()
+        .chars()
+        .take(48)
+        .collect();
+    format!("{court}-{year}-")
+}
+
+/// Starts the cache of `court`'s numbering in `year` from the last number filed, read from the
+/// database once per court and year: closed cases may have left memory, so the state alone does
+/// not know every number taken.
+async fn load_case_seq(app: &AppState, court: &CourtId, year: i32) -> ApiResult<()> {
+    if app
+        .case_seq
+        .lock()
+        .expect("case numbers")
+        .contains_key(&(court.clone(), year))
+    {
+        return Ok(());
+    }
+    let prefix = case_prefix(court, year);
+    let last = app.store.last_case_number(court, &prefix).await?;
+    let n = last
+        .and_then(|l| l.strip_prefix(&prefix).and_then(|d| d.parse::<u64>().ok()))
+        .unwrap_or(0);
+    let mut map = app.case_seq.lock().expect("case numbers");
+    let e = map.entry((court.clone(), year)).or_insert(n);
+    *e = (*e).max(n);
+    Ok(())
+}
+
+/// The next free case number of `court` in `year`. The cache holds the last number known to exist
+/// ([`load_case_seq`] starts it from the database); it advances only past numbers the state shows
+/// are taken, so a filing that fails after this call leaves no gap in the numbering.
 fn next_case_id(
     seq: &Mutex<HashMap<(CourtId, i32), u64>>,
     state: &State,
     court: &CourtId,
     year: i32,
 ) -> CaseId {
-    let prefix: String = court
-        .as_str()
-        .to_ascii_uppercase()
-        .chars()
-        .take(48)
-        .collect();
-    let id = |n: u64| CaseId::parse(format!("{prefix}-{year}-{n:06}")).expect("valid case number");
+    let prefix = case_prefix(court, year);
+    let id = |n: u64| CaseId::parse(format!("{prefix}{n:06}")).expect("valid case number");
     let mut map = seq.lock().expect("case numbers");
     let n = map.entry((court.clone(), year)).or_insert(0);
     while state.case(&id(*n + 1)).is_some() {
@@ -253,6 +283,7 @@ pub(crate) async fn file(
     parties.dedup();
     let claim = claim_commitment(&pepper, &req.claim);
     let year = super::today().ymd().0;
+    load_case_seq(app, &court, year).await?;
     let seq = app.case_seq.clone();
     let actor = principal.actor.clone();
     let (c, division, case_type) = (court.clone(), req.division.clone(), req.case_type.clone());
@@ -465,12 +496,9 @@ pub struct CaseView {
 }
 
 /// Reads a case.
-fn case_view(state: &State, case: &CaseId) -> ApiResult<CaseView> {
-    let c = state
-        .case(case)
-        .ok_or_else(|| ApiError::not_found(format!("there is no case {case}")))?;
+fn case_view(state: &State, c: &CaseState) -> CaseView {
     let (related, earlier_instance) = state.case_links(c);
-    Ok(CaseView {
+    CaseView {
         case: c.id.clone(),
         court: c.court.clone(),
         division: c.division.clone(),
@@ -483,10 +511,18 @@ fn case_view(state: &State, case: &CaseId) -> ApiResult<CaseView> {
         filed_at: c.filed_at,
         parties: c.parties.len(),
         related: related.cloned(),
-        related_reason: c.related.map(|(_, r)| r),
+        related_reason: c.related.as_ref().map(|(_, r)| *r),
         earlier_instance: earlier_instance.cloned(),
-        pending_draw: state.pending_drand_of(case).map(Into::into),
-    })
+        pending_draw: state.pending_drand_of(&c.id).map(Into::into),
+    }
+}
+
+/// A case, open or closed (from the archive if it has left memory); 404 if there is none.
+pub(crate) async fn find_case(app: &AppState, case: &CaseId) -> ApiResult<CaseState> {
+    app.store
+        .case(case)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("there is no case {case}")))
 }
 
 /// Reads one entry from the store.
@@ -518,7 +554,8 @@ pub async fn get_case(
     Path(case): Path<String>,
 ) -> ApiResult<axum::Json<CaseView>> {
     let case = parse_case(&case)?;
-    let view = app.store.read(|s| case_view(s, &case))?;
+    let c = find_case(&app, &case).await?;
+    let view = app.store.read(|s| case_view(s, &c));
     principal.require_reader(&view.court, None)?;
     Ok(axum::Json(view))
 }
@@ -575,12 +612,8 @@ pub struct Replacement {
     pub pending_draw: Option<PendingDrawView>,
 }
 
-fn case_court(app: &AppState, case: &CaseId) -> ApiResult<CourtId> {
-    app.store.read(|s| {
-        s.case(case)
-            .map(|c| c.court.clone())
-            .ok_or_else(|| ApiError::not_found(format!("there is no case {case}")))
-    })
+async fn case_court(app: &AppState, case: &CaseId) -> ApiResult<CourtId> {
+    Ok(find_case(app, case).await?.court)
 }
 
 async fn replacement(
@@ -645,7 +678,7 @@ pub async fn reassign(
     Json(req): Json<Reassign>,
 ) -> ApiResult<axum::Json<Replacement>> {
     let case = parse_case(&case)?;
-    let court = case_court(&app, &case)?;
+    let court = case_court(&app, &case).await?;
     principal.require_clerk(&court)?;
     let event = Event::Reassignment {
         case: case.clone(),
@@ -680,7 +713,7 @@ pub async fn recuse(
     Json(req): Json<Recuse>,
 ) -> ApiResult<axum::Json<Replacement>> {
     let case = parse_case(&case)?;
-    let court = case_court(&app, &case)?;
+    let court = case_court(&app, &case).await?;
     let judge = match (&req.judge, principal.role, &principal.judge) {
         (Some(j), _, _) => j.clone(),
         (None, Role::Judge, Some(me)) => me.clone(),
@@ -741,7 +774,7 @@ pub async fn close(
     Json(req): Json<Close>,
 ) -> ApiResult<axum::Json<Recorded>> {
     let case = parse_case(&case)?;
-    let court = case_court(&app, &case)?;
+    let court = case_court(&app, &case).await?;
     principal.require_clerk(&court)?;
     let actor = principal.actor;
     let event = Event::CaseClosed {
@@ -830,9 +863,14 @@ pub struct CaseList {
     pub cases: Vec<CaseSummary>,
 }
 
-/// Searches a court's cases: the one function behind the API and the clerk's page.
-pub(crate) fn search_cases(state: &State, court: &CourtId, q: &CaseSearch) -> ApiResult<CaseList> {
-    if state.court(court).is_none() {
+/// Searches a court's cases: the one function behind the API and the clerk's page. Open cases
+/// come from memory, closed ones from the `cases` rows (closed cases leave memory).
+pub(crate) async fn search_cases(
+    app: &AppState,
+    court: &CourtId,
+    q: &CaseSearch,
+) -> ApiResult<CaseList> {
+    if app.store.read(|s| s.court(court).is_none()) {
         return Err(ApiError::not_found(format!("there is no court {court}")));
     }
     let judge = match q.judge.as_deref().map(str::trim).filter(|j| !j.is_empty()) {
@@ -869,36 +907,81 @@ pub(crate) fn search_cases(state: &State, court: &CourtId, q: &CaseSearch) -> Ap
             "page counts from 1 (and at most 1,000,000)",
         ));
     }
-    let mut hits: Vec<CaseSummary> = state
-        .cases()
-        .filter(|c| &c.court == court)
-        .filter_map(|c| {
-            let judges: Vec<JudgeId> = state.case_judges(c).into_iter().cloned().collect();
-            let status = match (c.closed, judges.is_empty()) {
-                (Some(_), _) => CaseStatus::Closed,
-                (None, true) => CaseStatus::Pending,
-                (None, false) => CaseStatus::Open,
-            };
-            let day = klero_core::Day::from_millis(c.filed_at);
-            let keep = q.status.is_none_or(|s| s == status)
-                && judge.as_ref().is_none_or(|j| judges.contains(j))
-                && needle
-                    .as_ref()
-                    .is_none_or(|n| c.id.as_str().to_ascii_uppercase().contains(n.as_str()))
-                && q.from.is_none_or(|f| day >= f)
-                && q.until.is_none_or(|u| day <= u);
-            keep.then(|| CaseSummary {
-                case: c.id.clone(),
-                division: c.division.clone(),
-                case_type: c.case_type.clone(),
-                judges,
-                status,
-                closed: c.closed,
-                filed: day.to_string(),
-                filed_at: c.filed_at,
+    let mut hits: Vec<CaseSummary> = app.store.read(|state| {
+        state
+            .cases()
+            .filter(|c| &c.court == court && c.closed.is_none())
+            .filter_map(|c| {
+                let judges: Vec<JudgeId> = state.case_judges(c).into_iter().cloned().collect();
+                let status = match (c.closed, judges.is_empty()) {
+                    (Some(_), _) => CaseStatus::Closed,
+                    (None, true) => CaseStatus::Pending,
+                    (None, false) => CaseStatus::Open,
+                };
+                let day = klero_core::Day::from_millis(c.filed_at);
+                let keep = q.status.is_none_or(|s| s == status)
+                    && judge.as_ref().is_none_or(|j| judges.contains(j))
+                    && needle
+                        .as_ref()
+                        .is_none_or(|n| c.id.as_str().to_ascii_uppercase().contains(n.as_str()))
+                    && q.from.is_none_or(|f| day >= f)
+                    && q.until.is_none_or(|u| day <= u);
+                keep.then(|| CaseSummary {
+                    case: c.id.clone(),
+                    division: c.division.clone(),
+                    case_type: c.case_type.clone(),
+                    judges,
+                    status,
+                    closed: c.closed,
+                    filed: day.to_string(),
+                    filed_at: c.filed_at,
+                })
             })
-        })
-        .collect();
+            .collect()
+    });
+    if q.status.is_none_or(|s| s == CaseStatus::Closed) {
+        let closed = app
+            .store
+            .closed_cases(
+                court,
+                needle.as_deref(),
+                q.from.map(|d| d.start_millis()),
+                q.until.map(|d| klero_core::Day(d.0 + 1).start_millis()),
+                judge.as_ref(),
+            )
+            .await?;
+        for c in closed {
+            let parse = |what: &str, v: &str| {
+                ApiError::internal(format!(
+                    "the cases row of {} has a bad {what} {v:?}",
+                    c.case
+                ))
+            };
+            hits.push(CaseSummary {
+                case: CaseId::parse(&c.case).map_err(|_| parse("number", &c.case))?,
+                division: c
+                    .division
+                    .parse()
+                    .map_err(|_| parse("division", &c.division))?,
+                case_type: c
+                    .case_type
+                    .parse()
+                    .map_err(|_| parse("case type", &c.case_type))?,
+                judges: c
+                    .judges
+                    .iter()
+                    .map(|j| JudgeId::parse(j).map_err(|_| parse("judge", j)))
+                    .collect::<ApiResult<_>>()?,
+                status: CaseStatus::Closed,
+                closed: c
+                    .closing_reason
+                    .as_deref()
+                    .and_then(|r| serde_json::from_value(serde_json::Value::from(r)).ok()),
+                filed: klero_core::Day::from_millis(c.filed_at).to_string(),
+                filed_at: c.filed_at,
+            });
+        }
+    }
     hits.sort_by(|a, b| b.filed_at.cmp(&a.filed_at).then(b.case.cmp(&a.case)));
     let total = hits.len();
     let cases = hits
@@ -939,5 +1022,5 @@ pub async fn list_cases(
 ) -> ApiResult<axum::Json<CaseList>> {
     let court = parse_court(&court)?;
     principal.require_reader(&court, None)?;
-    Ok(axum::Json(app.store.read(|s| search_cases(s, &court, &q))?))
+    Ok(axum::Json(search_cases(&app, &court, &q).await?))
 }

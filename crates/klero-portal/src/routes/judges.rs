@@ -61,7 +61,9 @@ pub struct Docket {
     pub court_mean_load: u64,
     /// Open cases.
     pub open: usize,
-    /// Every case assigned, open or closed, in the order assigned.
+    /// The open cases the judge sits on, in the order assigned. Closed cases leave the docket
+    /// (and the server's memory): the court's case search lists them
+    /// (`/api/v1/courts/{court}/cases?status=closed&judge=...`).
     pub cases: Vec<DocketCase>,
 }
 

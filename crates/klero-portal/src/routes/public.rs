@@ -420,10 +420,8 @@ pub async fn case_proof(
     Path(case): Path<String>,
 ) -> ApiResult<axum::Json<CaseProof>> {
     let case = parse_case(&case)?;
-    let (filed_index, draws) = app
-        .store
-        .read(|s| s.case(&case).map(|c| (c.filed_index, c.draws.clone())))
-        .ok_or_else(|| ApiError::not_found(format!("there is no case {case}")))?;
+    let c = super::cases::find_case(&app, &case).await?;
+    let (filed_index, draws) = (c.filed_index, c.draws);
     let Some((&first, later)) = draws.split_first() else {
         return Err(ApiError::new(
             Kind::NotFound,
@@ -667,10 +665,11 @@ pub async fn stats(
 ) -> ApiResult<axum::Json<CourtStats>> {
     let court = parse_court(&court)?;
     let day = today();
+    // Open cases are in memory (a judge's docket); closed ones are counted in the database.
+    let (closed_total, closed) = app.store.closed_counts(&court).await?;
     let stats = app.store.read(|s| {
         s.court(&court)?;
         let mean = court_mean(s, &court, day);
-        let mut all = BTreeSet::new();
         let mut open = BTreeSet::new();
         let judges = s
             .court_judges(&court)
@@ -679,11 +678,10 @@ pub async fn stats(
                 let docket = s.docket(&j.id);
                 let load = s.load_on(j, day);
                 for c in &docket {
-                    all.insert(c.id.clone());
-                    if c.closed.is_none() {
-                        open.insert(c.id.clone());
-                    }
+                    open.insert(c.id.clone());
                 }
+                let (closed_seats, closed_presiding) =
+                    closed.get(j.id.as_str()).copied().unwrap_or((0, 0));
                 JudgeStats {
                     judge: j.id.clone(),
                     division: j.division.clone(),
@@ -691,12 +689,13 @@ pub async fn stats(
                     share_permille: j.share_permille,
                     load,
                     load_vs_mean_permille: (load * 1000).checked_div(mean).unwrap_or(0),
-                    cases: docket.len(),
-                    open: docket.iter().filter(|c| c.closed.is_none()).count(),
+                    cases: docket.len() + closed_seats as usize,
+                    open: docket.len(),
                     presiding: docket
                         .iter()
                         .filter(|c| s.case_judges(c).first().copied() == Some(&j.id))
-                        .count(),
+                        .count()
+                        + closed_presiding as usize,
                 }
             })
             .collect();
@@ -704,7 +703,7 @@ pub async fn stats(
             court: court.clone(),
             day: day.to_string(),
             mean_load: mean,
-            cases: all.len(),
+            cases: open.len() + closed_total as usize,
             open: open.len(),
             judges,
         })
