@@ -62,6 +62,7 @@ pub mod policy;
 pub mod resident;
 pub mod sample;
 pub mod state;
+pub mod tiled;
 pub mod tiles;
 mod verify;
 pub mod witness;
