@@ -41,3 +41,63 @@ pub async fn export(store: &Store, out: &mut dyn Write) -> Result<u64, String> {
 
 /// The database a command uses when none is given: `./klero.db`.
 pub const DEFAULT_DATABASE: &str = "sqlite://klero.db";
+
+/// Parses a period such as `klero serve --check-every` takes: a whole number with a unit, `s`,
+/// `m`, `h` or `d` (`90s`, `30m`, `6h`, `1d`), or `0` for none (the zero duration). `Err` is a
+/// sentence saying what is expected.
+pub fn parse_period(s: &str) -> Result<std::time::Duration, String> {
+    let bad = || {
+        format!(
+            "{s:?} is not a period: write a whole number with a unit, s, m, h or d (6h, 1d), or 0 \
+             for never"
+        )
+    };
+    if s.trim() == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    let s = s.trim();
+    let unit = match s.chars().last() {
+        Some('s') => 1,
+        Some('m') => 60,
+        Some('h') => 3600,
+        Some('d') => 86_400,
+        _ => return Err(bad()),
+    };
+    let n: u64 = s[..s.len() - 1]
+        .parse()
+        .ok()
+        .filter(|d: &u64| s[..s.len() - 1].bytes().all(|b| b.is_ascii_digit()) && *d > 0)
+        .ok_or_else(bad)?;
+    n.checked_mul(unit)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_period;
+    use std::time::Duration;
+
+    #[test]
+    fn periods_parse_with_a_unit_or_zero() {
+        assert_eq!(parse_period("6h"), Ok(Duration::from_secs(6 * 3600)));
+        assert_eq!(parse_period("1d"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_period("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_period("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_period("0"), Ok(Duration::ZERO));
+        for bad in [
+            "",
+            "6",
+            "h",
+            "-1h",
+            "1.5h",
+            "6 h",
+            "0h",
+            "6w",
+            "99999999999999999999d",
+        ] {
+            let e = parse_period(bad).expect_err(bad);
+            assert!(e.contains("not a period"), "{e}");
+        }
+    }
+}

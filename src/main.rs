@@ -41,6 +41,13 @@ enum Command {
         /// otherwise loads the latest snapshot that fits the stored log and replays the rest).
         #[arg(long)]
         full_check: bool,
+        /// How often to replay and verify the whole stored log in the background while serving
+        /// (a start from a snapshot trusts the entries the snapshot covers): a number with a unit,
+        /// `s`, `m`, `h` or `d` (`6h`, `1d`), or `0` for never. The first check runs one period
+        /// after the start. If a check finds the stored log altered, the server refuses writes
+        /// and answers 503 (problem `log-does-not-verify`, naming the entry) until it is repaired.
+        #[arg(long, default_value = "24h", value_parser = klero::parse_period)]
+        check_every: std::time::Duration,
         /// Where judges' enrollment codes are delivered, one file per judge (`{judge}.code`): the
         /// spool of a delivery service the administrators cannot read.
         #[arg(
@@ -411,6 +418,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             demo: seed_demo,
             log_json,
             full_check,
+            check_every,
             enrollment_outbox,
             witnesses,
             witness_quorum,
@@ -491,6 +499,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 )
                 .map_err(anyhow::Error::msg)?
                 .spawn();
+            }
+            if !check_every.is_zero() {
+                store.spawn_full_checks(check_every);
             }
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;

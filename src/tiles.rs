@@ -36,6 +36,8 @@ pub async fn export_tiles(store: &Store, dir: &Path) -> Result<u64, String> {
         let level = t.level.unwrap_or(0);
         let hs = store
             .tile(level, t.index, t.width)
+            .await
+            .map_err(|e| format!("tile {}: {e}", t.path()))?
             .ok_or_else(|| format!("the store has no tile {}", t.path()))?;
         write(&t.path(), &tiles::encode_hashes(&hs))?;
     }

@@ -249,10 +249,21 @@ async fn ask(
         let proof = if old == 0 || old >= size {
             vec![]
         } else {
-            store.consistency_proof(old, size).ok_or((
-                learned,
-                format!("no consistency proof from {old} to {size}"),
-            ))?
+            match store.consistency_proof(old, size).await {
+                Ok(Some(p)) => p,
+                Ok(None) => {
+                    return Err((
+                        learned,
+                        format!("no consistency proof from {old} to {size}"),
+                    ));
+                }
+                Err(e) => {
+                    return Err((
+                        learned,
+                        format!("no consistency proof from {old} to {size}: {e}"),
+                    ));
+                }
+            }
         };
         let r = client
             .send_raw(

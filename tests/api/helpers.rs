@@ -106,12 +106,19 @@ pub fn delivered_code(outbox: &std::path::Path, judge: &str) -> String {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, options_for).await
+}
+
+/// [`spawn_app`] with the store opened under `options(database url)`.
+pub async fn spawn_app_with(backend: Backend, options: fn(&str) -> Options) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let db = match backend {
         Backend::Sqlite => klero_store::testing::fresh_sqlite(dir.path()).await,
         Backend::Postgres => klero_store::testing::fresh_postgres().await,
     };
-    let store = open(&db).await;
+    let store = Store::open_with(&db, options(&db))
+        .await
+        .expect("store opens");
     let t = klero::demo::seed(&store, 0)
         .await
         .expect("demo court seeds");

@@ -102,3 +102,98 @@ async fn an_inserted_row_is_named(b: Backend) {
     .await;
 }
 both_backends!(an_inserted_row_is_named);
+
+/// Snapshots every 16 entries; no full tile kept in memory.
+fn snapshot_often(db: &str) -> klero_store::Options {
+    klero_store::Options {
+        snapshot_every: 16,
+        recent_tiles: 0,
+        ..options_for(db)
+    }
+}
+
+/// A row edited under a snapshot is not read by a start from that snapshot; the scheduled
+/// background check replays it, names the entry, and from then on the API answers 503 for the
+/// log's data and refuses writes.
+async fn the_background_check_refuses_a_log_edited_under_its_snapshot(b: Backend) {
+    let app = spawn_app_with(b, snapshot_often).await;
+    let mut draws = vec![];
+    for i in 0..12 {
+        let f = app.file(&format!("checked {i}")).await;
+        draws.push(f["proof"]["draw"]["entry"]["index"].as_u64().unwrap());
+    }
+    app.assert_verifies().await;
+    let clerk = app.clerk.clone();
+    let n = draws[2];
+    let (db, dir) = app.stop().await;
+    klero_store::testing::execute(&db, drop_triggers(b))
+        .await
+        .expect("the guards drop");
+    klero_store::testing::edit_entry(&db, n, |line| {
+        line.replace(r#""chosen":["J-"#, r#""chosen":["X-"#)
+            .replace(r#""chosen":["X-1"#, r#""chosen":["J-0"#)
+            .replace(r#""chosen":["X-0"#, r#""chosen":["J-1"#)
+    })
+    .await
+    .expect("the entry is rewritten");
+
+    let store = klero_store::Store::open_with(&db, snapshot_often(&db))
+        .await
+        .expect("a start from the snapshot does not read the rows under it");
+    let snap = store
+        .start_report()
+        .snapshot
+        .expect("started from a snapshot");
+    assert!(snap > n, "snapshot {snap}, edited entry {n}");
+    let (url, handle) = start(store.clone(), &dir.path().join("outbox")).await;
+    let client = klero::client::Client::new(&url);
+    let r = client.get("/api/v1/log/checkpoint", None).await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let checks = store.spawn_full_checks(std::time::Duration::from_millis(100));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while store.refusal().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the check did not run"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(store.refusal().map(|f| f.index), Some(n));
+    let named = format!("the stored log does not verify: entry {n} (SPEC §");
+    for path in [
+        "/api/v1/log/checkpoint".to_owned(),
+        "/api/v1/log/entries?start=0&end=3".to_owned(),
+        format!("/api/v1/log/inclusion?index={n}"),
+        "/tile/0/000.p/3".to_owned(),
+        "/checkpoint".to_owned(),
+    ] {
+        let r = client.get(&path, None).await.unwrap();
+        assert_problem(&r, 503, "log-does-not-verify");
+        assert!(
+            r.json()["detail"].as_str().unwrap().starts_with(&named),
+            "{path}: {}",
+            r.text()
+        );
+    }
+    let r = client
+        .post(
+            &format!("/api/v1/courts/{COURT}/cases"),
+            Some(&clerk),
+            &filing("after the check"),
+        )
+        .await
+        .unwrap();
+    assert_problem(&r, 503, "log-does-not-verify");
+    // The store itself refuses too (for callers other than the API).
+    match store.entries(0, 1).await {
+        Err(StoreError::Corrupt(f)) => assert_eq!(f.index, n),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    checks.abort();
+    handle.abort();
+    let _ = handle.await;
+    store.close().await;
+    drop(dir);
+}
+both_backends!(the_background_check_refuses_a_log_edited_under_its_snapshot);

@@ -61,13 +61,16 @@ pub enum Kind {
     MethodNotAllowed,
     /// The log was not started with a genesis entry yet (503).
     NotInitialized,
+    /// A check found that the stored log does not verify (an entry or its hash was altered in the
+    /// database): the server serves no log data and accepts no change until it is repaired (503).
+    LogDoesNotVerify,
     /// Something failed inside the server; the details are in its log (500).
     Internal,
 }
 
 impl Kind {
     /// Every kind, for the problem-type documentation.
-    pub const ALL: [Kind; 22] = [
+    pub const ALL: [Kind; 23] = [
         Kind::Unauthorized,
         Kind::Forbidden,
         Kind::NotFound,
@@ -89,6 +92,7 @@ impl Kind {
         Kind::NoSuchRoute,
         Kind::MethodNotAllowed,
         Kind::NotInitialized,
+        Kind::LogDoesNotVerify,
         Kind::Internal,
     ];
 
@@ -116,6 +120,7 @@ impl Kind {
             Kind::NoSuchRoute => "no-such-route",
             Kind::MethodNotAllowed => "method-not-allowed",
             Kind::NotInitialized => "not-initialized",
+            Kind::LogDoesNotVerify => "log-does-not-verify",
             Kind::Internal => "internal",
         }
     }
@@ -141,7 +146,7 @@ impl Kind {
             Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Kind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Kind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Kind::NotInitialized => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::NotInitialized | Kind::LogDoesNotVerify => StatusCode::SERVICE_UNAVAILABLE,
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -170,6 +175,7 @@ impl Kind {
             Kind::NoSuchRoute => "No such route",
             Kind::MethodNotAllowed => "Method not allowed",
             Kind::NotInitialized => "The log has no genesis entry yet",
+            Kind::LogDoesNotVerify => "The stored log does not verify",
             Kind::Internal => "Internal error",
         }
     }
@@ -252,6 +258,17 @@ impl ApiError {
         )
     }
 
+    /// 503: the stored log does not verify; names the first bad entry (public log data only).
+    pub fn log_does_not_verify(f: &klero_core::Failure) -> ApiError {
+        ApiError::new(
+            Kind::LogDoesNotVerify,
+            format!(
+                "the stored log does not verify: {f}. The server serves no log data and accepts \
+                 no change until the database is repaired"
+            ),
+        )
+    }
+
     /// The problem document.
     pub fn problem(&self) -> Problem {
         Problem {
@@ -278,6 +295,7 @@ impl From<StoreError> for ApiError {
             StoreError::Rejected(r) => r.into(),
             StoreError::NotFound(m) => ApiError::not_found(m),
             StoreError::Conflict(m) => ApiError::new(Kind::AlreadyExists, m),
+            StoreError::Corrupt(f) => ApiError::log_does_not_verify(&f),
             other => ApiError::internal(format!("store: {other:?}")),
         }
     }

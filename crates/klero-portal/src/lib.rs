@@ -120,6 +120,10 @@ pub async fn router(store: Store, config: Config) -> Router {
         .merge(pages::routes())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            refuse_unverified,
+        ))
         .with_state(app)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(
@@ -140,6 +144,24 @@ pub async fn router(store: Store, config: Config) -> Router {
                         .latency_unit(tower_http::LatencyUnit::Micros),
                 ),
         )
+}
+
+/// Once a check found that the stored log does not verify, every request but the static API
+/// documentation is answered 503 (problem type `log-does-not-verify`, naming the entry): the
+/// server serves nothing from a state it cannot vouch for, and accepts no change.
+async fn refuse_unverified(
+    axum::extract::State(app): axum::extract::State<AppState>,
+    req: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = req.uri().path();
+    let docs = path.starts_with("/api/v1/problems")
+        || path == "/api/v1/openapi.json"
+        || path.starts_with("/api/v1/docs");
+    match app.store.refusal() {
+        Some(f) if !docs => ApiError::log_does_not_verify(&f).into_response(),
+        _ => next.run(req).await,
+    }
 }
 
 async fn fallback(

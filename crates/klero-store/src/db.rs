@@ -67,6 +67,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0005_case_archive.sql"),
         postgres: include_str!("../../../migrations/postgres/0005_case_archive.sql"),
     },
+    Migration {
+        version: 6,
+        name: "snapshot_tree",
+        sqlite: include_str!("../../../migrations/sqlite/0006_snapshot_tree.sql"),
+        postgres: include_str!("../../../migrations/postgres/0006_snapshot_tree.sql"),
+    },
 ];
 
 /// The version that stores the log compactly; the store moves the old rows after its SQL ran.

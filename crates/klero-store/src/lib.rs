@@ -8,6 +8,7 @@ mod project;
 pub mod secrets;
 mod snapshot;
 pub mod testing;
+mod tree;
 mod writer;
 
 pub use secrets::{FileSecrets, MemorySecrets, SecretStore, default_secrets_dir};
@@ -15,7 +16,7 @@ pub use secrets::{FileSecrets, MemorySecrets, SecretStore, default_secrets_dir};
 use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
 
-use klero_core::merkle::MerkleTree;
+use klero_core::tiled::{LeafTile, TiledTree, TreeError};
 use klero_core::{
     Actor, ActorId, Digest32, Event, Failure, Log, LogEntry, Policy, Rejection, Role, State,
 };
@@ -23,6 +24,7 @@ use sqlx::{AnyPool, Row as _};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{Backend, db_err};
+use crate::tree::read_leaf_tiles;
 use crate::writer::{Job, Outcome, Shared, SubmitJob, Writer, closed, os_random, read_range};
 
 /// Why a store operation failed. The `Display` text is a plain sentence for a person.
@@ -81,6 +83,10 @@ pub struct Options {
     /// Default `false`: start from the latest snapshot that passes its checks (see the crate
     /// documentation, *Start*).
     pub full_check: bool,
+    /// How many full level-0 tiles (256 entries each) of the Merkle tree stay in memory beside the
+    /// partial one, so the proofs of entries just appended need no database read. Default
+    /// [`klero_core::tiled::RECENT_TILES`]; older tiles are read from the `hash` column.
+    pub recent_tiles: usize,
 }
 
 impl Default for Options {
@@ -91,6 +97,7 @@ impl Default for Options {
             secrets: None,
             snapshot_every: 100_000,
             full_check: false,
+            recent_tiles: klero_core::tiled::RECENT_TILES,
         }
     }
 }
@@ -115,6 +122,11 @@ struct Inner {
     start: StartReport,
     /// The case archive's MAC key.
     archive: archive::ArchiveKey,
+    /// Set when a check found that the stored log does not verify: from then on the store refuses
+    /// writes and the reads that serve log data (see [`Store::refusal`]).
+    refusal: RwLock<Option<Failure>>,
+    /// Held while a full check runs, so two never run at once.
+    checking: tokio::sync::Mutex<()>,
 }
 
 /// How a [`Store`] started: from a snapshot or by a full replay.
@@ -278,11 +290,11 @@ impl Store {
 
         let mut shared = Shared {
             log: Log::new(),
-            tree: MerkleTree::new(),
+            tree: TiledTree::keeping(options.recent_tiles),
         };
         let mut start = StartReport::default();
         if !options.full_check {
-            match snapshot::load(&pool).await {
+            match snapshot::load(&pool, options.recent_tiles).await {
                 Ok(Some((log, tree))) => {
                     start.snapshot = Some(log.size());
                     shared = Shared { log, tree };
@@ -292,10 +304,8 @@ impl Store {
             }
         }
         let archive = archive::ArchiveKey::from_pepper(&pepper);
-        let replayed =
+        start.replayed =
             writer::replay_into(&pool, &archive, &mut shared.log, &mut shared.tree).await?;
-        start.replayed = replayed.len() as u64;
-        drop(replayed);
         // Closed cases go to the archive and out of memory (bounded memory, issue 10). A log
         // replayed in full holds every case it closed; those archived before are not rewritten.
         archive::backfill(&pool, &archive, &shared.log).await?;
@@ -335,6 +345,8 @@ impl Store {
                 cosigned: RwLock::new(None),
                 start,
                 archive,
+                refusal: RwLock::new(None),
+                checking: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -357,7 +369,48 @@ impl Store {
     }
 
     fn send(&self, job: Job) -> Result<(), StoreError> {
+        if !matches!(job, Job::Close { .. } | Job::Rebuild { .. }) {
+            self.refused()?;
+        }
         self.inner.jobs.send(job).map_err(|_| closed())
+    }
+
+    /// Why this store refuses to serve the log, if a check found that the stored log does not
+    /// verify (see [`Store::full_check`]): the first failure found, naming its entry. Once set it
+    /// stays set until the store is reopened; appends and the reads that serve log data
+    /// (entries, proofs, tiles, roots) fail with [`StoreError::Corrupt`].
+    pub fn refusal(&self) -> Option<Failure> {
+        self.inner
+            .refusal
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn refused(&self) -> Result<(), StoreError> {
+        match self.refusal() {
+            Some(f) => Err(StoreError::Corrupt(f)),
+            None => Ok(()),
+        }
+    }
+
+    /// Enters the refusing state with `f` (the first failure is kept) and says so through
+    /// `tracing`.
+    fn refuse(&self, f: Failure) -> StoreError {
+        let mut r = self
+            .inner
+            .refusal
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        if r.is_none() {
+            tracing::error!(
+                entry = f.index,
+                "the stored log does not verify: {f}; the store now refuses writes and serves no \
+                 log data until the database is repaired and the server restarted"
+            );
+            *r = Some(f.clone());
+        }
+        StoreError::Corrupt(r.clone().unwrap_or(f))
     }
 
     /// Writes the genesis entry (with a fresh beacon chain) and, in the same commit, entry 1
@@ -462,6 +515,7 @@ impl Store {
 
     /// Entries `start..end` (clipped to the acknowledged size), read from the database.
     pub async fn entries(&self, start: u64, end: u64) -> Result<Vec<LogEntry>, StoreError> {
+        self.refused()?;
         let end = end.min(self.checkpoint().0);
         if start >= end {
             return Ok(Vec::new());
@@ -649,29 +703,219 @@ impl Store {
             })
     }
 
-    /// RFC 9162 inclusion proof of entry `index` in the tree of the first `size` entries.
-    pub fn inclusion_proof(&self, index: u64, size: u64) -> Option<Vec<Digest32>> {
-        let s = self.inner.shared.read().unwrap_or_else(|p| p.into_inner());
-        s.tree.prove_inclusion(index, size)
+    /// RFC 9162 inclusion proof of entry `index` in the tree of the first `size` entries; `None`
+    /// if they are out of range. Entries of the latest few tiles are proven from memory; an older
+    /// one reads the 256 stored hashes of its tile (one range query) and checks them against the
+    /// tree.
+    pub async fn inclusion_proof(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<Option<Vec<Digest32>>, StoreError> {
+        self.with_tiles(
+            |t| t.missing_for_inclusion(index, size),
+            |t, tiles| t.prove_inclusion(index, size, tiles),
+        )
+        .await
     }
 
-    /// RFC 9162 consistency proof from the tree of `old` entries to the tree of `new` entries.
-    pub fn consistency_proof(&self, old: u64, new: u64) -> Option<Vec<Digest32>> {
-        let s = self.inner.shared.read().unwrap_or_else(|p| p.into_inner());
-        s.tree.prove_consistency(old, new)
+    /// RFC 9162 consistency proof from the tree of `old` entries to the tree of `new` entries;
+    /// `None` unless `0 < old <= new <= size`.
+    pub async fn consistency_proof(
+        &self,
+        old: u64,
+        new: u64,
+    ) -> Result<Option<Vec<Digest32>>, StoreError> {
+        self.with_tiles(
+            |t| t.missing_for_consistency(old, new),
+            |t, tiles| t.prove_consistency(old, new, tiles),
+        )
+        .await
     }
 
-    /// The hashes of tlog-tiles tile `index` at `level`, `width` of them (SPEC §5.4), from the
-    /// in-memory tree; `None` if the acknowledged log does not hold them all.
-    pub fn tile(&self, level: u8, index: u64, width: u16) -> Option<Vec<Digest32>> {
-        let s = self.inner.shared.read().unwrap_or_else(|p| p.into_inner());
-        s.tree.tile(level, index, width)
+    /// The hashes of tlog-tiles tile `index` at `level`, `width` of them (SPEC §5.4); `None` if
+    /// the acknowledged log does not hold them all. Level 0 is the stored entry hashes' leaf
+    /// hashes (checked against the tree), higher levels come from memory.
+    pub async fn tile(
+        &self,
+        level: u8,
+        index: u64,
+        width: u16,
+    ) -> Result<Option<Vec<Digest32>>, StoreError> {
+        self.with_tiles(
+            |t| t.missing_for_tile(level, index, width),
+            |t, tiles| t.tile(level, index, width, tiles),
+        )
+        .await
     }
 
-    /// The Merkle root of the first `size` entries.
-    pub fn root_at(&self, size: u64) -> Option<Digest32> {
-        let s = self.inner.shared.read().unwrap_or_else(|p| p.into_inner());
-        s.tree.root_at(size)
+    /// The Merkle root of the first `size` entries; `None` if the log is shorter.
+    pub async fn root_at(&self, size: u64) -> Result<Option<Digest32>, StoreError> {
+        self.with_tiles(
+            |t| t.missing_for_root(size),
+            |t, tiles| t.root_at(size, tiles),
+        )
+        .await
+    }
+
+    /// Answers `answer` from the tree, first reading from the database the level-0 tiles that
+    /// `missing` says the tree does not hold. Out of range is `None`; stored hashes that do not
+    /// fit the tree put the store in the refusing state.
+    async fn with_tiles<R>(
+        &self,
+        missing: impl Fn(&TiledTree) -> Vec<u64>,
+        answer: impl Fn(&TiledTree, &[LeafTile]) -> Result<R, TreeError>,
+    ) -> Result<Option<R>, StoreError> {
+        self.refused()?;
+        let mut tiles: Vec<LeafTile> = Vec::new();
+        let mut want = {
+            let s = self.inner.shared.read().unwrap_or_else(|p| p.into_inner());
+            let want = missing(&s.tree);
+            if want.is_empty() {
+                return self.tree_answer(answer(&s.tree, &[]));
+            }
+            want
+        };
+        // A tile the tree held a moment ago may have left its memory since: fetch it and retry.
+        for _ in 0..3 {
+            tiles.extend(read_leaf_tiles(&self.inner.pool, &want).await?);
+            let s = self.inner.shared.read().unwrap_or_else(|p| p.into_inner());
+            match answer(&s.tree, &tiles) {
+                Err(TreeError::MissingTile(t)) => want = vec![t],
+                r => return self.tree_answer(r),
+            }
+        }
+        Err(StoreError::Database(
+            "the tiles a proof needs kept leaving memory while they were read".into(),
+        ))
+    }
+
+    fn tree_answer<R>(&self, r: Result<R, TreeError>) -> Result<Option<R>, StoreError> {
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(TreeError::OutOfRange) => Ok(None),
+            Err(e @ (TreeError::MissingTile(t) | TreeError::TileMismatch(t))) => {
+                Err(self.refuse(Failure {
+                    index: t * klero_core::tiles::TILE_WIDTH,
+                    section: "§5",
+                    message: format!("{e}: the log's hash column was altered"),
+                }))
+            }
+        }
+    }
+
+    /// Replays and verifies the whole stored log from the database, a page of entries at a time
+    /// (memory: one page, the verifier's state and the replayed tree's upper levels), up to the
+    /// size published when the check began, and compares what it rebuilt with what the server
+    /// serves: each tile's Merkle hash, the root and the head at that size. Meant to run in the
+    /// background while the server serves (`klero serve --check-every`). Returns the number of
+    /// entries checked.
+    ///
+    /// If the stored log does not verify, or does not give the tree the server serves from, the
+    /// store enters the refusing state ([`Store::refusal`]), says so through `tracing`, and this
+    /// returns [`StoreError::Corrupt`] naming the first bad entry. A database error is returned
+    /// as it is (the check can be run again). Two checks never run at once.
+    pub async fn full_check(&self) -> Result<u64, StoreError> {
+        let _one = self.inner.checking.lock().await;
+        self.refused()?;
+        let (size, root, head) = {
+            let s = self.inner.shared.read().unwrap_or_else(|p| p.into_inner());
+            (s.log.size(), s.log.root(), s.log.head())
+        };
+        let mut log = Log::new();
+        let mut tree = TiledTree::keeping(0);
+        while log.size() < size {
+            let from = log.size();
+            let end = from.saturating_add(writer::PAGE).min(size);
+            let page = match read_range(&self.inner.pool, from, end).await {
+                Ok(p) => p,
+                Err(StoreError::Corrupt(f)) => return Err(self.refuse(f)),
+                Err(e) => return Err(e),
+            };
+            if page.is_empty() {
+                return Err(self.refuse(Failure {
+                    index: from,
+                    section: "§9",
+                    message: format!(
+                        "the stored log ends here, but the server published {size} entries: \
+                         entries were deleted"
+                    ),
+                }));
+            }
+            for e in &page {
+                // Closed cases leave memory as the server's own replay does; an entry that names
+                // one reads it back from the (MAC-checked) archive.
+                let wanted = log.state().wants(&e.event);
+                if !wanted.is_empty() {
+                    let (cases, latest) =
+                        archive::fetch(&self.inner.pool, &self.inner.archive, &wanted).await?;
+                    log.restore(cases, latest);
+                }
+                log.push(e).map_err(|f| self.refuse(f))?;
+                tree.push(e.hash);
+            }
+            log.evict_closed();
+            // A page is verified at a time; let the server's requests run between pages.
+            tokio::task::yield_now().await;
+        }
+        let differs = {
+            let s = self.inner.shared.read().unwrap_or_else(|p| p.into_inner());
+            let live = s.tree.tile_hashes();
+            tree.tile_hashes()
+                .iter()
+                .zip(live)
+                .position(|(a, b)| a != b)
+        };
+        if let Some(t) = differs {
+            let first = t as u64 * klero_core::tiles::TILE_WIDTH;
+            return Err(self.refuse(Failure {
+                index: first,
+                section: "§5",
+                message: format!(
+                    "the stored entries {first}..{} do not give the Merkle tree the server \
+                     serves proofs from (loaded from a snapshot that does not fit them)",
+                    first + klero_core::tiles::TILE_WIDTH
+                ),
+            }));
+        }
+        if size > 0 && (log.root() != root || log.head() != head) {
+            return Err(self.refuse(Failure {
+                index: size - 1,
+                section: "§5",
+                message: format!(
+                    "the stored log of {size} entries has another root or head than the one the \
+                     server published at that size"
+                ),
+            }));
+        }
+        tracing::info!(entries = size, "full check: the stored log verifies");
+        Ok(size)
+    }
+
+    /// Runs [`Store::full_check`] every `every`, the first one `every` after this call, in a
+    /// background task, until the store refuses (then it stops), is closed or dropped, or the task
+    /// is aborted. A check
+    /// that fails on a database error is logged and tried again at the next period.
+    pub fn spawn_full_checks(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                // Stop with the store: dropped, or closed.
+                let Some(inner) = weak.upgrade() else { return };
+                let store = Store { inner };
+                if store.inner.pool.is_closed() {
+                    return;
+                }
+                match store.full_check().await {
+                    Ok(_) => {}
+                    Err(StoreError::Corrupt(_)) => return,
+                    Err(e) => tracing::warn!("the full check could not run: {e}"),
+                }
+            }
+        })
     }
 
     /// The log's signing key (SPEC §5.1), named by the genesis `log_id`; `None` before genesis. Its

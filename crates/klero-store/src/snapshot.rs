@@ -1,19 +1,34 @@
-//! State snapshots (issue 10): the writer's replayed log after `size` entries, stored beside the
-//! log in the same transaction, so that a start replays only the entries after it.
+//! State snapshots (issue 10): the writer's replayed log after `size` entries and the height-8
+//! hashes of its Merkle tree, stored beside the log, so that a start replays only the entries
+//! after it and reads neither every entry nor every entry hash.
 //!
-//! What a start from a snapshot checks: the snapshot's digest (so damaged bytes are refused), that
-//! the decoded log has the recorded size, head and root, that the stored hash of entry `size - 1`
-//! is that head, and that the Merkle root of the stored hashes of entries `0..size` is that root.
-//! What it trusts: that the state in the snapshot is what a replay of those entries gives, and that
-//! each stored hash is the hash of its stored entry. A full replay (`Options::full_check`,
-//! `klero serve --full-check`, `klero verify`) checks both.
+//! What a start from a snapshot reads: the snapshot row, the stored hashes of the entries of its
+//! last partial level-0 tile (entries `256 * floor(size / 256) .. size`, or entry `size - 1` if
+//! `size` is a multiple of 256), and the entries after `size` (the tail, replayed and verified).
+//!
+//! What it checks: the snapshot's digest (v2: over size, head, root, state and tree hashes, so
+//! damaged bytes are refused); that the decoded log has the recorded size, head and root; that
+//! the tree holds one hash per full tile; that the Merkle root recomputed from the stored tree
+//! hashes and the stored hashes of the last partial tile is the snapshot's root; and that the head
+//! is the stored hash of entry `size - 1`.
+//!
+//! What it trusts: that the state in the snapshot is what a replay of entries `0..size` gives;
+//! that each stored tree hash is the Merkle hash of the stored hashes of its 256 entries (a
+//! proof or tile that reads an older tile checks that one, and refuses a mismatch); and that each
+//! stored hash is the hash of its stored entry. A full replay (`Options::full_check`, `klero serve
+//! --full-check`, `klero verify`) checks all of it at start, and [`crate::Store::full_check`] (run
+//! every `klero serve --check-every`) checks it in the background while the server serves.
+//!
+//! A snapshot written before schema version 6 has no tree (v1 digest, over size, head, root and
+//! state): a start from it rebuilds the tree from every stored hash, as before, a page at a time.
 
 use std::io::Read as _;
 
 use flate2::Compression;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
-use klero_core::merkle::MerkleTree;
+use klero_core::tiled::TiledTree;
+use klero_core::tiles::TILE_WIDTH;
 use klero_core::{Digest32, Log};
 use sha2::{Digest as _, Sha256};
 use sqlx::{AnyConnection, AnyPool, Row as _};
@@ -21,14 +36,30 @@ use sqlx::{AnyConnection, AnyPool, Row as _};
 use crate::StoreError;
 use crate::db::db_err;
 
-/// The digest that binds a snapshot's bytes to the log position it claims.
-pub(crate) fn digest(size: u64, head: &Digest32, root: &Digest32, state: &[u8]) -> [u8; 32] {
+/// The digest that binds a snapshot's bytes to the log position it claims: v2 (with the tree's
+/// height-8 hashes `tree`) or, for `tree` `None`, v1 (a snapshot written before schema 6).
+pub(crate) fn digest(
+    size: u64,
+    head: &Digest32,
+    root: &Digest32,
+    state: &[u8],
+    tree: Option<&[u8]>,
+) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(b"klero/snapshot/v1\0");
+    match tree {
+        None => h.update(b"klero/snapshot/v1\0"),
+        Some(_) => h.update(b"klero/snapshot/v2\0"),
+    }
     h.update(size.to_be_bytes());
     h.update(head.0);
     h.update(root.0);
-    h.update(state);
+    if let Some(tree) = tree {
+        h.update((state.len() as u64).to_be_bytes());
+        h.update(state);
+        h.update(tree);
+    } else {
+        h.update(state);
+    }
     h.finalize().into()
 }
 
@@ -49,17 +80,30 @@ fn decode(bytes: &[u8]) -> Result<Log, String> {
     ciborium::from_reader(&raw[..]).map_err(|e| format!("its state cannot be read: {e}"))
 }
 
-/// Encodes the snapshot of `log` on a blocking thread, then writes it in its own transaction
+/// Encodes the snapshot of `log` on a blocking thread, then writes it with `tiles` (the Merkle
+/// tree's height-8 hashes at the log's size: one per full level-0 tile) in its own transaction
 /// (deleting the older ones). A newer snapshot already stored is kept.
-pub(crate) async fn write_apart(pool: &sqlx::AnyPool, log: Log) -> Result<(), StoreError> {
+pub(crate) async fn write_apart(
+    pool: &sqlx::AnyPool,
+    log: Log,
+    tiles: Vec<Digest32>,
+) -> Result<(), StoreError> {
     let (size, head, root) = (log.size(), log.head(), log.root());
+    if tiles.len() as u64 != size / TILE_WIDTH {
+        return Err(StoreError::Database(format!(
+            "a snapshot of {size} entries needs {} tree hashes, not {}",
+            size / TILE_WIDTH,
+            tiles.len()
+        )));
+    }
+    let tree: Vec<u8> = tiles.iter().flat_map(|d| d.0).collect();
     let state = tokio::task::spawn_blocking(move || encode(&log))
         .await
         .map_err(|e| StoreError::Database(format!("encoding a state snapshot failed: {e}")))??;
     let mut tx = pool.begin().await.map_err(db_err)?;
     // The first statement writes, so that SQLite takes the write lock (waiting its busy timeout
     // for the writer's batch) instead of failing to upgrade a read transaction.
-    store(&mut tx, size, &head, &root, state).await?;
+    store(&mut tx, size, &head, &root, state, tree).await?;
     let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(size) FROM snapshots")
         .fetch_one(&mut *tx)
         .await
@@ -71,23 +115,26 @@ pub(crate) async fn write_apart(pool: &sqlx::AnyPool, log: Log) -> Result<(), St
     tx.commit().await.map_err(db_err)
 }
 
-/// Stores an encoded snapshot bound to `(size, head, root)` and deletes the older ones.
+/// Stores an encoded snapshot bound to `(size, head, root)` with its tree hashes and deletes the
+/// older ones.
 async fn store(
     conn: &mut AnyConnection,
     size: u64,
     head: &Digest32,
     root: &Digest32,
     state: Vec<u8>,
+    tree: Vec<u8>,
 ) -> Result<(), StoreError> {
     let (head, root) = (*head, *root);
-    let d = digest(size, &head, &root, &state);
+    let d = digest(size, &head, &root, &state, Some(&tree));
     sqlx::query("DELETE FROM snapshots WHERE size <= $1")
         .bind(size as i64)
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
     sqlx::query(
-        "INSERT INTO snapshots (size, head, root, digest, state, at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO snapshots (size, head, root, digest, state, at, tree) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(size as i64)
     .bind(head.0.to_vec())
@@ -95,6 +142,7 @@ async fn store(
     .bind(d.to_vec())
     .bind(state)
     .bind(crate::now_ms())
+    .bind(tree)
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -107,9 +155,12 @@ fn digest32(v: &[u8]) -> Option<Digest32> {
 
 /// The log and Merkle tree of the latest snapshot, if there is one; `Err` (with the reason, a
 /// sentence) if there is one but it does not pass the checks of the module documentation.
-pub(crate) async fn load(pool: &AnyPool) -> Result<Option<(Log, MerkleTree)>, StoreError> {
+pub(crate) async fn load(
+    pool: &AnyPool,
+    recent_tiles: usize,
+) -> Result<Option<(Log, TiledTree)>, StoreError> {
     let row = sqlx::query(
-        "SELECT size, head, root, digest, state FROM snapshots ORDER BY size DESC LIMIT 1",
+        "SELECT size, head, root, digest, state, tree FROM snapshots ORDER BY size DESC LIMIT 1",
     )
     .fetch_optional(pool)
     .await
@@ -120,13 +171,17 @@ pub(crate) async fn load(pool: &AnyPool) -> Result<Option<(Log, MerkleTree)>, St
     let root: Vec<u8> = row.try_get(2).map_err(db_err)?;
     let stored_digest: Vec<u8> = row.try_get(3).map_err(db_err)?;
     let state: Vec<u8> = row.try_get(4).map_err(db_err)?;
+    let tree: Option<Vec<u8>> = row.try_get(5).map_err(db_err)?;
     let refuse =
         |why: String| StoreError::Database(format!("the snapshot of {size} entries {why}"));
     let (Some(head), Some(root)) = (digest32(&head), digest32(&root)) else {
         return Err(refuse("has a malformed head or root".into()));
     };
-    let size = u64::try_from(size).map_err(|_| refuse("has a negative size".into()))?;
-    if digest(size, &head, &root, &state)[..] != stored_digest[..] {
+    let size = u64::try_from(size)
+        .ok()
+        .filter(|&s| s > 0)
+        .ok_or_else(|| refuse("has a size that is not positive".into()))?;
+    if digest(size, &head, &root, &state, tree.as_deref())[..] != stored_digest[..] {
         return Err(refuse(
             "does not match its digest: its bytes were altered".into(),
         ));
@@ -137,50 +192,55 @@ pub(crate) async fn load(pool: &AnyPool) -> Result<Option<(Log, MerkleTree)>, St
             "holds a log whose size, head or root is not the recorded one".into(),
         ));
     }
-    let mut tree = MerkleTree::new();
-    const PAGE: u64 = 50_000;
-    while tree.size() < size {
-        let from = tree.size();
-        let rows =
-            sqlx::query("SELECT idx, hash FROM log WHERE idx >= $1 AND idx < $2 ORDER BY idx")
-                .bind(from as i64)
-                .bind(from.saturating_add(PAGE).min(size) as i64)
-                .fetch_all(pool)
-                .await
-                .map_err(db_err)?;
-        if rows.is_empty() {
-            return Err(refuse(format!(
-                "covers more entries than the log holds ({from})"
-            )));
-        }
-        for row in rows {
-            let idx: i64 = row.try_get(0).map_err(db_err)?;
-            let hash: Vec<u8> = row.try_get(1).map_err(db_err)?;
-            let Some(hash) = digest32(&hash).filter(|_| idx as u64 == tree.size()) else {
+    let misfit = |e: StoreError| match e {
+        StoreError::Corrupt(f) => refuse(format!("does not fit the stored log: {f}")),
+        other => other,
+    };
+    let tree = match tree {
+        Some(bytes) => {
+            if bytes.len() as u64 != 32 * (size / TILE_WIDTH) {
                 return Err(refuse(format!(
-                    "does not fit the stored log: entry {} is missing or malformed",
-                    tree.size()
+                    "holds {} bytes of tree hashes, not 32 for each of its {} full tiles",
+                    bytes.len(),
+                    size / TILE_WIDTH
                 )));
-            };
-            tree.push(hash);
+            }
+            let tiles: Vec<Digest32> = bytes.chunks_exact(32).filter_map(digest32).collect();
+            let first = (size / TILE_WIDTH * TILE_WIDTH).min(size - 1);
+            let hashes = crate::tree::read_hashes(pool, first, size)
+                .await
+                .map_err(misfit)?;
+            let partial = &hashes[(size / TILE_WIDTH * TILE_WIDTH - first) as usize..];
+            TiledTree::from_parts(size, tiles, partial, recent_tiles).map_err(refuse)?
         }
-    }
+        None => {
+            // Written before schema 6: rebuild the tree from every stored hash.
+            let mut tree = TiledTree::keeping(recent_tiles);
+            const PAGE: u64 = 50_000;
+            while tree.size() < size {
+                let from = tree.size();
+                let hashes = crate::tree::read_hashes(pool, from, (from + PAGE).min(size))
+                    .await
+                    .map_err(misfit)?;
+                for h in hashes {
+                    tree.push(h);
+                }
+            }
+            tree
+        }
+    };
     if tree.root() != root {
         return Err(refuse(
-            "does not fit the stored log: the Merkle root of the stored hashes differs".into(),
+            "does not fit the stored log: the Merkle root of its tree hashes and the stored \
+             hashes of its last tile differs"
+                .into(),
         ));
     }
-    if size > 0 && tree.root_at(size) != Some(root) {
-        return Err(refuse("does not fit the stored log".into()));
-    }
     // The head is the stored hash of the last entry it covers.
-    let last = sqlx::query("SELECT hash FROM log WHERE idx = $1")
-        .bind(size as i64 - 1)
-        .fetch_one(pool)
+    let last = crate::tree::read_hashes(pool, size - 1, size)
         .await
-        .map_err(db_err)?;
-    let last: Vec<u8> = last.try_get(0).map_err(db_err)?;
-    if last[..] != head.0[..] {
+        .map_err(misfit)?;
+    if last.first() != Some(&head) {
         return Err(refuse(
             "does not fit the stored log: its head is not the stored hash of its last entry".into(),
         ));

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, RwLock};
 
-use klero_core::merkle::MerkleTree;
+use klero_core::tiled::TiledTree;
 use klero_core::{
     Actor, ActorId, BeaconReveal, ChainAnchor, Digest32, DrandSignature, Event, Failure, HashChain,
     Log, LogEntry, Policy, Rejection, State,
@@ -19,11 +19,12 @@ use crate::project::{Op, project};
 use crate::secrets::SecretStore;
 use crate::{StoreError, now_ms};
 
-/// What readers see: the log as of the last committed batch, and its Merkle tree.
+/// What readers see: the log as of the last committed batch, and its Merkle tree (in bounded
+/// memory: older level-0 tiles are read from the `hash` column when a proof needs them).
 #[derive(Default)]
 pub(crate) struct Shared {
     pub log: Log,
-    pub tree: MerkleTree,
+    pub tree: TiledTree,
 }
 
 /// The closure a submission runs inside the writer.
@@ -557,9 +558,20 @@ impl Writer {
                 let _ = t.await;
             }
             let (pool, log) = (self.pool.clone(), self.work.clone());
+            let (shared, mut sizes) = (self.shared.clone(), self.size_tx.subscribe());
             self.snapshot_task = Some(tokio::spawn(async move {
+                // The tree's height-8 hashes at `size`, once this batch is published (the tree
+                // only grows, so a later one holds them too).
+                if sizes.wait_for(|&n| n >= size).await.is_err() {
+                    return;
+                }
+                let tiles = {
+                    let s = shared.read().unwrap_or_else(|p| p.into_inner());
+                    let full = (size / klero_core::tiles::TILE_WIDTH) as usize;
+                    s.tree.tile_hashes()[..full].to_vec()
+                };
                 // Not an error of the batch: the next start replays a longer tail.
-                if let Err(e) = crate::snapshot::write_apart(&pool, log).await {
+                if let Err(e) = crate::snapshot::write_apart(&pool, log, tiles).await {
                     tracing::warn!("a state snapshot was not written: {e}");
                 }
             }));
@@ -588,15 +600,13 @@ impl Writer {
     async fn resync(&mut self) -> Result<(), StoreError> {
         let (mut log, mut tree) = {
             let s = self.shared.read().unwrap_or_else(|p| p.into_inner());
-            (s.log.clone(), MerkleTree::new())
+            (s.log.clone(), s.tree.clone())
         };
         // Replay the tail onto a copy, then publish it in one step.
         let r = replay_into(&self.pool, &self.archive, &mut log, &mut tree).await;
         if r.is_ok() {
             let mut s = self.shared.write().unwrap_or_else(|p| p.into_inner());
-            for e in r.as_ref().into_iter().flatten() {
-                s.tree.push(e.hash);
-            }
+            s.tree = tree;
             s.log = log;
             self.size_tx.send_replace(s.log.size());
         }
@@ -779,15 +789,15 @@ fn refuse(job: Job) {
     }
 }
 
-/// Reads, checks and pushes every stored entry from `from` on into `log` (and `tree`), a page at
-/// a time.
+/// Reads, checks and pushes every stored entry from `log.size()` on into `log` (and `tree`), a
+/// page at a time; returns how many.
 pub(crate) async fn replay_into(
     pool: &AnyPool,
     archive: &crate::archive::ArchiveKey,
     log: &mut Log,
-    tree: &mut MerkleTree,
-) -> Result<Vec<LogEntry>, StoreError> {
-    let mut added = Vec::new();
+    tree: &mut TiledTree,
+) -> Result<u64, StoreError> {
+    let mut added = 0;
     loop {
         let from = log.size();
         let page = read_range(pool, from, from + PAGE).await?;
@@ -801,7 +811,7 @@ pub(crate) async fn replay_into(
             }
             log.push(&e).map_err(StoreError::Corrupt)?;
             tree.push(e.hash);
-            added.push(e);
+            added += 1;
         }
         if n < PAGE {
             return Ok(added);

@@ -365,7 +365,7 @@ pub(crate) async fn file(
         ));
     }
     let drawn = if has_draw(&entries) {
-        Ok(draw_proof(app, &entries)?)
+        Ok(draw_proof(app, &entries).await?)
     } else {
         await_draw(app, case, filed.clone(), wait).await?
     };
@@ -627,7 +627,7 @@ async fn replacement(
     let wait = wait.duration()?;
     let entries = app.store.submit(move |_| Ok((actor, event))).await?;
     let drawn = if has_draw(&entries) {
-        Ok(draw_proof(app, &entries)?)
+        Ok(draw_proof(app, &entries).await?)
     } else {
         await_draw(app, &case, last(&entries)?.clone(), wait).await?
     };

@@ -107,7 +107,7 @@ pub(crate) async fn await_draw(
         let found = app.store.read(|s| drawn_index(s, case, trigger.index));
         if let Some(d) = found {
             let draw = super::cases::entry_at(app, d).await?;
-            return prove(app, trigger, draw).map(Ok);
+            return prove(app, trigger, draw).await.map(Ok);
         }
         if tokio::time::timeout_at(deadline, rx.changed())
             .await

@@ -202,7 +202,7 @@ pub(crate) fn last(entries: &[LogEntry]) -> ApiResult<&LogEntry> {
 }
 
 /// Builds the proof of the draw among `entries` (a trigger and its draw, as `submit` returns them).
-pub(crate) fn draw_proof(app: &AppState, entries: &[LogEntry]) -> ApiResult<DrawProof> {
+pub(crate) async fn draw_proof(app: &AppState, entries: &[LogEntry]) -> ApiResult<DrawProof> {
     let draw = entries
         .iter()
         .find(|e| matches!(e.event, Event::Draw(_)))
@@ -211,30 +211,41 @@ pub(crate) fn draw_proof(app: &AppState, entries: &[LogEntry]) -> ApiResult<Draw
         .iter()
         .find(|e| e.event.opens_draw().is_some())
         .ok_or_else(|| ApiError::internal("a draw was appended without its trigger"))?;
-    prove(app, trigger.clone(), draw.clone())
+    prove(app, trigger.clone(), draw.clone()).await
 }
 
 /// Proves `trigger` and `draw` against the current checkpoint.
-pub(crate) fn prove(app: &AppState, trigger: LogEntry, draw: LogEntry) -> ApiResult<DrawProof> {
+pub(crate) async fn prove(
+    app: &AppState,
+    trigger: LogEntry,
+    draw: LogEntry,
+) -> ApiResult<DrawProof> {
     let (size, root) = app.store.checkpoint();
-    let proof = |e: &LogEntry| {
-        app.store
-            .inclusion_proof(e.index, size)
-            .ok_or_else(|| ApiError::internal(format!("no inclusion proof for entry {}", e.index)))
-    };
     Ok(DrawProof {
         checkpoint: Checkpoint { size, root },
         trigger: ProvenEntry {
-            inclusion: proof(&trigger)?,
+            inclusion: inclusion(app, trigger.index, size).await?,
             entry: trigger,
         },
         draw: ProvenEntry {
-            inclusion: proof(&draw)?,
+            inclusion: inclusion(app, draw.index, size).await?,
             entry: draw,
         },
         beacon_previous: None,
         drand_configured: None,
     })
+}
+
+/// The inclusion proof of entry `index` in the tree of `size` entries (both known to be in range).
+pub(crate) async fn inclusion(
+    app: &AppState,
+    index: u64,
+    size: u64,
+) -> ApiResult<Vec<klero_core::Digest32>> {
+    app.store
+        .inclusion_proof(index, size)
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("no inclusion proof for entry {index}")))
 }
 
 /// The entry before `draw` (at index `draw_index`) that holds the beacon chain's current value:

@@ -301,9 +301,9 @@ pub async fn consistency(
         return Err(bad());
     }
     let (Some(old_root), Some(new_root), Some(proof)) = (
-        app.store.root_at(q.old),
-        app.store.root_at(new),
-        app.store.consistency_proof(q.old, new),
+        app.store.root_at(q.old).await?,
+        app.store.root_at(new).await?,
+        app.store.consistency_proof(q.old, new).await?,
     ) else {
         return Err(bad());
     };
@@ -372,8 +372,8 @@ pub async fn inclusion(
     }
     let entry = entry_at(&app, q.index).await?;
     let (Some(root), Some(proof)) = (
-        app.store.root_at(size),
-        app.store.inclusion_proof(q.index, size),
+        app.store.root_at(size).await?,
+        app.store.inclusion_proof(q.index, size).await?,
     ) else {
         return Err(ApiError::internal("a proof in range could not be built"));
     };
@@ -432,7 +432,8 @@ pub async fn case_proof(
         &app,
         entry_at(&app, filed_index).await?,
         entry_at(&app, first).await?,
-    )?;
+    )
+    .await?;
     with_beacon_context(&app, &mut filing).await?;
     // Replacement draws after a recusal or reassignment, each with the entry that opened it.
     let mut redraws = vec![];
@@ -444,7 +445,7 @@ pub async fn case_proof(
             ));
         };
         let trigger = entry_at(&app, d.trigger).await?;
-        let mut proof = prove(&app, trigger, draw)?;
+        let mut proof = prove(&app, trigger, draw).await?;
         with_beacon_context(&app, &mut proof).await?;
         redraws.push(proof);
     }
@@ -462,20 +463,16 @@ async fn with_beacon_context(app: &AppState, proof: &mut DrawProof) -> ApiResult
     let Event::Draw(d) = &proof.draw.entry.event else {
         return Ok(());
     };
-    let prove_at = |entry: klero_core::LogEntry| -> ApiResult<super::ProvenEntry> {
-        let inclusion = app
-            .store
-            .inclusion_proof(entry.index, proof.checkpoint.size)
-            .ok_or_else(|| {
-                ApiError::internal(format!("no inclusion proof for entry {}", entry.index))
-            })?;
+    let size = proof.checkpoint.size;
+    let prove_at = async |entry: klero_core::LogEntry| -> ApiResult<super::ProvenEntry> {
+        let inclusion = super::inclusion(app, entry.index, size).await?;
         Ok(super::ProvenEntry { entry, inclusion })
     };
     match &d.beacon {
         None => {}
         Some(klero_core::BeaconReveal::HashChain { .. }) => {
             let prev = super::beacon_previous(app, proof.draw.entry.index).await?;
-            proof.beacon_previous = Some(prove_at(prev)?);
+            proof.beacon_previous = Some(prove_at(prev).await?);
         }
         Some(klero_core::BeaconReveal::Drand { .. }) => {
             let configured = super::latest_before(app, d.trigger, |e| {
@@ -483,7 +480,7 @@ async fn with_beacon_context(app: &AppState, proof: &mut DrawProof) -> ApiResult
             })
             .await?
             .ok_or_else(|| ApiError::internal("a drand draw with no drand_configured before it"))?;
-            proof.drand_configured = Some(prove_at(configured)?);
+            proof.drand_configured = Some(prove_at(configured).await?);
         }
     }
     Ok(())

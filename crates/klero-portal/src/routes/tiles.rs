@@ -41,12 +41,16 @@ pub async fn tile(
     let (size, _) = app.store.checkpoint();
     let body = match t.level {
         Some(level) => {
-            let hs = app.store.tile(level, t.index, t.width).ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "the log of {size} entries has no tile {}",
-                    t.path()
-                ))
-            })?;
+            let hs = app
+                .store
+                .tile(level, t.index, t.width)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::not_found(format!(
+                        "the log of {size} entries has no tile {}",
+                        t.path()
+                    ))
+                })?;
             klero_core::tiles::encode_hashes(&hs)
         }
         None => {

@@ -44,16 +44,16 @@ both!(proofs_from_the_store_verify, |url| {
     let entries = check_log(&s).await;
     let (size, root) = s.checkpoint();
     for old in 1..=size {
-        let old_root = s.root_at(old).unwrap();
-        let p = s.consistency_proof(old, size).unwrap();
+        let old_root = s.root_at(old).await.unwrap().unwrap();
+        let p = s.consistency_proof(old, size).await.unwrap().unwrap();
         assert!(verify_consistency(old, &old_root, size, &root, &p));
     }
     for (i, e) in entries.iter().enumerate() {
-        let p = s.inclusion_proof(i as u64, size).unwrap();
+        let p = s.inclusion_proof(i as u64, size).await.unwrap().unwrap();
         assert!(verify_inclusion(&root, size, i as u64, &e.hash, &p));
     }
-    assert_eq!(s.inclusion_proof(size, size), None);
-    assert_eq!(s.root_at(size + 1), None);
+    assert_eq!(s.inclusion_proof(size, size).await.unwrap(), None);
+    assert_eq!(s.root_at(size + 1).await.unwrap(), None);
     s.close().await;
 });
 

@@ -40,7 +40,7 @@ both!(a_start_from_a_snapshot_replays_only_the_tail, |url| {
     // The state loaded from the snapshot goes on exactly as a replayed one would.
     file(&s, "D").await;
     let after = s.checkpoint();
-    let proof = s.consistency_proof(size, after.0).unwrap();
+    let proof = s.consistency_proof(size, after.0).await.unwrap().unwrap();
     assert!(klero_core::merkle::verify_consistency(
         size, &root, after.0, &after.1, &proof
     ));
@@ -122,3 +122,173 @@ both!(
         }
     }
 );
+
+/// Options that keep no full tile in memory (every older proof reads its tile from the `hash`
+/// column) and snapshot every 64 entries.
+fn lean(url: &str) -> Options {
+    Options {
+        chain_length: CHAIN,
+        snapshot_every: 64,
+        recent_tiles: 0,
+        ..options_for(url)
+    }
+}
+
+/// Every proof, root and level-0 tile checks against the stored entries, before and after a
+/// start from a snapshot.
+async fn check_proofs(s: &Store) -> Vec<klero_core::LogEntry> {
+    use klero_core::merkle::{CompactRange, leaf_hash, verify_consistency, verify_inclusion};
+    let entries = check_log(s).await;
+    let size = entries.len() as u64;
+    let mut range = CompactRange::new();
+    let mut roots = vec![klero_core::merkle::empty_root()];
+    for e in &entries {
+        range.push(&e.hash.0);
+        roots.push(range.root());
+    }
+    for n in [1, 2, 255, 256, 257, 300, 511, 512, size - 1, size] {
+        assert_eq!(s.root_at(n).await.unwrap(), Some(roots[n as usize]), "{n}");
+    }
+    for (i, n) in [
+        (0, size),
+        (3, 257),
+        (255, 256),
+        (256, size),
+        (300, 512),
+        (size - 1, size),
+    ] {
+        let p = s.inclusion_proof(i, n).await.unwrap().unwrap();
+        assert!(verify_inclusion(
+            &roots[n as usize],
+            n,
+            i,
+            &entries[i as usize].hash,
+            &p
+        ));
+    }
+    for (o, n) in [
+        (1, size),
+        (200, 300),
+        (256, 512),
+        (257, size),
+        (size - 1, size),
+    ] {
+        let p = s.consistency_proof(o, n).await.unwrap().unwrap();
+        assert!(verify_consistency(
+            o,
+            &roots[o as usize],
+            n,
+            &roots[n as usize],
+            &p
+        ));
+    }
+    let t = s.tile(0, 1, 256).await.unwrap().unwrap();
+    let want: Vec<_> = entries[256..512]
+        .iter()
+        .map(|e| leaf_hash(&e.hash.0))
+        .collect();
+    assert_eq!(t, want);
+    assert_eq!(s.tile(0, 1, 7).await.unwrap().unwrap(), want[..7]);
+    assert_eq!(s.tile(0, size / 256 + 1, 1).await.unwrap(), None);
+    entries
+}
+
+both!(
+    older_tiles_are_read_from_the_hash_column_and_an_altered_hash_refused,
+    |url| {
+        let s = Store::open_with(&url, lean(&url)).await.unwrap();
+        seed(&s).await;
+        let mut i = 0;
+        while s.checkpoint().0 < 600 {
+            file(&s, &format!("P{i}")).await;
+            i += 1;
+        }
+        check_proofs(&s).await;
+        s.close().await;
+
+        // A start from the snapshot reads its tree hashes, not every stored hash.
+        let s = Store::open_with(&url, lean(&url)).await.unwrap();
+        let snap = s.start_report().snapshot.expect("started from a snapshot");
+        assert!(snap >= 576, "{:?}", s.start_report());
+        check_proofs(&s).await;
+        file(&s, "after").await;
+
+        // The hash of entry 300 is altered under the running store: a proof that reads its tile
+        // refuses, and the store then refuses to serve the log or to append.
+        let unguard = if url.starts_with("sqlite") {
+            "DROP TRIGGER log_no_update; DROP TRIGGER log_no_delete;"
+        } else {
+            "DROP TRIGGER log_no_update_or_delete ON log;"
+        };
+        execute(
+            &url,
+            &format!("{unguard} UPDATE log SET hash = (SELECT hash FROM log WHERE idx = 301) WHERE idx = 300"),
+        )
+        .await
+        .unwrap();
+        let size = s.checkpoint().0;
+        match s.inclusion_proof(3, size).await {
+            Ok(_) => {}
+            Err(e) => panic!("tile 0 is intact: {e}"),
+        }
+        match s.inclusion_proof(300, size).await {
+            Err(StoreError::Corrupt(f)) => {
+                assert_eq!(f.index, 256, "{f}");
+                assert!(f.message.contains("altered"), "{f}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(s.refusal().is_some());
+        assert!(matches!(s.entries(0, 1).await, Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            s.submit(filing(s.pepper(), "refused".into())).await,
+            Err(StoreError::Corrupt(_))
+        ));
+        assert_eq!(s.checkpoint().0, size);
+        s.close().await;
+    }
+);
+
+both!(
+    the_background_check_names_an_edited_row_under_a_snapshot,
+    |url| {
+        prepared(&url).await;
+        let sql = if url.starts_with("sqlite") {
+            "DROP TRIGGER log_no_update; DROP TRIGGER log_no_delete;"
+        } else {
+            "DROP TRIGGER log_no_update_or_delete ON log;"
+        };
+        execute(&url, sql).await.unwrap();
+        klero_store::testing::edit_entry(&url, 2, |l| {
+            l.replace("North District", "South District")
+        })
+        .await
+        .unwrap();
+        // The start trusts the rows under the snapshot, so it opens and serves...
+        let s = open4(&url, false).await.unwrap();
+        assert!(s.start_report().snapshot.is_some());
+        assert!(s.refusal().is_none());
+        file(&s, "E").await;
+        // ...until the full check replays them.
+        match s.full_check().await {
+            Err(StoreError::Corrupt(f)) => assert_eq!(f.index, 2, "{f}"),
+            other => panic!("expected the check to fail, got {other:?}"),
+        }
+        assert_eq!(s.refusal().map(|f| f.index), Some(2));
+        assert!(matches!(
+            s.inclusion_proof(0, 3).await,
+            Err(StoreError::Corrupt(_))
+        ));
+        s.close().await;
+    }
+);
+
+both!(the_full_check_passes_an_honest_log, |url| {
+    let (size, _) = prepared(&url).await;
+    let s = open4(&url, false).await.unwrap();
+    assert!(s.start_report().snapshot.is_some());
+    assert_eq!(s.full_check().await.unwrap(), size);
+    assert!(s.refusal().is_none());
+    file(&s, "E").await;
+    s.close().await;
+});
