@@ -607,7 +607,7 @@ mod tests {
         assert_eq!(t.missing_for_inclusion(300, 4000), vec![15, 1]);
         assert_eq!(t.missing_for_inclusion(300, 5000), vec![1]);
         assert_eq!(
-            t.prove_inclusion(300, 5000, &[bad.clone()]),
+            t.prove_inclusion(300, 5000, std::slice::from_ref(&bad)),
             Err(TreeError::TileMismatch(1))
         );
         assert_eq!(t.tile(0, 1, 256, &[bad]), Err(TreeError::TileMismatch(1)));

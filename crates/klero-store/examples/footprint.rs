@@ -5,7 +5,11 @@
 //! ```text
 //! cargo run --release -p klero-store --example footprint -- fill /tmp/fp 100000
 //! cargo run --release -p klero-store --example footprint -- open /tmp/fp
+//! cargo run --release -p klero-store --example footprint -- proofs /tmp/fp
 //! ```
+//! `proofs` opens from the snapshot, then times 2,000 inclusion proofs of random entries at the
+//! log's size (each older tile read from the `hash` column) and 2,000 of its last 1,000 entries
+//! (from memory), and a full check (`Store::full_check`) of the whole log.
 //! Run `open` in its own process so that its peak memory is the open's alone.
 
 use std::time::Instant;
@@ -45,6 +49,49 @@ async fn main() {
     let dir = std::path::PathBuf::from(args.get(2).map_or("/tmp/klero-footprint", String::as_str));
     let total: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let url = format!("sqlite://{}/klero.db", dir.display());
+    if mode == "proofs" {
+        let s = Store::open(&url).await.expect("open");
+        let (size, root) = s.checkpoint();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for (what, span) in [("random entries", size), ("the last 1,000 entries", 1000)] {
+            let mut us = Vec::new();
+            for _ in 0..2000 {
+                let i = size - 1 - next() % span.min(size);
+                let t = Instant::now();
+                let p = s
+                    .inclusion_proof(i, size)
+                    .await
+                    .expect("proof")
+                    .expect("in range");
+                us.push(t.elapsed().as_secs_f64() * 1e6);
+                let e = s.entry(i).await.expect("entry");
+                assert!(klero_core::merkle::verify_inclusion(
+                    &root, size, i, &e.hash, &p
+                ));
+            }
+            us.sort_by(f64::total_cmp);
+            println!(
+                "inclusion proofs of {what} at size {size}: p50 {:.0} µs, p99 {:.0} µs",
+                us[us.len() / 2],
+                us[us.len() * 99 / 100]
+            );
+        }
+        let t = Instant::now();
+        let n = s.full_check().await.expect("the log verifies");
+        println!(
+            "full check: {n} entries in {:.2} s; peak RSS {:.0} MB",
+            t.elapsed().as_secs_f64(),
+            peak_rss_mb()
+        );
+        s.close().await;
+        return;
+    }
     if mode == "open" || mode == "full" || mode == "canonical" {
         let t = Instant::now();
         let options = klero_store::Options {
