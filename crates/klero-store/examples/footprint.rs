@@ -7,9 +7,9 @@
 //! cargo run --release -p klero-store --example footprint -- open /tmp/fp
 //! cargo run --release -p klero-store --example footprint -- proofs /tmp/fp
 //! ```
-//! `proofs` opens from the snapshot, then times 2,000 inclusion proofs of random entries at the
-//! log's size (each older tile read from the `hash` column) and 2,000 of its last 1,000 entries
-//! (from memory), and a full check (`Store::full_check`) of the whole log.
+//! `proofs` opens from the snapshot and files 600 cases, then times 2,000 inclusion proofs of
+//! random entries at the log's size (each older tile read from the `hash` column) and 2,000 of
+//! its last 1,000 entries (from memory), and a full check (`Store::full_check`) of the whole log.
 //! Run `open` in its own process so that its peak memory is the open's alone.
 
 use std::time::Instant;
@@ -51,6 +51,31 @@ async fn main() {
     let url = format!("sqlite://{}/klero.db", dir.display());
     if mode == "proofs" {
         let s = Store::open(&url).await.expect("open");
+        // 600 filings (1,200 entries) after the start, as a running server has just appended.
+        let pepper = s.pepper();
+        let first = s.checkpoint().0;
+        for i in 0..600 {
+            let party = format!("Q-{first}-{i}");
+            s.submit(move |st: &State| {
+                let n = st.case_count() + 1;
+                Ok((
+                    Actor::new(Role::Clerk, "clerk"),
+                    Event::CaseFiled {
+                        case: id(&format!("N-{n:07}")),
+                        court: id("north"),
+                        division: id("civil"),
+                        case_type: id("civil"),
+                        weight: 2,
+                        parties: vec![party_commitment(&pepper, &party)],
+                        claim: sha256(&[party.as_bytes()]),
+                        related: None,
+                        earlier_instance: None,
+                    },
+                ))
+            })
+            .await
+            .expect("filing");
+        }
         let (size, root) = s.checkpoint();
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = || {
