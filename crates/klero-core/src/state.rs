@@ -426,7 +426,8 @@ pub struct State {
     witnesses: Option<Arc<WitnessSet>>,
     /// The first `witnesses_configured` entry: from it on, witnesses are always in force.
     witnesses_since: Option<u64>,
-    /// Every `checkpoint_witnessed` entry, in log order.
+    /// The `checkpoint_witnessed` entries that may still give an open or future draw's commit
+    /// time, in log order.
     witnessed: Vec<Witnessed>,
 }
 
@@ -1353,6 +1354,17 @@ impl State {
             }
             Event::CheckpointWitnessed { size, cosignatures } => {
                 let time = self.check_witnessed(index, *size, cosignatures, checkpoint_root)?;
+                // Only a checkpoint_witnessed entry after a trigger gives its commit time, so the
+                // ones before the earliest open drand draw's trigger (all of them, if none is
+                // open: later triggers come after them) are never read again: bounded memory.
+                let t = self
+                    .drand_pending
+                    .keys()
+                    .next()
+                    .copied()
+                    .unwrap_or(u64::MAX);
+                let stale = self.witnessed.partition_point(|c| c.index <= t);
+                self.witnessed.drain(..stale);
                 self.witnessed.push(Witnessed {
                     index,
                     size: *size,
