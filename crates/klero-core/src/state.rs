@@ -429,6 +429,9 @@ pub struct State {
     /// The `checkpoint_witnessed` entries that may still give an open or future draw's commit
     /// time, in log order.
     witnessed: Vec<Witnessed>,
+    /// The index of the last `checkpoint_witnessed` entry dropped from `witnessed` (0: none).
+    #[serde(default)]
+    witnessed_dropped: u64,
 }
 
 /// Formats an entry number with thousands separators, as the verifier's messages do ("4,182").
@@ -489,10 +492,15 @@ impl State {
     /// witnesses in force at the trigger: the quorum-th smallest cosignature time of the first
     /// `checkpoint_witnessed` entry after the trigger whose size exceeds it (`None` until there is
     /// one). Without: the trigger entry's own time in seconds (floor; 0 for a time before 1970),
-    /// known while its drand draw is open.
+    /// known while its drand draw is open. Meant for open draws and later triggers: the state
+    /// forgets the `checkpoint_witnessed` entries no open draw needs, and for a trigger they might
+    /// have served answers `None` rather than guess.
     pub fn commit_time(&self, trigger: u64) -> Option<u64> {
         match self.witnesses_since {
             Some(w) if w < trigger => {
+                if trigger < self.witnessed_dropped {
+                    return None;
+                }
                 let after = self.witnessed.partition_point(|c| c.index <= trigger);
                 self.witnessed[after..]
                     .iter()
@@ -1364,7 +1372,9 @@ impl State {
                     .copied()
                     .unwrap_or(u64::MAX);
                 let stale = self.witnessed.partition_point(|c| c.index <= t);
-                self.witnessed.drain(..stale);
+                if let Some(last) = self.witnessed.drain(..stale).last() {
+                    self.witnessed_dropped = last.index;
+                }
                 self.witnessed.push(Witnessed {
                     index,
                     size: *size,
