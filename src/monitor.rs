@@ -100,6 +100,9 @@ pub type Trouble = String;
 /// The outcome of one round.
 pub type Round = Result<Progress, Result<Alarm, Trouble>>;
 
+/// Tiles of level 1 or more completed by new entries: level, index and their 256 hashes.
+type Completed = Vec<(u8, u64, Vec<Digest32>)>;
+
 /// Where a monitor reads the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Feed {
@@ -137,7 +140,7 @@ struct Follow<'a> {
     verifier: &'a mut Verifier,
     frontier: Option<&'a mut TileFrontier>,
     /// Tiles of level 1 or more completed by the entries pushed.
-    completed: Vec<(u8, u64, Vec<Digest32>)>,
+    completed: Completed,
 }
 
 impl Replay for Follow<'_> {
@@ -650,7 +653,7 @@ impl Monitor {
         from: u64,
         to: u64,
         say: &mut dyn FnMut(String),
-    ) -> Result<Vec<(u8, u64, Vec<Digest32>)>, Result<Alarm, Trouble>> {
+    ) -> Result<Completed, Result<Alarm, Trouble>> {
         let src = self.tiles.clone().expect("following tiles");
         let path = self.dir.join("entries.jsonl");
         let mut out = OpenOptions::new()
@@ -777,7 +780,7 @@ impl Monitor {
         &self,
         from: u64,
         to: u64,
-        completed: Vec<(u8, u64, Vec<Digest32>)>,
+        completed: Completed,
         note: &str,
     ) -> Result<(), Result<Alarm, Trouble>> {
         let src = self.tiles.as_ref().expect("following tiles");

@@ -223,7 +223,8 @@ async fn the_monitor_of_tiles_catches_a_tampered_tile_or_bundle(b: Backend) {
         let n = b.len();
         b[n - 1] ^= 1;
     };
-    let cases: Vec<(String, &dyn Fn(&mut Vec<u8>), AlarmKind)> = vec![
+    type Tamper<'a> = &'a dyn Fn(&mut Vec<u8>);
+    let cases: Vec<(String, Tamper, AlarmKind)> = vec![
         (
             format!("tile/entries/001.p/{}", size - 256),
             &bump_digit,
