@@ -176,9 +176,15 @@ enum Command {
     /// verify every new entry, keep the position in a state directory; exits 1 with a report in
     /// words (and the evidence in DIR/evidence) on a fork, a rollback or an entry that does not verify.
     Monitor {
-        /// The server's base address, e.g. http://127.0.0.1:8080.
+        /// The server's base address, e.g. http://127.0.0.1:8080, read through its JSON API.
+        #[arg(long, required_unless_present = "tiles", conflicts_with = "tiles")]
+        url: Option<String>,
+        /// Read the log as tlog-tiles instead (SPEC §5.4): a base address serving /checkpoint and
+        /// /tile/... (`klero serve`, or any static web server, object store or CDN holding a
+        /// directory written by `klero export-tiles`), or such a directory. Each entry's leaf
+        /// hash and every new tile are checked against the signed checkpoint.
         #[arg(long)]
-        url: String,
+        tiles: Option<String>,
         /// The directory holding the monitor's position and its copy of the log.
         #[arg(long, env = "KLERO_MONITOR_STATE")]
         state: PathBuf,
@@ -774,12 +780,18 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Monitor {
             url,
+            tiles,
             state,
             log_key,
             interval,
             once,
         } => tokio::task::spawn_blocking(move || {
-            monitor::run(&url, &state, log_key.as_deref(), interval, once)
+            let feed = match (url, tiles) {
+                (Some(u), _) => monitor::Feed::Api(u),
+                (None, Some(t)) => monitor::Feed::Tiles(t),
+                (None, None) => return Err("give --url or --tiles".to_owned()),
+            };
+            monitor::run(&feed, &state, log_key.as_deref(), interval, once)
         })
         .await?
         .map_err(anyhow::Error::msg),

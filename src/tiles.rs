@@ -77,7 +77,8 @@ impl Source {
         }
     }
 
-    fn get(&self, agent: &ureq::Agent, rel: &str) -> Result<Vec<u8>, String> {
+    /// Reads the resource at `rel` (`checkpoint`, `tile/...`); `Err` names what could not be read.
+    pub(crate) fn get(&self, agent: &ureq::Agent, rel: &str) -> Result<Vec<u8>, String> {
         match self {
             Source::Dir(d) => {
                 let p = d.join(rel);
@@ -100,7 +101,7 @@ impl Source {
 
 /// The size and root of a checkpoint note, read without checking its signature (that comes after
 /// the replay, when the key the log publishes is known).
-fn unverified(note: &str) -> Result<(u64, Digest32), String> {
+pub(crate) fn unverified(note: &str) -> Result<(u64, Digest32), String> {
     let mut lines = note.split('\n');
     let (_origin, size, root) = (lines.next(), lines.next(), lines.next());
     let size: u64 = size

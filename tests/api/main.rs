@@ -43,3 +43,5 @@ mod drand;
 mod trust;
 // C2SP tlog-tiles: served equals exported, verified from tiles as from the API, tampering caught.
 mod tiles;
+// Closed cases leave memory and are read back from the case archive (bounded memory).
+mod archive;

@@ -120,11 +120,23 @@ async fn js_verifier_reproduces_every_vector() {
             "{drand}"
         );
 
-        // A witness's cosignature changed: it no longer verifies.
+        // A witness's cosignature changed: it no longer verifies. (The first signature in the
+        // file is witness a's; its first hex digit is flipped.)
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/cosignature.json"),
+        )
+        .unwrap();
+        let at = text.find("\"signature\": \"").unwrap() + "\"signature\": \"".len();
+        let first = &text[at..at + 8];
+        let flipped = format!(
+            "{}{}",
+            if first.starts_with('0') { '1' } else { '0' },
+            &first[1..]
+        );
         let report = run(
             &s,
             &names,
-            json!({"file": "cosignature.json", "from": "\"signature\": \"a0885971", "to": "\"signature\": \"a0885972"}),
+            json!({"file": "cosignature.json", "from": format!("\"signature\": \"{first}"), "to": format!("\"signature\": \"{flipped}")}),
         );
         let cosig = report.iter().find(|r| r["file"] == "cosignature.json").unwrap();
         assert!(

@@ -151,14 +151,46 @@ impl Digest32 {
     /// Parses exactly 64 lower-case hexadecimal characters (SPEC §2.2: one form per digest).
     pub fn from_hex(s: &str) -> Result<Self, String> {
         let mut out = [0u8; 32];
-        if s.len() != 64 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        if s.len() != 64 || !lower_hex_into(s.as_bytes(), &mut out) {
             return Err(format!(
                 "{s:?} is not a 32-byte digest in lower-case hex (64 characters 0-9 a-f)"
             ));
         }
-        hex::decode_to_slice(s, &mut out).expect("checked above");
         Ok(Digest32(out))
     }
+}
+
+/// The value of each byte as a lower-case hex digit, or 0xff: upper case and anything else is
+/// refused (SPEC §2.2: one form per value).
+const LOWER_HEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Decodes `2 * out.len()` lower-case hex digits into `out`; false if `hex` is another length or
+/// holds anything but `0-9a-f`. One pass, no allocation: a verifier decodes several digests an
+/// entry.
+fn lower_hex_into(hex: &[u8], out: &mut [u8]) -> bool {
+    if hex.len() != 2 * out.len() {
+        return false;
+    }
+    let mut bad = 0u8;
+    for (o, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+        let (hi, lo) = (LOWER_HEX[pair[0] as usize], LOWER_HEX[pair[1] as usize]);
+        bad |= hi | lo;
+        *o = (hi << 4) | (lo & 0x0f);
+    }
+    bad & 0xf0 == 0
 }
 
 impl fmt::Display for Digest32 {
@@ -200,12 +232,11 @@ impl Signature64 {
     /// Parses exactly 128 lower-case hexadecimal characters (one form per value, as digests).
     pub fn from_hex(s: &str) -> Result<Self, String> {
         let mut out = [0u8; 64];
-        if s.len() != 128 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        if s.len() != 128 || !lower_hex_into(s.as_bytes(), &mut out) {
             return Err(format!(
                 "{s:?} is not a 64-byte signature in lower-case hex (128 characters 0-9 a-f)"
             ));
         }
-        hex::decode_to_slice(s, &mut out).expect("checked above");
         Ok(Signature64(out))
     }
 }
@@ -258,5 +289,31 @@ mod tests {
         let d = Digest32([0xab; 32]);
         assert_eq!(Digest32::from_hex(&d.to_hex()).unwrap(), d);
         assert!(Digest32::from_hex("abcd").is_err());
+    }
+
+    /// Every byte value in every position: only `0-9a-f` is read, as the `hex` crate reads it.
+    #[test]
+    fn only_lower_case_hex_digits_are_read() {
+        let all: Vec<u8> = (0..32u8).map(|i| i.wrapping_mul(37) ^ 0x5a).collect();
+        let good = hex::encode(&all);
+        assert_eq!(Digest32::from_hex(&good).unwrap().0.to_vec(), all);
+        for pos in [0, 1, 31, 62, 63] {
+            for b in 0..=255u8 {
+                let mut t = good.clone().into_bytes();
+                t[pos] = b;
+                let Ok(text) = String::from_utf8(t) else {
+                    continue;
+                };
+                let ok = b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+                assert_eq!(Digest32::from_hex(&text).is_ok(), ok, "{b:#x} at {pos}");
+                if ok {
+                    let mut want = [0u8; 32];
+                    hex::decode_to_slice(&text, &mut want).unwrap();
+                    assert_eq!(Digest32::from_hex(&text).unwrap().0, want);
+                }
+            }
+        }
+        assert!(Signature64::from_hex(&"0A".repeat(64)).is_err());
+        assert_eq!(Signature64::from_hex(&"0a".repeat(64)).unwrap().0, [10; 64]);
     }
 }

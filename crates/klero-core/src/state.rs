@@ -426,8 +426,12 @@ pub struct State {
     witnesses: Option<Arc<WitnessSet>>,
     /// The first `witnesses_configured` entry: from it on, witnesses are always in force.
     witnesses_since: Option<u64>,
-    /// Every `checkpoint_witnessed` entry, in log order.
+    /// The `checkpoint_witnessed` entries that may still give an open or future draw's commit
+    /// time, in log order.
     witnessed: Vec<Witnessed>,
+    /// The index of the last `checkpoint_witnessed` entry dropped from `witnessed` (0: none).
+    #[serde(default)]
+    witnessed_dropped: u64,
 }
 
 /// Formats an entry number with thousands separators, as the verifier's messages do ("4,182").
@@ -488,10 +492,15 @@ impl State {
     /// witnesses in force at the trigger: the quorum-th smallest cosignature time of the first
     /// `checkpoint_witnessed` entry after the trigger whose size exceeds it (`None` until there is
     /// one). Without: the trigger entry's own time in seconds (floor; 0 for a time before 1970),
-    /// known while its drand draw is open.
+    /// known while its drand draw is open. Meant for open draws and later triggers: the state
+    /// forgets the `checkpoint_witnessed` entries no open draw needs, and for a trigger they might
+    /// have served answers `None` rather than guess.
     pub fn commit_time(&self, trigger: u64) -> Option<u64> {
         match self.witnesses_since {
             Some(w) if w < trigger => {
+                if trigger < self.witnessed_dropped {
+                    return None;
+                }
                 let after = self.witnessed.partition_point(|c| c.index <= trigger);
                 self.witnessed[after..]
                     .iter()
@@ -1353,6 +1362,19 @@ impl State {
             }
             Event::CheckpointWitnessed { size, cosignatures } => {
                 let time = self.check_witnessed(index, *size, cosignatures, checkpoint_root)?;
+                // Only a checkpoint_witnessed entry after a trigger gives its commit time, so the
+                // ones before the earliest open drand draw's trigger (all of them, if none is
+                // open: later triggers come after them) are never read again: bounded memory.
+                let t = self
+                    .drand_pending
+                    .keys()
+                    .next()
+                    .copied()
+                    .unwrap_or(u64::MAX);
+                let stale = self.witnessed.partition_point(|c| c.index <= t);
+                if let Some(last) = self.witnessed.drain(..stale).last() {
+                    self.witnessed_dropped = last.index;
+                }
                 self.witnessed.push(Witnessed {
                     index,
                     size: *size,

@@ -295,6 +295,85 @@ pub fn decode_bundle(bytes: &[u8], width: u16) -> Result<Vec<&[u8]>, String> {
     Ok(out)
 }
 
+/// The tiles of a growing tree, kept as a reader appends leaves (a monitor following tiles): at
+/// each level the hashes of its current partial tile, so that the root, the hashes a newer tree's
+/// tiles must start with (consistency), and every tile completed since a given size can be
+/// computed without the whole tree. Memory: at most 255 hashes a level.
+#[derive(Clone, Debug, Default)]
+pub struct TileFrontier {
+    size: u64,
+    /// `rows[L]`: the hashes of the partial tile at level `L` (fewer than 256).
+    rows: Vec<Vec<Digest32>>,
+}
+
+impl TileFrontier {
+    /// The frontier of the empty tree.
+    pub fn new() -> TileFrontier {
+        TileFrontier::default()
+    }
+
+    /// Number of leaves appended.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends the leaf of an entry whose hash is `entry_hash`; returns each tile of level 1 or
+    /// more that this leaf completed (level, index and its 256 hashes), lowest level first. (A
+    /// level-0 tile holds the leaf hashes themselves, which a reader compares one by one.)
+    pub fn push(&mut self, entry_hash: &Digest32) -> Vec<(u8, u64, Vec<Digest32>)> {
+        let mut done = Vec::new();
+        let mut h = crate::merkle::leaf_hash(&entry_hash.0);
+        self.size += 1;
+        let mut level = 0usize;
+        loop {
+            if self.rows.len() == level {
+                self.rows.push(Vec::with_capacity(TILE_WIDTH as usize));
+            }
+            self.rows[level].push(h);
+            if self.rows[level].len() < TILE_WIDTH as usize {
+                break;
+            }
+            let full = std::mem::take(&mut self.rows[level]);
+            h = mth_of_hashes(&full);
+            if level > 0 {
+                let index = (self.size >> (8 * level)) / TILE_WIDTH - 1;
+                done.push((level as u8, index, full));
+            }
+            level += 1;
+        }
+        done
+    }
+
+    /// The hashes of the partial tile at `level` (empty when that level's width is 0).
+    pub fn partial(&self, level: u8) -> &[Digest32] {
+        self.rows.get(usize::from(level)).map_or(&[], Vec::as_slice)
+    }
+
+    /// The tree's root (RFC 9162 MTH over the leaves appended).
+    pub fn root(&self) -> Digest32 {
+        root_from_partials(self.size, |l| Ok(self.partial(l).to_vec()))
+            .expect("the frontier holds every partial tile")
+    }
+
+    /// For a newer tree of `new_size >= self.size()` leaves: the tiles of that tree that hold the
+    /// hashes of this tree's partial tiles, each with the hashes it must start with. A newer tree
+    /// extends this one exactly when each of those tiles starts with these hashes (a different
+    /// history changes the hash of some perfect subtree that this tree's root folds, SPEC §5.4
+    /// step 4).
+    pub fn consistency_tiles(&self, new_size: u64) -> Vec<(Tile, &[Digest32])> {
+        let mut out = Vec::new();
+        for (level, row) in self.rows.iter().enumerate() {
+            if row.is_empty() {
+                continue;
+            }
+            let level = level as u8;
+            let k = (self.size >> (8 * u32::from(level))) - 1;
+            out.push((tile_for(new_size, level, k), row.as_slice()));
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,6 +458,35 @@ mod tests {
         let l1 = tree.tile(1, 0, 256).expect("tile");
         assert_eq!(mth_of_hashes(&l0), l1[3]);
         assert!(tree.tile(2, 0, 2).is_none());
+    }
+
+    /// The frontier gives the tree's root at every size, the tiles the full tree holds, and the
+    /// hashes a larger tree's tiles start with.
+    #[test]
+    fn the_frontier_follows_the_tree() {
+        let mut tree = MerkleTree::new();
+        let mut f = TileFrontier::new();
+        let mut completed = Vec::new();
+        for i in 0u32..(256 * 256 + 700) {
+            let h = crate::hash::sha256(&[&i.to_be_bytes()]);
+            tree.push(h);
+            completed.extend(f.push(&h));
+            let size = u64::from(i) + 1;
+            if size < 600 || size % 1009 == 0 || size == 65536 {
+                assert_eq!(f.root(), tree.root(), "size {size}");
+                for (t, hs) in f.consistency_tiles(size + 300) {
+                    assert!(t.width as usize >= hs.len());
+                    let full = tree.tile(t.level.unwrap(), t.index, hs.len() as u16);
+                    assert_eq!(full.as_deref(), Some(hs), "{t:?} at {size}");
+                }
+            }
+        }
+        assert_eq!(completed.len(), 1);
+        let (level, index, hs) = &completed[0];
+        assert_eq!((*level, *index), (1, 0));
+        assert_eq!(tree.tile(1, 0, 256).as_deref(), Some(&hs[..]));
+        assert_eq!(f.partial(2).len(), 1);
+        assert_eq!(f.partial(1).len(), 2);
     }
 
     #[test]

@@ -65,6 +65,14 @@ pub struct Log {
     /// are checked against the root at that size (SPEC §5.3).
     roots: Vec<Digest32>,
     roots_from: u64,
+    /// `w + 1` for the `witnesses_configured` entry `w` the roots are kept for (0 in a log
+    /// serialized before this field: then `roots_from`).
+    #[serde(default)]
+    roots_for: u64,
+    /// Keep only about this many of the latest roots (`None`, the default: all, as a verifier
+    /// must). See [`Log::keep_recent_roots`].
+    #[serde(default)]
+    roots_keep: Option<u64>,
 }
 
 impl Log {
@@ -188,12 +196,32 @@ impl Log {
         self.head = hash;
         self.last_at = at;
         if let Some(w) = self.state.witnesses_index() {
-            if self.roots_from != w + 1 {
+            if self.roots_for == 0 {
+                self.roots_for = self.roots_from;
+            }
+            if self.roots_for != w + 1 {
                 self.roots.clear();
                 self.roots_from = w + 1;
+                self.roots_for = w + 1;
             }
             self.roots.push(self.range.root());
+            if let Some(keep) = self.roots_keep
+                && self.roots.len() as u64 > 2 * keep
+            {
+                let drop = self.roots.len() - keep as usize;
+                self.roots.drain(..drop);
+                self.roots_from += drop as u64;
+            }
         }
+    }
+
+    /// Keeps only the Merkle roots of about the latest `keep` sizes (at least `keep`, at most twice
+    /// as many) instead of every size since the witnesses' configuration, so that memory does not
+    /// grow with the log. For a writer, whose own `checkpoint_witnessed` entries name a recent
+    /// size: such an entry naming an older size is then refused ("the log's root at size N is not
+    /// known"). A verifier keeps every root (SPEC §5.3).
+    pub fn keep_recent_roots(&mut self, keep: u64) {
+        self.roots_keep = Some(keep.max(1));
     }
 
     /// Appends a new event at time `at` (never earlier than the last entry: a clock that went back is

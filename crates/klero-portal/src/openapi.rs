@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, audit, cases, draws, judges, public};
+use crate::routes::{admin, audit, cases, draws, judges, public, tiles};
 
 struct Bearer;
 
@@ -110,6 +110,8 @@ Request bodies are limited to 64 KiB and unknown fields are refused.",
         draws::pending,
         public::checkpoint,
         public::checkpoint_note,
+        tiles::checkpoint,
+        tiles::tile,
         public::log_key,
         public::entries,
         public::consistency,

@@ -140,6 +140,10 @@ pub struct StartReport {
     pub refused: Option<String>,
 }
 
+/// How many of the latest Merkle roots the server's log keeps for `checkpoint_witnessed` entries
+/// (at least this many, at most twice; 8 MB at most): see `klero_core::Log::keep_recent_roots`.
+const RECENT_ROOTS: u64 = 1 << 17;
+
 /// A closed case as the `cases` and `assignments` rows give it: see [`Store::closed_cases`].
 #[derive(Clone, Debug)]
 pub struct ClosedCase {
@@ -310,6 +314,9 @@ impl Store {
         // replayed in full holds every case it closed; those archived before are not rewritten.
         archive::backfill(&pool, &archive, &shared.log).await?;
         shared.log.evict_closed();
+        // The writer's own checkpoint_witnessed entries name a recent size (its latest cosigned
+        // checkpoint): it need not keep the root of every size since the witnesses' configuration.
+        shared.log.keep_recent_roots(RECENT_ROOTS);
         let work = shared.log.clone();
         let (size_tx, size_rx) = tokio::sync::watch::channel(shared.log.size());
         let shared = Arc::new(RwLock::new(shared));

@@ -164,6 +164,21 @@ async fn load_case_seq(app: &AppState, court: &CourtId, year: i32) -> ApiResult<
     Ok(())
 }
 
+/// Advances the cache of `court`'s numbering past a number just filed: once the case closes it may
+/// leave memory, and [`next_case_id`] must not offer its number again.
+fn note_case_number(app: &AppState, court: &CourtId, year: i32, case: &CaseId) {
+    let prefix = case_prefix(court, year);
+    if let Some(n) = case
+        .as_str()
+        .strip_prefix(&prefix)
+        .and_then(|d| d.parse::<u64>().ok())
+    {
+        let mut map = app.case_seq.lock().expect("case numbers");
+        let e = map.entry((court.clone(), year)).or_insert(n);
+        *e = (*e).max(n);
+    }
+}
+
 /// The next free case number of `court` in `year`. The cache holds the last number known to exist
 /// ([`load_case_seq`] starts it from the database); it advances only past numbers the state shows
 /// are taken, so a filing that fails after this call leaves no gap in the numbering.
@@ -340,6 +355,9 @@ pub(crate) async fn file(
         .iter()
         .find(|e| matches!(e.event, Event::CaseFiled { .. }))
         .ok_or_else(|| ApiError::internal("a filing returned no case_filed entry"))?;
+    if let Event::CaseFiled { case, .. } = &filed.event {
+        note_case_number(app, &court, year, case);
+    }
     let Event::CaseFiled {
         case,
         court: filed_court,
