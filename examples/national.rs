@@ -103,7 +103,7 @@ async fn file(s: &Store, first: u64, count: u64, workers: usize, close: bool) ->
             while i < count {
                 let filed = first + i;
                 // The matter: usually new, sometimes one filed long ago (a duplicate).
-                let n = if filed % REFILE == 0 && filed >= REFILE_BACK {
+                let n = if filed.is_multiple_of(REFILE) && filed >= REFILE_BACK {
                     filed - REFILE_BACK
                 } else {
                     filed

@@ -3,7 +3,8 @@
 -- snapshot (one 32-byte hash per full level-0 tile of 256 entries, in order: `size / 256` of
 -- them), so a start rebuilds the tree from them and the stored hashes of the last partial tile
 -- instead of reading every entry's hash. A snapshot with `tree` is bound by digest v2:
--- SHA-256("klero/snapshot/v2" || 0x00 || size || head || root || length of state (8 bytes,
--- big-endian) || state || tree). A row written before this version has no `tree` (NULL) and
+-- HMAC-SHA-256(key, "klero/snapshot/v2" || 0x00 || size || head || root || length of state
+-- (8 bytes, big-endian) || state || tree), key = SHA-256("klero/snapshot-mac/v1" || 0x00 ||
+-- party pepper), the pepper being in the secret store, not in this database. A row written before this version has no `tree` (NULL) and
 -- keeps its v1 digest; a start from it reads the stored hashes as before.
 ALTER TABLE snapshots ADD COLUMN tree BYTEA;

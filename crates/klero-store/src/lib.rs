@@ -298,7 +298,7 @@ impl Store {
         };
         let mut start = StartReport::default();
         if !options.full_check {
-            match snapshot::load(&pool, options.recent_tiles).await {
+            match snapshot::load(&pool, &snapshot::key(&pepper), options.recent_tiles).await {
                 Ok(Some((log, tree))) => {
                     start.snapshot = Some(log.size());
                     shared = Shared { log, tree };
@@ -333,6 +333,7 @@ impl Store {
             snapshot_every: options.snapshot_every,
             snapshot_task: None,
             archive,
+            snapshot_key: snapshot::key(&pepper),
         };
         w.load_chain().await?;
         let (tx, rx) = mpsc::unbounded_channel();

@@ -21,7 +21,7 @@ pub(crate) enum Op {
     /// An UPDATE, applied after every insert of the batch, in log order.
     Update(&'static str, Vec<Val>),
     /// A closed case for `case_archive` (written with its MAC).
-    Archive(klero_core::resident::Archived),
+    Archive(Box<klero_core::resident::Archived>),
     /// Deltas to a judge's counters.
     Load {
         judge: String,
@@ -129,7 +129,7 @@ pub(crate) fn project(state: &State, e: &LogEntry, ops: &mut Vec<Op>) {
                 vec![Val::I(idx), name(reason).into(), case.as_str().into()],
             ));
             if let Some(a) = state.archive_record(case) {
-                ops.push(Op::Archive(a));
+                ops.push(Op::Archive(Box::new(a)));
             }
             if let Some(c) = state.case(case) {
                 for j in state.case_judges(c) {

@@ -6,8 +6,9 @@
 //! last partial level-0 tile (entries `256 * floor(size / 256) .. size`, or entry `size - 1` if
 //! `size` is a multiple of 256), and the entries after `size` (the tail, replayed and verified).
 //!
-//! What it checks: the snapshot's digest (v2: over size, head, root, state and tree hashes, so
-//! damaged bytes are refused); that the decoded log has the recorded size, head and root; that
+//! What it checks: the snapshot's digest (an HMAC under a key derived from the party pepper, over
+//! size, head, root, state and tree hashes, so damaged bytes are refused, and so are bytes
+//! altered by someone who can write the database but not read the secret store); that the decoded log has the recorded size, head and root; that
 //! the tree holds one hash per full tile; that the Merkle root recomputed from the stored tree
 //! hashes and the stored hashes of the last partial tile is the snapshot's root; and that the head
 //! is the stored hash of entry `size - 1`.
@@ -36,31 +37,45 @@ use sqlx::{AnyConnection, AnyPool, Row as _};
 use crate::StoreError;
 use crate::db::db_err;
 
-/// The digest that binds a snapshot's bytes to the log position it claims: v2 (with the tree's
-/// height-8 hashes `tree`) or, for `tree` `None`, v1 (a snapshot written before schema 6).
+/// The key of the snapshots' digests, derived from the party pepper (which the secret store keeps,
+/// not the database): someone who can write the database but not read the secrets cannot make an
+/// altered snapshot pass, so a start never takes a state they chose (a judge's conflicts or
+/// absences removed, loads changed) for the log's.
+pub(crate) fn key(pepper: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"klero/snapshot-mac/v1\0");
+    h.update(pepper);
+    h.finalize().into()
+}
+
+/// The digest that binds a snapshot's bytes to the log position it claims: HMAC-SHA-256 under
+/// [`key`] over the v2 layout (with the tree's height-8 hashes `tree`) or, for `tree` `None`,
+/// the v1 layout (a snapshot written before schema 6).
 pub(crate) fn digest(
+    key: &[u8; 32],
     size: u64,
     head: &Digest32,
     root: &Digest32,
     state: &[u8],
     tree: Option<&[u8]>,
 ) -> [u8; 32] {
-    let mut h = Sha256::new();
+    use hmac::{KeyInit, Mac};
+    let mut h = hmac::Hmac::<Sha256>::new_from_slice(key).expect("any key length");
     match tree {
         None => h.update(b"klero/snapshot/v1\0"),
         Some(_) => h.update(b"klero/snapshot/v2\0"),
     }
-    h.update(size.to_be_bytes());
-    h.update(head.0);
-    h.update(root.0);
+    h.update(&size.to_be_bytes());
+    h.update(&head.0);
+    h.update(&root.0);
     if let Some(tree) = tree {
-        h.update((state.len() as u64).to_be_bytes());
+        h.update(&(state.len() as u64).to_be_bytes());
         h.update(state);
         h.update(tree);
     } else {
         h.update(state);
     }
-    h.finalize().into()
+    h.finalize().into_bytes().into()
 }
 
 /// The stored bytes of `log`: CBOR, deflated.
@@ -85,6 +100,7 @@ fn decode(bytes: &[u8]) -> Result<Log, String> {
 /// (deleting the older ones). A newer snapshot already stored is kept.
 pub(crate) async fn write_apart(
     pool: &sqlx::AnyPool,
+    key: &[u8; 32],
     log: Log,
     tiles: Vec<Digest32>,
 ) -> Result<(), StoreError> {
@@ -103,7 +119,7 @@ pub(crate) async fn write_apart(
     let mut tx = pool.begin().await.map_err(db_err)?;
     // The first statement writes, so that SQLite takes the write lock (waiting its busy timeout
     // for the writer's batch) instead of failing to upgrade a read transaction.
-    store(&mut tx, size, &head, &root, state, tree).await?;
+    store(&mut tx, key, size, &head, &root, state, tree).await?;
     let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(size) FROM snapshots")
         .fetch_one(&mut *tx)
         .await
@@ -119,6 +135,7 @@ pub(crate) async fn write_apart(
 /// older ones.
 async fn store(
     conn: &mut AnyConnection,
+    key: &[u8; 32],
     size: u64,
     head: &Digest32,
     root: &Digest32,
@@ -126,7 +143,7 @@ async fn store(
     tree: Vec<u8>,
 ) -> Result<(), StoreError> {
     let (head, root) = (*head, *root);
-    let d = digest(size, &head, &root, &state, Some(&tree));
+    let d = digest(key, size, &head, &root, &state, Some(&tree));
     sqlx::query("DELETE FROM snapshots WHERE size <= $1")
         .bind(size as i64)
         .execute(&mut *conn)
@@ -157,6 +174,7 @@ fn digest32(v: &[u8]) -> Option<Digest32> {
 /// sentence) if there is one but it does not pass the checks of the module documentation.
 pub(crate) async fn load(
     pool: &AnyPool,
+    key: &[u8; 32],
     recent_tiles: usize,
 ) -> Result<Option<(Log, TiledTree)>, StoreError> {
     let row = sqlx::query(
@@ -181,9 +199,11 @@ pub(crate) async fn load(
         .ok()
         .filter(|&s| s > 0)
         .ok_or_else(|| refuse("has a size that is not positive".into()))?;
-    if digest(size, &head, &root, &state, tree.as_deref())[..] != stored_digest[..] {
+    if digest(key, size, &head, &root, &state, tree.as_deref())[..] != stored_digest[..] {
         return Err(refuse(
-            "does not match its digest: its bytes were altered".into(),
+            "does not match its digest: its bytes were altered, or it was written without this \
+             database's pepper"
+                .into(),
         ));
     }
     let log = decode(&state).map_err(refuse)?;

@@ -148,6 +148,8 @@ pub(crate) struct Writer {
     pub snapshot_task: Option<tokio::task::JoinHandle<()>>,
     /// The case archive's MAC key (from the pepper).
     pub archive: crate::archive::ArchiveKey,
+    /// The snapshots' digest key (from the pepper).
+    pub snapshot_key: [u8; 32],
 }
 
 impl Writer {
@@ -557,7 +559,7 @@ impl Writer {
             if let Some(t) = self.snapshot_task.take() {
                 let _ = t.await;
             }
-            let (pool, log) = (self.pool.clone(), self.work.clone());
+            let (pool, log, key) = (self.pool.clone(), self.work.clone(), self.snapshot_key);
             let (shared, mut sizes) = (self.shared.clone(), self.size_tx.subscribe());
             self.snapshot_task = Some(tokio::spawn(async move {
                 // The tree's height-8 hashes at `size`, once this batch is published (the tree
@@ -571,7 +573,7 @@ impl Writer {
                     s.tree.tile_hashes()[..full].to_vec()
                 };
                 // Not an error of the batch: the next start replays a longer tail.
-                if let Err(e) = crate::snapshot::write_apart(&pool, log, tiles).await {
+                if let Err(e) = crate::snapshot::write_apart(&pool, &key, log, tiles).await {
                     tracing::warn!("a state snapshot was not written: {e}");
                 }
             }));

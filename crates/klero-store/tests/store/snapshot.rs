@@ -68,6 +68,67 @@ both!(an_edited_snapshot_is_refused_and_the_log_replayed, |url| {
     s.close().await;
 });
 
+both!(
+    a_snapshot_digest_computed_without_the_pepper_is_refused,
+    |url| {
+        // Someone who can write the database but not read the secret store recomputes the snapshot's
+        // digest as SHA-256 over its own bytes (as they would after altering the state): the start
+        // refuses it, because the digest is keyed with the pepper.
+        let (size, root) = prepared(&url).await;
+        let hex_of = |col: &str| {
+            if url.starts_with("sqlite") {
+                format!("hex({col})")
+            } else {
+                format!("encode({col}, 'hex')")
+            }
+        };
+        let sql = format!(
+            "SELECT CAST(size AS TEXT) || ':' || {} || ':' || {} || ':' || {} || ':' || {} FROM snapshots",
+            hex_of("head"),
+            hex_of("root"),
+            hex_of("state"),
+            hex_of("tree")
+        );
+        let row = klero_store::testing::query_strings(&url, &sql)
+            .await
+            .unwrap();
+        let parts: Vec<Vec<u8>> = row[0]
+            .split(':')
+            .skip(1)
+            .map(|h| hex::decode(h).unwrap())
+            .collect();
+        let snap_size: u64 = row[0].split(':').next().unwrap().parse().unwrap();
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        h.update(b"klero/snapshot/v2\0");
+        h.update(snap_size.to_be_bytes());
+        h.update(&parts[0]);
+        h.update(&parts[1]);
+        h.update((parts[2].len() as u64).to_be_bytes());
+        h.update(&parts[2]);
+        h.update(&parts[3]);
+        let unkeyed: [u8; 32] = h.finalize().into();
+        execute(
+            &url,
+            &format!(
+                "UPDATE snapshots SET digest = {}",
+                klero_store::testing::blob_literal(&url, &unkeyed)
+            ),
+        )
+        .await
+        .unwrap();
+        let s = open4(&url, false).await.unwrap();
+        let r = s.start_report().clone();
+        assert_eq!(r.snapshot, None, "{r:?}");
+        assert!(
+            r.refused.as_deref().is_some_and(|w| w.contains("pepper")),
+            "{r:?}"
+        );
+        assert_eq!(s.checkpoint(), (size, root));
+        s.close().await;
+    }
+);
+
 both!(a_snapshot_that_does_not_fit_the_log_is_refused, |url| {
     let (size, _) = prepared(&url).await;
     // A snapshot claiming a head the stored log does not have is refused even with a valid digest:
