@@ -1372,7 +1372,7 @@ impl State {
                     .copied()
                     .unwrap_or(u64::MAX);
                 let stale = self.witnessed.partition_point(|c| c.index <= t);
-                if let Some(last) = self.witnessed.drain(..stale).last() {
+                if let Some(last) = self.witnessed.drain(..stale).next_back() {
                     self.witnessed_dropped = last.index;
                 }
                 self.witnessed.push(Witnessed {
