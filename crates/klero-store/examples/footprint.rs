@@ -14,16 +14,8 @@
 
 use std::time::Instant;
 
-use klero_core::hash::{party_commitment, sha256};
 use klero_core::*;
 use klero_store::{Store, testing};
-
-fn id<T: std::str::FromStr>(s: &str) -> T
-where
-    T::Err: std::fmt::Debug,
-{
-    s.parse().expect("valid id")
-}
 
 fn peak_rss_mb() -> f64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -52,29 +44,10 @@ async fn main() {
     if mode == "proofs" {
         let s = Store::open(&url).await.expect("open");
         // 600 filings (1,200 entries) after the start, as a running server has just appended.
-        let pepper = s.pepper();
         let first = s.checkpoint().0;
         for i in 0..600 {
             let party = format!("Q-{first}-{i}");
-            s.submit(move |st: &State| {
-                let n = st.case_count() + 1;
-                Ok((
-                    Actor::new(Role::Clerk, "clerk"),
-                    Event::CaseFiled {
-                        case: id(&format!("N-{n:07}")),
-                        court: id("north"),
-                        division: id("civil"),
-                        case_type: id("civil"),
-                        weight: 2,
-                        parties: vec![party_commitment(&pepper, &party)],
-                        claim: sha256(&[party.as_bytes()]),
-                        related: None,
-                        earlier_instance: None,
-                    },
-                ))
-            })
-            .await
-            .expect("filing");
+            testing::file_bench_case(&s, party).await;
         }
         let (size, root) = s.checkpoint();
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -160,7 +133,6 @@ async fn main() {
     std::fs::create_dir_all(&dir).expect("dir");
     let s = Store::open(&url).await.expect("open");
     testing::seed_bench_court(&s, 20).await;
-    let pepper = s.pepper();
     let start = Instant::now();
     let workers = 128;
     let mut tasks = Vec::new();
@@ -170,25 +142,7 @@ async fn main() {
             let mut i = w;
             while i < total {
                 let party = format!("P-{i}");
-                s.submit(move |st: &State| {
-                    let n = st.case_count() + 1;
-                    Ok((
-                        Actor::new(Role::Clerk, "clerk"),
-                        Event::CaseFiled {
-                            case: id(&format!("N-{n:07}")),
-                            court: id("north"),
-                            division: id("civil"),
-                            case_type: id("civil"),
-                            weight: 2,
-                            parties: vec![party_commitment(&pepper, &party)],
-                            claim: sha256(&[party.as_bytes()]),
-                            related: None,
-                            earlier_instance: None,
-                        },
-                    ))
-                })
-                .await
-                .expect("filing");
+                testing::file_bench_case(&s, party).await;
                 i += workers;
             }
         }));

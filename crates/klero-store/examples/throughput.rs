@@ -9,16 +9,7 @@
 
 use std::time::Instant;
 
-use klero_core::hash::{party_commitment, sha256};
-use klero_core::*;
 use klero_store::{Store, testing};
-
-fn id<T: std::str::FromStr>(s: &str) -> T
-where
-    T::Err: std::fmt::Debug,
-{
-    s.parse().expect("valid id")
-}
 
 #[tokio::main]
 async fn main() {
@@ -35,7 +26,6 @@ async fn main() {
         .await
         .expect("open");
     testing::seed_bench_court(&s, 30).await;
-    let pepper = s.pepper();
     let start = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..workers {
@@ -44,25 +34,7 @@ async fn main() {
             let mut i = w;
             while i < total {
                 let party = format!("P-{i}");
-                s.submit(move |st: &State| {
-                    let n = st.case_count() + 1;
-                    Ok((
-                        Actor::new(Role::Clerk, "clerk"),
-                        Event::CaseFiled {
-                            case: id(&format!("N-{n:07}")),
-                            court: id("north"),
-                            division: id("civil"),
-                            case_type: id("civil"),
-                            weight: 2,
-                            parties: vec![party_commitment(&pepper, &party)],
-                            claim: sha256(&[party.as_bytes()]),
-                            related: None,
-                            earlier_instance: None,
-                        },
-                    ))
-                })
-                .await
-                .expect("filing");
+                testing::file_bench_case(&s, party).await;
                 i += workers;
             }
         }));

@@ -301,6 +301,34 @@ pub async fn seed_bench_court(s: &crate::Store, judges: u32) -> klero_core::Acto
     admin
 }
 
+/// Files one civil case in the court [`seed_bench_court`] made, numbered `N-0000001`… in filing
+/// order, with the single party `party` (its claim is the party's name): the store benchmarks'
+/// filing.
+pub async fn file_bench_case(s: &crate::Store, party: String) {
+    use klero_core::hash::{party_commitment, sha256};
+    use klero_core::{Actor, Event, Role, State};
+    let pepper = s.pepper();
+    s.submit(move |st: &State| {
+        let n = st.case_count() + 1;
+        Ok((
+            Actor::new(Role::Clerk, "clerk"),
+            Event::CaseFiled {
+                case: format!("N-{n:07}").parse().expect("a valid case number"),
+                court: "north".parse().expect("a valid court"),
+                division: "civil".parse().expect("a valid division"),
+                case_type: "civil".parse().expect("a valid case type"),
+                weight: 2,
+                parties: vec![party_commitment(&pepper, &party)],
+                claim: sha256(&[party.as_bytes()]),
+                related: None,
+                earlier_instance: None,
+            },
+        ))
+    })
+    .await
+    .expect("filing");
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
