@@ -7,18 +7,22 @@ use serde_json::json;
 use crate::both_backends;
 use crate::helpers::*;
 
+/// Asks to close `case` as the clerk.
+async fn close(app: &TestApp, case: &str, reason: &str) -> klero::client::Response {
+    app.post(
+        &format!("/api/v1/cases/{case}/close"),
+        &app.clerk,
+        json!({ "reason": reason }),
+    )
+    .await
+}
+
 /// Files a case and closes it; returns (case, its judge).
 async fn file_and_close(app: &TestApp, claim: &str) -> (String, String) {
     let f = app.file(claim).await;
     let case = f["case"].as_str().unwrap().to_owned();
     let judge = f["judges"][0].as_str().unwrap().to_owned();
-    let r = app
-        .post(
-            &format!("/api/v1/cases/{case}/close"),
-            &app.clerk,
-            json!({ "reason": "judgment" }),
-        )
-        .await;
+    let r = close(app, &case, "judgment").await;
     assert_eq!(r.status, 200, "{}", r.text());
     (case, judge)
 }
@@ -104,24 +108,12 @@ async fn a_closed_case_leaves_memory_and_is_still_served_bound_and_counted(b: Ba
     // While the appeal is open its earlier instance stays in memory (rule 7 of §7.2 reads it at
     // every draw of the appeal); once the appeal closes, both may go.
     assert!(app.store.read(|s| s.case(&case.parse().unwrap()).is_some()));
-    let r = app
-        .post(
-            &format!("/api/v1/cases/{appeal}/close"),
-            &app.clerk,
-            json!({ "reason": "dismissal" }),
-        )
-        .await;
+    let r = close(&app, &appeal, "dismissal").await;
     assert_eq!(r.status, 200, "{}", r.text());
     app.file("one more to publish a batch").await;
     assert!(app.store.read(|s| s.case(&case.parse().unwrap()).is_none()));
     // Closing it again is refused in words (not "no such case").
-    let r = app
-        .post(
-            &format!("/api/v1/cases/{case}/close"),
-            &app.clerk,
-            json!({ "reason": "judgment" }),
-        )
-        .await;
+    let r = close(&app, &case, "judgment").await;
     assert_eq!(r.status, 409, "{}", r.text());
     assert!(r.text().contains("closed"), "{}", r.text());
     app.assert_verifies().await;
