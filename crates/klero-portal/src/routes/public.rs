@@ -108,7 +108,7 @@ pub async fn checkpoint(
 }
 
 /// Before genesis there is no log key, hence no signed checkpoint.
-fn no_genesis() -> ApiError {
+pub(crate) fn no_genesis() -> ApiError {
     ApiError::not_found("the log has no genesis entry yet")
 }
 

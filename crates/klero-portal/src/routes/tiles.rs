@@ -30,7 +30,7 @@ pub async fn checkpoint(AxState(app): AxState<AppState>) -> ApiResult<Response> 
     let note = app
         .store
         .signed_checkpoint()
-        .ok_or_else(|| ApiError::not_found("the log has no genesis entry yet"))?;
+        .ok_or_else(super::public::no_genesis)?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
