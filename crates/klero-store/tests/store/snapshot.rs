@@ -155,22 +155,25 @@ both!(a_snapshot_that_does_not_fit_the_log_is_refused, |url| {
     }
 });
 
+/// A prepared log whose entry 2 (the court's creation, covered by the snapshot) is then edited
+/// in the database, its guards dropped.
+async fn edit_under_the_snapshot(url: &str) {
+    prepared(url).await;
+    let sql = if url.starts_with("sqlite") {
+        "DROP TRIGGER log_no_update; DROP TRIGGER log_no_delete;"
+    } else {
+        "DROP TRIGGER log_no_update_or_delete ON log;"
+    };
+    execute(url, sql).await.unwrap();
+    klero_store::testing::edit_entry(url, 2, |l| l.replace("North District", "South District"))
+        .await
+        .unwrap();
+}
+
 both!(
     an_edited_row_under_a_snapshot_is_caught_by_the_full_check,
     |url| {
-        prepared(&url).await;
-        let sql = if url.starts_with("sqlite") {
-            "DROP TRIGGER log_no_update; DROP TRIGGER log_no_delete;"
-        } else {
-            "DROP TRIGGER log_no_update_or_delete ON log;"
-        };
-        execute(&url, sql).await.unwrap();
-        // Entry 2 creates the court; the snapshot covers it.
-        klero_store::testing::edit_entry(&url, 2, |l| {
-            l.replace("North District", "South District")
-        })
-        .await
-        .unwrap();
+        edit_under_the_snapshot(&url).await;
         // A start from the snapshot trusts what the snapshot covers (see the README)...
         let s = open4(&url, false).await.unwrap();
         assert!(s.start_report().snapshot.is_some());
@@ -313,18 +316,7 @@ both!(
 both!(
     the_background_check_names_an_edited_row_under_a_snapshot,
     |url| {
-        prepared(&url).await;
-        let sql = if url.starts_with("sqlite") {
-            "DROP TRIGGER log_no_update; DROP TRIGGER log_no_delete;"
-        } else {
-            "DROP TRIGGER log_no_update_or_delete ON log;"
-        };
-        execute(&url, sql).await.unwrap();
-        klero_store::testing::edit_entry(&url, 2, |l| {
-            l.replace("North District", "South District")
-        })
-        .await
-        .unwrap();
+        edit_under_the_snapshot(&url).await;
         // The start trusts the rows under the snapshot, so it opens and serves...
         let s = open4(&url, false).await.unwrap();
         assert!(s.start_report().snapshot.is_some());
