@@ -92,6 +92,19 @@ impl LeafTile {
         Some(t)
     }
 
+    /// The tile `index` holding the given leaf hashes (those a level-0 tlog tile serves; at most
+    /// 256, a full tile has 256), with its inner nodes computed. `None` if more than 256.
+    pub fn from_leaf_hashes(index: u64, leaf_hashes: &[Digest32]) -> Option<LeafTile> {
+        if leaf_hashes.len() as u64 > TILE_WIDTH {
+            return None;
+        }
+        let mut t = LeafTile::new(index);
+        for h in leaf_hashes {
+            t.push_leaf(*h);
+        }
+        Some(t)
+    }
+
     fn push_leaf(&mut self, leaf: Digest32) {
         self.levels[0].push(leaf);
         let mut h = 0;
@@ -272,6 +285,12 @@ impl TiledTree {
         }
         let first = self.recent.front()?.index;
         self.recent.get(t.checked_sub(first)? as usize)
+    }
+
+    /// The current partial level-0 tile (tile `size / 256`, fewer than 256 leaves): the leaves
+    /// that the next full tile starts with.
+    pub fn partial_tile(&self) -> &LeafTile {
+        &self.partial
     }
 
     /// True if the leaves of level-0 tile `t` are in memory.
@@ -622,6 +641,24 @@ mod tests {
         assert_eq!(t.prove_consistency(0, 10, &[]), Err(TreeError::OutOfRange));
         assert_eq!(t.root_at(5001, &[]), Err(TreeError::OutOfRange));
         assert!(t.missing_for_inclusion(4000, 4000).is_empty());
+    }
+
+    #[test]
+    fn a_tile_from_its_leaf_hashes_is_the_tile_from_its_entry_hashes() {
+        let t = leaf_tile(3);
+        let again = LeafTile::from_leaf_hashes(3, t.leaf_hashes()).unwrap();
+        assert_eq!(again, t);
+        assert_eq!(again.hash(), Some(tiled(5000, 0).tile_hashes()[3]));
+        assert!(LeafTile::from_leaf_hashes(0, &[Digest32([0; 32]); 257]).is_none());
+        let mut grown = TiledTree::keeping(0);
+        for i in 0..300 {
+            grown.push(entry(i));
+        }
+        assert_eq!(grown.partial_tile().index(), 1);
+        assert_eq!(
+            grown.partial_tile().leaf_hashes(),
+            leaf_tile(1).leaf_hashes()[..44].to_vec()
+        );
     }
 
     #[test]

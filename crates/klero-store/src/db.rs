@@ -73,10 +73,20 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0006_snapshot_tree.sql"),
         postgres: include_str!("../../../migrations/postgres/0006_snapshot_tree.sql"),
     },
+    Migration {
+        version: 7,
+        name: "leaf_tiles",
+        sqlite: include_str!("../../../migrations/sqlite/0007_leaf_tiles.sql"),
+        postgres: include_str!("../../../migrations/postgres/0007_leaf_tiles.sql"),
+    },
 ];
 
 /// The version that stores the log compactly; the store moves the old rows after its SQL ran.
 const COMPACT_LOG: i64 = 4;
+
+/// The version that adds the `tiles` table; the store fills it from the `hash` column after its
+/// SQL ran.
+const LEAF_TILES: i64 = 7;
 
 /// The version that drops the `secrets` table; its rows are moved to the secret store first.
 const SECRETS_OUT: i64 = 2;
@@ -246,6 +256,9 @@ pub(crate) async fn migrate(
             })?;
         if m.version == COMPACT_LOG {
             compact_log(&mut tx).await?;
+        }
+        if m.version == LEAF_TILES {
+            crate::tree::fill_tiles(&mut tx).await?;
         }
         sqlx::query(
             "INSERT INTO klero_schema (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",

@@ -85,7 +85,7 @@ pub struct Options {
     pub full_check: bool,
     /// How many full level-0 tiles (256 entries each) of the Merkle tree stay in memory beside the
     /// partial one, so the proofs of entries just appended need no database read. Default
-    /// [`klero_core::tiled::RECENT_TILES`]; older tiles are read from the `hash` column.
+    /// [`klero_core::tiled::RECENT_TILES`]; older tiles are read from the `tiles` table.
     pub recent_tiles: usize,
 }
 
@@ -713,8 +713,8 @@ impl Store {
 
     /// RFC 9162 inclusion proof of entry `index` in the tree of the first `size` entries; `None`
     /// if they are out of range. Entries of the latest few tiles are proven from memory; an older
-    /// one reads the 256 stored hashes of its tile (one range query) and checks them against the
-    /// tree.
+    /// one reads the stored row of its tile (256 leaf hashes, one row of the `tiles` table) and
+    /// checks it against the tree.
     pub async fn inclusion_proof(
         &self,
         index: u64,
@@ -723,6 +723,35 @@ impl Store {
         self.with_tiles(
             |t| t.missing_for_inclusion(index, size),
             |t, tiles| t.prove_inclusion(index, size, tiles),
+        )
+        .await
+    }
+
+    /// The inclusion proofs of each of `indices` in the tree of the first `size` entries, in the
+    /// order given, as [`Store::inclusion_proof`] gives them; `None` if any is out of range. The
+    /// tiles they need are read once, in one query (a case proof proves several entries that are
+    /// often in the same tile).
+    pub async fn inclusion_proofs(
+        &self,
+        indices: &[u64],
+        size: u64,
+    ) -> Result<Option<Vec<Vec<Digest32>>>, StoreError> {
+        self.with_tiles(
+            |t| {
+                let mut want: Vec<u64> = indices
+                    .iter()
+                    .flat_map(|&i| t.missing_for_inclusion(i, size))
+                    .collect();
+                want.sort_unstable();
+                want.dedup();
+                want
+            },
+            |t, tiles| {
+                indices
+                    .iter()
+                    .map(|&i| t.prove_inclusion(i, size, tiles))
+                    .collect()
+            },
         )
         .await
     }
@@ -742,8 +771,8 @@ impl Store {
     }
 
     /// The hashes of tlog-tiles tile `index` at `level`, `width` of them (SPEC §5.4); `None` if
-    /// the acknowledged log does not hold them all. Level 0 is the stored entry hashes' leaf
-    /// hashes (checked against the tree), higher levels come from memory.
+    /// the acknowledged log does not hold them all. Level 0 is a row of the `tiles` table
+    /// (checked against the tree) or the leaves in memory, higher levels come from memory.
     pub async fn tile(
         &self,
         level: u8,
@@ -767,8 +796,8 @@ impl Store {
     }
 
     /// Answers `answer` from the tree, first reading from the database the level-0 tiles that
-    /// `missing` says the tree does not hold. Out of range is `None`; stored hashes that do not
-    /// fit the tree put the store in the refusing state.
+    /// `missing` says the tree does not hold. Out of range is `None`; a stored tile that is missing
+    /// or does not fit the tree puts the store in the refusing state.
     async fn with_tiles<R>(
         &self,
         missing: impl Fn(&TiledTree) -> Vec<u64>,
@@ -786,7 +815,11 @@ impl Store {
         };
         // A tile the tree held a moment ago may have left its memory since: fetch it and retry.
         for _ in 0..3 {
-            tiles.extend(read_leaf_tiles(&self.inner.pool, &want).await?);
+            match read_leaf_tiles(&self.inner.pool, &want).await {
+                Ok(t) => tiles.extend(t),
+                Err(StoreError::Corrupt(f)) => return Err(self.refuse(f)),
+                Err(e) => return Err(e),
+            }
             let s = self.inner.shared.read().unwrap_or_else(|p| p.into_inner());
             match answer(&s.tree, &tiles) {
                 Err(TreeError::MissingTile(t)) => want = vec![t],
@@ -806,7 +839,7 @@ impl Store {
                 Err(self.refuse(Failure {
                     index: t * klero_core::tiles::TILE_WIDTH,
                     section: "§5",
-                    message: format!("{e}: the log's hash column was altered"),
+                    message: format!("{e}: the tiles table was altered"),
                 }))
             }
         }
@@ -815,7 +848,8 @@ impl Store {
     /// Replays and verifies the whole stored log from the database, a page of entries at a time
     /// (memory: one page, the verifier's state and the replayed tree's upper levels), up to the
     /// size published when the check began, and compares what it rebuilt with what the server
-    /// serves: each tile's Merkle hash, the root and the head at that size. Meant to run in the
+    /// serves: each full tile's stored row (its leaf hashes) and Merkle hash, the root and the
+    /// head at that size. Meant to run in the
     /// background while the server serves (`klero serve --check-every`). Returns the number of
     /// entries checked.
     ///
@@ -832,6 +866,10 @@ impl Store {
         };
         let mut log = Log::new();
         let mut tree = TiledTree::keeping(0);
+        // The leaf hashes of the tile being replayed, and the full tiles not yet compared with
+        // their stored rows (from tile `first_tile` on).
+        let mut leaves = Vec::with_capacity(klero_core::tiles::TILE_WIDTH as usize);
+        let (mut first_tile, mut full_tiles) = (0, Vec::new());
         while log.size() < size {
             let from = log.size();
             let end = from.saturating_add(writer::PAGE).min(size);
@@ -861,7 +899,18 @@ impl Store {
                 }
                 log.push(e).map_err(|f| self.refuse(f))?;
                 tree.push(e.hash);
+                leaves.push(klero_core::merkle::leaf_hash(&e.hash.0));
+                if leaves.len() as u64 == klero_core::tiles::TILE_WIDTH {
+                    full_tiles.push(std::mem::take(&mut leaves));
+                }
             }
+            match tree::check_tile_rows(&self.inner.pool, first_tile, &full_tiles).await {
+                Ok(()) => {}
+                Err(StoreError::Corrupt(f)) => return Err(self.refuse(f)),
+                Err(e) => return Err(e),
+            }
+            first_tile += full_tiles.len() as u64;
+            full_tiles.clear();
             log.evict_closed();
             // A page is verified at a time; let the server's requests run between pages.
             tokio::task::yield_now().await;

@@ -7,6 +7,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, RwLock};
 
 use klero_core::tiled::TiledTree;
+use klero_core::tiles::TILE_WIDTH;
 use klero_core::{
     Actor, ActorId, BeaconReveal, ChainAnchor, Digest32, DrandSignature, Event, Failure, HashChain,
     Log, LogEntry, Policy, Rejection, State,
@@ -20,7 +21,7 @@ use crate::secrets::SecretStore;
 use crate::{StoreError, now_ms};
 
 /// What readers see: the log as of the last committed batch, and its Merkle tree (in bounded
-/// memory: older level-0 tiles are read from the `hash` column when a proof needs them).
+/// memory: older level-0 tiles are read from the `tiles` table when a proof needs them).
 #[derive(Default)]
 pub(crate) struct Shared {
     pub log: Log,
@@ -523,6 +524,24 @@ impl Writer {
             ),
             _ => db_err(e),
         })?;
+        // The level-0 tiles this batch completes, in the same transaction as their last entries.
+        let first = b.entries.first().map_or(0, |e| e.index);
+        let partial = {
+            let s = self.shared.read().unwrap_or_else(|p| p.into_inner());
+            (s.tree.size() == first).then(|| s.tree.partial_tile().leaf_hashes().to_vec())
+        };
+        let partial = match partial {
+            Some(p) => p,
+            // Not expected (the published tree is where the batch starts); read the stored hashes.
+            None => crate::tree::read_hashes(&mut *tx, first / TILE_WIDTH * TILE_WIDTH, first)
+                .await?
+                .iter()
+                .map(|h| klero_core::merkle::leaf_hash(&h.0))
+                .collect(),
+        };
+        crate::tree::write_tiles(&mut tx, crate::tree::completed_tiles(&partial, &b.entries))
+            .await
+            .map_err(db_err)?;
         let now = now_ms();
         crate::project::write(&mut tx, b.ops.clone(), &self.archive).await?;
         let idem = b

@@ -221,14 +221,18 @@ pub(crate) async fn prove(
     draw: LogEntry,
 ) -> ApiResult<DrawProof> {
     let (size, root) = app.store.checkpoint();
+    let mut p = inclusions(app, &[trigger.index, draw.index], size)
+        .await?
+        .into_iter();
+    let mut next = || p.next().unwrap_or_default();
     Ok(DrawProof {
         checkpoint: Checkpoint { size, root },
         trigger: ProvenEntry {
-            inclusion: inclusion(app, trigger.index, size).await?,
+            inclusion: next(),
             entry: trigger,
         },
         draw: ProvenEntry {
-            inclusion: inclusion(app, draw.index, size).await?,
+            inclusion: next(),
             entry: draw,
         },
         beacon_previous: None,
@@ -236,40 +240,44 @@ pub(crate) async fn prove(
     })
 }
 
-/// The inclusion proof of entry `index` in the tree of `size` entries (both known to be in range).
-pub(crate) async fn inclusion(
+/// The inclusion proofs of entries `indices` in the tree of `size` entries (all known to be in
+/// range), in order; the stored tiles they need are read once.
+pub(crate) async fn inclusions(
     app: &AppState,
-    index: u64,
+    indices: &[u64],
     size: u64,
-) -> ApiResult<Vec<klero_core::Digest32>> {
+) -> ApiResult<Vec<Vec<klero_core::Digest32>>> {
     app.store
-        .inclusion_proof(index, size)
+        .inclusion_proofs(indices, size)
         .await?
-        .ok_or_else(|| ApiError::internal(format!("no inclusion proof for entry {index}")))
+        .ok_or_else(|| ApiError::internal(format!("no inclusion proof for entries {indices:?}")))
 }
 
-/// The entry before `draw` (at index `draw_index`) that holds the beacon chain's current value:
-/// the latest earlier `genesis`, `beacon_anchored` or random draw (one with a reveal). Reads the
-/// log backwards in pages; a random draw usually has one a few entries back.
-/// The latest entry before `before` that `wanted` picks, read backwards page by page.
+/// The latest entry before `before` that `wanted` picks, read backwards in pages that grow (4,
+/// 16, 64, then 256 entries): the entry sought is usually a few entries back, and every entry read
+/// is decoded and checked.
 pub(crate) async fn latest_before(
     app: &AppState,
     before: u64,
     wanted: impl Fn(&LogEntry) -> bool,
 ) -> ApiResult<Option<LogEntry>> {
-    const PAGE: u64 = 64;
+    let mut page = 4;
     let mut end = before;
     while end > 0 {
-        let start = end.saturating_sub(PAGE);
-        let page = app.store.entries(start, end).await?;
-        if let Some(e) = page.into_iter().rev().find(&wanted) {
+        let start = end.saturating_sub(page);
+        let entries = app.store.entries(start, end).await?;
+        if let Some(e) = entries.into_iter().rev().find(&wanted) {
             return Ok(Some(e));
         }
         end = start;
+        page = (page * 4).min(256);
     }
     Ok(None)
 }
 
+/// The entry before `draw` (at index `draw_index`) that holds the beacon chain's current value:
+/// the latest earlier `genesis`, `beacon_anchored` or random draw (one with a reveal). A random
+/// draw usually has one a few entries back.
 pub(crate) async fn beacon_previous(app: &AppState, draw_index: u64) -> ApiResult<LogEntry> {
     latest_before(app, draw_index, |e| match &e.event {
         Event::Genesis { .. } | Event::BeaconAnchored { .. } => true,

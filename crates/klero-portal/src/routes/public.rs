@@ -7,13 +7,15 @@ use std::collections::BTreeSet;
 use axum::extract::State as AxState;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
-use klero_core::{CaseId, CourtId, Digest32, DivisionId, Event, JudgeId, Specialization};
+use klero_core::{
+    CaseId, CourtId, Digest32, DivisionId, Event, JudgeId, LogEntry, Specialization,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::cases::entry_at;
 use super::judges::court_mean;
-use super::{Checkpoint, DrawProof, parse_case, parse_court, prove, today};
+use super::{Checkpoint, DrawProof, ProvenEntry, parse_case, parse_court, today};
 use crate::error::{ApiError, ApiResult, Kind};
 use crate::extract::{Path, Query};
 use crate::{AppState, MAX_PAGE};
@@ -422,57 +424,83 @@ pub async fn case_proof(
     let case = parse_case(&case)?;
     let c = super::cases::find_case(&app, &case).await?;
     let (filed_index, draws) = (c.filed_index, c.draws);
-    let Some((&first, later)) = draws.split_first() else {
+    if draws.is_empty() {
         return Err(ApiError::new(
             Kind::NotFound,
             "the draw of this case is still pending",
         ));
-    };
-    let mut filing = prove(
-        &app,
-        entry_at(&app, filed_index).await?,
-        entry_at(&app, first).await?,
-    )
-    .await?;
-    with_beacon_context(&app, &mut filing).await?;
-    // Replacement draws after a recusal or reassignment, each with the entry that opened it.
-    let mut redraws = vec![];
-    for &di in later {
-        let draw = entry_at(&app, di).await?;
-        let Event::Draw(d) = &draw.event else {
-            return Err(ApiError::internal(
-                "a case's draw index does not point at a draw entry",
-            ));
-        };
-        let trigger = entry_at(&app, d.trigger).await?;
-        let mut proof = prove(&app, trigger, draw).await?;
-        with_beacon_context(&app, &mut proof).await?;
-        redraws.push(proof);
     }
+    // Every entry first, then all their inclusion proofs in one checkpoint with one read of the
+    // stored tiles they need.
+    let (size, root) = app.store.checkpoint();
+    let unproven = |entry: LogEntry| ProvenEntry {
+        entry,
+        inclusion: vec![],
+    };
+    let mut proofs = Vec::with_capacity(draws.len());
+    for (k, &di) in draws.iter().enumerate() {
+        let draw = entry_at(&app, di).await?;
+        let trigger = if k == 0 {
+            entry_at(&app, filed_index).await?
+        } else {
+            // A replacement draw after a recusal or reassignment, with the entry that opened it.
+            let Event::Draw(d) = &draw.event else {
+                return Err(ApiError::internal(
+                    "a case's draw index does not point at a draw entry",
+                ));
+            };
+            entry_at(&app, d.trigger).await?
+        };
+        let (beacon_previous, drand_configured) = beacon_context(&app, &draw).await?;
+        proofs.push(DrawProof {
+            checkpoint: Checkpoint { size, root },
+            trigger: unproven(trigger),
+            draw: unproven(draw),
+            beacon_previous: beacon_previous.map(unproven),
+            drand_configured: drand_configured.map(unproven),
+        });
+    }
+    let mut proven: Vec<&mut ProvenEntry> = proofs
+        .iter_mut()
+        .flat_map(|p| {
+            [Some(&mut p.trigger), Some(&mut p.draw)]
+                .into_iter()
+                .chain([p.beacon_previous.as_mut(), p.drand_configured.as_mut()])
+                .flatten()
+        })
+        .collect();
+    let indices: Vec<u64> = proven.iter().map(|p| p.entry.index).collect();
+    for (p, inclusion) in proven
+        .iter_mut()
+        .zip(super::inclusions(&app, &indices, size).await?)
+    {
+        p.inclusion = inclusion;
+    }
+    let mut proofs = proofs.into_iter();
+    let filing = proofs
+        .next()
+        .ok_or_else(|| ApiError::internal("a case with a draw has no draw proof"))?;
     Ok(axum::Json(CaseProof {
         case,
         filing,
-        redraws,
+        redraws: proofs.collect(),
     }))
 }
 
-/// Adds to a random draw's proof what its beacon is checked against, proven in the same
-/// checkpoint: the entry holding the previous chain value (hash chain), or the `drand_configured`
-/// entry in force at its trigger (drand).
-async fn with_beacon_context(app: &AppState, proof: &mut DrawProof) -> ApiResult<()> {
-    let Event::Draw(d) = &proof.draw.entry.event else {
-        return Ok(());
-    };
-    let size = proof.checkpoint.size;
-    let prove_at = async |entry: klero_core::LogEntry| -> ApiResult<super::ProvenEntry> {
-        let inclusion = super::inclusion(app, entry.index, size).await?;
-        Ok(super::ProvenEntry { entry, inclusion })
+/// What a random draw's beacon is checked against (SPEC §6): the entry holding the previous chain
+/// value (hash chain), or the `drand_configured` entry in force at its trigger (drand); neither
+/// for a bound draw.
+async fn beacon_context(
+    app: &AppState,
+    draw: &LogEntry,
+) -> ApiResult<(Option<LogEntry>, Option<LogEntry>)> {
+    let Event::Draw(d) = &draw.event else {
+        return Ok((None, None));
     };
     match &d.beacon {
-        None => {}
+        None => Ok((None, None)),
         Some(klero_core::BeaconReveal::HashChain { .. }) => {
-            let prev = super::beacon_previous(app, proof.draw.entry.index).await?;
-            proof.beacon_previous = Some(prove_at(prev).await?);
+            Ok((Some(super::beacon_previous(app, draw.index).await?), None))
         }
         Some(klero_core::BeaconReveal::Drand { .. }) => {
             let configured = super::latest_before(app, d.trigger, |e| {
@@ -480,10 +508,9 @@ async fn with_beacon_context(app: &AppState, proof: &mut DrawProof) -> ApiResult
             })
             .await?
             .ok_or_else(|| ApiError::internal("a drand draw with no drand_configured before it"))?;
-            proof.drand_configured = Some(prove_at(configured).await?);
+            Ok((None, Some(configured)))
         }
     }
-    Ok(())
 }
 
 /// A court in the list.

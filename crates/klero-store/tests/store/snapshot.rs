@@ -187,8 +187,8 @@ both!(
     }
 );
 
-/// Options that keep no full tile in memory (every older proof reads its tile from the `hash`
-/// column) and snapshot every 64 entries.
+/// Options that keep no full tile in memory (every older proof reads its tile from the `tiles`
+/// table) and snapshot every 64 entries.
 fn lean(url: &str) -> Options {
     Options {
         chain_length: CHAIN,
@@ -257,18 +257,40 @@ async fn check_proofs(s: &Store) -> Vec<klero_core::LogEntry> {
     entries
 }
 
+/// A store with more than 600 entries (two full tiles and a partial one), closed.
+async fn past_two_tiles(url: &str) -> Vec<klero_core::LogEntry> {
+    let s = Store::open_with(url, lean(url)).await.unwrap();
+    seed(&s).await;
+    let mut i = 0;
+    while s.checkpoint().0 < 600 {
+        file(&s, &format!("P{i}")).await;
+        i += 1;
+    }
+    let entries = check_proofs(&s).await;
+    s.close().await;
+    entries
+}
+
+/// Drops the guards of the `log` and `tiles` tables.
+fn unguard(url: &str) -> &'static str {
+    if url.starts_with("sqlite") {
+        "DROP TRIGGER log_no_update; DROP TRIGGER log_no_delete; \
+         DROP TRIGGER tiles_no_update; DROP TRIGGER tiles_no_delete;"
+    } else {
+        "DROP TRIGGER log_no_update_or_delete ON log; \
+         DROP TRIGGER tiles_no_update_or_delete ON tiles; DROP TRIGGER tiles_no_truncate ON tiles;"
+    }
+}
+
 both!(
-    older_tiles_are_read_from_the_hash_column_and_an_altered_hash_refused,
+    older_tiles_are_read_from_the_tiles_table_and_an_altered_tile_refused,
     |url| {
-        let s = Store::open_with(&url, lean(&url)).await.unwrap();
-        seed(&s).await;
-        let mut i = 0;
-        while s.checkpoint().0 < 600 {
-            file(&s, &format!("P{i}")).await;
-            i += 1;
-        }
-        check_proofs(&s).await;
-        s.close().await;
+        let entries = past_two_tiles(&url).await;
+        // One row per full tile: the leaf hashes of its 256 entries.
+        let rows = klero_store::testing::query_strings(&url, "SELECT CAST(COUNT(*) AS TEXT) FROM tiles")
+            .await
+            .unwrap();
+        assert_eq!(rows, vec![(entries.len() / 256).to_string()]);
 
         // A start from the snapshot reads its tree hashes, not every stored hash.
         let s = Store::open_with(&url, lean(&url)).await.unwrap();
@@ -277,16 +299,21 @@ both!(
         check_proofs(&s).await;
         file(&s, "after").await;
 
-        // The hash of entry 300 is altered under the running store: a proof that reads its tile
-        // refuses, and the store then refuses to serve the log or to append.
-        let unguard = if url.starts_with("sqlite") {
-            "DROP TRIGGER log_no_update; DROP TRIGGER log_no_delete;"
+        // The stored tile of entries 256..512 is altered under the running store (its last leaf
+        // hash is another's): a proof that reads it refuses, and the store then refuses to serve
+        // the log or to append.
+        let unguard = unguard(&url);
+        let substr = if url.starts_with("sqlite") {
+            "substr"
         } else {
-            "DROP TRIGGER log_no_update_or_delete ON log;"
+            "substring"
         };
         execute(
             &url,
-            &format!("{unguard} UPDATE log SET hash = (SELECT hash FROM log WHERE idx = 301) WHERE idx = 300"),
+            &format!(
+                "{unguard} UPDATE tiles SET hashes = {substr}(hashes, 1, 8160) || \
+                 {substr}(hashes, 1, 32) WHERE idx = 1"
+            ),
         )
         .await
         .unwrap();
@@ -309,6 +336,127 @@ both!(
             Err(StoreError::Corrupt(_))
         ));
         assert_eq!(s.checkpoint().0, size);
+        s.close().await;
+    }
+);
+
+both!(
+    the_full_check_compares_every_tile_row_with_the_entries,
+    |url| {
+        past_two_tiles(&url).await;
+        let s = Store::open_with(&url, lean(&url)).await.unwrap();
+        assert_eq!(s.full_check().await.unwrap(), s.checkpoint().0);
+        // The row of tile 0 is replaced by that of tile 1: no proof has read it yet, the full
+        // check names it.
+        execute(
+            &url,
+            &format!(
+                "{} UPDATE tiles SET hashes = (SELECT hashes FROM tiles WHERE idx = 1) \
+                 WHERE idx = 0",
+                unguard(&url)
+            ),
+        )
+        .await
+        .unwrap();
+        assert!(s.refusal().is_none());
+        match s.full_check().await {
+            Err(StoreError::Corrupt(f)) => {
+                assert_eq!(f.index, 0, "{f}");
+                assert!(f.message.contains("tiles table was altered"), "{f}");
+            }
+            other => panic!("expected the check to fail, got {other:?}"),
+        }
+        assert_eq!(s.refusal().map(|f| f.index), Some(0));
+        s.close().await;
+    }
+);
+
+both!(a_deleted_tile_row_is_refused, |url| {
+    past_two_tiles(&url).await;
+    let s = Store::open_with(&url, lean(&url)).await.unwrap();
+    execute(
+        &url,
+        &format!("{} DELETE FROM tiles WHERE idx = 1", unguard(&url)),
+    )
+    .await
+    .unwrap();
+    let size = s.checkpoint().0;
+    assert!(s.inclusion_proof(3, size).await.unwrap().is_some());
+    match s.inclusion_proofs(&[3, 300], size).await {
+        Err(StoreError::Corrupt(f)) => {
+            assert_eq!(f.index, 256, "{f}");
+            assert!(f.message.contains("missing"), "{f}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(s.refusal().map(|f| f.index), Some(256));
+    s.close().await;
+    // The full check of a new start names it too.
+    let s = Store::open_with(&url, lean(&url)).await.unwrap();
+    match s.full_check().await {
+        Err(StoreError::Corrupt(f)) => assert_eq!(f.index, 256, "{f}"),
+        other => panic!("expected the check to fail, got {other:?}"),
+    }
+    s.close().await;
+});
+
+both!(the_database_refuses_updates_and_deletes_of_tiles, |url| {
+    past_two_tiles(&url).await;
+    assert!(
+        execute(&url, "UPDATE tiles SET idx = 5 WHERE idx = 1")
+            .await
+            .is_err()
+    );
+    assert!(execute(&url, "DELETE FROM tiles WHERE idx = 1").await.is_err());
+    let rows = klero_store::testing::query_strings(&url, "SELECT CAST(COUNT(*) AS TEXT) FROM tiles")
+        .await
+        .unwrap();
+    assert_eq!(rows, vec!["2".to_string()]);
+});
+
+both!(
+    the_migration_fills_the_tiles_of_an_existing_log,
+    |url| {
+        let entries = past_two_tiles(&url).await;
+        // Back to schema 6: no tiles table.
+        let revert = if url.starts_with("sqlite") {
+            "DROP TABLE tiles; DELETE FROM klero_schema WHERE version = 7;"
+        } else {
+            "DROP TABLE tiles; DROP FUNCTION klero_tiles_append_only(); \
+             DELETE FROM klero_schema WHERE version = 7;"
+        };
+        execute(&url, revert).await.unwrap();
+        // Opening migrates: the rows are computed from the stored hashes.
+        let s = Store::open_with(&url, lean(&url)).await.unwrap();
+        let rows = klero_store::testing::query_strings(&url, "SELECT CAST(COUNT(*) AS TEXT) FROM tiles")
+            .await
+            .unwrap();
+        assert_eq!(rows, vec![(entries.len() / 256).to_string()]);
+        check_proofs(&s).await;
+        assert_eq!(s.full_check().await.unwrap(), s.checkpoint().0);
+        // New tiles are written by the writer as before.
+        while s.checkpoint().0 < 800 {
+            file(&s, "more").await;
+        }
+        check_proofs(&s).await;
+        assert_eq!(s.full_check().await.unwrap(), s.checkpoint().0);
+        s.close().await;
+    }
+);
+
+both!(
+    several_inclusion_proofs_at_once_are_the_single_ones,
+    |url| {
+        past_two_tiles(&url).await;
+        let s = Store::open_with(&url, lean(&url)).await.unwrap();
+        let size = s.checkpoint().0;
+        let indices = [300, 3, 299, 511, size - 1, 0];
+        let all = s.inclusion_proofs(&indices, size).await.unwrap().unwrap();
+        for (i, p) in indices.iter().zip(all) {
+            assert_eq!(Some(p), s.inclusion_proof(*i, size).await.unwrap(), "{i}");
+        }
+        assert_eq!(s.inclusion_proofs(&[3, size], size).await.unwrap(), None);
+        assert_eq!(s.inclusion_proofs(&[], size).await.unwrap(), Some(vec![]));
         s.close().await;
     }
 );
