@@ -105,7 +105,9 @@ pub(crate) async fn write_tiles(
 /// Fills the new `tiles` table of an existing log (migration 7) from the `hash` column, a page of
 /// tiles at a time. A tile with a missing row or a malformed hash gets no row: the replay (or the
 /// full check) names the altered entry, and a proof that needs the tile refuses.
-pub(crate) async fn fill_tiles(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreError> {
+pub(crate) async fn fill_tiles(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+) -> Result<(), StoreError> {
     let end: Option<i64> = sqlx::query("SELECT MAX(idx) FROM log")
         .fetch_one(&mut **tx)
         .await
@@ -118,12 +120,13 @@ pub(crate) async fn fill_tiles(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Res
     let mut t = 0;
     while t < full {
         let upto = (t + PAGE_TILES).min(full);
-        let rows = sqlx::query("SELECT idx, hash FROM log WHERE idx >= $1 AND idx < $2 ORDER BY idx")
-            .bind((t * TILE_WIDTH) as i64)
-            .bind((upto * TILE_WIDTH) as i64)
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(db_err)?;
+        let rows =
+            sqlx::query("SELECT idx, hash FROM log WHERE idx >= $1 AND idx < $2 ORDER BY idx")
+                .bind((t * TILE_WIDTH) as i64)
+                .bind((upto * TILE_WIDTH) as i64)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db_err)?;
         let mut leaves: Vec<Vec<Digest32>> = vec![Vec::new(); (upto - t) as usize];
         let mut bad = vec![false; leaves.len()];
         for row in rows {
@@ -236,12 +239,13 @@ where
         return Ok(());
     }
     let end = first + leaves.len() as u64;
-    let rows = sqlx::query("SELECT idx, hashes FROM tiles WHERE idx >= $1 AND idx < $2 ORDER BY idx")
-        .bind(first as i64)
-        .bind(end as i64)
-        .fetch_all(conn)
-        .await
-        .map_err(db_err)?;
+    let rows =
+        sqlx::query("SELECT idx, hashes FROM tiles WHERE idx >= $1 AND idx < $2 ORDER BY idx")
+            .bind(first as i64)
+            .bind(end as i64)
+            .fetch_all(conn)
+            .await
+            .map_err(db_err)?;
     let mut rows = rows.into_iter();
     for (k, want) in leaves.iter().enumerate() {
         let t = first + k as u64;

@@ -7,9 +7,7 @@ use std::collections::BTreeSet;
 use axum::extract::State as AxState;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
-use klero_core::{
-    CaseId, CourtId, Digest32, DivisionId, Event, JudgeId, LogEntry, Specialization,
-};
+use klero_core::{CaseId, CourtId, Digest32, DivisionId, Event, JudgeId, LogEntry, Specialization};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
