@@ -279,13 +279,19 @@ pub(crate) async fn latest_before(
 /// the latest earlier `genesis`, `beacon_anchored` or random draw (one with a reveal). A random
 /// draw usually has one a few entries back.
 pub(crate) async fn beacon_previous(app: &AppState, draw_index: u64) -> ApiResult<LogEntry> {
-    latest_before(app, draw_index, |e| match &e.event {
+    latest_before(app, draw_index, holds_beacon_value)
+        .await?
+        .ok_or_else(|| ApiError::internal("no entry before a random draw holds a beacon value"))
+}
+
+/// True for an entry that holds a beacon chain value: `genesis`, `beacon_anchored`, or a random
+/// draw (one with a hash-chain reveal).
+pub(crate) fn holds_beacon_value(e: &LogEntry) -> bool {
+    match &e.event {
         Event::Genesis { .. } | Event::BeaconAnchored { .. } => true,
         Event::Draw(d) => matches!(d.beacon, Some(klero_core::BeaconReveal::HashChain { .. })),
         _ => false,
-    })
-    .await?
-    .ok_or_else(|| ApiError::internal("no entry before a random draw holds a beacon value"))
+    }
 }
 
 /// Today's UTC day.

@@ -430,6 +430,7 @@ pub async fn case_proof(
     }
     // Every entry first, then all their inclusion proofs in one checkpoint with one read of the
     // stored tiles they need.
+    const WINDOW: u64 = 4;
     let (size, root) = app.store.checkpoint();
     let unproven = |entry: LogEntry| ProvenEntry {
         entry,
@@ -437,19 +438,49 @@ pub async fn case_proof(
     };
     let mut proofs = Vec::with_capacity(draws.len());
     for (k, &di) in draws.iter().enumerate() {
-        let draw = entry_at(&app, di).await?;
-        let trigger = if k == 0 {
-            entry_at(&app, filed_index).await?
-        } else {
-            // A replacement draw after a recusal or reassignment, with the entry that opened it.
-            let Event::Draw(d) = &draw.event else {
-                return Err(ApiError::internal(
-                    "a case's draw index does not point at a draw entry",
-                ));
-            };
-            entry_at(&app, d.trigger).await?
+        // The draw and the few entries before it in one read: its trigger and the entry holding
+        // the previous beacon value are usually among them.
+        let window = app.store.entries(di.saturating_sub(WINDOW), di + 1).await?;
+        let at = |i: u64| window.iter().find(|e| e.index == i).cloned();
+        let draw = at(di)
+            .ok_or_else(|| ApiError::internal(format!("entry {di} is missing from the store")))?;
+        let Event::Draw(d) = &draw.event else {
+            return Err(ApiError::internal(
+                "a case's draw index does not point at a draw entry",
+            ));
         };
-        let (beacon_previous, drand_configured) = beacon_context(&app, &draw).await?;
+        // The first draw was opened by the filing; a replacement draw (after a recusal or
+        // reassignment) by the entry it names.
+        let ti = if k == 0 { filed_index } else { d.trigger };
+        let trigger = match at(ti) {
+            Some(e) => e,
+            None => entry_at(&app, ti).await?,
+        };
+        let (mut beacon_previous, mut drand_configured) = (None, None);
+        match &d.beacon {
+            None => {}
+            Some(klero_core::BeaconReveal::HashChain { .. }) => {
+                let found = window
+                    .iter()
+                    .rev()
+                    .find(|e| e.index < di && super::holds_beacon_value(e))
+                    .cloned();
+                beacon_previous = Some(match found {
+                    Some(e) => e,
+                    None => super::beacon_previous(&app, window[0].index).await?,
+                });
+            }
+            Some(klero_core::BeaconReveal::Drand { .. }) => {
+                let configured = super::latest_before(&app, d.trigger, |e| {
+                    matches!(e.event, Event::DrandConfigured { .. })
+                })
+                .await?
+                .ok_or_else(|| {
+                    ApiError::internal("a drand draw with no drand_configured before it")
+                })?;
+                drand_configured = Some(configured);
+            }
+        }
         proofs.push(DrawProof {
             checkpoint: Checkpoint { size, root },
             trigger: unproven(trigger),
@@ -483,32 +514,6 @@ pub async fn case_proof(
         filing,
         redraws: proofs.collect(),
     }))
-}
-
-/// What a random draw's beacon is checked against (SPEC §6): the entry holding the previous chain
-/// value (hash chain), or the `drand_configured` entry in force at its trigger (drand); neither
-/// for a bound draw.
-async fn beacon_context(
-    app: &AppState,
-    draw: &LogEntry,
-) -> ApiResult<(Option<LogEntry>, Option<LogEntry>)> {
-    let Event::Draw(d) = &draw.event else {
-        return Ok((None, None));
-    };
-    match &d.beacon {
-        None => Ok((None, None)),
-        Some(klero_core::BeaconReveal::HashChain { .. }) => {
-            Ok((Some(super::beacon_previous(app, draw.index).await?), None))
-        }
-        Some(klero_core::BeaconReveal::Drand { .. }) => {
-            let configured = super::latest_before(app, d.trigger, |e| {
-                matches!(e.event, Event::DrandConfigured { .. })
-            })
-            .await?
-            .ok_or_else(|| ApiError::internal("a drand draw with no drand_configured before it"))?;
-            Ok((None, Some(configured)))
-        }
-    }
 }
 
 /// A court in the list.
