@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::drand::DrandSignature;
-use crate::encode::{Canonical, Enc};
+use crate::encode::{Canonical, Dec, Decode, DecodeError, Enc};
 use crate::hash::{TAG_CHAIN, TAG_SEED, sha256};
 use crate::ids::Digest32;
 
@@ -93,6 +93,33 @@ impl Canonical for BeaconReveal {
                 e.fixed(&signature.0);
             }
         }
+    }
+}
+
+impl Decode for ChainAnchor {
+    fn decode(d: &mut Dec<'_>) -> Result<ChainAnchor, DecodeError> {
+        Ok(ChainAnchor {
+            anchor: d.digest()?,
+            length: d.u64()?,
+        })
+    }
+}
+
+impl Decode for BeaconReveal {
+    fn decode(d: &mut Dec<'_>) -> Result<BeaconReveal, DecodeError> {
+        let kind = d.tag("beacon kind", |b| (1..=2).contains(&b).then_some(b))?;
+        let round = d.u64()?;
+        Ok(if kind == 1 {
+            BeaconReveal::HashChain {
+                round,
+                value: d.digest()?,
+            }
+        } else {
+            BeaconReveal::Drand {
+                round,
+                signature: DrandSignature(d.fixed()?),
+            }
+        })
     }
 }
 
