@@ -402,4 +402,74 @@ mod tests {
             "00000001fffffffffffffffe00000002616201".to_owned() + "0700"
         );
     }
+
+    #[test]
+    fn the_reader_reads_what_the_writer_wrote_and_nothing_else() {
+        let mut e = Enc::default();
+        e.u8(9);
+        e.bool(true);
+        e.u32(1);
+        e.i32(-3);
+        e.u64(u64::MAX);
+        e.i64(-2);
+        e.str("ab\u{e9}");
+        e.digest(&Digest32([5; 32]));
+        e.fixed(&[6; 3]);
+        e.list(&[1u8, 2], |e, v| e.u8(*v));
+        e.opt(&Some(7u8), |e, v| e.u8(*v));
+        e.opt::<u8>(&None, |e, v| e.u8(*v));
+        let bytes = e.into_bytes();
+        let mut d = Dec::new(&bytes);
+        assert_eq!(d.u8(), Ok(9));
+        assert_eq!(d.bool(), Ok(true));
+        assert_eq!(d.u32(), Ok(1));
+        assert_eq!(d.i32(), Ok(-3));
+        assert_eq!(d.u64(), Ok(u64::MAX));
+        assert_eq!(d.i64(), Ok(-2));
+        assert_eq!(d.str(), Ok("ab\u{e9}"));
+        assert_eq!(d.digest(), Ok(Digest32([5; 32])));
+        assert_eq!(d.fixed::<3>(), Ok([6; 3]));
+        assert_eq!(d.list(Dec::u8), Ok(vec![1, 2]));
+        assert_eq!(d.opt(Dec::u8), Ok(Some(7)));
+        assert_eq!(d.opt(Dec::u8), Ok(None));
+        assert_eq!(d.remaining(), 0);
+        assert_eq!(d.finish(), Ok(()));
+        // Nothing more to read: every reader refuses.
+        let end = bytes.len();
+        let short = |needed| DecodeError {
+            offset: end,
+            kind: DecodeErrorKind::Truncated {
+                needed,
+                remaining: 0,
+            },
+        };
+        assert_eq!(d.u8(), Err(short(1)));
+        assert_eq!(d.bool(), Err(short(1)));
+        assert_eq!(d.u32(), Err(short(4)));
+        assert_eq!(d.i32(), Err(short(4)));
+        assert_eq!(d.u64(), Err(short(8)));
+        assert_eq!(d.i64(), Err(short(8)));
+        assert_eq!(d.str(), Err(short(4)));
+        assert_eq!(d.digest(), Err(short(32)));
+        assert_eq!(d.fixed::<2>(), Err(short(2)));
+        assert_eq!(d.list(Dec::u8), Err(short(4)));
+        assert_eq!(d.opt(Dec::u8), Err(short(1)));
+        assert_eq!(d.position(), end);
+    }
+
+    #[test]
+    fn the_days_json_can_write_are_the_reader_s() {
+        assert_eq!(Day(FIRST_DAY), Day::from_ymd(1, 1, 1).unwrap());
+        assert_eq!(Day(LAST_DAY), Day::from_ymd(9999, 12, 31).unwrap());
+        for (d, ok) in [
+            (FIRST_DAY - 1, false),
+            (FIRST_DAY, true),
+            (LAST_DAY, true),
+            (LAST_DAY + 1, false),
+        ] {
+            let b = d.to_be_bytes();
+            assert_eq!(Dec::new(&b).day().is_ok(), ok, "{d}");
+            assert_eq!(Day::parse(&Day(d).to_string()).is_ok(), ok, "{d}");
+        }
+    }
 }
