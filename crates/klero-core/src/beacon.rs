@@ -36,9 +36,11 @@ impl Canonical for ChainAnchor {
     }
 }
 
+tag_first_enum! {
+tag = "kind", remote = "BeaconReveal", serde(rename_all = "snake_case", deny_unknown_fields),
+by_name = RevealByName, tagged = RevealTagged;
 /// The randomness a draw used, as recorded in the draw entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BeaconReveal {
     /// Value `v_round` of the current built-in hash chain.
     HashChain {
@@ -55,6 +57,7 @@ pub enum BeaconReveal {
         /// The round's BLS signature; the randomness is its SHA-256.
         signature: DrandSignature,
     },
+}
 }
 
 impl BeaconReveal {

@@ -187,9 +187,11 @@ pub enum Exclusion {
     OnCase,
 }
 
+tag_first_enum! {
+tag = "kind", remote = "Method", serde(rename_all = "snake_case", deny_unknown_fields),
+by_name = MethodByName, tagged = MethodTagged;
 /// How the judges of a draw entry were chosen.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Method {
     /// A random draw from the eligible pool.
     Random,
@@ -216,6 +218,7 @@ pub enum Method {
         /// The related case named in the filing.
         case: CaseId,
     },
+}
 }
 
 impl Method {
@@ -313,9 +316,11 @@ pub struct Cosignature {
     pub signature: Signature64,
 }
 
+tag_first_enum! {
+tag = "type", remote = "Event", serde(rename_all = "snake_case", deny_unknown_fields),
+by_name = EventByName, tagged = EventTagged;
 /// The facts recorded in the log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// The first entry: what this log is, the policy, the first beacon chain.
     Genesis {
@@ -532,6 +537,7 @@ pub enum Event {
         /// The round it waits for.
         round: u64,
     },
+}
 }
 
 macro_rules! enum_byte {
