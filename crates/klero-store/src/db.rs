@@ -73,6 +73,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0006_snapshot_tree.sql"),
         postgres: include_str!("../../../migrations/postgres/0006_snapshot_tree.sql"),
     },
+    Migration {
+        version: 8,
+        name: "lean_indexes",
+        sqlite: include_str!("../../../migrations/sqlite/0008_lean_indexes.sql"),
+        postgres: include_str!("../../../migrations/postgres/0008_lean_indexes.sql"),
+    },
 ];
 
 /// The version that stores the log compactly; the store moves the old rows after its SQL ran.
