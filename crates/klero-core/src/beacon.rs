@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::drand::DrandSignature;
-use crate::encode::{Canonical, Enc};
+use crate::encode::{Canonical, Dec, Decode, DecodeError, Enc};
 use crate::hash::{TAG_CHAIN, TAG_SEED, sha256};
 use crate::ids::Digest32;
 
@@ -36,9 +36,11 @@ impl Canonical for ChainAnchor {
     }
 }
 
+tag_first_enum! {
+tag = "kind", remote = "BeaconReveal", serde(rename_all = "snake_case", deny_unknown_fields),
+by_name = RevealByName, tagged = RevealTagged;
 /// The randomness a draw used, as recorded in the draw entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BeaconReveal {
     /// Value `v_round` of the current built-in hash chain.
     HashChain {
@@ -55,6 +57,7 @@ pub enum BeaconReveal {
         /// The round's BLS signature; the randomness is its SHA-256.
         signature: DrandSignature,
     },
+}
 }
 
 impl BeaconReveal {
@@ -93,6 +96,33 @@ impl Canonical for BeaconReveal {
                 e.fixed(&signature.0);
             }
         }
+    }
+}
+
+impl Decode for ChainAnchor {
+    fn decode(d: &mut Dec<'_>) -> Result<ChainAnchor, DecodeError> {
+        Ok(ChainAnchor {
+            anchor: d.digest()?,
+            length: d.u64()?,
+        })
+    }
+}
+
+impl Decode for BeaconReveal {
+    fn decode(d: &mut Dec<'_>) -> Result<BeaconReveal, DecodeError> {
+        let kind = d.tag("beacon kind", |b| (1..=2).contains(&b).then_some(b))?;
+        let round = d.u64()?;
+        Ok(if kind == 1 {
+            BeaconReveal::HashChain {
+                round,
+                value: d.digest()?,
+            }
+        } else {
+            BeaconReveal::Drand {
+                round,
+                signature: DrandSignature(d.fixed()?),
+            }
+        })
     }
 }
 

@@ -106,8 +106,7 @@ impl Serialize for Day {
 
 impl<'de> Deserialize<'de> for Day {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Day::parse(&s).map_err(serde::de::Error::custom)
+        crate::ids::parse_str(d, Day::parse)
     }
 }
 

@@ -83,8 +83,7 @@ impl Serialize for DrandSignature {
 
 impl<'de> Deserialize<'de> for DrandSignature {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        DrandSignature::from_hex(&s).map_err(serde::de::Error::custom)
+        crate::ids::parse_str(d, DrandSignature::from_hex)
     }
 }
 
@@ -135,8 +134,7 @@ impl Serialize for DrandPublicKey {
 
 impl<'de> Deserialize<'de> for DrandPublicKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        DrandPublicKey::from_hex(&s).map_err(serde::de::Error::custom)
+        crate::ids::parse_str(d, DrandPublicKey::from_hex)
     }
 }
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::beacon::{BeaconReveal, ChainAnchor};
 use crate::day::{Day, Millis};
 use crate::drand::DrandPublicKey;
-use crate::encode::{Canonical, Enc};
+use crate::encode::{Canonical, Dec, Decode, DecodeError, DecodeErrorKind, Enc};
 use crate::ids::*;
 use crate::policy::Policy;
 
@@ -47,6 +47,18 @@ impl Role {
             Role::Clerk => 3,
             Role::Judge => 4,
         }
+    }
+
+    /// The role whose canonical byte is `b`, if any (the inverse of [`Role::byte`]).
+    pub fn from_byte(b: u8) -> Option<Role> {
+        Some(match b {
+            0 => Role::System,
+            1 => Role::SystemAdmin,
+            2 => Role::CourtAdmin,
+            3 => Role::Clerk,
+            4 => Role::Judge,
+            _ => return None,
+        })
     }
 }
 
@@ -175,9 +187,11 @@ pub enum Exclusion {
     OnCase,
 }
 
+tag_first_enum! {
+tag = "kind", remote = "Method", serde(rename_all = "snake_case", deny_unknown_fields),
+by_name = MethodByName, tagged = MethodTagged;
 /// How the judges of a draw entry were chosen.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Method {
     /// A random draw from the eligible pool.
     Random,
@@ -204,6 +218,7 @@ pub enum Method {
         /// The related case named in the filing.
         case: CaseId,
     },
+}
 }
 
 impl Method {
@@ -301,9 +316,11 @@ pub struct Cosignature {
     pub signature: Signature64,
 }
 
+tag_first_enum! {
+tag = "type", remote = "Event", serde(rename_all = "snake_case", deny_unknown_fields),
+by_name = EventByName, tagged = EventTagged;
 /// The facts recorded in the log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// The first entry: what this log is, the policy, the first beacon chain.
     Genesis {
@@ -521,6 +538,7 @@ pub enum Event {
         round: u64,
     },
 }
+}
 
 macro_rules! enum_byte {
     ($t:ty { $($v:ident = $b:literal),* $(,)? }) => {
@@ -528,6 +546,10 @@ macro_rules! enum_byte {
             /// The byte in the canonical encoding.
             pub fn byte(self) -> u8 {
                 match self { $(<$t>::$v => $b),* }
+            }
+            /// The value whose canonical byte is `b`, if any (the inverse of `byte`).
+            pub fn from_byte(b: u8) -> Option<Self> {
+                match b { $($b => Some(<$t>::$v),)* _ => None }
             }
         }
     };
@@ -834,6 +856,198 @@ impl Canonical for Draw {
     }
 }
 
+impl Decode for Draw {
+    fn decode(d: &mut Dec<'_>) -> Result<Draw, DecodeError> {
+        let case = d.id::<CaseId>()?;
+        let trigger = d.u64()?;
+        let method = match d.tag("draw method", |b| (b <= 4).then_some(b))? {
+            0 => Method::Random,
+            1 => Method::Related {
+                case: d.id::<CaseId>()?,
+            },
+            2 => Method::Duplicate {
+                case: d.id::<CaseId>()?,
+            },
+            3 => Method::RandomAfterDuplicate {
+                case: d.id::<CaseId>()?,
+            },
+            _ => Method::RandomAfterRelated {
+                case: d.id::<CaseId>()?,
+            },
+        };
+        Ok(Draw {
+            case,
+            trigger,
+            method,
+            seats: d.u8()?,
+            scope: d.tag("pool scope", PoolScope::from_byte)?,
+            eligible: d.list(|d| {
+                Ok(Candidate {
+                    judge: d.id::<JudgeId>()?,
+                    load: d.u64()?,
+                    weight: d.u64()?,
+                })
+            })?,
+            excluded: d.list(|d| {
+                Ok(Excluded {
+                    judge: d.id::<JudgeId>()?,
+                    reason: d.tag("exclusion reason", Exclusion::from_byte)?,
+                })
+            })?,
+            beacon: d.opt(BeaconReveal::decode)?,
+            seed: d.opt(Dec::digest)?,
+            chosen: d.list(|d| d.id::<JudgeId>())?,
+        })
+    }
+}
+
+impl Decode for Event {
+    fn decode(d: &mut Dec<'_>) -> Result<Event, DecodeError> {
+        let at = d.position();
+        Ok(match d.u8()? {
+            0 => Event::Genesis {
+                log_id: d.id::<ActorId>()?,
+                policy: Policy::decode(d)?,
+                beacon: ChainAnchor::decode(d)?,
+            },
+            1 => Event::PolicyUpdated {
+                policy: Policy::decode(d)?,
+            },
+            2 => Event::BeaconAnchored {
+                beacon: ChainAnchor::decode(d)?,
+            },
+            3 => Event::CourtCreated {
+                court: d.id::<CourtId>()?,
+                name: d.string()?,
+            },
+            4 => Event::DivisionCreated {
+                court: d.id::<CourtId>()?,
+                division: d.id::<DivisionId>()?,
+                name: d.string()?,
+            },
+            5 => Event::JudgeRegistered {
+                judge: d.id::<JudgeId>()?,
+                court: d.id::<CourtId>()?,
+                division: d.id::<DivisionId>()?,
+                specializations: d.list(|d| d.id::<Specialization>())?,
+                share_permille: d.u32()?,
+                active: d.bool()?,
+            },
+            6 => Event::JudgeUpdated {
+                judge: d.id::<JudgeId>()?,
+                division: d.id::<DivisionId>()?,
+                specializations: d.list(|d| d.id::<Specialization>())?,
+                share_permille: d.u32()?,
+                active: d.bool()?,
+            },
+            7 => Event::AbsenceRecorded {
+                absence: d.id::<AbsenceId>()?,
+                judge: d.id::<JudgeId>()?,
+                from: d.day()?,
+                until: d.day()?,
+                reason: d.tag("absence reason", AbsenceReason::from_byte)?,
+            },
+            8 => Event::AbsenceCancelled {
+                absence: d.id::<AbsenceId>()?,
+            },
+            9 => Event::ConflictDeclared {
+                judge: d.id::<JudgeId>()?,
+                subject: d.digest()?,
+            },
+            10 => Event::ConflictWithdrawn {
+                judge: d.id::<JudgeId>()?,
+                subject: d.digest()?,
+            },
+            11 => Event::CaseFiled {
+                case: d.id::<CaseId>()?,
+                court: d.id::<CourtId>()?,
+                division: d.id::<DivisionId>()?,
+                case_type: d.id::<CaseTypeCode>()?,
+                weight: d.u32()?,
+                parties: d.list(Dec::digest)?,
+                claim: d.digest()?,
+                related: d.opt(|d| {
+                    Ok(RelatedLink {
+                        case: d.id::<CaseId>()?,
+                        reason: d.tag("relation reason", RelationReason::from_byte)?,
+                    })
+                })?,
+                earlier_instance: d.opt(|d| d.id::<CaseId>())?,
+            },
+            12 => Event::Draw(Draw::decode(d)?),
+            13 => Event::Recusal {
+                case: d.id::<CaseId>()?,
+                judge: d.id::<JudgeId>()?,
+                reason: d.tag("recusal reason", RecusalReason::from_byte)?,
+            },
+            14 => Event::Reassignment {
+                case: d.id::<CaseId>()?,
+                judge: d.id::<JudgeId>()?,
+                reason: d.tag("reassignment reason", ReassignReason::from_byte)?,
+            },
+            15 => Event::CaseClosed {
+                case: d.id::<CaseId>()?,
+                reason: d.tag("closing reason", ClosingReason::from_byte)?,
+            },
+            16 => Event::CredentialIssued {
+                credential: d.digest()?,
+                role: d.tag("role", Role::from_byte)?,
+                holder: d.id::<ActorId>()?,
+                court: d.opt(|d| d.id::<CourtId>())?,
+                enrollment: d.opt(Dec::digest)?,
+            },
+            17 => Event::CredentialRevoked {
+                credential: d.digest()?,
+            },
+            18 => Event::EnrollmentOpened {
+                enrollment: d.digest()?,
+                judge: d.id::<JudgeId>()?,
+            },
+            19 => Event::LogKeyPublished { key: d.string()? },
+            20 => Event::WitnessesConfigured {
+                witnesses: d.list(|d| {
+                    Ok(Witness {
+                        name: d.string()?,
+                        key: d.string()?,
+                    })
+                })?,
+                quorum: d.u8()?,
+            },
+            21 => Event::DrandConfigured {
+                chain_hash: d.digest()?,
+                public_key: DrandPublicKey(d.fixed()?),
+                period_seconds: d.u64()?,
+                genesis_time: d.u64()?,
+                scheme: d.string()?,
+            },
+            22 => Event::CheckpointWitnessed {
+                size: d.u64()?,
+                cosignatures: d.list(|d| {
+                    Ok(Cosignature {
+                        witness: d.string()?,
+                        time: d.u64()?,
+                        signature: Signature64(d.fixed()?),
+                    })
+                })?,
+            },
+            23 => Event::BeaconDelayed {
+                case: d.id::<CaseId>()?,
+                trigger: d.u64()?,
+                round: d.u64()?,
+            },
+            byte => {
+                return Err(d.error_at(
+                    at,
+                    DecodeErrorKind::UnknownTag {
+                        what: "event type",
+                        byte,
+                    },
+                ));
+            }
+        })
+    }
+}
+
 /// Version byte that opens every entry's canonical bytes.
 pub const ENTRY_VERSION: u8 = 1;
 
@@ -858,6 +1072,28 @@ pub fn entry_bytes_into(
     e.str(actor.id.as_str());
     event.encode(&mut e);
     e.into_bytes()
+}
+
+/// Reads an entry's canonical bytes back into its index, time, actor and event: the exact inverse
+/// of [`entry_bytes`]. `entry_bytes` of the result gives back `bytes`, and every entry it returns is
+/// one the JSON export form also accepts (identifiers as their parsers validate them, days in the
+/// years 0001–9999). Nothing is checked that JSON parsing does not check either: the rules of the
+/// log (SPEC §7) are the verifier's.
+pub fn decode_entry_bytes(bytes: &[u8]) -> Result<(u64, Millis, Actor, Event), DecodeError> {
+    let mut d = Dec::new(bytes);
+    let version = d.u8()?;
+    if version != ENTRY_VERSION {
+        return Err(d.error_at(0, DecodeErrorKind::UnknownVersion(version)));
+    }
+    let index = d.u64()?;
+    let at = d.i64()?;
+    let actor = Actor {
+        role: d.tag("role", Role::from_byte)?,
+        id: d.id::<ActorId>()?,
+    };
+    let event = Event::decode(&mut d)?;
+    d.finish()?;
+    Ok((index, at, actor, event))
 }
 
 /// One entry of the log as stored and exported: its content, the previous entry's hash, and its own.
@@ -891,6 +1127,22 @@ impl LogEntry {
             prev,
             hash,
         }
+    }
+
+    /// Rebuilds an entry from its canonical bytes ([`decode_entry_bytes`]) and the previous
+    /// entry's hash, recomputing its own hash: the inverse of [`LogEntry::bytes`] with
+    /// [`LogEntry::seal`].
+    pub fn from_canonical(prev: Digest32, bytes: &[u8]) -> Result<LogEntry, DecodeError> {
+        let (index, at, actor, event) = decode_entry_bytes(bytes)?;
+        let hash = crate::hash::entry_hash(&prev, bytes);
+        Ok(LogEntry {
+            index,
+            at,
+            actor,
+            event,
+            prev,
+            hash,
+        })
     }
 
     /// The canonical bytes of the entry's content.

@@ -34,6 +34,36 @@ pub fn is_valid_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
 }
 
+/// Deserializes a string and parses it with `parse`, without copying it when the input lends it
+/// (serde's `Cow<str>` always copies into a `String`; a verifier reads several identifiers and
+/// digests an entry). Accepts what `String` accepts, with the same "expected a string" message.
+pub(crate) fn parse_str<'de, D, T, E>(
+    d: D,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    E: fmt::Display,
+{
+    struct V<F>(F);
+    impl<'de, T, E: fmt::Display, F: FnOnce(&str) -> Result<T, E>> serde::de::Visitor<'de> for V<F> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<X: serde::de::Error>(self, v: &str) -> Result<T, X> {
+            (self.0)(v).map_err(X::custom)
+        }
+        fn visit_bytes<X: serde::de::Error>(self, v: &[u8]) -> Result<T, X> {
+            match std::str::from_utf8(v) {
+                Ok(s) => (self.0)(s).map_err(X::custom),
+                Err(_) => Err(X::invalid_value(serde::de::Unexpected::Bytes(v), &self)),
+            }
+        }
+    }
+    d.deserialize_string(V(parse))
+}
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $kind:literal) => {
         $(#[$doc])*
@@ -87,8 +117,7 @@ macro_rules! id_type {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                Self::parse(s).map_err(serde::de::Error::custom)
+                $crate::ids::parse_str(d, |s| Self::parse(s))
             }
         }
     };
@@ -213,8 +242,7 @@ impl Serialize for Digest32 {
 
 impl<'de> Deserialize<'de> for Digest32 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Digest32::from_hex(&s).map_err(serde::de::Error::custom)
+        parse_str(d, Digest32::from_hex)
     }
 }
 
@@ -255,8 +283,7 @@ impl Serialize for Signature64 {
 
 impl<'de> Deserialize<'de> for Signature64 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Signature64::from_hex(&s).map_err(serde::de::Error::custom)
+        parse_str(d, Signature64::from_hex)
     }
 }
 

@@ -46,6 +46,8 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+#[macro_use]
+mod tag_first;
 pub mod audit;
 pub mod beacon;
 pub mod checkpoint;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::encode::{Canonical, Enc};
+use crate::encode::{Canonical, Dec, Decode, DecodeError, Enc};
 use crate::ids::{CaseTypeCode, Specialization};
 
 /// One kind of case: which specialization it needs, how heavy it is, and how many judges sit on it.
@@ -40,6 +40,16 @@ impl Fallback {
             Fallback::WidenToCourt => 1,
             Fallback::WidenThenProceed => 2,
         }
+    }
+
+    /// The fallback whose canonical byte is `b`, if any.
+    fn from_byte(b: u8) -> Option<Fallback> {
+        Some(match b {
+            0 => Fallback::Refuse,
+            1 => Fallback::WidenToCourt,
+            2 => Fallback::WidenThenProceed,
+            _ => return None,
+        })
     }
 }
 
@@ -154,5 +164,27 @@ impl Canonical for Policy {
             e.u32(t.weight);
             e.u8(t.panel);
         });
+    }
+}
+
+impl Decode for Policy {
+    fn decode(d: &mut Dec<'_>) -> Result<Policy, DecodeError> {
+        Ok(Policy {
+            min_pool: d.u32()?,
+            fallback: d.tag("fallback", Fallback::from_byte)?,
+            cap_num: d.u32()?,
+            cap_den: d.u32()?,
+            balance_permille: d.u32()?,
+            window_days: d.u32()?,
+            catch_up_limit: d.u32()?,
+            case_types: d.list(|d| {
+                Ok(CaseType {
+                    code: d.id::<CaseTypeCode>()?,
+                    specialization: d.id::<Specialization>()?,
+                    weight: d.u32()?,
+                    panel: d.u8()?,
+                })
+            })?,
+        })
     }
 }

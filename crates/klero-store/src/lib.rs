@@ -533,19 +533,22 @@ impl Store {
 
     /// The `conflict_declared` entries of `judge`, in log order, read from the database. The log
     /// holds only commitments, so this is how a judge's page learns when each of their conflicts
-    /// was declared. The rows of that type are found by their `kind` column (indexed); every one
+    /// was declared. The rows of that type are found by their `kind` column (partial index
+    /// `log_conflicts`); every one
     /// is read as a whole entry and checked exactly.
     pub async fn conflict_declarations(
         &self,
         judge: &klero_core::JudgeId,
     ) -> Result<Vec<LogEntry>, StoreError> {
         let size = self.checkpoint().0;
-        let rows = sqlx::query("SELECT idx FROM log WHERE kind = $1 AND idx < $2 ORDER BY idx")
-            .bind("conflict_declared")
-            .bind(size.min(i64::MAX as u64) as i64)
-            .fetch_all(&self.inner.pool)
-            .await
-            .map_err(db_err)?;
+        // The literal (not a parameter) lets the database use the partial index `log_conflicts`.
+        let rows = sqlx::query(
+            "SELECT idx FROM log WHERE kind = 'conflict_declared' AND idx < $1 ORDER BY idx",
+        )
+        .bind(size.min(i64::MAX as u64) as i64)
+        .fetch_all(&self.inner.pool)
+        .await
+        .map_err(db_err)?;
         let mut out = Vec::new();
         for row in rows {
             let idx: i64 = row.try_get(0).map_err(db_err)?;
@@ -573,9 +576,10 @@ impl Store {
         Ok(archived.map(|a| a.case))
     }
 
-    /// The highest case number filed in `court` that starts with `prefix` (case numbers the portal
-    /// gives out are `PREFIX-YEAR-NNNNNN`, so the greatest is the last given), from the `cases`
-    /// rows; `None` if there is none.
+    /// The highest number of a *closed* case of `court` that starts with `prefix` (case numbers the
+    /// portal gives out are `PREFIX-YEAR-NNNNNN`), from the `cases` rows; `None` if there is none.
+    /// Every number that has left memory is one of these (only closed cases leave it); the open
+    /// ones are in the state.
     pub async fn last_case_number(
         &self,
         court: &klero_core::CourtId,
@@ -589,7 +593,8 @@ impl Store {
                 .replace('_', "\\_")
         );
         sqlx::query_scalar(
-            "SELECT MAX(case_id) FROM cases WHERE court = $1 AND case_id LIKE $2 ESCAPE '\\'",
+            "SELECT MAX(case_id) FROM cases \
+             WHERE court = $1 AND closed_idx IS NOT NULL AND case_id LIKE $2 ESCAPE '\\'",
         )
         .bind(court.as_str().to_owned())
         .bind(like)

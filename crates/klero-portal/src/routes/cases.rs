@@ -141,9 +141,10 @@ fn case_prefix(court: &CourtId, year: i32) -> String {
     format!("{court}-{year}-")
 }
 
-/// Starts the cache of `court`'s numbering in `year` from the last number filed, read from the
-/// database once per court and year: closed cases may have left memory, so the state alone does
-/// not know every number taken.
+/// Starts the cache of `court`'s numbering in `year` from the last closed case's number, read from
+/// the database once per court and year: closed cases may have left memory, so the state alone
+/// does not know every number taken ([`next_case_id`] then steps past the open ones, which it
+/// does know).
 async fn load_case_seq(app: &AppState, court: &CourtId, year: i32) -> ApiResult<()> {
     if app
         .case_seq
