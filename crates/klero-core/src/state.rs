@@ -13,11 +13,11 @@ use crate::beacon::{BeaconReveal, ChainAnchor, chain_step, seed};
 use crate::checkpoint::CosignatureVerifier;
 use crate::day::{Day, Millis};
 use crate::drand::{DrandChain, DrandPublicKey, DrandSignature};
-use crate::encode::{Dec, DecodeError, DecodeErrorKind, Enc};
 use crate::draw::{
     LoadInput, absence_credit, balanced_rates, draw_without_replacement, joining_credit,
     normalized_load, weights,
 };
+use crate::encode::{Dec, DecodeError, DecodeErrorKind, Enc};
 use crate::event::*;
 use crate::hash::duplicate_key;
 use crate::ids::*;
@@ -2709,7 +2709,9 @@ mod tests {
         // Every field that can be empty or absent is present in some case, so each is tried both
         // ways.
         let some = |f: &dyn Fn(&CaseState) -> bool| cases.iter().any(f);
-        assert!(some(&|c| c.earlier_instance.is_some() && c.earlier_ix.is_some()));
+        assert!(some(
+            &|c| c.earlier_instance.is_some() && c.earlier_ix.is_some()
+        ));
         assert!(some(&|c| c.related.is_some()));
         assert!(some(&|c| !c.recused.is_empty()));
         assert!(some(&|c| c.judges.len() > 1 && c.panel > 1));
@@ -2726,7 +2728,11 @@ mod tests {
         let mut shapes = HashSet::default();
         for c in conformance_cases() {
             let shape = (
-                (c.earlier_ix.is_some(), c.related.is_some(), c.closed.is_some()),
+                (
+                    c.earlier_ix.is_some(),
+                    c.related.is_some(),
+                    c.closed.is_some(),
+                ),
                 (c.judges.len(), c.ever.len(), c.recused.len(), c.draws.len()),
                 c.parties.len(),
             );

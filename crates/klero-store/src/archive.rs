@@ -255,12 +255,7 @@ pub(crate) async fn write_cbor_record(
     let record: Vec<u8> = row.try_get(3).map_err(|e| e.to_string())?;
     let mut cbor = Vec::new();
     ciborium::into_writer(&a.case, &mut cbor).map_err(|e| e.to_string())?;
-    let mac = key.mac(
-        a.ordinal as i64,
-        case,
-        &a.case.duplicate_key.0,
-        &cbor,
-    );
+    let mac = key.mac(a.ordinal as i64, case, &a.case.duplicate_key.0, &cbor);
     sqlx::query("UPDATE case_archive SET record = $1, mac = $2 WHERE case_id = $3")
         .bind(cbor.clone())
         .bind(mac)
@@ -345,7 +340,10 @@ mod tests {
     #[test]
     fn an_edited_column_or_mac_is_refused_in_either_format() {
         let all = cases();
-        let a = all.iter().find(|a| a.case.closed.is_some()).expect("a closed case");
+        let a = all
+            .iter()
+            .find(|a| a.case.closed.is_some())
+            .expect("a closed case");
         for record in [a.case.encode_record(), cbor(&a.case)] {
             let good = columns(a, record.clone());
             assert!(read_columns(&good).is_ok());
