@@ -17,6 +17,7 @@ use crate::draw::{
     LoadInput, absence_credit, balanced_rates, draw_without_replacement, joining_credit,
     normalized_load, weights,
 };
+use crate::encode::{Dec, DecodeError, DecodeErrorKind, Enc};
 use crate::event::*;
 use crate::hash::duplicate_key;
 use crate::ids::*;
@@ -259,7 +260,7 @@ impl JudgeState {
 }
 
 /// A case as the log has made it.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct CaseState {
     /// Case number.
     pub id: CaseId,
@@ -298,6 +299,108 @@ pub struct CaseState {
     pub draws: Vec<u64>,
     /// Time of the filing entry.
     pub filed_at: Millis,
+}
+
+/// The version byte that starts an archive record ([`CaseState::encode_record`]). A record the
+/// store wrote before it (CBOR of the serde form) starts with a CBOR map byte, 0xA0 to 0xBF, so
+/// the two are told apart by the first byte.
+pub const RECORD_VERSION: u8 = 1;
+
+impl CaseState {
+    /// The case as the store archives it when it closes (`case_archive.record`, issue 10): the
+    /// [`RECORD_VERSION`] byte, then in the canonical encoding of [`Enc`] (SPEC §3) court,
+    /// division and case type (strings), weight (u32), seats (u8), the party and counsel
+    /// commitments (a list of 32-byte digests), the earlier instance (optional string), the
+    /// related case (optional: string, then the relation reason's byte), the earlier instance's
+    /// ordinal (optional u64), the current judges, every judge who ever sat and the recused judges
+    /// (each a list of u32 indices into the state's judge table, which only grows, so an index
+    /// names the same judge for the life of the log), how it closed (optional closing reason
+    /// byte), the filing entry's index (u64), the draw entries' indices (a list of u64) and the
+    /// filing entry's time (i64 milliseconds).
+    ///
+    /// The case number and the duplicate key are not in the record: the archive row holds them
+    /// in columns of their own (and its MAC covers them), and [`CaseState::decode_record`] takes
+    /// them from there.
+    pub fn encode_record(&self) -> Vec<u8> {
+        let index = |e: &mut Enc, &j: &usize| {
+            e.u32(u32::try_from(j).expect("a judge table holds fewer than 2^32 judges"))
+        };
+        let mut e = Enc::with_capacity(192);
+        e.u8(RECORD_VERSION);
+        e.str(self.court.as_str());
+        e.str(self.division.as_str());
+        e.str(self.case_type.as_str());
+        e.u32(self.weight);
+        e.u8(self.panel);
+        e.list(&self.parties, |e, p| e.digest(p));
+        e.opt(&self.earlier_instance, |e, c| e.str(c.as_str()));
+        e.opt(&self.related, |e, (c, reason)| {
+            e.str(c.as_str());
+            e.u8(reason.byte());
+        });
+        e.opt(&self.earlier_ix, |e, &ci| e.u64(ci as u64));
+        e.list(&self.judges, index);
+        e.list(&self.ever, index);
+        e.list(&self.recused, index);
+        e.opt(&self.closed, |e, r| e.u8(r.byte()));
+        e.u64(self.filed_index);
+        e.list(&self.draws, |e, &d| e.u64(d));
+        e.i64(self.filed_at);
+        e.into_bytes()
+    }
+
+    /// Reads back a record of [`CaseState::encode_record`], with the case number `id` and the
+    /// duplicate key `duplicate_key` that its archive row holds beside it. Accepts exactly the
+    /// bytes `encode_record` writes: another version byte, a truncated record, a tag or flag byte
+    /// with no meaning, an identifier the log would refuse or a byte left over is refused, with
+    /// the offset of the refused field.
+    pub fn decode_record(
+        bytes: &[u8],
+        id: CaseId,
+        duplicate_key: Digest32,
+    ) -> Result<CaseState, DecodeError> {
+        let mut d = Dec::new(bytes);
+        let at = d.position();
+        let version = d.u8()?;
+        if version != RECORD_VERSION {
+            return Err(d.error_at(
+                at,
+                DecodeErrorKind::UnknownTag {
+                    what: "archive record version",
+                    byte: version,
+                },
+            ));
+        }
+        let index = |d: &mut Dec<'_>| d.u32().map(|j| j as usize);
+        let c = CaseState {
+            id,
+            court: d.id::<CourtId>()?,
+            division: d.id::<DivisionId>()?,
+            case_type: d.id::<CaseTypeCode>()?,
+            weight: d.u32()?,
+            panel: d.u8()?,
+            parties: d.list(Dec::digest)?,
+            duplicate_key,
+            earlier_instance: d.opt(|d| d.id::<CaseId>())?,
+            related: d.opt(|d| {
+                Ok((
+                    d.id::<CaseId>()?,
+                    d.tag("relation reason", RelationReason::from_byte)?,
+                ))
+            })?,
+            // An ordinal is below the number of cases filed, which a 64-bit `usize` holds.
+            earlier_ix: d.opt(|d| d.u64().map(|ci| ci as usize))?,
+            judges: d.list(index)?,
+            ever: d.list(index)?,
+            recused: d.list(index)?,
+            closed: d.opt(|d| d.tag("closing reason", ClosingReason::from_byte))?,
+            filed_index: d.u64()?,
+            draws: d.list(Dec::u64)?,
+            filed_at: d.i64()?,
+        };
+        d.finish()?;
+        Ok(c)
+    }
 }
 
 /// A credential as the log has made it (SPEC §7.9).
@@ -2568,5 +2671,119 @@ mod tests {
             j.intake.len(),
             full.len()
         );
+    }
+
+    /// Every case of the conformance log, as it stands after each entry (so open cases, cases
+    /// mid-draw and closed ones), distinct.
+    fn conformance_cases() -> Vec<CaseState> {
+        let mut log = crate::Log::new();
+        let mut out: Vec<CaseState> = vec![];
+        for e in crate::conformance::conformance_log() {
+            log.push(&e).expect("the conformance log replays");
+            for c in log.state().cases() {
+                if !out.contains(c) {
+                    out.push(c.clone());
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_case_of_the_conformance_log_round_trips_through_its_archive_record() {
+        let cases = conformance_cases();
+        for c in &cases {
+            let bytes = c.encode_record();
+            assert_eq!(bytes[0], RECORD_VERSION);
+            let back = CaseState::decode_record(&bytes, c.id.clone(), c.duplicate_key)
+                .unwrap_or_else(|e| panic!("case {}: {e}", c.id));
+            assert_eq!(&back, c);
+            assert_eq!(back.encode_record(), bytes);
+            // The number and the duplicate key come from the row, not the record.
+            assert!(
+                !bytes.windows(32).any(|w| w == c.duplicate_key.0),
+                "case {}: the record repeats the duplicate key",
+                c.id
+            );
+        }
+        // Every field that can be empty or absent is present in some case, so each is tried both
+        // ways.
+        let some = |f: &dyn Fn(&CaseState) -> bool| cases.iter().any(f);
+        assert!(some(
+            &|c| c.earlier_instance.is_some() && c.earlier_ix.is_some()
+        ));
+        assert!(some(&|c| c.related.is_some()));
+        assert!(some(&|c| !c.recused.is_empty()));
+        assert!(some(&|c| c.judges.len() > 1 && c.panel > 1));
+        assert!(some(&|c| c.ever.len() > c.judges.len()));
+        assert!(some(&|c| c.draws.len() > 1));
+        assert!(some(&|c| c.closed.is_some()));
+        assert!(some(&|c| c.closed.is_none() && c.judges.is_empty()));
+    }
+
+    #[test]
+    fn a_truncated_extended_or_changed_archive_record_is_refused_or_canonical() {
+        // One case of each shape (which options are set, how long each list is): every field's
+        // every byte is tried, in a few seconds.
+        let mut shapes = HashSet::default();
+        for c in conformance_cases() {
+            let shape = (
+                (
+                    c.earlier_ix.is_some(),
+                    c.related.is_some(),
+                    c.closed.is_some(),
+                ),
+                (c.judges.len(), c.ever.len(), c.recused.len(), c.draws.len()),
+                c.parties.len(),
+            );
+            if !shapes.insert(shape) {
+                continue;
+            }
+            let bytes = c.encode_record();
+            let decode = |b: &[u8]| CaseState::decode_record(b, c.id.clone(), c.duplicate_key);
+            for n in 0..bytes.len() {
+                assert!(decode(&bytes[..n]).is_err(), "case {}: {n} bytes", c.id);
+            }
+            let mut longer = bytes.clone();
+            longer.push(0);
+            assert_eq!(
+                decode(&longer).map(|_| ()),
+                Err(DecodeError {
+                    offset: bytes.len(),
+                    kind: DecodeErrorKind::TrailingBytes(1)
+                })
+            );
+            // Any one byte changed: refused, or a record whose bytes are exactly the changed ones.
+            let mut changed = bytes.clone();
+            for i in 0..bytes.len() {
+                for v in 0..=255u8 {
+                    if v == bytes[i] {
+                        continue;
+                    }
+                    changed[i] = v;
+                    if let Ok(other) = decode(&changed) {
+                        assert_eq!(other.encode_record(), changed, "case {}, byte {i}", c.id);
+                    }
+                }
+                changed[i] = bytes[i];
+            }
+        }
+        // A record the store wrote before (CBOR: a map) is not read as this one.
+        let c = &conformance_cases()[0];
+        for first in [0xa0u8, 0xb3, 0xbf, 0x00, 0x02] {
+            let mut b = c.encode_record();
+            b[0] = first;
+            assert_eq!(
+                CaseState::decode_record(&b, c.id.clone(), c.duplicate_key).map(|_| ()),
+                Err(DecodeError {
+                    offset: 0,
+                    kind: DecodeErrorKind::UnknownTag {
+                        what: "archive record version",
+                        byte: first
+                    }
+                })
+            );
+        }
+        assert!(CaseState::decode_record(&[], c.id.clone(), c.duplicate_key).is_err());
     }
 }

@@ -1,18 +1,49 @@
 //! Evicting closed cases changes nothing a rule decides (issue 10, `klero_core::resident`): the
 //! conformance and sample logs replay to the same head and root, and every invalid log fails at the
 //! same entry with the same message, when every closed case is evicted as soon as it closes and
-//! restored from an archive only when an entry names it.
+//! restored from an archive only when an entry names it. The archive holds each case as the store
+//! does: its number, duplicate key and ordinal beside its record (`CaseState::encode_record`), and
+//! a restored case is read back from those bytes.
 
 use std::collections::HashMap;
 
 use klero_core::conformance::{conformance_log, invalid_logs};
 use klero_core::resident::Archived;
+use klero_core::state::CaseState;
 use klero_core::{CaseId, Digest32, Event, Failure, Log, LogEntry};
+
+/// An archive row: ordinal, case number, duplicate key and record.
+#[derive(Clone)]
+struct Row {
+    ordinal: usize,
+    id: CaseId,
+    key: Digest32,
+    record: Vec<u8>,
+}
+
+impl Row {
+    fn of(a: &Archived) -> Row {
+        Row {
+            ordinal: a.ordinal,
+            id: a.case.id.clone(),
+            key: a.case.duplicate_key,
+            record: a.case.encode_record(),
+        }
+    }
+
+    fn read(&self) -> Archived {
+        Archived {
+            ordinal: self.ordinal,
+            case: CaseState::decode_record(&self.record, self.id.clone(), self.key)
+                .expect("a record reads back"),
+        }
+    }
+}
 
 /// A store's archive, in memory: every case as it was when it closed.
 #[derive(Default)]
 struct Archive {
-    by_id: HashMap<CaseId, Archived>,
+    by_id: HashMap<CaseId, Row>,
     by_key: HashMap<Digest32, usize>,
 }
 
@@ -33,7 +64,7 @@ fn replay(entries: &[LogEntry], evict: bool) -> Run {
             let cases: Vec<Archived> = w
                 .cases
                 .iter()
-                .filter_map(|id| archive.by_id.get(id).cloned())
+                .filter_map(|id| archive.by_id.get(id).map(Row::read))
                 .collect();
             let latest = w
                 .duplicate_key
@@ -43,7 +74,7 @@ fn replay(entries: &[LogEntry], evict: bool) -> Run {
             if let Some((_, ci)) = latest
                 && let Some(a) = archive.by_id.values().find(|a| a.ordinal == ci)
             {
-                cases.push(a.clone());
+                cases.push(a.read());
             }
             restored += cases.len();
             log.restore(cases, latest);
@@ -64,7 +95,8 @@ fn replay(entries: &[LogEntry], evict: bool) -> Run {
                 let k = a.case.duplicate_key;
                 let latest = archive.by_key.entry(k).or_insert(a.ordinal);
                 *latest = (*latest).max(a.ordinal);
-                archive.by_id.insert(case.clone(), a);
+                assert_eq!(Row::of(&a).read().case, a.case);
+                archive.by_id.insert(case.clone(), Row::of(&a));
             }
             evicted += log.evict_closed();
         }

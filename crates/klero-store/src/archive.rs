@@ -4,10 +4,17 @@
 //! Each row carries an HMAC under a key derived from the party pepper, which is kept in the
 //! secret store and never in the database: a row edited in the database fails its check, and the
 //! writer refuses to apply an entry with it rather than decide a draw from an altered record.
+//!
+//! The record is `CaseState::encode_record`: a version byte (1), then the case in the canonical
+//! encoding, without the case number and duplicate key that the row holds in its own columns.
+//! Rows written before it hold the case as CBOR (of its serde form, about three times the bytes),
+//! which starts with a CBOR map byte (0xA0 to 0xBF); they are still read, and `klero rebuild`
+//! rewrites them.
 
 use hmac::{KeyInit, Mac};
 use klero_core::resident::{Archived, Wanted};
-use klero_core::{Digest32, Log};
+use klero_core::state::CaseState;
+use klero_core::{CaseId, Digest32, Log};
 use sha2::{Digest as _, Sha256};
 use sqlx::{AnyConnection, Row as _};
 
@@ -39,9 +46,7 @@ impl ArchiveKey {
 
 /// The row of an archived case: (ordinal, case_id, dup_key, record, mac).
 pub(crate) fn row(key: &ArchiveKey, a: &Archived) -> Result<Vec<Val>, StoreError> {
-    let mut record = Vec::new();
-    ciborium::into_writer(&a.case, &mut record)
-        .map_err(|e| StoreError::Database(format!("encoding case {} failed: {e}", a.case.id)))?;
+    let record = a.case.encode_record();
     let ordinal = a.ordinal as i64;
     let mac = key.mac(
         ordinal,
@@ -79,24 +84,52 @@ fn decode(key: &ArchiveKey, row: &sqlx::any::AnyRow) -> Result<Archived, StoreEr
     let dup_key: Vec<u8> = row.try_get(2).map_err(db_err)?;
     let record: Vec<u8> = row.try_get(3).map_err(db_err)?;
     let mac: Vec<u8> = row.try_get(4).map_err(db_err)?;
-    let altered = || {
+    read(key, ordinal, &case_id, &dup_key, &record, &mac)
+}
+
+/// Whether `record` was written before compact records: CBOR of the case, a map.
+fn is_cbor(record: &[u8]) -> bool {
+    matches!(record.first(), Some(0xa0..=0xbf))
+}
+
+/// Checks an archive row's MAC and reads its case, from either record format.
+fn read(
+    key: &ArchiveKey,
+    ordinal: i64,
+    case_id: &str,
+    dup_key: &[u8],
+    record: &[u8],
+    mac: &[u8],
+) -> Result<Archived, StoreError> {
+    let altered = |why: &str| {
         StoreError::Database(format!(
-            "the archived record of case {case_id} does not pass its check: it was altered in the \
-             database. Nothing was written; rebuild the projections from the log (klero rebuild)"
+            "the archived record of case {case_id} does not pass its check ({why}): it was altered \
+             in the database. Nothing was written; rebuild the projections from the log (klero \
+             rebuild)"
         ))
     };
-    if key.mac(ordinal, &case_id, &dup_key, &record) != mac {
-        return Err(altered());
+    if key.mac(ordinal, case_id, dup_key, record) != mac {
+        return Err(altered("its MAC does not fit"));
     }
-    let case: klero_core::state::CaseState =
-        ciborium::from_reader(&record[..]).map_err(|_| altered())?;
-    if case.id.as_str() != case_id || case.duplicate_key.0[..] != dup_key[..] || ordinal < 0 {
-        return Err(altered());
-    }
-    Ok(Archived {
-        ordinal: ordinal as usize,
-        case,
-    })
+    let ordinal = usize::try_from(ordinal).map_err(|_| altered("a negative ordinal"))?;
+    let case = if is_cbor(record) {
+        let case: CaseState =
+            ciborium::from_reader(record).map_err(|e| altered(&format!("its CBOR: {e}")))?;
+        if case.id.as_str() != case_id || case.duplicate_key.0[..] != dup_key[..] {
+            return Err(altered("its CBOR names another case"));
+        }
+        case
+    } else {
+        let id: CaseId = case_id.parse().map_err(|_| altered("its case number"))?;
+        let dup_key = Digest32(
+            dup_key
+                .try_into()
+                .map_err(|_| altered("its duplicate key is not 32 bytes"))?,
+        );
+        CaseState::decode_record(record, id, dup_key)
+            .map_err(|e| altered(&format!("its record, {e}")))?
+    };
+    Ok(Archived { ordinal, case })
 }
 
 const COLUMNS: &str = "ordinal, case_id, dup_key, record, mac";
@@ -195,4 +228,205 @@ pub(crate) async fn backfill(
         tx.commit().await.map_err(db_err)?;
     }
     Ok(n)
+}
+
+/// For tests: rewrites the archive row of `case` in the database at `url` as a store before
+/// compact records wrote it (the record the CBOR of the case, with a MAC under `pepper` that
+/// fits), as a database written before this change holds it. Returns the row's record and the
+/// CBOR record that replaced it.
+pub(crate) async fn write_cbor_record(
+    url: &str,
+    pepper: &[u8; 32],
+    case: &str,
+) -> Result<(Vec<u8>, Vec<u8>), String> {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let key = ArchiveKey::from_pepper(pepper);
+    let mut conn = AnyConnection::connect(url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let sql = format!("SELECT {COLUMNS} FROM case_archive WHERE case_id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(case.to_owned())
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let a = decode(&key, &row).map_err(|e| e.to_string())?;
+    let record: Vec<u8> = row.try_get(3).map_err(|e| e.to_string())?;
+    let mut cbor = Vec::new();
+    ciborium::into_writer(&a.case, &mut cbor).map_err(|e| e.to_string())?;
+    let mac = key.mac(a.ordinal as i64, case, &a.case.duplicate_key.0, &cbor);
+    sqlx::query("UPDATE case_archive SET record = $1, mac = $2 WHERE case_id = $3")
+        .bind(cbor.clone())
+        .bind(mac)
+        .bind(case.to_owned())
+        .execute(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = conn.close().await;
+    Ok((record, cbor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: ArchiveKey = ArchiveKey([9; 32]);
+
+    /// Every case of the conformance log as it stands at its end, open or closed.
+    fn cases() -> Vec<Archived> {
+        let mut log = Log::new();
+        for e in klero_core::conformance::conformance_log() {
+            log.push(&e).expect("the conformance log replays");
+        }
+        let ids: Vec<CaseId> = log.state().cases().map(|c| c.id.clone()).collect();
+        ids.iter()
+            .map(|id| log.state().archive_record(id).expect("in memory"))
+            .collect()
+    }
+
+    fn cbor(c: &CaseState) -> Vec<u8> {
+        let mut out = Vec::new();
+        ciborium::into_writer(c, &mut out).expect("CBOR in memory");
+        out
+    }
+
+    /// A row's columns as `row` writes them, with `record` as its record and a MAC that fits.
+    fn columns(a: &Archived, record: Vec<u8>) -> (i64, String, Vec<u8>, Vec<u8>, Vec<u8>) {
+        let ordinal = a.ordinal as i64;
+        let id = a.case.id.as_str().to_owned();
+        let dup = a.case.duplicate_key.0.to_vec();
+        let mac = KEY.mac(ordinal, &id, &dup, &record);
+        (ordinal, id, dup, record, mac)
+    }
+
+    fn read_columns(c: &(i64, String, Vec<u8>, Vec<u8>, Vec<u8>)) -> Result<Archived, StoreError> {
+        read(&KEY, c.0, &c.1, &c.2, &c.3, &c.4)
+    }
+
+    #[test]
+    fn a_row_reads_back_its_case_from_a_compact_or_a_cbor_record() {
+        let all = cases();
+        assert!(all.len() >= 10, "{} cases", all.len());
+        let (mut compact, mut old) = (0, 0);
+        for a in &all {
+            let vals = row(&KEY, a).expect("a row");
+            let Val::B(record) = &vals[3] else {
+                panic!("the record is bytes")
+            };
+            assert_eq!(record, &a.case.encode_record());
+            assert_eq!(record[0], klero_core::state::RECORD_VERSION);
+            let back = read_columns(&columns(a, record.clone())).expect("a compact record");
+            assert_eq!((back.ordinal, &back.case), (a.ordinal, &a.case));
+            // A database written before compact records holds CBOR: still read.
+            let c = cbor(&a.case);
+            assert!(is_cbor(&c), "CBOR of a case starts with {:#04x}", c[0]);
+            let back = read_columns(&columns(a, c.clone())).expect("a CBOR record");
+            assert_eq!((back.ordinal, &back.case), (a.ordinal, &a.case));
+            compact += record.len();
+            old += c.len();
+        }
+        // Digests as 32 bytes rather than 64 hex characters, no field names, and no number or
+        // duplicate key repeated: well under half.
+        assert!(2 * compact < old, "{compact} bytes against {old} in CBOR");
+        println!(
+            "{} cases: {} bytes a record (CBOR: {})",
+            all.len(),
+            compact / all.len(),
+            old / all.len()
+        );
+    }
+
+    #[test]
+    fn an_edited_column_or_mac_is_refused_in_either_format() {
+        let all = cases();
+        let a = all
+            .iter()
+            .find(|a| a.case.closed.is_some())
+            .expect("a closed case");
+        for record in [a.case.encode_record(), cbor(&a.case)] {
+            let good = columns(a, record.clone());
+            assert!(read_columns(&good).is_ok());
+            for i in 0..record.len() {
+                let mut c = good.clone();
+                c.3[i] ^= 0x01;
+                assert!(read_columns(&c).is_err(), "record byte {i} changed");
+            }
+            for i in 0..good.4.len() {
+                let mut c = good.clone();
+                c.4[i] ^= 0x80;
+                assert!(read_columns(&c).is_err(), "MAC byte {i} changed");
+            }
+            let mut c = good.clone();
+            c.0 += 7;
+            assert!(read_columns(&c).is_err(), "ordinal changed");
+            let mut c = good.clone();
+            c.1.push('1');
+            assert!(read_columns(&c).is_err(), "case number changed");
+            let mut c = good.clone();
+            c.2[0] ^= 1;
+            assert!(read_columns(&c).is_err(), "duplicate key changed");
+            let mut c = good.clone();
+            c.3.truncate(c.3.len() - 1);
+            assert!(read_columns(&c).is_err(), "record cut");
+            let mut c = good.clone();
+            c.4.clear();
+            assert!(read_columns(&c).is_err(), "MAC removed");
+            let err = read_columns(&(good.0, good.1, good.2, good.3, vec![0; 32]))
+                .expect_err("a wrong MAC")
+                .to_string();
+            assert!(err.contains("altered"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_record_that_does_not_read_is_refused_with_an_error_even_when_its_mac_fits() {
+        // A MAC that fits, on bytes the store cannot have written: what a bug or a holder of the
+        // pepper could leave. Refused, never a panic.
+        let all = cases();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for a in &all {
+            for record in [a.case.encode_record(), cbor(&a.case)] {
+                for n in 0..record.len() {
+                    let c = columns(a, record[..n].to_vec());
+                    assert!(read_columns(&c).is_err(), "{} of {} bytes", n, record.len());
+                }
+            }
+            for _ in 0..64 {
+                let len = (rnd() % 300) as usize;
+                let mut garbage: Vec<u8> = (0..len).map(|_| rnd() as u8).collect();
+                if let Some(b) = garbage.first_mut()
+                    && rnd() % 2 == 0
+                {
+                    // Half of them look like a compact record, some like CBOR.
+                    *b = if rnd() % 3 == 0 { 0xa5 } else { 1 };
+                }
+                assert!(read_columns(&columns(a, garbage)).is_err());
+            }
+        }
+        // A CBOR record of another case, or a duplicate key column of the wrong length.
+        let (a, b) = (&all[0], &all[1]);
+        assert!(read_columns(&columns(a, cbor(&b.case))).is_err());
+        let mut c = columns(a, a.case.encode_record());
+        c.2.pop();
+        c.4 = KEY.mac(c.0, &c.1, &c.2, &c.3);
+        assert!(read_columns(&c).is_err());
+        let c = columns(
+            &Archived {
+                ordinal: 0,
+                case: a.case.clone(),
+            },
+            a.case.encode_record(),
+        );
+        let mut neg = c.clone();
+        neg.0 = -1;
+        neg.4 = KEY.mac(neg.0, &neg.1, &neg.2, &neg.3);
+        assert!(read_columns(&neg).is_err());
+    }
 }

@@ -254,6 +254,32 @@ pub async fn edit_entry(
     Ok(())
 }
 
+/// Rewrites the archive row of `case` in the database at `url` as a store wrote it before compact
+/// archive records: its record the CBOR of the case, with a MAC under `pepper` (the store's
+/// [`crate::Store::pepper`]) that fits. Returns the record it replaced and the CBOR record.
+pub async fn write_cbor_archive_record(
+    url: &str,
+    pepper: &[u8; 32],
+    case: &str,
+) -> Result<(Vec<u8>, Vec<u8>), String> {
+    crate::archive::write_cbor_record(url, pepper, case).await
+}
+
+/// The record of the archive row of `case` in the database at `url`.
+pub async fn archive_record(url: &str, case: &str) -> Result<Vec<u8>, String> {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let record: Vec<u8> = sqlx::query_scalar("SELECT record FROM case_archive WHERE case_id = $1")
+        .bind(case.to_owned())
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = conn.close().await;
+    Ok(record)
+}
+
 /// Seeds an empty store for the store's benchmarks: the genesis (log `bench`, the sample case
 /// types), court `north` with division `civil`, and `judges` civil judges `J-01`… of full share.
 /// Returns the system administrator who seeded it.

@@ -40,3 +40,6 @@ mod faults;
 /// State snapshots: a start replays only the tail; an edited snapshot is refused; the full check
 /// still catches an edited row the snapshot covers.
 mod snapshot;
+
+/// The case archive: compact records, CBOR records of an older database still read, edits refused.
+mod archive;
