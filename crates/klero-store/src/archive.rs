@@ -11,7 +11,7 @@
 //! which starts with a CBOR map byte (0xA0 to 0xBF); they are still read, and `klero rebuild`
 //! rewrites them.
 
-use hmac::{KeyInit, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use klero_core::resident::{Archived, Wanted};
 use klero_core::state::CaseState;
 use klero_core::{CaseId, Digest32, Log};
@@ -33,14 +33,25 @@ impl ArchiveKey {
         ArchiveKey(h.finalize().into())
     }
 
-    fn mac(&self, ordinal: i64, case_id: &str, dup_key: &[u8], record: &[u8]) -> Vec<u8> {
-        let mut m = hmac::Hmac::<Sha256>::new_from_slice(&self.0).expect("any key length");
+    fn hmac(&self, ordinal: i64, case_id: &str, dup_key: &[u8], record: &[u8]) -> Hmac<Sha256> {
+        let mut m = Hmac::<Sha256>::new_from_slice(&self.0).expect("any key length");
         m.update(&ordinal.to_be_bytes());
         m.update(&(case_id.len() as u64).to_be_bytes());
         m.update(case_id.as_bytes());
         m.update(dup_key);
         m.update(record);
+        m
+    }
+
+    fn mac(&self, ordinal: i64, case_id: &str, dup_key: &[u8], record: &[u8]) -> Vec<u8> {
+        let m = self.hmac(ordinal, case_id, dup_key, record);
         m.finalize().into_bytes().to_vec()
+    }
+
+    /// Whether `mac` is the row's MAC, compared in constant time.
+    fn fits(&self, ordinal: i64, case_id: &str, dup_key: &[u8], record: &[u8], mac: &[u8]) -> bool {
+        let m = self.hmac(ordinal, case_id, dup_key, record);
+        m.verify_slice(mac).is_ok()
     }
 }
 
@@ -108,7 +119,7 @@ fn read(
              rebuild)"
         ))
     };
-    if key.mac(ordinal, case_id, dup_key, record) != mac {
+    if !key.fits(ordinal, case_id, dup_key, record, mac) {
         return Err(altered("its MAC does not fit"));
     }
     let ordinal = usize::try_from(ordinal).map_err(|_| altered("a negative ordinal"))?;
