@@ -18,7 +18,7 @@ async fn tamper(b: Backend, sql: &str, offset: u64) {
     tamper_with(b, sql, None, offset).await;
 }
 
-/// [`tamper`], and if `edit` is given, rewrites the stored JSON line of entry `n` with it.
+/// [`tamper`], and if `edit` is given, rewrites entry `n` through its JSON view with it.
 async fn tamper_with(b: Backend, sql: &str, edit: Option<fn(String) -> String>, offset: u64) {
     let app = spawn_app(b).await;
     let mut draws = vec![];
@@ -71,7 +71,7 @@ async fn tamper_with(b: Backend, sql: &str, edit: Option<fn(String) -> String>, 
 }
 
 async fn an_edited_draw_row_is_named(b: Backend) {
-    // Swap the chosen judge's digits inside the stored JSON, leaving the other columns alone.
+    // Swap the chosen judge's digits inside the stored entry, leaving the other columns alone.
     tamper_with(
         b,
         "",
@@ -96,7 +96,7 @@ async fn an_inserted_row_is_named(b: Backend) {
         b,
         "UPDATE log SET idx = idx + 1000000 WHERE idx >= {n}; \
          UPDATE log SET idx = idx - 999999 WHERE idx >= 1000000; \
-         INSERT INTO log (idx, at, kind, hash, entry) SELECT idx + 2, at, kind, hash, entry FROM log WHERE idx = {n} - 2;",
+         INSERT INTO log (idx, kind, hash, entry) SELECT idx + 2, kind, hash, entry FROM log WHERE idx = {n} - 2;",
         0,
     )
     .await;

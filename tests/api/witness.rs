@@ -295,7 +295,7 @@ async fn rewrite_history(db: &str, entries: &[LogEntry], k: usize, change: impl 
     let mut sql = format!("{drop} DELETE FROM log WHERE idx >= {k};");
     for e in &out[k..] {
         sql.push_str(&format!(
-            " INSERT INTO log (idx, at, kind, hash, entry) VALUES {};",
+            " INSERT INTO log (idx, kind, hash, entry) VALUES {};",
             klero_store::testing::log_row_values(db, e)
         ));
     }

@@ -85,10 +85,20 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0008_lean_indexes.sql"),
         postgres: include_str!("../../../migrations/postgres/0008_lean_indexes.sql"),
     },
+    Migration {
+        version: 9,
+        name: "canonical_log",
+        sqlite: include_str!("../../../migrations/sqlite/0009_canonical_log.sql"),
+        postgres: include_str!("../../../migrations/postgres/0009_canonical_log.sql"),
+    },
 ];
 
 /// The version that stores the log compactly; the store moves the old rows after its SQL ran.
 const COMPACT_LOG: i64 = 4;
+
+/// The version that stores each entry as its canonical bytes; the store converts the old rows
+/// after its SQL ran.
+const CANONICAL_LOG: i64 = 9;
 
 /// The version that adds the `tiles` table; the store fills it from the `hash` column after its
 /// SQL ran.
@@ -266,6 +276,9 @@ pub(crate) async fn migrate(
         if m.version == LEAF_TILES {
             crate::tree::fill_tiles(&mut tx).await?;
         }
+        if m.version == CANONICAL_LOG {
+            canonical_log(&mut tx).await?;
+        }
         sqlx::query(
             "INSERT INTO klero_schema (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
         )
@@ -386,6 +399,49 @@ async fn compact_log(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), St
         .map_err(db_err)?;
     }
     sqlx::query("DROP TABLE log_v3")
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// Converts the rows of the version-8 log (`log_v8`: the JSON export line, deflated) into the
+/// version-9 one (the entry's canonical bytes and its event tag), a page at a time, then drops the
+/// old table. The row's `hash` is carried as it is, so an entry whose JSON was altered still
+/// fails its hash check. A row whose JSON cannot be read is carried as its stored bytes (kind -1),
+/// which do not decode: the replay that follows names it.
+async fn canonical_log(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreError> {
+    let mut from = i64::MIN;
+    loop {
+        let rows = sqlx::query(
+            "SELECT idx, hash, entry FROM log_v8 WHERE idx > $1 ORDER BY idx LIMIT 5000",
+        )
+        .bind(from)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_err)?;
+        if rows.is_empty() {
+            break;
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let idx: i64 = row.try_get(0).map_err(db_err)?;
+            let hash: Vec<u8> = row.try_get(1).map_err(db_err)?;
+            let stored: Vec<u8> = row.try_get(2).map_err(db_err)?;
+            let (kind, bytes) = match crate::codec::decompress_line(&stored)
+                .and_then(|json| klero_core::LogEntry::from_json_line(&json))
+            {
+                Ok(e) => (i64::from(e.event.tag()), e.bytes()),
+                Err(_) => (-1, stored),
+            };
+            out.push(vec![Val::I(idx), Val::I(kind), Val::B(hash), Val::B(bytes)]);
+            from = idx;
+        }
+        insert_rows(tx, "INSERT INTO log (idx, kind, hash, entry)", 4, "", out)
+            .await
+            .map_err(db_err)?;
+    }
+    sqlx::query("DROP TABLE log_v8")
         .execute(&mut **tx)
         .await
         .map_err(db_err)?;

@@ -533,9 +533,9 @@ impl Store {
 
     /// The `conflict_declared` entries of `judge`, in log order, read from the database. The log
     /// holds only commitments, so this is how a judge's page learns when each of their conflicts
-    /// was declared. The rows of that type are found by their `kind` column (partial index
-    /// `log_conflicts`); every one
-    /// is read as a whole entry and checked exactly.
+    /// was declared. The rows of that type are found by their `kind` column (its event tag, 9 for
+    /// `conflict_declared`: partial index `log_conflicts`); every one is read as a whole entry and
+    /// checked exactly.
     pub async fn conflict_declarations(
         &self,
         judge: &klero_core::JudgeId,
@@ -543,7 +543,7 @@ impl Store {
         let size = self.checkpoint().0;
         // The literal (not a parameter) lets the database use the partial index `log_conflicts`.
         let rows = sqlx::query(
-            "SELECT idx FROM log WHERE kind = 'conflict_declared' AND idx < $1 ORDER BY idx",
+            "SELECT idx FROM log WHERE kind = 9 AND idx < $1 ORDER BY idx",
         )
         .bind(size.min(i64::MAX as u64) as i64)
         .fetch_all(&self.inner.pool)

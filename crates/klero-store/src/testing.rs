@@ -178,24 +178,39 @@ pub async fn query_strings(url: &str, sql: &str) -> Result<Vec<String>, String> 
         .collect()
 }
 
-/// Every stored log row's JSON line, inflated, in log order (to scan what the database holds).
+/// Every stored log row's entry as its JSON export line, in log order (to scan what the database
+/// holds): each row's canonical bytes decoded, with the previous row's stored hash as its `prev`
+/// and its own row's `hash`. Fails on a row whose bytes do not decode.
 pub async fn log_lines(url: &str) -> Result<Vec<String>, String> {
     use sqlx::Row as _;
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(url)
         .await
         .map_err(|e| e.to_string())?;
-    let rows = sqlx::query("SELECT entry FROM log ORDER BY idx")
+    let rows = sqlx::query("SELECT hash, entry FROM log ORDER BY idx")
         .fetch_all(&mut conn)
         .await
         .map_err(|e| e.to_string())?;
     let _ = conn.close().await;
+    let mut prev = klero_core::Digest32::ZERO;
     rows.iter()
         .map(|r| {
-            let stored: Vec<u8> = r.try_get(0).map_err(|e| e.to_string())?;
-            crate::codec::decompress_line(&stored)
+            let hash: Vec<u8> = r.try_get(0).map_err(|e| e.to_string())?;
+            let bytes: Vec<u8> = r.try_get(1).map_err(|e| e.to_string())?;
+            let mut e = klero_core::LogEntry::from_canonical(prev, &bytes)
+                .map_err(|e| format!("a stored entry does not decode: {e}"))?;
+            e.hash = digest(&hash)?;
+            prev = e.hash;
+            Ok(e.to_json_line())
         })
         .collect()
+}
+
+fn digest(bytes: &[u8]) -> Result<klero_core::Digest32, String> {
+    bytes
+        .try_into()
+        .map(klero_core::Digest32)
+        .map_err(|_| format!("a stored hash is {} bytes long", bytes.len()))
 }
 
 /// An SQL literal of `bytes` for the engine at `url` (a BLOB in SQLite, a bytea in PostgreSQL).
@@ -207,22 +222,24 @@ pub fn blob_literal(url: &str, bytes: &[u8]) -> String {
     }
 }
 
-/// The `(idx, at, kind, hash, entry)` values of the log row that stores `e` in the database at `url`,
-/// for an `INSERT INTO log (idx, at, kind, hash, entry) VALUES ...` (in tamper tests).
+/// The `(idx, kind, hash, entry)` values of the log row that stores `e` in the database at `url`,
+/// for an `INSERT INTO log (idx, kind, hash, entry) VALUES ...` (in tamper tests).
 pub fn log_row_values(url: &str, e: &klero_core::LogEntry) -> String {
     format!(
-        "({}, {}, '{}', {}, {})",
+        "({}, {}, {}, {})",
         e.index,
-        e.at,
-        e.event.type_name(),
+        e.event.tag(),
         blob_literal(url, &e.hash.0),
-        blob_literal(url, &crate::codec::compress_entry(e))
+        blob_literal(url, &e.bytes())
     )
 }
 
-/// Rewrites the stored JSON line of entry `idx` with `edit`, directly in the database at `url`
-/// (the log's append-only triggers must have been dropped first), leaving the other columns
-/// alone: what someone with database access could do.
+/// Rewrites entry `idx` directly in the database at `url` (the log's append-only triggers must
+/// have been dropped first): its JSON view (as [`log_lines`] derives it) is rewritten with `edit`,
+/// parsed back, and its canonical bytes stored in place of the row's, leaving the other columns
+/// (its `hash` among them) alone: what someone with database access could do. The edit must
+/// leave a readable entry (its `prev` and `hash` fields are not stored, so editing them changes
+/// nothing) and must change its bytes.
 pub async fn edit_entry(
     url: &str,
     idx: u64,
@@ -233,19 +250,34 @@ pub async fn edit_entry(
     let mut conn = sqlx::AnyConnection::connect(url)
         .await
         .map_err(|e| e.to_string())?;
-    let row = sqlx::query("SELECT entry FROM log WHERE idx = $1")
+    let prev = if idx == 0 {
+        klero_core::Digest32::ZERO
+    } else {
+        let row = sqlx::query("SELECT hash FROM log WHERE idx = $1")
+            .bind(idx as i64 - 1)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        digest(&row.try_get::<Vec<u8>, _>(0).map_err(|e| e.to_string())?)?
+    };
+    let row = sqlx::query("SELECT hash, entry FROM log WHERE idx = $1")
         .bind(idx as i64)
         .fetch_one(&mut conn)
         .await
         .map_err(|e| e.to_string())?;
-    let stored: Vec<u8> = row.try_get(0).map_err(|e| e.to_string())?;
-    let line = crate::codec::decompress_line(&stored)?;
-    let edited = edit(line.clone());
-    if edited == line {
+    let hash = digest(&row.try_get::<Vec<u8>, _>(0).map_err(|e| e.to_string())?)?;
+    let stored: Vec<u8> = row.try_get(1).map_err(|e| e.to_string())?;
+    let mut e = klero_core::LogEntry::from_canonical(prev, &stored)
+        .map_err(|e| format!("the stored entry does not decode: {e}"))?;
+    e.hash = hash;
+    let edited = klero_core::LogEntry::from_json_line(&edit(e.to_json_line()))
+        .map_err(|e| format!("the edited line is not an entry: {e}"))?;
+    let bytes = edited.bytes();
+    if bytes == stored {
         return Err("the edit changed nothing".into());
     }
     sqlx::query("UPDATE log SET entry = $1 WHERE idx = $2")
-        .bind(crate::codec::compress_line(&edited))
+        .bind(bytes)
         .bind(idx as i64)
         .execute(&mut conn)
         .await

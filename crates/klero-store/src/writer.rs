@@ -501,20 +501,13 @@ impl Writer {
             .map(|e| {
                 vec![
                     Val::from(e.index),
-                    Val::I(e.at),
-                    e.event.type_name().into(),
+                    Val::I(i64::from(e.event.tag())),
                     Val::B(e.hash.0.to_vec()),
-                    Val::B(crate::codec::compress_entry(e)),
+                    Val::B(e.bytes()),
                 ]
             })
             .collect();
-        insert_rows(
-            &mut tx,
-            "INSERT INTO log (idx, at, kind, hash, entry)",
-            5,
-            "",
-            rows,
-        )
+        insert_rows(&mut tx, "INSERT INTO log (idx, kind, hash, entry)", 4, "", rows)
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(
@@ -840,7 +833,16 @@ pub(crate) async fn replay_into(
     }
 }
 
-/// Entries with `start <= idx < end`, in order.
+/// Entries with `start <= idx < end`, in order, decoded from their canonical bytes (schema 9).
+///
+/// An entry's `prev` is the stored `hash` of the row before it (so the row `start - 1` is read as
+/// well; zeros before entry 0), and its `hash` is its own row's `hash` column: what the row
+/// claims. The hash is not recomputed here: [`klero_core::Log::push`] and the verifiers do that,
+/// and name an entry whose bytes, or whose predecessor's hash, were altered (SPEC §4.1). Here a
+/// row whose bytes do not decode, whose `idx` or `kind` column disagrees with its entry, or whose
+/// predecessor row is missing is [`StoreError::Corrupt`], naming the entry. A row whose decoded
+/// index is not its position in the result (a row deleted or inserted before it) is returned as
+/// it is, so that the chain names the first position where the log goes wrong.
 pub(crate) async fn read_range<'c, E>(
     conn: E,
     start: u64,
@@ -849,22 +851,47 @@ pub(crate) async fn read_range<'c, E>(
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
+    let end = end.min(i64::MAX as u64);
+    if start >= end {
+        return Ok(Vec::new());
+    }
+    // The row before `start` only gives its hash.
     let rows = sqlx::query(
-        "SELECT idx, at, kind, entry, hash FROM log WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+        "SELECT idx, CAST(kind AS BIGINT), hash, entry FROM log \
+         WHERE idx >= $1 AND idx < $2 ORDER BY idx",
     )
-    .bind(start as i64)
-    .bind(end.min(i64::MAX as u64) as i64)
+    .bind(start.saturating_sub(1) as i64)
+    .bind(end as i64)
     .fetch_all(conn)
     .await
     .map_err(db_err)?;
+    let mut rows = rows.into_iter().peekable();
+    let mut prev = Digest32::ZERO;
+    if start > 0 {
+        let before = match rows.peek() {
+            Some(row) => row.try_get::<i64, _>(0).map_err(db_err)?,
+            None => return Ok(Vec::new()),
+        };
+        if before != (start - 1) as i64 {
+            return Err(StoreError::Corrupt(Failure {
+                index: start - 1,
+                section: "§9",
+                message: format!(
+                    "the stored log has no row for this entry, but has one for entry {before}: \
+                     entries were deleted"
+                ),
+            }));
+        }
+        let row = rows.next().expect("peeked");
+        prev = stored_hash(&row.try_get::<Vec<u8>, _>(2).map_err(db_err)?);
+    }
     let mut out = Vec::with_capacity(rows.len());
-    for (i, row) in rows.into_iter().enumerate() {
+    for (i, row) in rows.enumerate() {
         let position = start + i as u64;
         let idx: i64 = row.try_get(0).map_err(db_err)?;
-        let at: i64 = row.try_get(1).map_err(db_err)?;
-        let kind: String = row.try_get(2).map_err(db_err)?;
-        let stored: Vec<u8> = row.try_get(3).map_err(db_err)?;
-        let hash: Vec<u8> = row.try_get(4).map_err(db_err)?;
+        let kind: i64 = row.try_get(1).map_err(db_err)?;
+        let hash = stored_hash(&row.try_get::<Vec<u8>, _>(2).map_err(db_err)?);
+        let bytes: Vec<u8> = row.try_get(3).map_err(db_err)?;
         let fail = |message: String| {
             StoreError::Corrupt(Failure {
                 index: position,
@@ -872,30 +899,41 @@ where
                 message,
             })
         };
-        let e = crate::codec::decompress_line(&stored)
-            .and_then(|json| LogEntry::from_json_line(&json))
-            .map_err(|m| {
+        let (index, at, actor, event) =
+            klero_core::decode_entry_bytes(&bytes).map_err(|m| {
                 fail(format!(
-                    "the stored entry (row idx {idx}) cannot be read: {m}"
+                    "the stored entry (row idx {idx}) cannot be read: its bytes are not a \
+                     canonical entry (SPEC §3): {m}"
                 ))
             })?;
-        if idx < 0
-            || e.index != idx as u64
-            || e.at != at
-            || e.event.type_name() != kind
-            || e.hash.0[..] != hash[..]
-        {
+        // The hash is what the row claims; `Log::push` recomputes it from `prev` and the entry.
+        let e = LogEntry {
+            index,
+            at,
+            actor,
+            event,
+            prev,
+            hash,
+        };
+        prev = hash;
+        if idx < 0 || e.index != idx as u64 || i64::from(e.event.tag()) != kind {
             // Report what the chain says first, if it is already wrong there.
             if e.index != position {
                 out.push(e);
                 continue;
             }
             return Err(fail(format!(
-                "the row's idx, at, kind or hash columns (row idx {idx}) do not match its entry: \
-                 the row was altered"
+                "the row's idx or kind column (row idx {idx}) does not match its entry: the row \
+                 was altered"
             )));
         }
         out.push(e);
     }
     Ok(out)
+}
+
+/// A row's `hash` column as a digest (the column is 32 bytes by a CHECK constraint; anything else
+/// reads as zeros, which no entry hashes to).
+fn stored_hash(bytes: &[u8]) -> Digest32 {
+    bytes.try_into().map_or(Digest32::ZERO, Digest32)
 }

@@ -24,6 +24,10 @@ mod schema;
 /// Direct SQL changes to the log are caught at open, naming the entry.
 mod tamper;
 
+/// Schema 9: each entry stored as its canonical bytes; a schema-8 log is converted, and an edited
+/// or unreadable old row is still named.
+mod canonical;
+
 /// Projections: written with the entries, rebuildable from the log.
 mod projections;
 

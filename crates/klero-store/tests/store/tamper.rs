@@ -36,7 +36,7 @@ async fn expect_corrupt(url: &str, index: u64) {
 both!(the_database_refuses_updates_and_deletes_of_the_log, |url| {
     prepared(&url).await;
     assert!(
-        execute(&url, "UPDATE log SET at = 0 WHERE idx = 1")
+        execute(&url, "UPDATE log SET kind = 0 WHERE idx = 1")
             .await
             .is_err()
     );
@@ -63,10 +63,39 @@ both!(an_edited_entry_is_named_at_open, |url| {
 both!(an_edited_column_is_named_at_open, |url| {
     prepared(&url).await;
     drop_guards(&url).await;
-    execute(&url, "UPDATE log SET at = at + 1 WHERE idx = 4")
+    execute(&url, "UPDATE log SET kind = kind + 1 WHERE idx = 4")
         .await
         .unwrap();
     expect_corrupt(&url, 4).await;
+});
+
+both!(an_edited_hash_is_named_at_open, |url| {
+    prepared(&url).await;
+    drop_guards(&url).await;
+    // Entry 4's own hash no longer matches its bytes (and entry 5's `prev` changes with it).
+    execute(&url, "UPDATE log SET hash = (SELECT hash FROM log WHERE idx = 0) WHERE idx = 4")
+        .await
+        .unwrap();
+    expect_corrupt(&url, 4).await;
+});
+
+both!(an_entry_whose_bytes_do_not_decode_is_named_at_open, |url| {
+    prepared(&url).await;
+    drop_guards(&url).await;
+    // One trailing byte: the canonical decoder refuses it (SPEC §3), whatever the hash says.
+    let sql = if url.starts_with("sqlite") {
+        "UPDATE log SET entry = entry || X'00' WHERE idx = 3"
+    } else {
+        "UPDATE log SET entry = entry || '\\x00'::bytea WHERE idx = 3"
+    };
+    execute(&url, sql).await.unwrap();
+    match Store::open_with(&url, klero_store::testing::options_for(&url)).await {
+        Err(StoreError::Corrupt(f)) => {
+            assert_eq!(f.index, 3, "{f}");
+            assert!(f.message.contains("not a canonical entry"), "{f}");
+        }
+        other => panic!("expected Corrupt at 3, got {other:?}"),
+    }
 });
 
 both!(a_deleted_entry_is_named_at_open, |url| {
@@ -95,7 +124,7 @@ both!(an_inserted_entry_is_named_at_open, |url| {
     let size = prepared(&url).await;
     execute(
         &url,
-        &format!("INSERT INTO log (idx, at, kind, hash, entry) SELECT {size}, at, kind, hash, entry FROM log WHERE idx = 2"),
+        &format!("INSERT INTO log (idx, kind, hash, entry) SELECT {size}, kind, hash, entry FROM log WHERE idx = 2"),
     )
     .await
     .unwrap();
