@@ -542,13 +542,11 @@ impl Store {
     ) -> Result<Vec<LogEntry>, StoreError> {
         let size = self.checkpoint().0;
         // The literal (not a parameter) lets the database use the partial index `log_conflicts`.
-        let rows = sqlx::query(
-            "SELECT idx FROM log WHERE kind = 9 AND idx < $1 ORDER BY idx",
-        )
-        .bind(size.min(i64::MAX as u64) as i64)
-        .fetch_all(&self.inner.pool)
-        .await
-        .map_err(db_err)?;
+        let rows = sqlx::query("SELECT idx FROM log WHERE kind = 9 AND idx < $1 ORDER BY idx")
+            .bind(size.min(i64::MAX as u64) as i64)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_err)?;
         let mut out = Vec::new();
         for row in rows {
             let idx: i64 = row.try_get(0).map_err(db_err)?;

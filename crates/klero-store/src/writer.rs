@@ -507,7 +507,13 @@ impl Writer {
                 ]
             })
             .collect();
-        insert_rows(&mut tx, "INSERT INTO log (idx, kind, hash, entry)", 4, "", rows)
+        insert_rows(
+            &mut tx,
+            "INSERT INTO log (idx, kind, hash, entry)",
+            4,
+            "",
+            rows,
+        )
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(
@@ -899,13 +905,12 @@ where
                 message,
             })
         };
-        let (index, at, actor, event) =
-            klero_core::decode_entry_bytes(&bytes).map_err(|m| {
-                fail(format!(
-                    "the stored entry (row idx {idx}) cannot be read: its bytes are not a \
+        let (index, at, actor, event) = klero_core::decode_entry_bytes(&bytes).map_err(|m| {
+            fail(format!(
+                "the stored entry (row idx {idx}) cannot be read: its bytes are not a \
                      canonical entry (SPEC §3): {m}"
-                ))
-            })?;
+            ))
+        })?;
         // The hash is what the row claims; `Log::push` recomputes it from `prev` and the entry.
         let e = LogEntry {
             index,

@@ -168,13 +168,16 @@ both!(an_edited_schema_8_row_is_named_after_the_migration, |url| {
     assert!(matches!(&e, StoreError::Corrupt(f) if f.index == 2), "{e}");
 });
 
-both!(an_unreadable_schema_8_row_is_named_after_the_migration, |url| {
-    let e = migrated(&url, |i, line| (i != 3).then_some(line)).await;
-    match e {
-        StoreError::Corrupt(f) => {
-            assert_eq!(f.index, 3, "{f}");
-            assert!(f.message.contains("cannot be read"), "{f}");
+both!(
+    an_unreadable_schema_8_row_is_named_after_the_migration,
+    |url| {
+        let e = migrated(&url, |i, line| (i != 3).then_some(line)).await;
+        match e {
+            StoreError::Corrupt(f) => {
+                assert_eq!(f.index, 3, "{f}");
+                assert!(f.message.contains("cannot be read"), "{f}");
+            }
+            other => panic!("expected Corrupt at 3, got {other:?}"),
         }
-        other => panic!("expected Corrupt at 3, got {other:?}"),
     }
-});
+);

@@ -73,9 +73,12 @@ both!(an_edited_hash_is_named_at_open, |url| {
     prepared(&url).await;
     drop_guards(&url).await;
     // Entry 4's own hash no longer matches its bytes (and entry 5's `prev` changes with it).
-    execute(&url, "UPDATE log SET hash = (SELECT hash FROM log WHERE idx = 0) WHERE idx = 4")
-        .await
-        .unwrap();
+    execute(
+        &url,
+        "UPDATE log SET hash = (SELECT hash FROM log WHERE idx = 0) WHERE idx = 4",
+    )
+    .await
+    .unwrap();
     expect_corrupt(&url, 4).await;
 });
 
@@ -84,7 +87,7 @@ both!(an_entry_whose_bytes_do_not_decode_is_named_at_open, |url| {
     drop_guards(&url).await;
     // One trailing byte: the canonical decoder refuses it (SPEC §3), whatever the hash says.
     let sql = if url.starts_with("sqlite") {
-        "UPDATE log SET entry = entry || X'00' WHERE idx = 3"
+        "UPDATE log SET entry = CAST(entry || X'00' AS BLOB) WHERE idx = 3"
     } else {
         "UPDATE log SET entry = entry || '\\x00'::bytea WHERE idx = 3"
     };
