@@ -43,20 +43,41 @@ fn args() -> Args {
         skip_api_verify: false,
     };
     let v: Vec<String> = std::env::args().skip(1).collect();
+    let usage = "usage: national [--entries N] [--db FILE] [--klero BINARY] [--submitters N] \
+                 [--skip-api-verify]\n  builds (or grows) a national-shape log in FILE (default \
+                 /tmp/national.db, 100000 entries) and measures it with BINARY (default \
+                 target/release/klero)";
+    let fail = |m: String| -> ! {
+        eprintln!("{m}\n{usage}");
+        std::process::exit(2)
+    };
+    let number = |flag: &str, s: &str| -> u64 {
+        s.parse()
+            .unwrap_or_else(|_| fail(format!("{flag} takes a whole number, not {s:?}")))
+    };
     let mut i = 0;
     while i < v.len() {
-        if v[i] == "--skip-api-verify" {
-            a.skip_api_verify = true;
-            i += 1;
-            continue;
-        }
-        assert!(i + 1 < v.len(), "{} needs a value", v[i]);
         match v[i].as_str() {
-            "--entries" => a.entries = v[i + 1].parse().expect("a number of entries"),
-            "--db" => a.db = PathBuf::from(&v[i + 1]),
-            "--klero" => a.klero = PathBuf::from(&v[i + 1]),
-            "--submitters" => a.submitters = v[i + 1].parse().expect("a number"),
-            other => panic!("unknown argument {other}"),
+            "--help" | "-h" => {
+                println!("{usage}");
+                std::process::exit(0)
+            }
+            "--skip-api-verify" => {
+                a.skip_api_verify = true;
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let Some(value) = v.get(i + 1) else {
+            fail(format!("{} needs a value", v[i]))
+        };
+        match v[i].as_str() {
+            "--entries" => a.entries = number("--entries", value),
+            "--db" => a.db = PathBuf::from(value),
+            "--klero" => a.klero = PathBuf::from(value),
+            "--submitters" => a.submitters = number("--submitters", value) as usize,
+            other => fail(format!("unknown argument {other}")),
         }
         i += 2;
     }

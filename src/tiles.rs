@@ -308,7 +308,19 @@ pub fn verify_tiles(
     src: &Source,
     log_key: Option<&str>,
 ) -> Result<(Report, Option<String>), String> {
-    let mut v = Verifier::new();
-    let (_, key) = replay_tiles(src, log_key, &mut v, u64::MAX, &mut |_| {})?;
+    let (v, key) = replay_tiles_verifier(src, log_key, u64::MAX, &mut |_| {})?;
     Ok((v.report(), key))
+}
+
+/// The verifier after replaying the log read from tiles (see [`verify_tiles`]), and the key the
+/// checkpoint was checked with; `progress` is called every `every` entries.
+pub fn replay_tiles_verifier(
+    src: &Source,
+    log_key: Option<&str>,
+    every: u64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(Verifier, Option<String>), String> {
+    let mut v = Verifier::new();
+    let (_, key) = replay_tiles(src, log_key, &mut v, every, progress)?;
+    Ok((v, key))
 }

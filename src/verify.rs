@@ -2,6 +2,8 @@
 //! one sentence whether it verifies and, if not, which entry fails first.
 
 use std::io::BufRead;
+
+use memchr::memchr;
 use std::path::Path;
 
 use klero_core::state::fmt_index;
@@ -58,34 +60,64 @@ fn tick(r: &dyn Replay, every: u64, progress: &mut dyn FnMut(u64)) {
 
 /// Replays an export (JSON lines, SPEC §8) from `reader`, stopping at the first failure. Framing is
 /// strict: every line ends with a line feed, none is blank or ends with a carriage return; a log
-/// with no entry at all fails.
+/// with no entry at all fails. Lines are parsed where they lie in the reader's buffer; only a line
+/// that straddles two reads is copied.
 pub fn replay_lines(
     mut reader: impl BufRead,
     r: &mut dyn Replay,
     every: u64,
     progress: &mut dyn FnMut(u64),
 ) {
-    let mut raw = Vec::with_capacity(4096);
-    for line_no in 1u64.. {
-        raw.clear();
-        match reader.read_until(b'\n', &mut raw) {
-            Ok(0) => break,
-            Ok(_) => {
-                if !push_line(r, &raw, || {
-                    format!("line {} is not a log entry", fmt_index(line_no))
-                }) {
-                    break;
-                }
-                tick(r, every, progress);
-            }
+    // The start of a line that straddles two reads.
+    let mut carry: Vec<u8> = Vec::new();
+    let mut line_no = 0u64;
+    'read: loop {
+        let buf = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 r.fail(
                     "§8",
-                    format!("line {} cannot be read: {e}", fmt_index(line_no)),
+                    format!("line {} cannot be read: {e}", fmt_index(line_no + 1)),
                 );
                 break;
             }
+        };
+        if buf.is_empty() {
+            if !carry.is_empty() {
+                // The last line has no line feed: the parser names that.
+                line_no += 1;
+                push_line(r, &carry, || {
+                    format!("line {} is not a log entry", fmt_index(line_no))
+                });
+            }
+            break;
         }
+        let mut used = 0;
+        while let Some(n) = memchr(b'\n', &buf[used..]) {
+            let end = used + n + 1;
+            line_no += 1;
+            let ok = if carry.is_empty() {
+                push_line(r, &buf[used..end], || {
+                    format!("line {} is not a log entry", fmt_index(line_no))
+                })
+            } else {
+                carry.extend_from_slice(&buf[used..end]);
+                let ok = push_line(r, &carry, || {
+                    format!("line {} is not a log entry", fmt_index(line_no))
+                });
+                carry.clear();
+                ok
+            };
+            if !ok {
+                break 'read;
+            }
+            tick(r, every, progress);
+            used = end;
+        }
+        carry.extend_from_slice(&buf[used..]);
+        let len = buf.len();
+        reader.consume(len);
     }
     if r.log().size() == 0 && !r.failed() {
         r.fail("§9", "the log holds no entry".into());
@@ -114,12 +146,23 @@ pub fn verify_file(path: &Path) -> Result<Report, String> {
 /// [`verify_file`], and if `log_key` is given, checks that the log's `log_key_published` entry
 /// publishes exactly that key (SPEC §5.1).
 pub fn verify_file_pinned(path: &Path, log_key: Option<&str>) -> Result<Report, String> {
+    replay_file(path, log_key, u64::MAX, &mut |_| {}).map(|v| v.report())
+}
+
+/// The verifier after replaying the file at `path` (see [`verify_file_pinned`]), calling `progress`
+/// every `every` entries. `klero verify` takes its report and lets the process's exit free it.
+pub fn replay_file(
+    path: &Path,
+    log_key: Option<&str>,
+    every: u64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Verifier, String> {
     let mut v = Verifier::new();
-    replay_lines(open_file(path)?, &mut v, u64::MAX, &mut |_| {});
+    replay_lines(open_file(path)?, &mut v, every, progress);
     if let Some(k) = log_key {
         check_published_key(&mut v, k.trim());
     }
-    Ok(v.report())
+    Ok(v)
 }
 
 /// Checks, after a replay, that the key the log published in its `log_key_published` entry is
@@ -365,4 +408,58 @@ pub fn summary(r: &Report) -> String {
         Some(f) => s.push_str(&format!("FAILED: {f}\n")),
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOG: &str = include_str!("../tests/vectors/conformance-log.jsonl");
+
+    /// The report of `text` read through a buffer of `cap` bytes, so that lines straddle reads.
+    fn verify_with(text: &str, cap: usize) -> Report {
+        verify_lines(std::io::BufReader::with_capacity(cap, text.as_bytes()))
+    }
+
+    #[test]
+    fn lines_that_straddle_reads_verify_as_whole_ones() {
+        let whole = verify_with(LOG, 1 << 20);
+        assert!(whole.ok(), "{:?}", whole.failure);
+        assert_eq!(whole.verified, LOG.lines().count() as u64);
+        for cap in [1, 2, 7, 100, 4096] {
+            let r = verify_with(LOG, cap);
+            assert!(r.ok(), "capacity {cap}: {:?}", r.failure);
+            assert_eq!(
+                (r.verified, r.root, r.head),
+                (whole.verified, whole.root, whole.head),
+                "capacity {cap}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_line_is_named_whatever_the_buffer() {
+        let mut lines: Vec<&str> = LOG.lines().collect();
+        lines[2] = "not json";
+        let bad = lines.join("\n") + "\n";
+        // The last line without its line feed, and a line ending with a carriage return.
+        let unterminated = LOG.strip_suffix('\n').unwrap();
+        let crlf = LOG.replacen('\n', "\r\n", 2);
+        for cap in [1, 3, 64, 1 << 20] {
+            let f = verify_with(&bad, cap).failure.expect("fails");
+            assert!(
+                f.message.starts_with("line 3 is not a log entry"),
+                "capacity {cap}: {f}"
+            );
+            assert_eq!(f.index, 2, "capacity {cap}");
+            let f = verify_with(unterminated, cap).failure.expect("fails");
+            assert!(f.message.contains("line feed"), "capacity {cap}: {f}");
+            assert_eq!(f.index, LOG.lines().count() as u64 - 1, "capacity {cap}");
+            let f = verify_with(&crlf, cap).failure.expect("fails");
+            assert!(f.message.contains("carriage return"), "capacity {cap}: {f}");
+            assert_eq!(f.index, 0, "capacity {cap}");
+        }
+        let f = verify_with("", 16).failure.expect("an empty log fails");
+        assert_eq!(f.section, "§9");
+    }
 }
