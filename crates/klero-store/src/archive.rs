@@ -170,9 +170,13 @@ where
     let mut latest = None;
     if let Some(k) = wanted.duplicate_key {
         let sql = format!(
-            "SELECT {COLUMNS} FROM case_archive WHERE dup_key = $1 ORDER BY ordinal DESC LIMIT 1"
+            "SELECT {COLUMNS} FROM case_archive \
+             WHERE substr(dup_key, 1, 8) = $1 AND dup_key = $2 ORDER BY ordinal DESC LIMIT 1"
         );
+        // The index holds the key's first 8 bytes (schema 10): the prefix finds the rows, the
+        // whole key picks the matter's.
         if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(k.0[..8].to_vec())
             .bind(k.0.to_vec())
             .fetch_optional(conn)
             .await

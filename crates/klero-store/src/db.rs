@@ -91,6 +91,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0009_canonical_log.sql"),
         postgres: include_str!("../../../migrations/postgres/0009_canonical_log.sql"),
     },
+    Migration {
+        version: 10,
+        name: "without_rowid",
+        sqlite: include_str!("../../../migrations/sqlite/0010_without_rowid.sql"),
+        postgres: include_str!("../../../migrations/postgres/0010_without_rowid.sql"),
+    },
 ];
 
 /// The version that stores the log compactly; the store moves the old rows after its SQL ran.
