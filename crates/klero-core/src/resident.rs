@@ -16,6 +16,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::{Index, IndexMut};
+use std::sync::Arc;
 
 use crate::hash::sha256;
 use crate::ids::{CaseId, Digest32};
@@ -102,33 +103,63 @@ impl IndexMut<usize> for Cases {
 }
 
 /// A Bloom filter that grows: the numbers and duplicate keys of evicted cases. It answers "maybe"
-/// for everything it was given and, for anything else, "no" except for about 1% of false
+/// for everything it was given and, for anything else, "no" except for a bounded share of false
 /// positives (which only cost the store one archive lookup that finds nothing).
+///
+/// It is a *scalable* Bloom filter: filters of doubling capacity, each with a tighter error target
+/// than the one before (filter `i` aims at `2^-(9 + i/4)`: 0.2%, then a factor `2^-1/4` less each
+/// time), so the chance that any of them answers "maybe" for something never given stays under
+/// `0.2% / (1 - 2^-1/4)`, about 1.2%, however many filters there are. (The filters written before
+/// this, 10 bits an item and 7 probes each, about 0.8% each when full, still read as they were: a
+/// snapshot taken by an older store keeps them and adds the tighter ones.)
+///
+/// A full filter never changes again: filters are held by [`Arc`], so the clones of a state (the
+/// store's working and published copies, a snapshot being written) share them, and the filter
+/// that still takes items is copied only when one clone adds to it while another holds it.
+/// [`crate::State::evict_closed_twins`] lets two copies that evict the same cases share even that one.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
 pub struct Seen {
     /// Filters of doubling capacity; the last one takes new items.
-    filters: Vec<Bits>,
+    filters: Vec<Arc<Bits>>,
 }
 
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 struct Bits {
     words: Vec<u64>,
     items: u64,
     capacity: u64,
+    /// How many positions an item sets. Absent in a filter written before the tightening ones,
+    /// which all used [`OLD_PROBES`].
+    #[serde(default = "old_probes")]
+    probes: u32,
 }
 
-/// Bits per item (about 1% false positives with [`PROBES`] probes).
-const BITS_PER_ITEM: u64 = 10;
-const PROBES: u64 = 7;
+/// The probes of every filter written before the tightening ones (10 bits an item).
+const OLD_PROBES: u32 = 7;
+
+fn old_probes() -> u32 {
+    OLD_PROBES
+}
+
 /// The first filter's capacity.
 const FIRST: u64 = 1 << 14;
+/// Filter `i` aims at a false-positive rate of `2^-(TIGHT_BASE + i) / 4`: quarters of a bit of
+/// `log2(1 / rate)`.
+const TIGHT_BASE: u64 = 36;
 
 impl Bits {
-    fn new(capacity: u64) -> Bits {
+    /// Filter number `i` (from 0) of a scalable filter: capacity `FIRST * 2^i`, error target
+    /// `2^-(9 + i/4)`, which takes `log2(1 / rate) / ln 2` bits an item and `log2(1 / rate)` probes.
+    fn nth(i: usize, capacity: u64) -> Bits {
+        let quarters = TIGHT_BASE + i as u64;
+        // 1 / ln 2 = 1.4427 bits an item for each bit of log2(1 / rate).
+        let bits = (capacity * quarters * 14_427).div_ceil(40_000);
         Bits {
-            words: vec![0; (capacity * BITS_PER_ITEM).div_ceil(64) as usize],
+            words: vec![0; bits.div_ceil(64) as usize],
             items: 0,
             capacity,
+            // log2(1 / rate), rounded to the nearest.
+            probes: (quarters + 2) as u32 / 4,
         }
     }
 
@@ -136,39 +167,68 @@ impl Bits {
         let m = self.words.len() as u64 * 64;
         let h1 = u64::from_le_bytes(d.0[0..8].try_into().expect("8 bytes"));
         let h2 = u64::from_le_bytes(d.0[8..16].try_into().expect("8 bytes")) | 1;
-        (0..PROBES).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % m)
+        (0..u64::from(self.probes)).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % m)
     }
 
     fn insert(&mut self, d: &Digest32) {
-        for p in self.positions(d).collect::<Vec<_>>() {
+        for p in self.positions(d) {
             self.words[(p / 64) as usize] |= 1 << (p % 64);
         }
         self.items += 1;
     }
 
     fn contains(&self, d: &Digest32) -> bool {
-        self.positions(d)
-            .all(|p| self.words[(p / 64) as usize] & (1 << (p % 64)) != 0)
+        // A filter with no bits (only from a damaged snapshot) holds nothing.
+        !self.words.is_empty()
+            && self
+                .positions(d)
+                .all(|p| self.words[(p / 64) as usize] & (1 << (p % 64)) != 0)
     }
 }
-
 impl Seen {
     fn insert(&mut self, d: &Digest32) {
         if self.filters.last().is_none_or(|f| f.items >= f.capacity) {
             let cap = self.filters.last().map_or(FIRST, |f| f.capacity * 2);
-            self.filters.push(Bits::new(cap));
+            self.filters.push(Arc::new(Bits::nth(self.filters.len(), cap)));
         }
-        self.filters.last_mut().expect("just ensured").insert(d);
+        // Copied first only if another clone still holds it.
+        Arc::make_mut(self.filters.last_mut().expect("just ensured")).insert(d);
     }
 
     fn contains(&self, d: &Digest32) -> bool {
         self.filters.iter().any(|f| f.contains(d))
     }
 
-    /// Remembers an evicted case's number and duplicate key.
-    pub(crate) fn remember(&mut self, c: &CaseState) {
-        self.insert(&id_digest(&c.id));
-        self.insert(&key_digest(&c.duplicate_key));
+    /// What remembering an evicted case adds: its number's and its duplicate key's digests.
+    pub(crate) fn items_of(c: &CaseState) -> [Digest32; 2] {
+        [id_digest(&c.id), key_digest(&c.duplicate_key)]
+    }
+
+    /// Remembers items of [`Seen::items_of`].
+    pub(crate) fn add(&mut self, items: &[Digest32]) {
+        for d in items {
+            self.insert(d);
+        }
+    }
+
+    /// Whether `other` holds the same filters: the same ones (shared), or equal ones.
+    pub(crate) fn same(&self, other: &Seen) -> bool {
+        self.filters.len() == other.filters.len()
+            && self
+                .filters
+                .iter()
+                .zip(&other.filters)
+                .all(|(a, b)| Arc::ptr_eq(a, b) || a == b)
+    }
+
+    /// Whether every filter of `self` is held, not copied, by `other` too.
+    pub fn shares_with(&self, other: &Seen) -> bool {
+        self.filters.len() == other.filters.len()
+            && self
+                .filters
+                .iter()
+                .zip(&other.filters)
+                .all(|(a, b)| Arc::ptr_eq(a, b))
     }
 
     /// Whether `id` may be the number of an evicted case.
@@ -181,9 +241,14 @@ impl Seen {
         !self.filters.is_empty() && self.contains(&key_digest(key))
     }
 
-    /// Bytes of memory the filters hold.
+    /// Bytes of memory the filters hold (counting shared filters in full).
     pub fn bytes(&self) -> usize {
         self.filters.iter().map(|f| f.words.len() * 8).sum()
+    }
+
+    /// Number of filters.
+    pub fn filters(&self) -> usize {
+        self.filters.len()
     }
 }
 
