@@ -742,7 +742,10 @@ impl State {
     /// looks them up in its archive and [`State::restore`]s those it finds before applying the
     /// event. Empty when nothing was ever evicted.
     pub fn wants(&self, event: &Event) -> Wanted {
-        let mut w = Wanted::default();
+        let mut w = Wanted {
+            filed: self.cases.len(),
+            ..Wanted::default()
+        };
         let mut want = |id: &CaseId| {
             if !self.case_ix.contains_key(id) && self.seen.may_hold_case(id) {
                 w.cases.push(id.clone());

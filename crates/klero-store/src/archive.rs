@@ -156,10 +156,13 @@ where
     E: sqlx::Executor<'c, Database = sqlx::Any> + Copy,
 {
     let mut out = Vec::new();
+    // Only cases filed before the event: the archive may hold later ones (see `Wanted::filed`).
+    let filed = i64::try_from(wanted.filed).unwrap_or(i64::MAX);
     for id in &wanted.cases {
-        let sql = format!("SELECT {COLUMNS} FROM case_archive WHERE case_id = $1");
+        let sql = format!("SELECT {COLUMNS} FROM case_archive WHERE case_id = $1 AND ordinal < $2");
         if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str().to_owned())
+            .bind(filed)
             .fetch_optional(conn)
             .await
             .map_err(db_err)?
@@ -170,10 +173,12 @@ where
     let mut latest = None;
     if let Some(k) = wanted.duplicate_key {
         let sql = format!(
-            "SELECT {COLUMNS} FROM case_archive WHERE dup_key = $1 ORDER BY ordinal DESC LIMIT 1"
+            "SELECT {COLUMNS} FROM case_archive WHERE dup_key = $1 AND ordinal < $2 \
+             ORDER BY ordinal DESC LIMIT 1"
         );
         if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(k.0.to_vec())
+            .bind(filed)
             .fetch_optional(conn)
             .await
             .map_err(db_err)?
@@ -198,6 +203,7 @@ where
     let wanted = Wanted {
         cases: vec![id.clone()],
         duplicate_key: None,
+        filed: usize::MAX,
     };
     Ok(fetch(conn, key, &wanted).await?.0.pop())
 }

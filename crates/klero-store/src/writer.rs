@@ -421,8 +421,8 @@ impl Writer {
                     let found = |id: &klero_core::CaseId| cases.iter().any(|a| &a.case.id == id);
                     let missed = wanted.cases.iter().filter(|id| !found(id)).count() as u64
                         + u64::from(wanted.duplicate_key.is_some() && latest.is_none());
-                    let asked = wanted.cases.len() as u64
-                        + u64::from(wanted.duplicate_key.is_some());
+                    let asked =
+                        wanted.cases.len() as u64 + u64::from(wanted.duplicate_key.is_some());
                     let mut s = self.shared.write().unwrap_or_else(|p| p.into_inner());
                     s.lookups.names += asked;
                     s.lookups.missed += missed;
