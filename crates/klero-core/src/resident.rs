@@ -120,7 +120,11 @@ impl IndexMut<usize> for Cases {
 /// one.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
 pub struct Seen {
-    /// Filters of doubling capacity; the last one takes new items.
+    /// Filters of doubling capacity; the last one takes new items. Serialized as `tiers`, so that
+    /// a store from before the tightening filters, which reads every filter with 7 probes, finds
+    /// no `filters` in a newer snapshot and refuses it (replaying the log) rather than misread
+    /// it; a snapshot of such a store, with `filters`, is read.
+    #[serde(rename = "tiers", alias = "filters")]
     filters: Vec<Arc<Bits>>,
 }
 
@@ -402,6 +406,16 @@ mod tests {
         assert_eq!(s.filters(), 2);
         assert_eq!(s.filters[1].probes, 9);
         assert!((0..=FIRST).all(|i| s.contains(&d(i))));
+        // Written again, it reads back as it is; an older store, which wants `filters`, finds none
+        // (and refuses the snapshot rather than read the new filters with 7 probes).
+        let json = serde_json::to_string(&s).expect("JSON");
+        let back: Seen = serde_json::from_str(&json).expect("it reads back");
+        assert!(back.same(&s));
+        let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        assert!(
+            v.get("filters").is_none() && v.get("tiers").is_some(),
+            "{v}"
+        );
     }
 
     #[test]
