@@ -350,6 +350,13 @@ async fn main() {
     let cases = s.read(|st| st.case_count() as u64);
     println!("filings/s at {at} entries: {median:.0} (median of {all})");
     println!("built in {:.0} s; root {root}", t0.elapsed().as_secs_f64());
+    let l = s.archive_lookups();
+    let (seen_bytes, seen_filters) = s.read(|st| (st.seen().bytes(), st.seen().filters()));
+    println!(
+        "archive lookups while filing: {} names, {} not found (false positives of the filter \
+         of evicted cases: {seen_filters} filters, {seen_bytes} bytes)",
+        l.names, l.missed
+    );
     s.close().await;
 
     let db_bytes: u64 = ["", "-wal", "-shm"]

@@ -16,6 +16,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::{Index, IndexMut};
+use std::sync::Arc;
 
 use crate::hash::sha256;
 use crate::ids::{CaseId, Digest32};
@@ -102,33 +103,68 @@ impl IndexMut<usize> for Cases {
 }
 
 /// A Bloom filter that grows: the numbers and duplicate keys of evicted cases. It answers "maybe"
-/// for everything it was given and, for anything else, "no" except for about 1% of false
+/// for everything it was given and, for anything else, "no" except for a bounded share of false
 /// positives (which only cost the store one archive lookup that finds nothing).
+///
+/// It is a *scalable* Bloom filter: filters of doubling capacity, each with a tighter error target
+/// than the one before (filter `i` aims at `2^-(9 + i/4)`: 0.2%, then a factor `2^-1/4` less each
+/// time), so the chance that any of them answers "maybe" for something never given stays under
+/// `0.2% / (1 - 2^-1/4)`, about 1.2%, however many filters there are. (The filters written before
+/// this, 10 bits an item and 7 probes each, about 0.8% each when full, still read as they were: a
+/// snapshot taken by an older store keeps them and adds the tighter ones.)
+///
+/// A full filter never changes again: filters are held by [`Arc`], so the clones of a state (the
+/// store's working and published copies, a snapshot being written) share them, and the filter
+/// that still takes items is copied only when one clone adds to it while another holds it.
+/// [`crate::State::evict_closed_twins`] lets two copies that evict the same cases share even that
+/// one.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
 pub struct Seen {
-    /// Filters of doubling capacity; the last one takes new items.
-    filters: Vec<Bits>,
+    /// Filters of doubling capacity; the last one takes new items. Serialized as `tiers`, so that
+    /// a store from before the tightening filters, which reads every filter with 7 probes, finds
+    /// no `filters` in a newer snapshot and refuses it (replaying the log) rather than misread
+    /// it; a snapshot of such a store, with `filters`, is read.
+    #[serde(rename = "tiers", alias = "filters")]
+    filters: Vec<Arc<Bits>>,
 }
 
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 struct Bits {
     words: Vec<u64>,
     items: u64,
     capacity: u64,
+    /// How many positions an item sets. Absent in a filter written before the tightening ones,
+    /// which all used [`OLD_PROBES`].
+    #[serde(default = "old_probes")]
+    probes: u32,
 }
 
-/// Bits per item (about 1% false positives with [`PROBES`] probes).
-const BITS_PER_ITEM: u64 = 10;
-const PROBES: u64 = 7;
+/// The probes of every filter written before the tightening ones (10 bits an item).
+const OLD_PROBES: u32 = 7;
+
+fn old_probes() -> u32 {
+    OLD_PROBES
+}
+
 /// The first filter's capacity.
 const FIRST: u64 = 1 << 14;
+/// Filter `i` aims at a false-positive rate of `2^-((TIGHT_BASE + i) / 4)`: `log2(1 / rate)` counts
+/// in quarters.
+const TIGHT_BASE: u64 = 36;
 
 impl Bits {
-    fn new(capacity: u64) -> Bits {
+    /// Filter number `i` (from 0) of a scalable filter, for `capacity` items: error target
+    /// `2^-(9 + i/4)`, which takes `log2(1 / rate) / ln 2` bits an item and `log2(1 / rate)` probes.
+    fn nth(i: usize, capacity: u64) -> Bits {
+        let quarters = TIGHT_BASE + i as u64;
+        // 1 / ln 2 = 1.4427 bits an item for each bit of log2(1 / rate).
+        let bits = (capacity * quarters * 14_427).div_ceil(40_000);
         Bits {
-            words: vec![0; (capacity * BITS_PER_ITEM).div_ceil(64) as usize],
+            words: vec![0; bits.div_ceil(64) as usize],
             items: 0,
             capacity,
+            // log2(1 / rate), rounded to the nearest.
+            probes: (quarters + 2) as u32 / 4,
         }
     }
 
@@ -136,19 +172,22 @@ impl Bits {
         let m = self.words.len() as u64 * 64;
         let h1 = u64::from_le_bytes(d.0[0..8].try_into().expect("8 bytes"));
         let h2 = u64::from_le_bytes(d.0[8..16].try_into().expect("8 bytes")) | 1;
-        (0..PROBES).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % m)
+        (0..u64::from(self.probes)).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % m)
     }
 
     fn insert(&mut self, d: &Digest32) {
-        for p in self.positions(d).collect::<Vec<_>>() {
+        for p in self.positions(d) {
             self.words[(p / 64) as usize] |= 1 << (p % 64);
         }
         self.items += 1;
     }
 
     fn contains(&self, d: &Digest32) -> bool {
-        self.positions(d)
-            .all(|p| self.words[(p / 64) as usize] & (1 << (p % 64)) != 0)
+        // A filter with no bits (only from a damaged snapshot) holds nothing.
+        !self.words.is_empty()
+            && self
+                .positions(d)
+                .all(|p| self.words[(p / 64) as usize] & (1 << (p % 64)) != 0)
     }
 }
 
@@ -156,19 +195,47 @@ impl Seen {
     fn insert(&mut self, d: &Digest32) {
         if self.filters.last().is_none_or(|f| f.items >= f.capacity) {
             let cap = self.filters.last().map_or(FIRST, |f| f.capacity * 2);
-            self.filters.push(Bits::new(cap));
+            self.filters
+                .push(Arc::new(Bits::nth(self.filters.len(), cap)));
         }
-        self.filters.last_mut().expect("just ensured").insert(d);
+        // Copied first only if another clone still holds it.
+        Arc::make_mut(self.filters.last_mut().expect("just ensured")).insert(d);
     }
 
     fn contains(&self, d: &Digest32) -> bool {
         self.filters.iter().any(|f| f.contains(d))
     }
 
-    /// Remembers an evicted case's number and duplicate key.
-    pub(crate) fn remember(&mut self, c: &CaseState) {
-        self.insert(&id_digest(&c.id));
-        self.insert(&key_digest(&c.duplicate_key));
+    /// What remembering an evicted case adds: its number's and its duplicate key's digests.
+    pub(crate) fn items_of(c: &CaseState) -> [Digest32; 2] {
+        [id_digest(&c.id), key_digest(&c.duplicate_key)]
+    }
+
+    /// Remembers items of [`Seen::items_of`].
+    pub(crate) fn add(&mut self, items: &[Digest32]) {
+        for d in items {
+            self.insert(d);
+        }
+    }
+
+    /// Whether `other` holds the same filters: the same ones (shared), or equal ones.
+    pub(crate) fn same(&self, other: &Seen) -> bool {
+        self.filters.len() == other.filters.len()
+            && self
+                .filters
+                .iter()
+                .zip(&other.filters)
+                .all(|(a, b)| Arc::ptr_eq(a, b) || a == b)
+    }
+
+    /// Whether every filter of `self` is held, not copied, by `other` too.
+    pub fn shares_with(&self, other: &Seen) -> bool {
+        self.filters.len() == other.filters.len()
+            && self
+                .filters
+                .iter()
+                .zip(&other.filters)
+                .all(|(a, b)| Arc::ptr_eq(a, b))
     }
 
     /// Whether `id` may be the number of an evicted case.
@@ -181,9 +248,14 @@ impl Seen {
         !self.filters.is_empty() && self.contains(&key_digest(key))
     }
 
-    /// Bytes of memory the filters hold.
+    /// Bytes of memory the filters hold (counting shared filters in full).
     pub fn bytes(&self) -> usize {
         self.filters.iter().map(|f| f.words.len() * 8).sum()
+    }
+
+    /// Number of filters.
+    pub fn filters(&self) -> usize {
+        self.filters.len()
     }
 }
 
@@ -202,6 +274,11 @@ pub struct Wanted {
     pub cases: Vec<CaseId>,
     /// A duplicate key whose latest filing may be an evicted case.
     pub duplicate_key: Option<Digest32>,
+    /// How many cases were filed before the event: only cases of a lower ordinal are wanted. (An
+    /// archive may hold later ones: a start from a snapshot replays its tail against an archive
+    /// written up to the end of the log, where the latest case of a duplicate key may be one
+    /// filed after the entry replayed.)
+    pub filed: usize,
 }
 
 impl Wanted {
@@ -224,17 +301,139 @@ pub struct Archived {
 mod tests {
     use super::*;
 
+    /// Distinct digests, cheaply (a debug build hashes slowly).
+    fn d(i: u64) -> Digest32 {
+        let mut x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0xd1b5_4a32_d192_ed03;
+        let mut out = [0u8; 32];
+        for chunk in out.chunks_mut(8) {
+            x ^= x >> 31;
+            x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            x ^= x >> 27;
+            x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+            x ^= x >> 33;
+            chunk.copy_from_slice(&x.to_le_bytes());
+        }
+        Digest32(out)
+    }
+
+    /// A filter whose first part takes `first` items (so a test reaches many parts quickly).
+    fn starting_at(first: u64) -> Seen {
+        Seen {
+            filters: vec![Arc::new(Bits::nth(0, first))],
+        }
+    }
+
     #[test]
     fn seen_has_no_false_negatives_and_few_false_positives() {
         let mut s = Seen::default();
-        let d = |i: u64| sha256(&[&i.to_be_bytes()]);
         for i in 0..100_000u64 {
             s.insert(&d(i));
         }
         assert!((0..100_000u64).all(|i| s.contains(&d(i))));
-        let fp = (100_000..200_000u64).filter(|&i| s.contains(&d(i))).count();
-        // Several filters answer together, so the rate is a few times 1%, well under 5%.
-        assert!(fp < 5_000, "{fp} false positives in 100,000");
+        let fp = (100_000..300_000u64).filter(|&i| s.contains(&d(i))).count();
+        assert!(fp < 2_000, "{fp} false positives in 200,000");
         assert!(s.bytes() < 400_000, "{} bytes", s.bytes());
+    }
+
+    #[test]
+    fn seen_keeps_its_false_positive_rate_bounded_however_many_filters_it_grows() {
+        // Filters of one error rate each would answer "maybe" about k times as often with k
+        // filters (13 filters of 10 bits an item: about 10%). The tightening ones stay under
+        // their bound, 0.2% / (1 - 2^-1/4) = 1.23%, with every filter full.
+        let mut s = starting_at(64);
+        let n = 64 * ((1 << 13) - 1);
+        for i in 0..n {
+            s.insert(&d(i));
+        }
+        assert_eq!(s.filters(), 13);
+        assert!(s.filters.iter().all(|f| f.items == f.capacity));
+        assert!((0..n).all(|i| s.contains(&d(i))), "a false negative");
+        let probes = 400_000u64;
+        let fp = (n..n + probes).filter(|&i| s.contains(&d(i))).count() as f64;
+        let rate = fp / probes as f64;
+        assert!(rate < 0.0135, "{:.3}% false positives", 100.0 * rate);
+        // And the bound holds for any number of full filters: the rates of filters 0, 1, 2, ...
+        // (each with its bits and probes) sum under it.
+        let total: f64 = (0..200)
+            .map(|i| {
+                let f = Bits::nth(i, 1 << 20);
+                let m = f.words.len() as f64 * 64.0;
+                let k = f64::from(f.probes);
+                (1.0 - (-k * f.capacity as f64 / m).exp()).powf(k)
+            })
+            .sum();
+        assert!(total < 0.0125, "{:.3}%", 100.0 * total);
+        // What the bound costs: 17 bits an item at 13 filters rather than 10.
+        let bits = s.bytes() as f64 * 8.0 / n as f64;
+        assert!(bits < 17.5, "{bits:.1} bits an item");
+    }
+
+    #[test]
+    fn a_filter_written_before_the_tightening_ones_reads_as_it_was() {
+        // The layout of an older snapshot: no probes (every filter had 7, and 10 bits an item).
+        #[derive(serde::Serialize)]
+        struct OldBits {
+            words: Vec<u64>,
+            items: u64,
+            capacity: u64,
+        }
+        #[derive(serde::Serialize)]
+        struct OldSeen {
+            filters: Vec<OldBits>,
+        }
+        let mut old = Bits {
+            words: vec![0; (FIRST * 10).div_ceil(64) as usize],
+            items: 0,
+            capacity: FIRST,
+            probes: 7,
+        };
+        for i in 0..FIRST {
+            old.insert(&d(i));
+        }
+        let json = serde_json::to_string(&OldSeen {
+            filters: vec![OldBits {
+                words: old.words.clone(),
+                items: old.items,
+                capacity: old.capacity,
+            }],
+        })
+        .expect("JSON");
+        let mut s: Seen = serde_json::from_str(&json).expect("an older filter reads");
+        assert_eq!(*s.filters[0], old);
+        assert!((0..FIRST).all(|i| s.contains(&d(i))));
+        // It takes new items in a tighter filter of its own.
+        s.insert(&d(FIRST));
+        assert_eq!(s.filters(), 2);
+        assert_eq!(s.filters[1].probes, 9);
+        assert!((0..=FIRST).all(|i| s.contains(&d(i))));
+        // Written again, it reads back as it is; an older store, which wants `filters`, finds none
+        // (and refuses the snapshot rather than read the new filters with 7 probes).
+        let json = serde_json::to_string(&s).expect("JSON");
+        let back: Seen = serde_json::from_str(&json).expect("it reads back");
+        assert!(back.same(&s));
+        let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        assert!(
+            v.get("filters").is_none() && v.get("tiers").is_some(),
+            "{v}"
+        );
+    }
+
+    #[test]
+    fn clones_share_full_filters_and_copy_the_growing_one_only_when_they_differ() {
+        let mut a = starting_at(64);
+        for i in 0..1_000 {
+            a.insert(&d(i));
+        }
+        let mut b = a.clone();
+        assert!(a.shares_with(&b) && a.same(&b));
+        b.insert(&d(5_000));
+        // The full filters are still shared; the last one was copied, and now differs.
+        let n = a.filters.len();
+        assert!((0..n - 1).all(|i| Arc::ptr_eq(&a.filters[i], &b.filters[i])));
+        assert!(!Arc::ptr_eq(&a.filters[n - 1], &b.filters[n - 1]));
+        assert!(!a.same(&b));
+        a.insert(&d(5_000));
+        assert!(a.same(&b) && !a.shares_with(&b));
+        assert!(b.contains(&d(5_000)) && (0..1_000).all(|i| b.contains(&d(i))));
     }
 }

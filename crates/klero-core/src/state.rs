@@ -742,7 +742,10 @@ impl State {
     /// looks them up in its archive and [`State::restore`]s those it finds before applying the
     /// event. Empty when nothing was ever evicted.
     pub fn wants(&self, event: &Event) -> Wanted {
-        let mut w = Wanted::default();
+        let mut w = Wanted {
+            filed: self.cases.len(),
+            ..Wanted::default()
+        };
         let mut want = |id: &CaseId| {
             if !self.case_ix.contains_key(id) && self.seen.may_hold_case(id) {
                 w.cases.push(id.clone());
@@ -804,8 +807,40 @@ impl State {
     /// Removes from memory the closed cases no open case names as its earlier instance, after the
     /// store has archived them (it archives every case when it closes). Returns how many.
     pub fn evict_closed(&mut self) -> usize {
+        let items = self.evict_unremembered();
+        self.seen.add(&items);
+        items.len() / 2
+    }
+
+    /// [`State::evict_closed`] on this state and on `twin`, a copy of it at the same position (the
+    /// store's published and working copies), holding the filter of evicted cases once: when both
+    /// held the same filter and evict the same cases, `twin` lets go of its filter, this state
+    /// adds the cases to it (in place, copying nothing another clone does not hold), and `twin`
+    /// then shares it. Otherwise each remembers its own cases, as [`State::evict_closed`] does.
+    /// Returns how many cases this state evicted.
+    pub fn evict_closed_twins(&mut self, twin: &mut State) -> usize {
+        let mine = self.evict_unremembered();
+        let theirs = twin.evict_unremembered();
+        if mine == theirs && self.seen.same(&twin.seen) {
+            twin.seen = Seen::default();
+            self.seen.add(&mine);
+            twin.seen = self.seen.clone();
+        } else {
+            self.seen.add(&mine);
+            twin.seen.add(&theirs);
+        }
+        mine.len() / 2
+    }
+
+    /// The filter of evicted cases' numbers and duplicate keys (see [`crate::resident`]).
+    pub fn seen(&self) -> &Seen {
+        &self.seen
+    }
+
+    /// Evicts as [`State::evict_closed`] does; returns what the filter must remember, in order.
+    fn evict_unremembered(&mut self) -> Vec<Digest32> {
         let mut kept = Vec::new();
-        let mut n = 0;
+        let mut items = Vec::new();
         for ci in std::mem::take(&mut self.closed_resident) {
             if self.pins.contains_key(&ci) {
                 kept.push(ci);
@@ -818,11 +853,10 @@ impl State {
             if self.duplicates.get(&c.duplicate_key) == Some(&ci) {
                 self.duplicates.remove(&c.duplicate_key);
             }
-            self.seen.remember(&c);
-            n += 1;
+            items.extend(Seen::items_of(&c));
         }
         self.closed_resident = kept;
-        n
+        items
     }
 
     /// The current judges of a case, the presiding judge first.

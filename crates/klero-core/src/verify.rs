@@ -101,6 +101,12 @@ impl Log {
         self.state.evict_closed()
     }
 
+    /// Evicts from this log and `twin` (a copy at the same position), sharing the filter of evicted
+    /// cases between them: [`State::evict_closed_twins`].
+    pub fn evict_closed_twins(&mut self, twin: &mut Log) -> usize {
+        self.state.evict_closed_twins(&mut twin.state)
+    }
+
     /// Number of entries.
     pub fn size(&self) -> u64 {
         self.range.size()

@@ -55,6 +55,21 @@ struct Run {
 }
 
 fn replay(entries: &[LogEntry], evict: bool) -> Run {
+    replay_with(entries, evict, None)
+}
+
+/// Two copies at the same position, as the store's writer keeps (published and working), and a
+/// clone of one taken part-way, as a snapshot being written holds.
+#[derive(Default)]
+struct Twins {
+    twin: Log,
+    /// The clone, its filter as JSON when taken, and how many cases were evicted then.
+    snapshot: Option<(Log, String, usize)>,
+}
+
+/// [`replay`], with `twins`: every entry applied to a twin copy too, and evictions done on both
+/// with [`Log::evict_closed_twins`].
+fn replay_with(entries: &[LogEntry], evict: bool, mut twins: Option<&mut Twins>) -> Run {
     let mut log = Log::new();
     let mut archive = Archive::default();
     let (mut evicted, mut restored) = (0, 0);
@@ -77,7 +92,14 @@ fn replay(entries: &[LogEntry], evict: bool) -> Run {
                 cases.push(a.read());
             }
             restored += cases.len();
+            if let Some(t) = twins.as_deref_mut() {
+                t.twin.restore(cases.clone(), latest);
+            }
             log.restore(cases, latest);
+        }
+        if let Some(t) = twins.as_deref_mut() {
+            let twin = t.twin.push(e);
+            assert_eq!(twin.is_ok(), log.clone().push(e).is_ok());
         }
         if let Err(f) = log.push(e) {
             return Run {
@@ -98,7 +120,17 @@ fn replay(entries: &[LogEntry], evict: bool) -> Run {
                 assert_eq!(Row::of(&a).read().case, a.case);
                 archive.by_id.insert(case.clone(), Row::of(&a));
             }
-            evicted += log.evict_closed();
+            match twins.as_deref_mut() {
+                Some(t) => {
+                    evicted += log.evict_closed_twins(&mut t.twin);
+                    assert!(log.state().seen().shares_with(t.twin.state().seen()));
+                    if t.snapshot.is_none() && evicted > 0 {
+                        let json = serde_json::to_string(log.state().seen()).expect("JSON");
+                        t.snapshot = Some((log.clone(), json, evicted));
+                    }
+                }
+                None => evicted += log.evict_closed(),
+            }
         }
     }
     Run {
@@ -119,6 +151,32 @@ fn the_conformance_log_replays_the_same_with_closed_cases_evicted() {
     // the eviction path was taken, not skipped.
     assert!(evicting.evicted > 0, "no case was evicted");
     assert!(evicting.restored > 0, "no case was restored");
+}
+
+#[test]
+fn twin_copies_that_evict_together_hold_one_filter_and_replay_the_same() {
+    let log = conformance_log();
+    let alone = replay(&log, true);
+    let mut t = Twins::default();
+    let twins = replay_with(&log, true, Some(&mut t));
+    assert!(twins.result.is_ok(), "{:?}", twins.result);
+    assert_eq!(alone.result, twins.result);
+    assert_eq!(
+        (alone.evicted, alone.restored),
+        (twins.evicted, twins.restored)
+    );
+    assert_eq!(t.twin.head(), log.last().expect("entries").hash);
+    // The clone taken part-way kept the filter as it was when taken: the copies that went on
+    // adding to it copied it rather than change it under the clone.
+    let (snapshot, then, evicted_then) = t.snapshot.expect("a case was evicted");
+    let now = serde_json::to_string(snapshot.state().seen()).expect("JSON");
+    assert_eq!(then, now);
+    assert!(
+        twins.evicted > evicted_then,
+        "nothing evicted after the clone"
+    );
+    let last = serde_json::to_string(t.twin.state().seen()).expect("JSON");
+    assert_ne!(then, last);
 }
 
 #[test]

@@ -156,10 +156,13 @@ where
     E: sqlx::Executor<'c, Database = sqlx::Any> + Copy,
 {
     let mut out = Vec::new();
+    // Only cases filed before the event: the archive may hold later ones (see `Wanted::filed`).
+    let filed = i64::try_from(wanted.filed).unwrap_or(i64::MAX);
     for id in &wanted.cases {
-        let sql = format!("SELECT {COLUMNS} FROM case_archive WHERE case_id = $1");
+        let sql = format!("SELECT {COLUMNS} FROM case_archive WHERE case_id = $1 AND ordinal < $2");
         if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str().to_owned())
+            .bind(filed)
             .fetch_optional(conn)
             .await
             .map_err(db_err)?
@@ -171,13 +174,15 @@ where
     if let Some(k) = wanted.duplicate_key {
         let sql = format!(
             "SELECT {COLUMNS} FROM case_archive \
-             WHERE substr(dup_key, 1, 8) = $1 AND dup_key = $2 ORDER BY ordinal DESC LIMIT 1"
+             WHERE substr(dup_key, 1, 8) = $1 AND dup_key = $2 AND ordinal < $3 \
+             ORDER BY ordinal DESC LIMIT 1"
         );
         // The index holds the key's first 8 bytes (schema 10): the prefix finds the rows, the
         // whole key picks the matter's.
         if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(k.0[..8].to_vec())
             .bind(k.0.to_vec())
+            .bind(filed)
             .fetch_optional(conn)
             .await
             .map_err(db_err)?
@@ -202,6 +207,7 @@ where
     let wanted = Wanted {
         cases: vec![id.clone()],
         duplicate_key: None,
+        filed: usize::MAX,
     };
     Ok(fetch(conn, key, &wanted).await?.0.pop())
 }

@@ -129,6 +129,17 @@ struct Inner {
     checking: tokio::sync::Mutex<()>,
 }
 
+/// The writer's archive lookups: before applying an event, it reads from the case archive the
+/// evicted cases the event may name (`klero_core::State::wants`: the names the filter of evicted
+/// cases answers "maybe" for).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ArchiveLookups {
+    /// Names (case numbers and duplicate keys) looked up.
+    pub names: u64,
+    /// Those the archive did not hold: the filter's false positives.
+    pub missed: u64,
+}
+
 /// How a [`Store`] started: from a snapshot or by a full replay.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StartReport {
@@ -295,13 +306,18 @@ impl Store {
         let mut shared = Shared {
             log: Log::new(),
             tree: TiledTree::keeping(options.recent_tiles),
+            lookups: ArchiveLookups::default(),
         };
         let mut start = StartReport::default();
         if !options.full_check {
             match snapshot::load(&pool, &snapshot::key(&pepper), options.recent_tiles).await {
                 Ok(Some((log, tree))) => {
                     start.snapshot = Some(log.size());
-                    shared = Shared { log, tree };
+                    shared = Shared {
+                        log,
+                        tree,
+                        lookups: ArchiveLookups::default(),
+                    };
                 }
                 Ok(None) => {}
                 Err(e) => start.refused = Some(e.to_string()),
@@ -503,6 +519,12 @@ impl Store {
     pub fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
         let s = self.inner.shared.read().unwrap_or_else(|p| p.into_inner());
         f(s.log.state())
+    }
+
+    /// The writer's archive lookups since the store opened (see [`ArchiveLookups`]).
+    pub fn archive_lookups(&self) -> ArchiveLookups {
+        let s = self.inner.shared.read().unwrap_or_else(|p| p.into_inner());
+        s.lookups
     }
 
     /// The size and Merkle root of the log as of the last acknowledged batch.

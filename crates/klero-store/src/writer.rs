@@ -26,6 +26,8 @@ use crate::{StoreError, now_ms};
 pub(crate) struct Shared {
     pub log: Log,
     pub tree: TiledTree,
+    /// The writer's archive lookups since the store opened.
+    pub lookups: crate::ArchiveLookups,
 }
 
 /// The closure a submission runs inside the writer.
@@ -414,7 +416,16 @@ impl Writer {
         if !wanted.is_empty() {
             match crate::archive::fetch(&self.pool, &self.archive, &wanted).await {
                 Ok((cases, latest)) => {
+                    // A name the filter said "maybe" to and the archive does not hold: a false
+                    // positive of the filter (the event's own new case number, most often).
+                    let found = |id: &klero_core::CaseId| cases.iter().any(|a| &a.case.id == id);
+                    let missed = wanted.cases.iter().filter(|id| !found(id)).count() as u64
+                        + u64::from(wanted.duplicate_key.is_some() && latest.is_none());
+                    let asked =
+                        wanted.cases.len() as u64 + u64::from(wanted.duplicate_key.is_some());
                     let mut s = self.shared.write().unwrap_or_else(|p| p.into_inner());
+                    s.lookups.names += asked;
+                    s.lookups.missed += missed;
                     s.log.restore(cases.clone(), latest);
                     drop(s);
                     self.work.restore(cases, latest);
@@ -610,8 +621,8 @@ impl Writer {
             s.tree.push(e.hash);
         }
         // The cases these entries closed are archived in the same commit: memory may let them go.
-        s.log.evict_closed();
-        self.work.evict_closed();
+        // Both copies evict the same cases and then share one filter of the evicted ones.
+        s.log.evict_closed_twins(&mut self.work);
         self.size_tx.send_replace(s.log.size());
     }
 

@@ -492,3 +492,74 @@ both!(the_full_check_passes_an_honest_log, |url| {
     file(&s, "E").await;
     s.close().await;
 });
+
+/// The case filed by `entries` (a filing and its draw) and the draw's method.
+fn filed(entries: &[klero_core::LogEntry]) -> (klero_core::CaseId, klero_core::Method) {
+    use klero_core::Event;
+    let case = entries.iter().find_map(|e| match &e.event {
+        Event::CaseFiled { case, .. } => Some(case.clone()),
+        _ => None,
+    });
+    let method = entries.iter().find_map(|e| match &e.event {
+        Event::Draw(d) => Some(d.method.clone()),
+        _ => None,
+    });
+    (case.expect("a filing"), method.expect("a draw"))
+}
+
+async fn close_case(s: &Store, case: &klero_core::CaseId) {
+    let case = case.clone();
+    s.submit(move |_: &klero_core::State| {
+        Ok((
+            clerk(),
+            klero_core::Event::CaseClosed {
+                case,
+                reason: klero_core::ClosingReason::Judgment,
+            },
+        ))
+    })
+    .await
+    .expect("closing accepted");
+}
+
+both!(
+    a_tail_that_refiles_an_evicted_matter_replays_when_the_archive_holds_the_later_filing,
+    |url| {
+        // Case A is filed, closed and evicted, and a snapshot taken after.
+        let s = open4(&url, false).await.unwrap();
+        seed(&s).await;
+        let (a, _) = filed(&file(&s, "A").await);
+        close_case(&s, &a).await;
+        for p in ["B", "C", "D"] {
+            file(&s, p).await;
+        }
+        assert!(s.read(|st| st.case(&a).is_none()), "A is still in memory");
+        s.close().await;
+        // Without snapshots from here: the same matter filed again (a duplicate of A, SPEC
+        // §7.7), then closed and archived in its turn.
+        let s = Store::open_with(
+            &url,
+            Options {
+                snapshot_every: 0,
+                ..every4(&url, false)
+            },
+        )
+        .await
+        .unwrap();
+        let snap = s.start_report().snapshot.expect("a snapshot");
+        let (copy, method) = filed(&file(&s, "A").await);
+        assert_eq!(method, klero_core::Method::Duplicate { case: a.clone() });
+        close_case(&s, &copy).await;
+        file(&s, "E").await;
+        let cp = s.checkpoint();
+        s.close().await;
+        // A start from the snapshot replays the copy's filing while the archive's latest case of
+        // the matter is the copy itself, filed after the entry replayed: A must be read, not it.
+        let s = open4(&url, false).await.expect("the tail replays");
+        assert_eq!(s.start_report().snapshot, Some(snap));
+        assert_eq!(s.checkpoint(), cp);
+        let (_, method) = filed(&file(&s, "A").await);
+        assert_eq!(method, klero_core::Method::Duplicate { case: copy });
+        s.close().await;
+    }
+);
