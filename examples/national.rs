@@ -111,8 +111,9 @@ const REFILE: u64 = 100;
 const REFILE_BACK: u64 = 40_000;
 
 /// Filings/s of [`SAMPLES`] samples of `sample` filings each, one after the other: the median, and
-/// all of them as text. One sample lasts about a second, so one alone is at the mercy of whatever
-/// else the machine does in that second (a state snapshot is written every 100,000 entries).
+/// all of them as text. A sample of 20,000 filings lasts about a second; one alone is at the mercy
+/// of whatever else the machine does in that second (a state snapshot is written every 100,000
+/// entries).
 async fn rates(s: &Store, sample: u64, workers: usize) -> (f64, String) {
     let mut r = Vec::new();
     for _ in 0..SAMPLES {
@@ -122,6 +123,7 @@ async fn rates(s: &Store, sample: u64, workers: usize) -> (f64, String) {
             sample,
             workers,
             false,
+            0,
         )
         .await;
         r.push(sample as f64 / secs);
@@ -142,9 +144,10 @@ async fn rates(s: &Store, sample: u64, workers: usize) -> (f64, String) {
 const SAMPLES: usize = 3;
 
 /// Files `count` cases (numbered from `first`) with `workers` concurrent submitters and, if
-/// `close`, closes each case [`OPEN`] filings later; returns the seconds taken. The filing rates
+/// `close`, closes each case numbered above `floor` [`OPEN`] filings later (cases up to `floor`
+/// were closed otherwise); returns the seconds taken. The filing rates
 /// are measured without closings, so near an empty log and at size they time the same work.
-async fn file(s: &Store, first: u64, count: u64, workers: usize, close: bool) -> f64 {
+async fn file(s: &Store, first: u64, count: u64, workers: usize, close: bool, floor: u64) -> f64 {
     let pepper = s.pepper();
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -204,7 +207,7 @@ async fn file(s: &Store, first: u64, count: u64, workers: usize, close: bool) ->
                         _ => None,
                     })
                     .expect("a filing entry");
-                if close && k > OPEN {
+                if close && k > OPEN + floor {
                     let old: CaseId = id(&format!("N-{:08}", k - OPEN));
                     s.submit(move |_| {
                         Ok((
@@ -347,12 +350,18 @@ async fn main() {
         }
     }
     let size0 = s.checkpoint().0;
-    let sample = 5_000u64;
+    let sample = 20_000u64;
+    // Cases numbered up to `floor` are not closed by the build (see `file_closing_after`).
+    let mut floor = 0;
     if s.checkpoint().0 < a.entries {
+        let from = s.read(|st| st.case_count() as u64);
         let (median, all) = rates(&s, sample, a.submitters).await;
         println!(
             "filings/s near an empty log (from {size0} entries): {median:.0} (median of {all})"
         );
+        // The sampled cases are closed (not timed), so that the build's backlog is its own.
+        floor = s.read(|st| st.case_count() as u64);
+        close(&s, from + 1..=floor, a.submitters).await;
     }
     let t = Instant::now();
     let before = s.checkpoint().0;
@@ -364,6 +373,7 @@ async fn main() {
             n,
             a.submitters,
             true,
+            floor,
         )
         .await;
         println!(
@@ -377,14 +387,14 @@ async fn main() {
     let at = s.checkpoint().0;
     let sampled = s.read(|st| st.case_count() as u64);
     let (median, all) = rates(&s, sample, a.submitters).await;
-    // The sampled cases are closed (not timed), so that the server measured below holds the
-    // steady backlog of [`OPEN`] cases, whatever the number of samples.
-    close(
-        &s,
-        sampled + 1..=s.read(|st| st.case_count() as u64),
-        a.submitters,
-    )
-    .await;
+    // Back to the steady backlog (not timed): the samples filed cases without closing any, and a
+    // snapshot taken meanwhile holds them all; the server measured below starts from the latest
+    // snapshot. So every open case is closed, and then filings resume, each closing the case
+    // filed [`OPEN`] before it, for [`OPEN`] cases and a snapshot interval more: the server then
+    // holds the last [`OPEN`] cases filed, as after the build, and so does its snapshot.
+    let filed = s.read(|st| st.case_count() as u64);
+    close(&s, sampled.saturating_sub(OPEN) + 1..=filed, a.submitters).await;
+    file(&s, filed, OPEN + 100_000 / 3, a.submitters, true, filed).await;
     let (size, root) = s.checkpoint();
     let cases = s.read(|st| st.case_count() as u64);
     println!("filings/s at {at} entries: {median:.0} (median of {all})");
