@@ -156,40 +156,46 @@ where
     E: sqlx::Executor<'c, Database = sqlx::Any> + Copy,
 {
     let mut out = Vec::new();
-    // Only cases filed before the event: the archive may hold later ones (see `Wanted::filed`).
-    let filed = i64::try_from(wanted.filed).unwrap_or(i64::MAX);
+    // Only cases filed before the event are wanted: the archive may hold later ones (see
+    // `Wanted::filed`). That bound is applied to the rows after their MAC is checked, never in
+    // the query: a row whose ordinal was raised in the database must be refused as altered, not
+    // skipped as "filed later" (which would let an edit unbind a duplicate).
+    let filed = wanted.filed;
     for id in &wanted.cases {
-        let sql = format!("SELECT {COLUMNS} FROM case_archive WHERE case_id = $1 AND ordinal < $2");
+        let sql = format!("SELECT {COLUMNS} FROM case_archive WHERE case_id = $1");
         if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str().to_owned())
-            .bind(filed)
-            .fetch_optional(conn)
-            .await
-            .map_err(db_err)?
-        {
-            out.push(decode(key, &row)?);
-        }
-    }
-    let mut latest = None;
-    if let Some(k) = wanted.duplicate_key {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM case_archive \
-             WHERE substr(dup_key, 1, 8) = $1 AND dup_key = $2 AND ordinal < $3 \
-             ORDER BY ordinal DESC LIMIT 1"
-        );
-        // The index holds the key's first 8 bytes (schema 10): the prefix finds the rows, the
-        // whole key picks the matter's.
-        if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(k.0[..8].to_vec())
-            .bind(k.0.to_vec())
-            .bind(filed)
             .fetch_optional(conn)
             .await
             .map_err(db_err)?
         {
             let a = decode(key, &row)?;
-            latest = Some((k, a.ordinal));
-            out.push(a);
+            if a.ordinal < filed {
+                out.push(a);
+            }
+        }
+    }
+    let mut latest = None;
+    if let Some(k) = wanted.duplicate_key {
+        // Every archived filing of the matter (a handful at most), latest first. The index holds
+        // the key's first 8 bytes (schema 10): the prefix finds the rows, the whole key picks the
+        // matter's.
+        let sql = format!(
+            "SELECT {COLUMNS} FROM case_archive \
+             WHERE substr(dup_key, 1, 8) = $1 AND dup_key = $2 ORDER BY ordinal DESC"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(k.0[..8].to_vec())
+            .bind(k.0.to_vec())
+            .fetch_all(conn)
+            .await
+            .map_err(db_err)?;
+        for row in &rows {
+            let a = decode(key, row)?;
+            if latest.is_none() && a.ordinal < filed {
+                latest = Some((k, a.ordinal));
+                out.push(a);
+            }
         }
     }
     Ok((out, latest))
