@@ -23,8 +23,6 @@
 //! A snapshot written before schema version 6 has no tree (v1 digest, over size, head, root and
 //! state): a start from it rebuilds the tree from every stored hash, as before, a page at a time.
 
-use std::io::Read as _;
-
 use flate2::Compression;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
@@ -87,12 +85,15 @@ pub(crate) fn encode(log: &Log) -> Result<Vec<u8>, StoreError> {
         .map_err(|e| StoreError::Database(format!("compressing a state snapshot failed: {e}")))
 }
 
+/// The log held in `bytes`, inflated as it is read (a national state is tens of megabytes: a
+/// start holds it once, not again as an inflated copy).
 fn decode(bytes: &[u8]) -> Result<Log, String> {
-    let mut raw = Vec::new();
-    DeflateDecoder::new(bytes)
-        .read_to_end(&mut raw)
-        .map_err(|e| format!("its bytes do not inflate: {e}"))?;
-    ciborium::from_reader(&raw[..]).map_err(|e| format!("its state cannot be read: {e}"))
+    ciborium::from_reader(std::io::BufReader::new(DeflateDecoder::new(bytes))).map_err(
+        |e| match e {
+            ciborium::de::Error::Io(e) => format!("its bytes do not inflate: {e}"),
+            e => format!("its state cannot be read: {e}"),
+        },
+    )
 }
 
 /// Encodes the snapshot of `log` on a blocking thread, then writes it with `tiles` (the Merkle
@@ -190,6 +191,8 @@ pub(crate) async fn load(
     let stored_digest: Vec<u8> = row.try_get(3).map_err(db_err)?;
     let state: Vec<u8> = row.try_get(4).map_err(db_err)?;
     let tree: Option<Vec<u8>> = row.try_get(5).map_err(db_err)?;
+    // The row's own copy of the bytes goes now, before the state is decoded beside them.
+    drop(row);
     let refuse =
         |why: String| StoreError::Database(format!("the snapshot of {size} entries {why}"));
     let (Some(head), Some(root)) = (digest32(&head), digest32(&root)) else {
