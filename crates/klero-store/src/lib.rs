@@ -324,12 +324,10 @@ impl Store {
             }
         }
         let archive = archive::ArchiveKey::from_pepper(&pepper);
+        // Closed cases go to the archive and out of memory as the replay goes (bounded memory,
+        // issue 10).
         start.replayed =
             writer::replay_into(&pool, &archive, &mut shared.log, &mut shared.tree).await?;
-        // Closed cases go to the archive and out of memory (bounded memory, issue 10). A log
-        // replayed in full holds every case it closed; those archived before are not rewritten.
-        archive::backfill(&pool, &archive, &shared.log).await?;
-        shared.log.evict_closed();
         // The writer's own checkpoint_witnessed entries name a recent size (its latest cosigned
         // checkpoint): it need not keep the root of every size since the witnesses' configuration.
         shared.log.keep_recent_roots(RECENT_ROOTS);

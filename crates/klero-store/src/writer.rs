@@ -787,6 +787,10 @@ impl Writer {
 /// Rows read per query when replaying the log.
 pub(crate) const PAGE: u64 = 10_000;
 
+/// Entries read at a time by [`replay_into`] (a start's tail, a resync): small, so that what a
+/// page takes in memory while it is replayed stays small beside the state.
+const REPLAY_PAGE: u64 = 2_000;
+
 /// A beacon that has nothing (used only if the chain's secret could not be loaded).
 struct NoBeacon;
 
@@ -821,7 +825,9 @@ fn refuse(job: Job) {
 }
 
 /// Reads, checks and pushes every stored entry from `log.size()` on into `log` (and `tree`), a
-/// page at a time; returns how many.
+/// page at a time; returns how many. After each page the cases it closed go to the archive (if
+/// not there already) and out of memory, so that a long replay (a full check, a start far from
+/// its snapshot) holds no more than a page's closed cases beside the open ones.
 pub(crate) async fn replay_into(
     pool: &AnyPool,
     archive: &crate::archive::ArchiveKey,
@@ -831,7 +837,7 @@ pub(crate) async fn replay_into(
     let mut added = 0;
     loop {
         let from = log.size();
-        let page = read_range(pool, from, from + PAGE).await?;
+        let page = read_range(pool, from, from + REPLAY_PAGE).await?;
         let n = page.len() as u64;
         for e in page {
             // A log restored from a snapshot may have evicted the closed cases an entry names.
@@ -844,7 +850,11 @@ pub(crate) async fn replay_into(
             tree.push(e.hash);
             added += 1;
         }
-        if n < PAGE {
+        // A log replayed from an older snapshot (or from entry 0) holds the cases it closed;
+        // those archived before are not rewritten.
+        crate::archive::backfill(pool, archive, log).await?;
+        log.evict_closed();
+        if n < REPLAY_PAGE {
             return Ok(added);
         }
     }
