@@ -79,8 +79,15 @@ pub(crate) fn digest(
 /// The stored bytes of `log`: CBOR, deflated.
 pub(crate) fn encode(log: &Log) -> Result<Vec<u8>, StoreError> {
     let mut enc = DeflateEncoder::new(Vec::new(), Compression::fast());
-    ciborium::into_writer(log, &mut enc)
+    // CBOR is written a few bytes at a time, and each write to the compressor clears the spare
+    // room of its output: a buffer in between hands it large pieces (without it, `memset` took
+    // most of a national snapshot's encoding, on the core beside the writer).
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut enc);
+    ciborium::into_writer(log, &mut buffered)
         .map_err(|e| StoreError::Database(format!("encoding a state snapshot failed: {e}")))?;
+    buffered
+        .into_inner()
+        .map_err(|e| StoreError::Database(format!("compressing a state snapshot failed: {e}")))?;
     enc.finish()
         .map_err(|e| StoreError::Database(format!("compressing a state snapshot failed: {e}")))
 }
