@@ -358,23 +358,15 @@ async fn move_secrets_out(
 }
 
 /// Moves the rows of the version-3 log (`log_v3`: JSON text) into the version-4 one (compressed,
-/// with the event type), a page at a time, then drops the old table. A row whose JSON does not
-/// parse is moved as it is (kind `unreadable`): the replay that follows names it.
+/// with the event type). A row whose JSON does not parse is moved as it is (kind `unreadable`):
+/// the replay that follows names it.
 async fn compact_log(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreError> {
-    let mut from = i64::MIN;
-    loop {
-        let rows = sqlx::query(
-            "SELECT idx, at, entry, hash FROM log_v3 WHERE idx > $1 ORDER BY idx LIMIT 5000",
-        )
-        .bind(from)
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(db_err)?;
-        if rows.is_empty() {
-            break;
-        }
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
+    convert_log(
+        tx,
+        "SELECT idx, at, entry, hash FROM log_v3",
+        "INSERT INTO log (idx, at, kind, hash, entry)",
+        "log_v3",
+        |row| {
             let idx: i64 = row.try_get(0).map_err(db_err)?;
             let at: i64 = row.try_get(1).map_err(db_err)?;
             let json: String = row.try_get(2).map_err(db_err)?;
@@ -385,52 +377,33 @@ async fn compact_log(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), St
                 .unwrap_or_else(|| vec![0; 32]);
             let kind = klero_core::LogEntry::from_json_line(&json)
                 .map_or("unreadable", |e| e.event.type_name());
-            out.push(vec![
-                Val::I(idx),
-                Val::I(at),
-                kind.into(),
-                Val::B(hash),
-                Val::B(crate::codec::compress_line(&json)),
-            ]);
-            from = idx;
-        }
-        insert_rows(
-            tx,
-            "INSERT INTO log (idx, at, kind, hash, entry)",
-            5,
-            "",
-            out,
-        )
-        .await
-        .map_err(db_err)?;
-    }
-    sqlx::query("DROP TABLE log_v3")
-        .execute(&mut **tx)
-        .await
-        .map_err(db_err)?;
-    Ok(())
+            Ok((
+                idx,
+                vec![
+                    Val::I(idx),
+                    Val::I(at),
+                    kind.into(),
+                    Val::B(hash),
+                    Val::B(crate::codec::compress_line(&json)),
+                ],
+            ))
+        },
+    )
+    .await
 }
 
 /// Converts the rows of the version-8 log (`log_v8`: the JSON export line, deflated) into the
-/// version-9 one (the entry's canonical bytes and its event tag), a page at a time, then drops the
-/// old table. The row's `hash` is carried as it is, so an entry whose JSON was altered still
-/// fails its hash check. A row whose JSON cannot be read is carried as its stored bytes (kind -1),
-/// which do not decode: the replay that follows names it.
+/// version-9 one (the entry's canonical bytes and its event tag). The row's `hash` is carried as
+/// it is, so an entry whose JSON was altered still fails its hash check. A row whose JSON cannot
+/// be read is carried as its stored bytes (kind -1), which do not decode: the replay that follows
+/// names it.
 async fn canonical_log(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreError> {
-    let mut from = i64::MIN;
-    loop {
-        let rows = sqlx::query(
-            "SELECT idx, hash, entry FROM log_v8 WHERE idx > $1 ORDER BY idx LIMIT 5000",
-        )
-        .bind(from)
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(db_err)?;
-        if rows.is_empty() {
-            break;
-        }
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
+    convert_log(
+        tx,
+        "SELECT idx, hash, entry FROM log_v8",
+        "INSERT INTO log (idx, kind, hash, entry)",
+        "log_v8",
+        |row| {
             let idx: i64 = row.try_get(0).map_err(db_err)?;
             let hash: Vec<u8> = row.try_get(1).map_err(db_err)?;
             let stored: Vec<u8> = row.try_get(2).map_err(db_err)?;
@@ -440,14 +413,48 @@ async fn canonical_log(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), 
                 Ok(e) => (i64::from(e.event.tag()), e.bytes()),
                 Err(_) => (-1, stored),
             };
-            out.push(vec![Val::I(idx), Val::I(kind), Val::B(hash), Val::B(bytes)]);
+            Ok((
+                idx,
+                vec![Val::I(idx), Val::I(kind), Val::B(hash), Val::B(bytes)],
+            ))
+        },
+    )
+    .await
+}
+
+/// Rewrites a renamed old log table into the new `log`, 5,000 rows at a time in `idx` order, then
+/// drops it: `select` reads the old rows (`idx` first), `convert` turns one into its `idx` and the
+/// values of `insert`'s columns. SQL cannot do the conversions (inflating, parsing JSON, encoding).
+async fn convert_log(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    select: &str,
+    insert: &str,
+    old: &str,
+    convert: impl Fn(&sqlx::any::AnyRow) -> Result<(i64, Vec<Val>), StoreError>,
+) -> Result<(), StoreError> {
+    let page = format!("{select} WHERE idx > $1 ORDER BY idx LIMIT 5000");
+    let mut from = i64::MIN;
+    loop {
+        let rows = sqlx::query(AssertSqlSafe(page.clone()))
+            .bind(from)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db_err)?;
+        if rows.is_empty() {
+            break;
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let (idx, values) = convert(row)?;
+            out.push(values);
             from = idx;
         }
-        insert_rows(tx, "INSERT INTO log (idx, kind, hash, entry)", 4, "", out)
+        let width = out[0].len();
+        insert_rows(tx, insert, width, "", out)
             .await
             .map_err(db_err)?;
     }
-    sqlx::query("DROP TABLE log_v8")
+    sqlx::query(AssertSqlSafe(format!("DROP TABLE {old}")))
         .execute(&mut **tx)
         .await
         .map_err(db_err)?;
