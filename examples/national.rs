@@ -32,6 +32,11 @@ struct Args {
     submitters: usize,
     /// Skip `klero verify --url` (the JSON API, the slowest way to read a log).
     skip_api_verify: bool,
+    /// Stop after the filing rates (no closing, no server, no verify): for rounds that compare
+    /// the rate at size with the rate near an empty log, interleaved.
+    rates_only: bool,
+    /// The store's snapshot interval in entries (`None`: the store's default).
+    snapshot_every: Option<u64>,
 }
 
 fn args() -> Args {
@@ -41,12 +46,14 @@ fn args() -> Args {
         klero: PathBuf::from("target/release/klero"),
         submitters: 256,
         skip_api_verify: false,
+        rates_only: false,
+        snapshot_every: None,
     };
     let v: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: national [--entries N] [--db FILE] [--klero BINARY] [--submitters N] \
-                 [--skip-api-verify]\n  builds (or grows) a national-shape log in FILE (default \
-                 /tmp/national.db, 100000 entries) and measures it with BINARY (default \
-                 target/release/klero)";
+                 [--skip-api-verify] [--rates-only] [--snapshot-every N]\n  builds (or grows) a national-shape \
+                 log in FILE (default /tmp/national.db, 100000 entries) and measures it with \
+                 BINARY (default target/release/klero); --rates-only stops after the filing rates";
     let fail = |m: String| -> ! {
         eprintln!("{m}\n{usage}");
         std::process::exit(2)
@@ -67,6 +74,11 @@ fn args() -> Args {
                 i += 1;
                 continue;
             }
+            "--rates-only" => {
+                a.rates_only = true;
+                i += 1;
+                continue;
+            }
             _ => {}
         }
         let Some(value) = v.get(i + 1) else {
@@ -77,6 +89,7 @@ fn args() -> Args {
             "--db" => a.db = PathBuf::from(value),
             "--klero" => a.klero = PathBuf::from(value),
             "--submitters" => a.submitters = number("--submitters", value) as usize,
+            "--snapshot-every" => a.snapshot_every = Some(number("--snapshot-every", value)),
             other => fail(format!("unknown argument {other}")),
         }
         i += 2;
@@ -116,7 +129,9 @@ const REFILE_BACK: u64 = 40_000;
 /// entries).
 async fn rates(s: &Store, sample: u64, workers: usize) -> (f64, String) {
     let mut r = Vec::new();
+    let mut cpu = Vec::new();
     for _ in 0..SAMPLES {
+        let ticks = cpu_ticks();
         let secs = file(
             s,
             s.read(|st| st.case_count() as u64),
@@ -127,17 +142,34 @@ async fn rates(s: &Store, sample: u64, workers: usize) -> (f64, String) {
         )
         .await;
         r.push(sample as f64 / secs);
+        // Clock ticks of 10 ms: the process's CPU time (all threads) for each filing.
+        cpu.push((cpu_ticks() - ticks) as f64 * 10_000.0 / sample as f64);
     }
     let all = r
         .iter()
         .map(|x| format!("{x:.0}"))
         .collect::<Vec<_>>()
         .join(", ");
+    let per = cpu
+        .iter()
+        .map(|x| format!("{x:.1}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     r.sort_by(f64::total_cmp);
     (
         r[r.len() / 2],
-        format!("{SAMPLES} samples of {sample} filings: {all}"),
+        format!("{SAMPLES} samples of {sample} filings: {all}; CPU µs a filing: {per}"),
     )
+}
+
+/// The process's user and system CPU time so far, in clock ticks (1/100 s on Linux).
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    n(11) + n(12)
 }
 
 /// Samples of filing throughput, near an empty log and at size.
@@ -298,9 +330,15 @@ async fn main() {
     let url = format!("sqlite://{}", a.db.display());
     let secrets = klero_store::default_secrets_dir(&url).expect("a SQLite path");
     let fresh = !a.db.exists();
-    let options = || klero_store::Options {
-        secrets: Some(std::sync::Arc::new(klero_store::FileSecrets::new(&secrets))),
-        ..klero_store::Options::default()
+    let options = || {
+        let mut o = klero_store::Options {
+            secrets: Some(std::sync::Arc::new(klero_store::FileSecrets::new(&secrets))),
+            ..klero_store::Options::default()
+        };
+        if let Some(n) = a.snapshot_every {
+            o.snapshot_every = n;
+        }
+        o
     };
     let t0 = Instant::now();
     let s = Store::open_with(&url, options()).await.expect("open");
@@ -359,6 +397,10 @@ async fn main() {
         println!(
             "filings/s near an empty log (from {size0} entries): {median:.0} (median of {all})"
         );
+        if a.rates_only {
+            s.close().await;
+            return;
+        }
         // The sampled cases are closed (not timed), so that the build's backlog is its own.
         floor = s.read(|st| st.case_count() as u64);
         close(&s, from + 1..=floor, a.submitters).await;
@@ -387,6 +429,11 @@ async fn main() {
     let at = s.checkpoint().0;
     let sampled = s.read(|st| st.case_count() as u64);
     let (median, all) = rates(&s, sample, a.submitters).await;
+    if a.rates_only {
+        println!("filings/s at {at} entries: {median:.0} (median of {all})");
+        s.close().await;
+        return;
+    }
     // Back to the steady backlog (not timed): the samples filed cases without closing any, and a
     // snapshot taken meanwhile holds them all; the server measured below starts from the latest
     // snapshot. So every open case is closed, and then filings resume, each closing the case

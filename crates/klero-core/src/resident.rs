@@ -106,38 +106,218 @@ impl IndexMut<usize> for Cases {
 /// for everything it was given and, for anything else, "no" except for a bounded share of false
 /// positives (which only cost the store one archive lookup that finds nothing).
 ///
-/// It is a *scalable* Bloom filter: filters of doubling capacity, each with a tighter error target
-/// than the one before (filter `i` aims at `2^-(9 + i/4)`: 0.2%, then a factor `2^-1/4` less each
-/// time), so the chance that any of them answers "maybe" for something never given stays under
-/// `0.2% / (1 - 2^-1/4)`, about 1.2%, however many filters there are. (The filters written before
-/// this, 10 bits an item and 7 probes each, about 0.8% each when full, still read as they were: a
-/// snapshot taken by an older store keeps them and adds the tighter ones.)
+/// It is a *scalable* Bloom filter: filters of doubling capacity up to [`MOST`] items, then of
+/// that capacity, each with a tighter error target than the one before (filter `i` aims at
+/// `2^-(9 + i/4)`: 0.2%, then a factor `2^-1/4` less each time), so the chance that any of them
+/// answers "maybe" for something never given stays under `0.2% / (1 - 2^-1/4)`, about 1.2%,
+/// however many filters there are. (The filters written before this, 10 bits an item and 7
+/// probes each, about 0.8% each when full, still read as they were: a snapshot taken by an older
+/// store keeps them and adds the tighter ones.)
 ///
 /// A full filter never changes again: filters are held by [`Arc`], so the clones of a state (the
 /// store's working and published copies, a snapshot being written) share them, and the filter
 /// that still takes items is copied only when one clone adds to it while another holds it.
 /// [`crate::State::evict_closed_twins`] lets two copies that evict the same cases share even that
 /// one.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
+///
+/// **Serialized form** (the store's state snapshot): `parts`, one per filter, with the words of
+/// the filter that still takes items, and only the digest ([`SealedFilter::digest`]) of each full
+/// one, whose words the store keeps apart and writes once ([`Seen::sealed`]). A state read back
+/// holds such filters as *stubs* until [`Seen::attach`] gives them their words; a stub answers
+/// "maybe" for everything (never a wrong "no"). The capacity cap keeps what a snapshot carries
+/// in full under about 2.5 MB however long the log: before it, the last filter held about half
+/// of all the bits (16 MB at 10M entries), encoded and written every 100,000 entries.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "SeenForm", into = "SeenForm")]
 pub struct Seen {
-    /// Filters of doubling capacity; the last one takes new items. Serialized as `tiers`, so that
-    /// a store from before the tightening filters, which reads every filter with 7 probes, finds
-    /// no `filters` in a newer snapshot and refuses it (replaying the log) rather than misread
-    /// it; a snapshot of such a store, with `filters`, is read.
-    #[serde(rename = "tiers", alias = "filters")]
+    /// Filters of doubling capacity (up to [`MOST`]); the last one takes new items.
     filters: Vec<Arc<Bits>>,
 }
 
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
+/// The serialized form of [`Seen`]: `parts` (this form) or, read only, `tiers`/`filters` (the
+/// layout before full filters were kept apart: every filter with its words, as CBOR integers).
+/// An older store finds no `tiers` in a newer snapshot and refuses it (replaying the log)
+/// rather than read stubs as empty filters.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SeenForm {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parts: Option<Vec<Part>>,
+    #[serde(default, alias = "filters", skip_serializing)]
+    tiers: Option<Vec<Bits>>,
+}
+
+/// One filter in the serialized form.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Part {
+    items: u64,
+    capacity: u64,
+    probes: u32,
+    /// How many 64-bit words the filter has.
+    words: u64,
+    /// The words, 8 bytes each, little-endian; empty for a full filter (kept apart).
+    #[serde(with = "le_words")]
+    bits: Vec<u64>,
+    /// A full filter's digest, by which the store finds its words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    apart: Option<Digest32>,
+}
+
+impl From<Seen> for SeenForm {
+    fn from(s: Seen) -> SeenForm {
+        let parts = s
+            .filters
+            .iter()
+            .map(|f| Part {
+                items: f.items,
+                capacity: f.capacity,
+                probes: f.probes,
+                words: f.len,
+                bits: if f.full() {
+                    Vec::new()
+                } else {
+                    f.words.clone()
+                },
+                apart: f.full().then(|| f.digest()),
+            })
+            .collect();
+        SeenForm {
+            parts: Some(parts),
+            tiers: None,
+        }
+    }
+}
+
+impl TryFrom<SeenForm> for Seen {
+    type Error = String;
+    fn try_from(f: SeenForm) -> Result<Seen, String> {
+        let filters = match (f.parts, f.tiers) {
+            (Some(parts), None) => parts
+                .into_iter()
+                .map(|p| {
+                    let stub = p.apart.is_some();
+                    if p.probes == 0
+                        || (stub && !p.bits.is_empty())
+                        || (!stub && p.bits.len() as u64 != p.words)
+                    {
+                        return Err(format!(
+                            "a filter of evicted cases has {} words where it says {} (and {} \
+                             probes)",
+                            p.bits.len(),
+                            p.words,
+                            p.probes
+                        ));
+                    }
+                    let digest = std::sync::OnceLock::new();
+                    if let Some(d) = p.apart {
+                        let _ = digest.set(d);
+                    }
+                    Ok(Arc::new(Bits {
+                        words: p.bits,
+                        len: p.words,
+                        items: p.items,
+                        capacity: p.capacity,
+                        probes: p.probes,
+                        digest,
+                    }))
+                })
+                .collect::<Result<Vec<_>, String>>()?,
+            (None, Some(tiers)) => tiers
+                .into_iter()
+                .map(|mut b| {
+                    b.len = b.words.len() as u64;
+                    Arc::new(b)
+                })
+                .collect(),
+            _ => return Err("a filter of evicted cases has neither parts nor tiers".into()),
+        };
+        Ok(Seen { filters })
+    }
+}
+
+/// `Vec<u64>` as one byte string, 8 bytes a word, little-endian (a CBOR byte string is copied,
+/// where an array of integers is written one item at a time).
+mod le_words {
+    use std::fmt;
+
+    use serde::de::{self, SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(words: &[u64], s: S) -> Result<S::Ok, S::Error> {
+        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        s.serialize_bytes(&bytes)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+        struct Words;
+        impl<'de> Visitor<'de> for Words {
+            type Value = Vec<u64>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a byte string of 8-byte words")
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u64>, E> {
+                if v.len() % 8 != 0 {
+                    return Err(E::custom(format!("{} bytes are not whole words", v.len())));
+                }
+                Ok(v.chunks_exact(8)
+                    .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+                    .collect())
+            }
+            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Vec<u64>, E> {
+                self.visit_bytes(&v)
+            }
+            // A format without byte strings (JSON) writes them as an array of numbers.
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u64>, A::Error> {
+                let mut bytes = Vec::new();
+                while let Some(b) = seq.next_element::<u8>()? {
+                    bytes.push(b);
+                }
+                self.visit_bytes(&bytes)
+            }
+        }
+        d.deserialize_byte_buf(Words)
+    }
+}
+
+#[derive(serde::Deserialize, Debug)]
 struct Bits {
+    /// The words: `len` of them, or none in a stub (a full filter read back before
+    /// [`Seen::attach`]).
     words: Vec<u64>,
+    /// How many words the filter has (the old form has no such field: set from `words`).
+    #[serde(skip)]
+    len: u64,
     items: u64,
     capacity: u64,
     /// How many positions an item sets. Absent in a filter written before the tightening ones,
     /// which all used [`OLD_PROBES`].
     #[serde(default = "old_probes")]
     probes: u32,
+    /// The digest of a full filter, computed once (or read with a stub).
+    #[serde(skip)]
+    digest: std::sync::OnceLock<Digest32>,
 }
+
+impl Clone for Bits {
+    fn clone(&self) -> Bits {
+        Bits {
+            words: self.words.clone(),
+            len: self.len,
+            items: self.items,
+            capacity: self.capacity,
+            probes: self.probes,
+            digest: self.digest.clone(),
+        }
+    }
+}
+
+impl PartialEq for Bits {
+    fn eq(&self, o: &Bits) -> bool {
+        (self.words == o.words && self.len == o.len)
+            && (self.items, self.capacity, self.probes) == (o.items, o.capacity, o.probes)
+    }
+}
+
+impl Eq for Bits {}
 
 /// The probes of every filter written before the tightening ones (10 bits an item).
 const OLD_PROBES: u32 = 7;
@@ -148,6 +328,9 @@ fn old_probes() -> u32 {
 
 /// The first filter's capacity.
 const FIRST: u64 = 1 << 14;
+/// The most items a filter takes (a filter of larger capacity, written before this cap, is
+/// closed when it holds this many).
+const MOST: u64 = 1 << 20;
 /// Filter `i` aims at a false-positive rate of `2^-((TIGHT_BASE + i) / 4)`: `log2(1 / rate)` counts
 /// in quarters.
 const TIGHT_BASE: u64 = 36;
@@ -159,13 +342,37 @@ impl Bits {
         let quarters = TIGHT_BASE + i as u64;
         // 1 / ln 2 = 1.4427 bits an item for each bit of log2(1 / rate).
         let bits = (capacity * quarters * 14_427).div_ceil(40_000);
+        let len = bits.div_ceil(64);
         Bits {
-            words: vec![0; bits.div_ceil(64) as usize],
+            words: vec![0; len as usize],
+            len,
             items: 0,
             capacity,
             // log2(1 / rate), rounded to the nearest.
             probes: (quarters + 2) as u32 / 4,
+            digest: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Takes no more items.
+    fn full(&self) -> bool {
+        self.items >= self.capacity.min(MOST)
+    }
+
+    /// A full filter read back without its words.
+    fn stub(&self) -> bool {
+        self.words.is_empty() && self.len > 0
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        self.words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    /// SHA-256 over the filter's shape and words (see [`SealedFilter::digest`]).
+    fn digest(&self) -> Digest32 {
+        *self
+            .digest
+            .get_or_init(|| filter_digest(self.probes, self.capacity, self.items, &self.bytes()))
     }
 
     fn positions(&self, d: &Digest32) -> impl Iterator<Item = u64> + use<> {
@@ -183,7 +390,11 @@ impl Bits {
     }
 
     fn contains(&self, d: &Digest32) -> bool {
-        // A filter with no bits (only from a damaged snapshot) holds nothing.
+        // A stub may hold anything until its words are back; a filter with no bits at all (only
+        // from a damaged snapshot) holds nothing.
+        if self.stub() {
+            return true;
+        }
         !self.words.is_empty()
             && self
                 .positions(d)
@@ -191,10 +402,42 @@ impl Bits {
     }
 }
 
+fn filter_digest(probes: u32, capacity: u64, items: u64, bytes: &[u8]) -> Digest32 {
+    sha256(&[
+        b"klero/resident/filter\0",
+        &probes.to_be_bytes(),
+        &capacity.to_be_bytes(),
+        &items.to_be_bytes(),
+        bytes,
+    ])
+}
+
+/// A full filter of a [`Seen`], which the store keeps apart from its state snapshots (it never
+/// changes again): its digest names it in the snapshot, and [`Seen::attach`] checks the words it
+/// is given back against it.
+#[derive(Clone, Debug)]
+pub struct SealedFilter(Arc<Bits>);
+
+impl SealedFilter {
+    /// SHA-256 of `"klero/resident/filter\0"`, then the filter's probes (4 bytes), capacity and
+    /// items (8 bytes each, big-endian), then its words ([`SealedFilter::bytes`]).
+    pub fn digest(&self) -> Digest32 {
+        self.0.digest()
+    }
+
+    /// The filter's words, 8 bytes each, little-endian.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.0.bytes()
+    }
+}
+
 impl Seen {
     fn insert(&mut self, d: &Digest32) {
-        if self.filters.last().is_none_or(|f| f.items >= f.capacity) {
-            let cap = self.filters.last().map_or(FIRST, |f| f.capacity * 2);
+        if self.filters.last().is_none_or(|f| f.full()) {
+            let cap = self
+                .filters
+                .last()
+                .map_or(FIRST, |f| (f.capacity * 2).min(MOST));
             self.filters
                 .push(Arc::new(Bits::nth(self.filters.len(), cap)));
         }
@@ -236,6 +479,50 @@ impl Seen {
                 .iter()
                 .zip(&other.filters)
                 .all(|(a, b)| Arc::ptr_eq(a, b))
+    }
+
+    /// The full filters, which the serialized form names by digest only: the store writes their
+    /// words apart, once each.
+    pub fn sealed(&self) -> Vec<SealedFilter> {
+        self.filters
+            .iter()
+            .filter(|f| f.full() && !f.stub())
+            .map(|f| SealedFilter(f.clone()))
+            .collect()
+    }
+
+    /// The digests of the full filters read back without their words.
+    pub fn stubs(&self) -> Vec<Digest32> {
+        self.filters
+            .iter()
+            .filter(|f| f.stub())
+            .map(|f| f.digest())
+            .collect()
+    }
+
+    /// Gives the stubs of digest `digest` their words, `bytes` (as [`SealedFilter::bytes`]):
+    /// refused if they do not fit the digest and the filter's size. Returns how many stubs took
+    /// them (0 if none has that digest).
+    pub fn attach(&mut self, digest: &Digest32, bytes: &[u8]) -> Result<usize, String> {
+        let mut n = 0;
+        for (i, f) in self.filters.iter_mut().enumerate() {
+            if !f.stub() || f.digest() != *digest {
+                continue;
+            }
+            if bytes.len() as u64 != f.len * 8
+                || filter_digest(f.probes, f.capacity, f.items, bytes) != *digest
+            {
+                return Err(format!(
+                    "filter {i} of evicted cases (digest {digest}) is stored altered"
+                ));
+            }
+            Arc::make_mut(f).words = bytes
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect();
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// Whether `id` may be the number of an evicted case.
@@ -383,9 +670,11 @@ mod tests {
         }
         let mut old = Bits {
             words: vec![0; (FIRST * 10).div_ceil(64) as usize],
+            len: (FIRST * 10).div_ceil(64),
             items: 0,
             capacity: FIRST,
             probes: 7,
+            digest: std::sync::OnceLock::new(),
         };
         for i in 0..FIRST {
             old.insert(&d(i));
@@ -406,16 +695,94 @@ mod tests {
         assert_eq!(s.filters(), 2);
         assert_eq!(s.filters[1].probes, 9);
         assert!((0..=FIRST).all(|i| s.contains(&d(i))));
-        // Written again, it reads back as it is; an older store, which wants `filters`, finds none
-        // (and refuses the snapshot rather than read the new filters with 7 probes).
+        // Written again, it reads back as it is once its full filter has its words back; an
+        // older store, which wants `filters` or `tiers`, finds neither (and refuses the snapshot
+        // rather than read stubs as empty filters, or the new filters with 7 probes).
         let json = serde_json::to_string(&s).expect("JSON");
-        let back: Seen = serde_json::from_str(&json).expect("it reads back");
+        let mut back: Seen = serde_json::from_str(&json).expect("it reads back");
+        let sealed = s.sealed();
+        assert_eq!(sealed.len(), 1);
+        assert_eq!(back.stubs(), vec![sealed[0].digest()]);
+        assert_eq!(back.attach(&sealed[0].digest(), &sealed[0].bytes()), Ok(1));
         assert!(back.same(&s));
         let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
         assert!(
-            v.get("filters").is_none() && v.get("tiers").is_some(),
+            v.get("filters").is_none() && v.get("tiers").is_none() && v.get("parts").is_some(),
             "{v}"
         );
+    }
+
+    #[test]
+    fn full_filters_are_written_by_digest_and_take_back_only_their_own_words() {
+        let mut s = starting_at(64);
+        for i in 0..500 {
+            s.insert(&d(i));
+        }
+        // Filters of 64, 128 and 256 items are full; the one of 512 takes items.
+        assert_eq!(s.filters(), 4);
+        let sealed = s.sealed();
+        assert_eq!(sealed.len(), 3);
+        let json = serde_json::to_vec(&s).expect("encodes");
+        let active_bytes = s.filters[3].words.len() * 8;
+        // Only the last filter's words are in the form (as an array of numbers, in JSON).
+        let v: serde_json::Value = serde_json::from_slice(&json).expect("JSON");
+        let parts = v["parts"].as_array().expect("parts");
+        let lens: Vec<usize> = parts
+            .iter()
+            .map(|p| p["bits"].as_array().expect("bits").len())
+            .collect();
+        assert_eq!(lens, vec![0, 0, 0, active_bytes]);
+        let mut back: Seen = serde_json::from_slice(&json).expect("reads back");
+        assert_eq!(
+            back.stubs(),
+            sealed.iter().map(SealedFilter::digest).collect::<Vec<_>>()
+        );
+        // A stub answers "maybe" for anything: never a wrong "no" before its words are back.
+        assert!(back.contains(&d(1_000_000)));
+        // Altered words, or too few, are refused; a digest no stub has takes nothing.
+        let mut altered = sealed[1].bytes();
+        altered[5] ^= 1;
+        let e = back.attach(&sealed[1].digest(), &altered).unwrap_err();
+        assert!(e.contains("filter 1") && e.contains("altered"), "{e}");
+        let short = &sealed[1].bytes()[8..];
+        assert!(back.attach(&sealed[1].digest(), short).is_err());
+        assert_eq!(back.attach(&d(7), &sealed[1].bytes()), Ok(0));
+        for f in &sealed {
+            assert_eq!(back.attach(&f.digest(), &f.bytes()), Ok(1));
+        }
+        assert!(back.stubs().is_empty());
+        assert!(back.same(&s));
+        assert!((0..500).all(|i| back.contains(&d(i))));
+        let fp = (10_000..20_000u64)
+            .filter(|&i| back.contains(&d(i)))
+            .count();
+        assert!(fp < 200, "{fp} false positives in 10,000");
+    }
+
+    #[test]
+    fn filters_stop_doubling_at_the_cap_and_a_larger_old_one_closes_there() {
+        // The last filter is at the cap and one item short of full.
+        let mut last = Bits::nth(6, MOST);
+        last.items = MOST - 1;
+        let mut s = Seen {
+            filters: vec![Arc::new(last)],
+        };
+        s.insert(&d(1));
+        assert_eq!(s.filters(), 1);
+        s.insert(&d(2));
+        assert_eq!(s.filters(), 2);
+        assert_eq!(s.filters[1].capacity, MOST, "no filter beyond the cap");
+        // A filter written before the cap, of four times its capacity, takes no more than the cap.
+        let mut big = Bits::nth(8, 4 * MOST);
+        big.items = MOST;
+        let mut s = Seen {
+            filters: vec![Arc::new(big)],
+        };
+        assert_eq!(s.sealed().len(), 1);
+        s.insert(&d(3));
+        assert_eq!(s.filters(), 2);
+        assert_eq!(s.filters[1].capacity, MOST);
+        assert!(s.contains(&d(3)));
     }
 
     #[test]

@@ -837,6 +837,10 @@ impl State {
         &self.seen
     }
 
+    pub(crate) fn seen_mut(&mut self) -> &mut Seen {
+        &mut self.seen
+    }
+
     /// Evicts as [`State::evict_closed`] does; returns what the filter must remember, in order.
     fn evict_unremembered(&mut self) -> Vec<Digest32> {
         let mut kept = Vec::new();

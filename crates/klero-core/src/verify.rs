@@ -86,6 +86,18 @@ impl Log {
         &self.state
     }
 
+    /// The digests of the full filters of evicted cases that a log read back from its serialized
+    /// form names without their words (see [`crate::resident::Seen`]).
+    pub fn filter_stubs(&self) -> Vec<Digest32> {
+        self.state.seen().stubs()
+    }
+
+    /// Gives the filters of evicted cases named `digest` their words (see
+    /// [`crate::resident::Seen::attach`]).
+    pub fn attach_filter(&mut self, digest: &Digest32, bytes: &[u8]) -> Result<usize, String> {
+        self.state.seen_mut().attach(digest, bytes)
+    }
+
     /// Puts evicted cases back before an entry that names them (see [`crate::resident`] and
     /// [`State::wants`]).
     pub fn restore(

@@ -97,6 +97,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0010_without_rowid.sql"),
         postgres: include_str!("../../../migrations/postgres/0010_without_rowid.sql"),
     },
+    Migration {
+        version: 11,
+        name: "seen_filters",
+        sqlite: include_str!("../../../migrations/sqlite/0011_seen_filters.sql"),
+        postgres: include_str!("../../../migrations/postgres/0011_seen_filters.sql"),
+    },
 ];
 
 /// The version that stores the log compactly; the store moves the old rows after its SQL ran.
@@ -528,9 +534,11 @@ pub(crate) async fn exec(
 /// (one round trip per few hundred rows, which is what makes group commit fast on PostgreSQL).
 /// `tail` follows the VALUES list (an `ON CONFLICT` clause, say).
 ///
-/// On SQLite a statement takes at most [`SQLITE_PARAMS`] values: binding looks each `$n` up in a
-/// list as long as the statement's parameters (quadratic in them), which with 900 parameters took
-/// about 15% of the writer's CPU (`perf`, issue 10); there is no round trip to save.
+/// On SQLite a statement takes at most [`SQLITE_PARAMS`] values (there is no round trip to save),
+/// and its placeholders are anonymous (`?`): sqlx binds a named one (`$n`) by asking SQLite its
+/// name, which SQLite looks up in a list as long as the statement's parameters, so binding was
+/// quadratic in them (with 900 parameters about 15% of the writer's CPU, and still 3% with 120:
+/// `perf`, issue 10).
 pub(crate) async fn insert_rows(
     conn: &mut AnyConnection,
     head: &str,
@@ -538,11 +546,8 @@ pub(crate) async fn insert_rows(
     tail: &str,
     rows: Vec<Vec<Val>>,
 ) -> Result<(), sqlx::Error> {
-    let params = if conn.backend_name() == "SQLite" {
-        SQLITE_PARAMS
-    } else {
-        900
-    };
+    let sqlite = conn.backend_name() == "SQLite";
+    let params = if sqlite { SQLITE_PARAMS } else { 900 };
     let per = (params / cols).max(1);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
@@ -561,9 +566,13 @@ pub(crate) async fn insert_rows(
                 if c > 0 {
                     sql.push(',');
                 }
-                n += 1;
-                sql.push('$');
-                sql.push_str(&n.to_string());
+                if sqlite {
+                    sql.push('?');
+                } else {
+                    n += 1;
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                }
             }
             sql.push(')');
         }

@@ -2,13 +2,18 @@
 //! hashes of its Merkle tree, stored beside the log, so that a start replays only the entries
 //! after it and reads neither every entry nor every entry hash.
 //!
-//! What a start from a snapshot reads: the snapshot row, the stored hashes of the entries of its
-//! last partial level-0 tile (entries `256 * floor(size / 256) .. size`, or entry `size - 1` if
-//! `size` is a multiple of 256), and the entries after `size` (the tail, replayed and verified).
+//! What a start from a snapshot reads: the snapshot row, the words of the full filters of evicted
+//! cases its state names by digest (`seen_filters`, schema 11: written once each, by the first
+//! snapshot that holds the filter full, so that a snapshot carries only the filter that still
+//! takes items), the stored hashes of the entries of its last partial level-0 tile (entries
+//! `256 * floor(size / 256) .. size`, or entry `size - 1` if `size` is a multiple of 256), and the
+//! entries after `size` (the tail, replayed and verified).
 //!
 //! What it checks: the snapshot's digest (an HMAC under a key derived from the party pepper, over
 //! size, head, root, state and tree hashes, so damaged bytes are refused, and so are bytes
-//! altered by someone who can write the database but not read the secret store); that the decoded log has the recorded size, head and root; that
+//! altered by someone who can write the database but not read the secret store); that each
+//! filter its state names is stored and fits its digest (SHA-256, named in the authenticated
+//! state); that the decoded log has the recorded size, head and root; that
 //! the tree holds one hash per full tile; that the Merkle root recomputed from the stored tree
 //! hashes and the stored hashes of the last partial tile is the snapshot's root; and that the head
 //! is the stored hash of entry `size - 1`.
@@ -26,6 +31,7 @@
 use flate2::Compression;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
+use klero_core::resident::SealedFilter;
 use klero_core::tiled::TiledTree;
 use klero_core::tiles::TILE_WIDTH;
 use klero_core::{Digest32, Log};
@@ -121,13 +127,24 @@ pub(crate) async fn write_apart(
         )));
     }
     let tree: Vec<u8> = tiles.iter().flat_map(|d| d.0).collect();
-    let state = tokio::task::spawn_blocking(move || encode(&log))
-        .await
-        .map_err(|e| StoreError::Database(format!("encoding a state snapshot failed: {e}")))??;
+    let (state, sealed) = tokio::task::spawn_blocking(move || {
+        // The full filters' digests first: the state names them (computed once a filter).
+        let sealed: Vec<(Digest32, SealedFilter)> = log
+            .state()
+            .seen()
+            .sealed()
+            .into_iter()
+            .map(|f| (f.digest(), f))
+            .collect();
+        encode(&log).map(|state| (state, sealed))
+    })
+    .await
+    .map_err(|e| StoreError::Database(format!("encoding a state snapshot failed: {e}")))??;
     let mut tx = pool.begin().await.map_err(db_err)?;
     // The first statement writes, so that SQLite takes the write lock (waiting its busy timeout
     // for the writer's batch) instead of failing to upgrade a read transaction.
     store(&mut tx, key, size, &head, &root, state, tree).await?;
+    write_filters(&mut tx, &sealed).await?;
     let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(size) FROM snapshots")
         .fetch_one(&mut *tx)
         .await
@@ -174,6 +191,42 @@ async fn store(
     Ok(())
 }
 
+/// Stores the full filters of evicted cases in `sealed` that are not stored yet (a filter is
+/// written once, by the first snapshot that holds it full) and deletes the stored ones that
+/// `sealed` does not name (the snapshot being written replaces every older one).
+async fn write_filters(
+    conn: &mut AnyConnection,
+    sealed: &[(Digest32, SealedFilter)],
+) -> Result<(), StoreError> {
+    let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT digest FROM seen_filters")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let mut written: Vec<&Digest32> = Vec::new();
+    for (d, f) in sealed {
+        if stored.iter().any(|s| s[..] == d.0[..]) || written.contains(&d) {
+            continue;
+        }
+        sqlx::query("INSERT INTO seen_filters (digest, words) VALUES ($1, $2)")
+            .bind(d.0.to_vec())
+            .bind(f.bytes())
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        written.push(d);
+    }
+    for s in stored {
+        if !sealed.iter().any(|(d, _)| s[..] == d.0[..]) {
+            sqlx::query("DELETE FROM seen_filters WHERE digest = $1")
+                .bind(s)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        }
+    }
+    Ok(())
+}
+
 fn digest32(v: &[u8]) -> Option<Digest32> {
     Some(Digest32(v.try_into().ok()?))
 }
@@ -216,11 +269,33 @@ pub(crate) async fn load(
                 .into(),
         ));
     }
-    let log = decode(&state).map_err(refuse)?;
+    drop(stored_digest);
+    let mut log = decode(&state).map_err(refuse)?;
+    drop(state);
     if log.size() != size || log.head() != head || log.root() != root {
         return Err(refuse(
             "holds a log whose size, head or root is not the recorded one".into(),
         ));
+    }
+    // Its full filters of evicted cases, one at a time, each checked against the digest the
+    // (authenticated) state names.
+    let mut stubs = log.filter_stubs();
+    stubs.dedup();
+    for d in stubs {
+        let words: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT words FROM seen_filters WHERE digest = $1")
+                .bind(d.0.to_vec())
+                .fetch_optional(pool)
+                .await
+                .map_err(db_err)?;
+        let Some(words) = words else {
+            return Err(refuse(format!(
+                "names a filter of evicted cases (digest {d}) that is not stored: the \
+                 seen_filters table was altered"
+            )));
+        };
+        log.attach_filter(&d, &words)
+            .map_err(|e| refuse(format!("does not fit its stored filters: {e}")))?;
     }
     let misfit = |e: StoreError| match e {
         StoreError::Corrupt(f) => refuse(format!("does not fit the stored log: {f}")),

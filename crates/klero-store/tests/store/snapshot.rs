@@ -563,3 +563,124 @@ both!(
         s.close().await;
     }
 );
+
+/// Cases filed and closed until the filter of evicted cases has a full filter (its first takes
+/// 16,384 items, two for each evicted case), then one more filing on a store that snapshots every
+/// 4 entries: the last snapshot names the full filter. Returns the store, still open.
+async fn with_a_full_filter(url: &str) -> Store {
+    let s = Store::open_with(
+        url,
+        Options {
+            snapshot_every: 0,
+            ..every4(url, false)
+        },
+    )
+    .await
+    .unwrap();
+    seed(&s).await;
+    let mut tasks = Vec::new();
+    for w in 0..32 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..260 {
+                let (case, _) = filed(&file(&s, &format!("P-{w}-{i}")).await);
+                close_case(&s, &case).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    s.close().await;
+    let s = open4(url, false).await.unwrap();
+    file(&s, "after").await;
+    file(&s, "after too").await;
+    assert!(s.read(|st| st.seen().filters()) >= 2);
+    s
+}
+
+const FILTER_ROWS: &str = "SELECT CAST(COUNT(*) AS TEXT) FROM seen_filters";
+
+both!(
+    a_snapshot_names_its_full_filters_which_are_stored_once_and_read_back,
+    |url| {
+        let s = with_a_full_filter(&url).await;
+        let cp = s.checkpoint();
+        s.close().await;
+        let rows = klero_store::testing::query_strings(&url, FILTER_ROWS)
+            .await
+            .unwrap();
+        assert_eq!(rows, vec!["1".to_string()]);
+        let s = open4(&url, false).await.unwrap();
+        let r = s.start_report().clone();
+        assert!(r.snapshot.is_some() && r.refused.is_none(), "{r:?}");
+        assert_eq!(s.checkpoint(), cp);
+        // The full filter has its words back: new matters send (almost) no lookup to the
+        // archive (a filter without them answers "maybe" for every number and key, 40 misses
+        // here), and a matter filed and evicted long ago is still found, as a duplicate.
+        assert!(s.read(|st| st.seen().stubs().is_empty()));
+        let before = s.archive_lookups();
+        for i in 0..20 {
+            file(&s, &format!("a matter never filed {i}")).await;
+        }
+        let missed = s.archive_lookups().missed - before.missed;
+        assert!(missed <= 3, "{missed} archive lookups found nothing");
+        let (_, method) = filed(&file(&s, "P-3-7").await);
+        assert!(
+            matches!(method, klero_core::Method::Duplicate { .. }),
+            "{method:?}"
+        );
+        // A row no snapshot names goes with the next snapshot.
+        execute(
+            &url,
+            &format!(
+                "INSERT INTO seen_filters (digest, words) VALUES ({}, {})",
+                klero_store::testing::blob_literal(&url, &[7; 32]),
+                klero_store::testing::blob_literal(&url, &[0; 8])
+            ),
+        )
+        .await
+        .unwrap();
+        for p in ["x1", "x2"] {
+            file(&s, p).await;
+        }
+        s.close().await;
+        let rows = klero_store::testing::query_strings(&url, FILTER_ROWS)
+            .await
+            .unwrap();
+        assert_eq!(rows, vec!["1".to_string()]);
+    }
+);
+
+both!(
+    a_full_filter_altered_or_deleted_in_the_database_refuses_the_snapshot,
+    |url| {
+        let s = with_a_full_filter(&url).await;
+        let cp = s.checkpoint();
+        s.close().await;
+        // Its words zeroed (a filter that says "no" to everything would unbind duplicates).
+        let zero = if url.starts_with("sqlite") {
+            "UPDATE seen_filters SET words = zeroblob(length(words))"
+        } else {
+            "UPDATE seen_filters SET words = decode(repeat('00', octet_length(words)), 'hex')"
+        };
+        execute(&url, zero).await.unwrap();
+        let s = open4(&url, false).await.unwrap();
+        let r = s.start_report().clone();
+        assert_eq!(r.snapshot, None, "{r:?}");
+        let why = r.refused.expect("refused");
+        assert!(why.contains("stored altered"), "{why}");
+        assert_eq!(s.checkpoint(), cp);
+        assert!(s.read(|st| st.seen().stubs().is_empty()));
+        s.close().await;
+        // The start wrote no snapshot (nothing was appended): delete the row instead.
+        execute(&url, "DELETE FROM seen_filters").await.unwrap();
+        let s = open4(&url, false).await.unwrap();
+        let r = s.start_report().clone();
+        assert_eq!(r.snapshot, None, "{r:?}");
+        let why = r.refused.expect("refused");
+        assert!(why.contains("not stored"), "{why}");
+        assert_eq!(s.checkpoint(), cp);
+        s.close().await;
+    }
+);
