@@ -48,6 +48,7 @@
 
 #[macro_use]
 mod tag_first;
+mod fast_line;
 pub mod audit;
 pub mod beacon;
 pub mod checkpoint;
