@@ -14,7 +14,7 @@ use crate::event::{
     Actor, Candidate, ClosingReason, Draw, Event, Excluded, Exclusion, LogEntry, Method, PoolScope,
     Role,
 };
-use crate::ids::{CaseId, CaseTypeCode, CourtId, Digest32, DivisionId, JudgeId, ActorId};
+use crate::ids::{ActorId, CaseId, CaseTypeCode, CourtId, Digest32, DivisionId, JudgeId};
 
 /// Reads `line` (one export line without its line feed) if it is in the form described above;
 /// `None` otherwise (then serde must read it).

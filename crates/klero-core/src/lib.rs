@@ -48,7 +48,6 @@
 
 #[macro_use]
 mod tag_first;
-mod fast_line;
 pub mod audit;
 pub mod beacon;
 pub mod checkpoint;
@@ -58,6 +57,7 @@ pub mod drand;
 pub mod draw;
 pub mod encode;
 pub mod event;
+mod fast_line;
 pub mod hash;
 pub mod ids;
 pub mod merkle;
