@@ -20,6 +20,7 @@ use crate::ids::{ActorId, CaseId, CaseTypeCode, CourtId, Digest32, DivisionId, J
 /// `None` otherwise (then serde must read it).
 pub(crate) fn parse(line: &str) -> Option<LogEntry> {
     let mut p = P {
+        text: line,
         s: line.as_bytes(),
         i: 0,
     };
@@ -244,6 +245,7 @@ fn draw(p: &mut P<'_>) -> Option<Draw> {
 
 /// A cursor over the line.
 struct P<'a> {
+    text: &'a str,
     s: &'a [u8],
     i: usize,
 }
@@ -313,14 +315,23 @@ impl<'a> P<'a> {
             }
             self.i += 1;
         }
-        let s = std::str::from_utf8(&self.s[start..self.i]).ok()?;
+        // Both ends are next to ASCII quotes, so on character boundaries: no UTF-8 check needed.
+        let s = self.text.get(start..self.i)?;
         self.i += 1;
         Some(s)
     }
 
-    /// A digest: 64 lower-case hex digits in quotes.
+    /// A digest: 64 lower-case hex digits in quotes. Read in place: the 64 characters between
+    /// the quotes must all be hex digits, so none is a quote, a backslash or a control character,
+    /// and the result is that of [`P::str`] then [`Digest32::from_hex`].
     fn digest(&mut self) -> Option<Digest32> {
-        Digest32::from_hex(self.str()?).ok()
+        let i = self.i;
+        if self.s.get(i) != Some(&b'"') || self.s.get(i + 65) != Some(&b'"') {
+            return None;
+        }
+        let d = Digest32::from_hex(self.text.get(i + 1..i + 65)?).ok()?;
+        self.i = i + 66;
+        Some(d)
     }
 }
 
