@@ -57,6 +57,7 @@ pub mod drand;
 pub mod draw;
 pub mod encode;
 pub mod event;
+mod fast_line;
 pub mod hash;
 pub mod ids;
 pub mod merkle;

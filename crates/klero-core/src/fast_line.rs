@@ -1,0 +1,479 @@
+//! A fast reader of the export lines a log is mostly made of (SPEC §8): `case_filed`, `draw` and
+//! `case_closed` entries exactly as the export writes them (members in the order of the types'
+//! fields, no white space, no escapes in strings, integers without sign, fraction or exponent).
+//!
+//! It reads a strict subset of what serde's derived reader accepts and builds the same value, so it
+//! can only save time: any line it does not recognize to the last byte (another event type, white
+//! space, an escape, a member out of order, missing or unknown, a number or identifier out of
+//! range, a digest not in lower-case hex ...) gives `None`, and the caller reads the line with serde
+//! as before, which then accepts it or refuses it with its own message. Every value is checked by
+//! the same parsers serde's reader calls (`CaseId::parse`, `Digest32::from_hex`, ...).
+
+use crate::beacon::BeaconReveal;
+use crate::event::{
+    Actor, Candidate, ClosingReason, Draw, Event, Excluded, Exclusion, LogEntry, Method, PoolScope,
+    Role,
+};
+use crate::ids::{ActorId, CaseId, CaseTypeCode, CourtId, Digest32, DivisionId, JudgeId};
+
+/// Reads `line` (one export line without its line feed) if it is in the form described above;
+/// `None` otherwise (then serde must read it).
+pub(crate) fn parse(line: &str) -> Option<LogEntry> {
+    let mut p = P {
+        text: line,
+        s: line.as_bytes(),
+        i: 0,
+    };
+    p.lit(b"{\"index\":")?;
+    let index = p.u64()?;
+    p.lit(b",\"at\":")?;
+    let at = i64::try_from(p.u64()?).ok()?;
+    p.lit(b",\"actor\":{\"role\":")?;
+    let role = match p.str()? {
+        "system" => Role::System,
+        "system_admin" => Role::SystemAdmin,
+        "court_admin" => Role::CourtAdmin,
+        "clerk" => Role::Clerk,
+        "judge" => Role::Judge,
+        _ => return None,
+    };
+    p.lit(b",\"id\":")?;
+    let id = ActorId::parse(p.str()?).ok()?;
+    p.lit(b"},\"event\":{\"type\":")?;
+    let event = match p.str()? {
+        "case_filed" => case_filed(&mut p)?,
+        "draw" => Event::Draw(draw(&mut p)?),
+        "case_closed" => case_closed(&mut p)?,
+        _ => return None,
+    };
+    p.lit(b"},\"prev\":")?;
+    let prev = p.digest()?;
+    p.lit(b",\"hash\":")?;
+    let hash = p.digest()?;
+    p.lit(b"}")?;
+    if p.i != p.s.len() {
+        return None;
+    }
+    Some(LogEntry {
+        index,
+        at,
+        actor: Actor { role, id },
+        event,
+        prev,
+        hash,
+    })
+}
+
+fn case_filed(p: &mut P<'_>) -> Option<Event> {
+    p.lit(b",\"case\":")?;
+    let case = CaseId::parse(p.str()?).ok()?;
+    p.lit(b",\"court\":")?;
+    let court = CourtId::parse(p.str()?).ok()?;
+    p.lit(b",\"division\":")?;
+    let division = DivisionId::parse(p.str()?).ok()?;
+    p.lit(b",\"case_type\":")?;
+    let case_type = CaseTypeCode::parse(p.str()?).ok()?;
+    p.lit(b",\"weight\":")?;
+    let weight = u32::try_from(p.u64()?).ok()?;
+    p.lit(b",\"parties\":[")?;
+    let mut parties = Vec::with_capacity(4);
+    if !p.eat(b']') {
+        loop {
+            parties.push(p.digest()?);
+            if p.eat(b']') {
+                break;
+            }
+            p.lit(b",")?;
+        }
+    }
+    p.lit(b",\"claim\":")?;
+    let claim = p.digest()?;
+    // A related case (an object) is left to serde.
+    p.lit(b",\"related\":null,\"earlier_instance\":")?;
+    let earlier_instance = if p.eat_lit(b"null") {
+        None
+    } else {
+        Some(CaseId::parse(p.str()?).ok()?)
+    };
+    Some(Event::CaseFiled {
+        case,
+        court,
+        division,
+        case_type,
+        weight,
+        parties,
+        claim,
+        related: None,
+        earlier_instance,
+    })
+}
+
+fn case_closed(p: &mut P<'_>) -> Option<Event> {
+    p.lit(b",\"case\":")?;
+    let case = CaseId::parse(p.str()?).ok()?;
+    p.lit(b",\"reason\":")?;
+    let reason = match p.str()? {
+        "judgment" => ClosingReason::Judgment,
+        "settlement" => ClosingReason::Settlement,
+        "withdrawal" => ClosingReason::Withdrawal,
+        "dismissal" => ClosingReason::Dismissal,
+        "transfer" => ClosingReason::Transfer,
+        _ => return None,
+    };
+    Some(Event::CaseClosed { case, reason })
+}
+
+fn draw(p: &mut P<'_>) -> Option<Draw> {
+    p.lit(b",\"case\":")?;
+    let case = CaseId::parse(p.str()?).ok()?;
+    p.lit(b",\"trigger\":")?;
+    let trigger = p.u64()?;
+    p.lit(b",\"method\":{\"kind\":")?;
+    let kind = p.str()?;
+    let method = if kind == "random" {
+        Method::Random
+    } else {
+        p.lit(b",\"case\":")?;
+        let case = CaseId::parse(p.str()?).ok()?;
+        match kind {
+            "related" => Method::Related { case },
+            "duplicate" => Method::Duplicate { case },
+            "random_after_duplicate" => Method::RandomAfterDuplicate { case },
+            "random_after_related" => Method::RandomAfterRelated { case },
+            _ => return None,
+        }
+    };
+    p.lit(b"},\"seats\":")?;
+    let seats = u8::try_from(p.u64()?).ok()?;
+    p.lit(b",\"scope\":")?;
+    let scope = match p.str()? {
+        "division" => PoolScope::Division,
+        "court" => PoolScope::Court,
+        "court_below_minimum" => PoolScope::CourtBelowMinimum,
+        _ => return None,
+    };
+    p.lit(b",\"eligible\":[")?;
+    let mut eligible = Vec::with_capacity(8);
+    if !p.eat(b']') {
+        loop {
+            p.lit(b"{\"judge\":")?;
+            let judge = JudgeId::parse(p.str()?).ok()?;
+            p.lit(b",\"load\":")?;
+            let load = p.u64()?;
+            p.lit(b",\"weight\":")?;
+            let weight = p.u64()?;
+            p.lit(b"}")?;
+            eligible.push(Candidate {
+                judge,
+                load,
+                weight,
+            });
+            if p.eat(b']') {
+                break;
+            }
+            p.lit(b",")?;
+        }
+    }
+    p.lit(b",\"excluded\":[")?;
+    let mut excluded = Vec::new();
+    if !p.eat(b']') {
+        loop {
+            p.lit(b"{\"judge\":")?;
+            let judge = JudgeId::parse(p.str()?).ok()?;
+            p.lit(b",\"reason\":")?;
+            let reason = match p.str()? {
+                "inactive" => Exclusion::Inactive,
+                "other_division" => Exclusion::OtherDivision,
+                "no_specialization" => Exclusion::NoSpecialization,
+                "absent" => Exclusion::Absent,
+                "conflict" => Exclusion::Conflict,
+                "recused" => Exclusion::Recused,
+                "earlier_instance" => Exclusion::EarlierInstance,
+                "on_case" => Exclusion::OnCase,
+                _ => return None,
+            };
+            p.lit(b"}")?;
+            excluded.push(Excluded { judge, reason });
+            if p.eat(b']') {
+                break;
+            }
+            p.lit(b",")?;
+        }
+    }
+    // A drand reveal is left to serde.
+    p.lit(b",\"beacon\":")?;
+    let beacon = if p.eat_lit(b"null") {
+        None
+    } else {
+        p.lit(b"{\"kind\":\"hash_chain\",\"round\":")?;
+        let round = p.u64()?;
+        p.lit(b",\"value\":")?;
+        let value = p.digest()?;
+        p.lit(b"}")?;
+        Some(BeaconReveal::HashChain { round, value })
+    };
+    p.lit(b",\"seed\":")?;
+    let seed = if p.eat_lit(b"null") {
+        None
+    } else {
+        Some(p.digest()?)
+    };
+    p.lit(b",\"chosen\":[")?;
+    let mut chosen = Vec::with_capacity(3);
+    if !p.eat(b']') {
+        loop {
+            chosen.push(JudgeId::parse(p.str()?).ok()?);
+            if p.eat(b']') {
+                break;
+            }
+            p.lit(b",")?;
+        }
+    }
+    Some(Draw {
+        case,
+        trigger,
+        method,
+        seats,
+        scope,
+        eligible,
+        excluded,
+        beacon,
+        seed,
+        chosen,
+    })
+}
+
+/// A cursor over the line.
+struct P<'a> {
+    text: &'a str,
+    s: &'a [u8],
+    i: usize,
+}
+
+impl<'a> P<'a> {
+    /// Exactly the bytes `l`.
+    fn lit(&mut self, l: &[u8]) -> Option<()> {
+        if self.s[self.i..].starts_with(l) {
+            self.i += l.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// The bytes `l` if they come next.
+    fn eat_lit(&mut self, l: &[u8]) -> bool {
+        self.lit(l).is_some()
+    }
+
+    /// The byte `b` if it comes next.
+    fn eat(&mut self, b: u8) -> bool {
+        if self.s.get(self.i) == Some(&b) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// An integer of 1 to 19 decimal digits without sign and without a leading zero (0 itself
+    /// excepted); the next byte must not be a digit (it is checked by the literal that follows).
+    fn u64(&mut self) -> Option<u64> {
+        let start = self.i;
+        let mut v: u64 = 0;
+        while let Some(&b) = self.s.get(self.i)
+            && b.is_ascii_digit()
+        {
+            // 19 digits never overflow a u64; longer numbers are left to serde.
+            if self.i - start == 19 {
+                return None;
+            }
+            v = v * 10 + (b - b'0') as u64;
+            self.i += 1;
+        }
+        let n = self.i - start;
+        if n == 0 || (n > 1 && self.s[start] == b'0') {
+            return None;
+        }
+        Some(v)
+    }
+
+    /// A string without escapes or control characters, as it lies in the line (valid UTF-8: the
+    /// line is a `str` and the string is cut at ASCII quotes).
+    fn str(&mut self) -> Option<&'a str> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let start = self.i;
+        loop {
+            let b = *self.s.get(self.i)?;
+            if b == b'"' {
+                break;
+            }
+            if b == b'\\' || b < 0x20 {
+                return None;
+            }
+            self.i += 1;
+        }
+        // Both ends are next to ASCII quotes, so on character boundaries: no UTF-8 check needed.
+        let s = self.text.get(start..self.i)?;
+        self.i += 1;
+        Some(s)
+    }
+
+    /// A digest: 64 lower-case hex digits in quotes. Read in place: the 64 characters between
+    /// the quotes must all be hex digits, so none is a quote, a backslash or a control character,
+    /// and the result is that of [`P::str`] then [`Digest32::from_hex`].
+    fn digest(&mut self) -> Option<Digest32> {
+        let i = self.i;
+        if self.s.get(i) != Some(&b'"') || self.s.get(i + 65) != Some(&b'"') {
+            return None;
+        }
+        let d = Digest32::from_hex(self.text.get(i + 1..i + 65)?).ok()?;
+        self.i = i + 66;
+        Some(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOG: &str = include_str!("../../../tests/vectors/conformance-log.jsonl");
+
+    /// What serde reads of `line`.
+    fn slow(line: &str) -> Result<LogEntry, String> {
+        serde_json::from_str(line).map_err(|e| e.to_string())
+    }
+
+    /// The fast reader never accepts what serde refuses, and reads what it accepts as serde does.
+    fn agrees(line: &str) -> bool {
+        match parse(line) {
+            None => false,
+            Some(fast) => {
+                assert_eq!(slow(line).as_ref(), Ok(&fast), "{line}");
+                true
+            }
+        }
+    }
+
+    /// Lines of the three kinds the fast reader takes, from the conformance log and a national
+    /// sample (draws with exclusions, panels, by reference).
+    fn lines() -> Vec<String> {
+        let mut v: Vec<String> = LOG.lines().map(str::to_owned).collect();
+        let sample = crate::sample::sample_log(&crate::sample::SampleSpec {
+            seed: 3,
+            judges: 12,
+            cases: 400,
+            chain_length: 1 << 12,
+        });
+        v.extend(sample.iter().map(LogEntry::to_json_line));
+        v
+    }
+
+    #[test]
+    fn reads_every_common_line_as_serde_does() {
+        let (mut fast, mut all) = (0, 0);
+        let mut kinds = std::collections::BTreeSet::new();
+        for line in lines() {
+            all += 1;
+            let e = slow(&line).expect("a valid line");
+            let common = matches!(
+                e.event,
+                Event::CaseFiled { related: None, .. }
+                    | Event::CaseClosed { .. }
+                    | Event::Draw(Draw {
+                        beacon: None | Some(BeaconReveal::HashChain { .. }),
+                        ..
+                    })
+            );
+            assert_eq!(agrees(&line), common, "{line}");
+            if common {
+                fast += 1;
+                kinds.insert(e.event.type_name());
+                if let Event::Draw(d) = &e.event {
+                    kinds.insert(match d.method {
+                        Method::Random => "random",
+                        Method::Related { .. } => "related",
+                        Method::Duplicate { .. } => "duplicate",
+                        Method::RandomAfterDuplicate { .. } => "random_after_duplicate",
+                        Method::RandomAfterRelated { .. } => "random_after_related",
+                    });
+                    if !d.excluded.is_empty() {
+                        kinds.insert("excluded");
+                    }
+                }
+            }
+        }
+        assert!(fast * 2 > all, "{fast} of {all}");
+        for k in ["case_filed", "draw", "case_closed", "random", "excluded"] {
+            assert!(kinds.contains(k), "no {k} line read fast: {kinds:?}");
+        }
+    }
+
+    /// Every one-byte change (deletion, duplication, replacement by a byte of JSON syntax or a
+    /// neighbouring character) of common lines: whatever the fast reader accepts, serde accepts
+    /// with the same value. This fails if the fast path accepted something serde refuses.
+    #[test]
+    fn never_accepts_what_serde_refuses() {
+        let picks: Vec<String> = lines()
+            .into_iter()
+            .filter(|l| parse(l).is_some())
+            .step_by(7)
+            .take(40)
+            .collect();
+        let subs: &[u8] = b"\"\\ ,:{}[]0919-.eaAfgn\x01";
+        let mut accepted = 0;
+        for line in &picks {
+            let b = line.as_bytes();
+            for i in 0..b.len() {
+                let mut variants: Vec<Vec<u8>> = vec![
+                    [&b[..i], &b[i + 1..]].concat(),
+                    [&b[..=i], &b[i..]].concat(),
+                ];
+                for &s in subs {
+                    if s != b[i] {
+                        let mut v = b.to_vec();
+                        v[i] = s;
+                        variants.push(v);
+                    }
+                }
+                for v in variants {
+                    let Ok(text) = std::str::from_utf8(&v) else {
+                        continue;
+                    };
+                    if agrees(text) {
+                        accepted += 1;
+                    }
+                }
+            }
+        }
+        // Some changes keep the line valid (a digit of a number, a letter of an id).
+        assert!(accepted > 0);
+    }
+
+    #[test]
+    fn refuses_the_forms_serde_accepts_but_the_export_never_writes() {
+        let line = lines()
+            .into_iter()
+            .find(|l| l.contains("\"type\":\"draw\"") && parse(l).is_some())
+            .expect("a draw");
+        // White space, a member moved, an escaped character, a number with an exponent, an
+        // upper-case digest: serde reads them (or refuses them) itself.
+        let variants = [
+            line.replacen(",\"prev\"", ", \"prev\"", 1),
+            line.replacen("{\"index\"", "{ \"index\"", 1),
+            line.replacen("\"seats\":1", "\"seats\":1e0", 1),
+            line.replacen("\"case\":\"", "\"case\":\"\\u004e", 1),
+            format!("{line} "),
+            line.replace("\"hash\":\"", "\"hash\":\"A"),
+            line.replacen("\"trigger\":", "\"trigger\":0", 1),
+            line.replacen("\"trigger\":", "\"trigger\":-", 1),
+            line.replacen("\"trigger\":", "\"trigger\":99999999999999999999", 1),
+        ];
+        for v in variants {
+            assert_ne!(v, line);
+            assert!(parse(&v).is_none(), "{v}");
+        }
+    }
+}
