@@ -2,7 +2,7 @@
 -- key already gives (issue 10, compact storage). See the SQLite file of the same name for the
 -- layout and the checks: a `log` row is `idx`, `kind` and the entry's canonical bytes without
 -- their version byte and index; `chain` holds the entry hashes of the partial tile and of the
--- last entry of each full tile; a reader computes every entry hash and checks it against
+-- last entry of each group of 32 in full tiles; a reader computes every entry hash and checks it against
 -- `chain` and `tiles`. The store converts the rows of `log_v10` in this transaction, refusing the
 -- migration if a stored hash or tile would be lost, and drops it.
 DROP TRIGGER log_no_update_or_delete ON log;

@@ -7,11 +7,12 @@
 --   * a `log` row is `idx`, `kind` and `entry`: the entry's canonical bytes (SPEC §3.2) without
 --     the version byte (1) and the index (the row's `idx`), which a reader puts back;
 --   * `chain` holds the entry hashes a reader starts from and checks against: every entry's of
---     the partial tile (the entries after the last full tile), and the last entry's of each full
---     tile (one row in 256). The writer writes it with the entries and deletes a full tile's
---     other rows in the commit that writes that tile's row in `tiles`.
+--     the partial tile (the entries after the last full tile), and in full tiles the last
+--     entry's of each group of 32 (one row in 32). The writer writes it with the entries and
+--     deletes a full tile's other rows in the commit that writes that tile's row in `tiles`.
 -- A reader of entries `a..b` takes the hash of entry `a - 1` from `chain`, or that of the last
--- entry of the tile before `a`'s and hashes the entries of `a`'s tile before `a` (at most 255),
+-- entry of the group of 32 before `a`'s and hashes the entries of `a`'s group before `a` (at
+-- most 31),
 -- computes each entry's hash from its predecessor's and its bytes (SPEC §4.1), and checks it
 -- against the entry's `chain` row and its tile's leaf in `tiles`: an entry with neither, or
 -- whose hash disagrees, is named. An edited, moved, inserted or deleted `log` row, and an edited

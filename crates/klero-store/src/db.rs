@@ -514,7 +514,8 @@ async fn hashes_in_tiles(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<()
                 ));
             }
             leaves.extend_from_slice(&klero_core::merkle::leaf_hash(&computed.0).0);
-            if position >= partial_from || position % TILE_WIDTH == TILE_WIDTH - 1 {
+            let step = crate::writer::CHAIN_STEP;
+            if position >= partial_from || position % step == step - 1 {
                 chain_rows.push(vec![Val::I(idx), Val::B(hash)]);
             }
             log_rows.push(vec![
