@@ -1038,6 +1038,19 @@ pub(crate) async fn read_range(
             .collect::<Result<_, sqlx::Error>>()
             .map_err(db_err)?;
     let mut out = Vec::with_capacity(end.saturating_sub(start).min(rows.len() as u64) as usize);
+    // The first entry whose claimed hash is not the hash of its bytes: `Log::push` names it, but
+    // if this read fails further on, that failure is reported at it instead, so the first bad
+    // entry is named.
+    let mut mismatch: Option<u64> = None;
+    let earliest = |e: StoreError, mismatch: Option<u64>| match mismatch {
+        Some(q) => corrupt_at(
+            q,
+            "its contents do not match its recorded hash (chain table): the entry, its stored \
+             hash or an earlier entry was altered"
+                .into(),
+        ),
+        None => e,
+    };
     for (i, row) in rows.iter().enumerate() {
         let position = from + i as u64;
         let idx: i64 = row.try_get(0).map_err(db_err)?;
@@ -1074,9 +1087,15 @@ pub(crate) async fn read_range(
         // What is stored for the entry: its hash in `chain` (which `Log::push` and the
         // verifiers compare with the hash of its bytes), else the hash of its bytes, which its
         // tile's row must hold.
+        let computed = klero_core::hash::entry_hash(&prev, &bytes);
         let hash = match chained.get(&idx) {
-            Some(h) => *h,
-            None => klero_core::hash::entry_hash(&prev, &bytes),
+            Some(h) => {
+                if *h != computed && mismatch.is_none() {
+                    mismatch = Some(position);
+                }
+                *h
+            }
+            None => computed,
         };
         let tile = tiles.get(&(idx / TILE_WIDTH));
         if let Some(tile) = tile {
@@ -1084,20 +1103,26 @@ pub(crate) async fn read_range(
             let k = (idx % TILE_WIDTH) as usize * 32;
             let leaf = klero_core::merkle::leaf_hash(&hash.0);
             if tile.len() != 32 * TILE_WIDTH as usize || tile[k..k + 32] != leaf.0 {
-                return Err(corrupt_at(
-                    position,
-                    format!(
-                        "its hash is not the leaf that row {t} of the tiles table holds for it: \
-                         the entry, an earlier entry or the tiles table was altered"
+                return Err(earliest(
+                    corrupt_at(
+                        position,
+                        format!(
+                            "its hash is not the leaf that row {t} of the tiles table holds for \
+                             it: the entry, an earlier entry or the tiles table was altered"
+                        ),
                     ),
+                    mismatch,
                 ));
             }
         } else if !chained.contains_key(&idx) {
-            return Err(corrupt_at(
-                position,
-                "no stored hash holds this entry (no chain row, no tiles row): rows were \
-                 deleted, or the entry was inserted"
-                    .into(),
+            return Err(earliest(
+                corrupt_at(
+                    position,
+                    "no stored hash holds this entry (no chain row, no tiles row): rows were \
+                     deleted, or the entry was inserted"
+                        .into(),
+                ),
+                mismatch,
             ));
         }
         let e = LogEntry {
