@@ -254,7 +254,7 @@ both_backends!(the_witness_speaks_tlog_witness_status_codes);
 
 /// Rewrites the log from entry `k` on as an operator with the database, the beacon's secrets and
 /// the log key could: `change` alters entry `k`, every later entry is re-appended (every draw
-/// re-run with the beacon chain, every hash recomputed), and the log table is replaced.
+/// re-run with the beacon chain, every hash recomputed), and the log's rows (and their stored hashes) are replaced.
 async fn rewrite_history(db: &str, entries: &[LogEntry], k: usize, change: impl Fn(&mut Event)) {
     let secrets: Arc<dyn klero_store::SecretStore> = match klero_store::testing::secrets_for(db) {
         Some(s) => s,
@@ -292,11 +292,15 @@ async fn rewrite_history(db: &str, entries: &[LogEntry], k: usize, change: impl 
     } else {
         "DROP TRIGGER log_no_update_or_delete ON log; DROP TRIGGER log_no_truncate ON log;"
     };
-    let mut sql = format!("{drop} DELETE FROM log WHERE idx >= {k};");
+    // The stored hashes (`chain`: the log is shorter than a tile) are rewritten too.
+    assert!(out.len() < 256);
+    let mut sql =
+        format!("{drop} DELETE FROM log WHERE idx >= {k}; DELETE FROM chain WHERE idx >= {k};");
     for e in &out[k..] {
         sql.push_str(&format!(
-            " INSERT INTO log (idx, kind, hash, entry) VALUES {};",
-            klero_store::testing::log_row_values(db, e)
+            " INSERT INTO log (idx, kind, entry) VALUES {}; INSERT INTO chain (idx, hash) VALUES {};",
+            klero_store::testing::log_row_values(db, e),
+            klero_store::testing::chain_row_values(db, e)
         ));
     }
     klero_store::testing::execute(db, &sql).await.unwrap();

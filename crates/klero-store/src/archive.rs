@@ -21,6 +21,10 @@ use sqlx::{AnyConnection, Row as _};
 use crate::StoreError;
 use crate::db::{Val, db_err, insert_rows};
 
+/// The bytes of an archive row's MAC kept (schema 12): the left half of the HMAC-SHA-256, the
+/// standard truncation (RFC 2104 §5): a forger's chance per try stays 2^-128.
+pub(crate) const MAC_LEN: usize = 16;
+
 /// The archive's MAC key, derived from the party pepper.
 #[derive(Clone, Copy)]
 pub(crate) struct ArchiveKey([u8; 32]);
@@ -43,15 +47,16 @@ impl ArchiveKey {
         m
     }
 
+    /// The row's MAC: HMAC-SHA-256 truncated to its first [`MAC_LEN`] bytes (schema 12).
     fn mac(&self, ordinal: i64, case_id: &str, dup_key: &[u8], record: &[u8]) -> Vec<u8> {
         let m = self.hmac(ordinal, case_id, dup_key, record);
-        m.finalize().into_bytes().to_vec()
+        m.finalize().into_bytes()[..MAC_LEN].to_vec()
     }
 
-    /// Whether `mac` is the row's MAC, compared in constant time.
+    /// Whether `mac` is the row's MAC ([`MAC_LEN`] bytes, no fewer), compared in constant time.
     fn fits(&self, ordinal: i64, case_id: &str, dup_key: &[u8], record: &[u8], mac: &[u8]) -> bool {
         let m = self.hmac(ordinal, case_id, dup_key, record);
-        m.verify_slice(mac).is_ok()
+        mac.len() == MAC_LEN && m.verify_truncated_left(mac).is_ok()
     }
 }
 

@@ -99,9 +99,21 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 11,
+        name: "hashes_in_tiles",
+        sqlite: include_str!("../../../migrations/sqlite/0011_hashes_in_tiles.sql"),
+        postgres: include_str!("../../../migrations/postgres/0011_hashes_in_tiles.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "short_archive_macs",
+        sqlite: include_str!("../../../migrations/sqlite/0012_short_archive_macs.sql"),
+        postgres: include_str!("../../../migrations/postgres/0012_short_archive_macs.sql"),
+    },
+    Migration {
+        version: 13,
         name: "seen_filters",
-        sqlite: include_str!("../../../migrations/sqlite/0011_seen_filters.sql"),
-        postgres: include_str!("../../../migrations/postgres/0011_seen_filters.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0013_seen_filters.sql"),
+        postgres: include_str!("../../../migrations/postgres/0013_seen_filters.sql"),
     },
 ];
 
@@ -111,6 +123,9 @@ const COMPACT_LOG: i64 = 4;
 /// The version that stores each entry as its canonical bytes; the store converts the old rows
 /// after its SQL ran.
 const CANONICAL_LOG: i64 = 9;
+
+/// The version that stores no hash per log row; the store converts the old rows after its SQL ran.
+const HASHES_IN_TILES: i64 = 11;
 
 /// The version that adds the `tiles` table; the store fills it from the `hash` column after its
 /// SQL ran.
@@ -291,6 +306,9 @@ pub(crate) async fn migrate(
         if m.version == CANONICAL_LOG {
             canonical_log(&mut tx).await?;
         }
+        if m.version == HASHES_IN_TILES {
+            hashes_in_tiles(&mut tx).await?;
+        }
         sqlx::query(
             "INSERT INTO klero_schema (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
         )
@@ -426,6 +444,151 @@ async fn canonical_log(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), 
         },
     )
     .await
+}
+
+/// Converts the rows of the version-10 log (`log_v10`: with each entry's hash, and its bytes
+/// whole) into the version-11 one and fills `chain`, a page of tiles at a time, after checking
+/// that no stored hash is lost: each row's hash is the hash of its bytes after the row before's
+/// (SPEC §4.1), its bytes begin with version 1 and its `idx`, rows are contiguous from 0, and
+/// every full tile's row in `tiles` holds the leaf hashes of its entries' hashes. The first row
+/// that fails refuses the migration ([`StoreError::Corrupt`], naming the entry), so the
+/// transaction is rolled back and the database stays at version 10.
+async fn hashes_in_tiles(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreError> {
+    use klero_core::tiles::TILE_WIDTH;
+    use klero_core::{Digest32, Failure};
+    let refuse = |index: u64, message: String| {
+        StoreError::Corrupt(Failure {
+            index,
+            section: "§9",
+            message: format!("migration 11 refused (nothing was changed): {message}"),
+        })
+    };
+    let count: i64 = sqlx::query("SELECT COUNT(*) FROM log_v10")
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_err)?
+        .try_get(0)
+        .map_err(db_err)?;
+    let size = count as u64;
+    // Every entry's hash from here on stays in `chain`: the partial tile.
+    let partial_from = size / TILE_WIDTH * TILE_WIDTH;
+    const PAGE_TILES: u64 = 20;
+    let mut prev = Digest32::ZERO;
+    let mut position = 0u64;
+    while position < size {
+        let upto = (position + PAGE_TILES * TILE_WIDTH).min(size);
+        let rows = sqlx::query(
+            "SELECT idx, CAST(kind AS BIGINT), hash, entry FROM log_v10 \
+             WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+        )
+        .bind(position as i64)
+        .bind(upto as i64)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_err)?;
+        let mut log_rows = Vec::with_capacity(rows.len());
+        let mut chain_rows = Vec::new();
+        let mut leaves: Vec<u8> = Vec::with_capacity(rows.len() * 32);
+        for row in &rows {
+            let idx: i64 = row.try_get(0).map_err(db_err)?;
+            if idx as u64 != position {
+                return Err(refuse(
+                    position,
+                    "the stored log has no row for this entry: entries were deleted".into(),
+                ));
+            }
+            let kind: i64 = row.try_get(1).map_err(db_err)?;
+            let hash: Vec<u8> = row.try_get(2).map_err(db_err)?;
+            let bytes: Vec<u8> = row.try_get(3).map_err(db_err)?;
+            let mut head = vec![klero_core::ENTRY_VERSION];
+            head.extend_from_slice(&position.to_be_bytes());
+            if !bytes.starts_with(&head) {
+                return Err(refuse(
+                    position,
+                    "the stored entry cannot be read: its bytes do not begin with version 1 and \
+                     its index (SPEC §3.2)"
+                        .into(),
+                ));
+            }
+            let computed = klero_core::hash::entry_hash(&prev, &bytes);
+            if hash[..] != computed.0[..] {
+                return Err(refuse(
+                    position,
+                    "its contents do not match its recorded hash (SPEC §4.1): the entry, its hash \
+                     or an earlier entry was altered"
+                        .into(),
+                ));
+            }
+            leaves.extend_from_slice(&klero_core::merkle::leaf_hash(&computed.0).0);
+            let step = crate::writer::CHAIN_STEP;
+            if position >= partial_from || position % step == step - 1 {
+                chain_rows.push(vec![Val::I(idx), Val::B(hash)]);
+            }
+            log_rows.push(vec![
+                Val::I(idx),
+                Val::I(kind),
+                Val::B(bytes[head.len()..].to_vec()),
+            ]);
+            prev = computed;
+            position += 1;
+        }
+        if rows.is_empty() {
+            return Err(refuse(
+                position,
+                "the stored log has no row for this entry: entries were deleted".into(),
+            ));
+        }
+        // The full tiles of this page against their rows.
+        let first_tile = (position - rows.len() as u64) / TILE_WIDTH;
+        let full_end = position.min(partial_from) / TILE_WIDTH;
+        if full_end > first_tile {
+            let stored = sqlx::query(
+                "SELECT idx, hashes FROM tiles WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+            )
+            .bind(first_tile as i64)
+            .bind(full_end as i64)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db_err)?;
+            let mut stored = stored.iter();
+            for t in first_tile..full_end {
+                let k = ((t - first_tile) * TILE_WIDTH * 32) as usize;
+                let want = &leaves[k..k + (TILE_WIDTH * 32) as usize];
+                let row = stored.next();
+                let same = match row {
+                    Some(r) => {
+                        let idx: i64 = r.try_get(0).map_err(db_err)?;
+                        let hashes: Vec<u8> = r.try_get(1).map_err(db_err)?;
+                        idx as u64 == t && hashes == want
+                    }
+                    None => false,
+                };
+                if !same {
+                    return Err(refuse(
+                        t * TILE_WIDTH,
+                        format!(
+                            "row {t} of the tiles table is missing or is not the leaf hashes of \
+                             the stored hashes of entries {}..{}: the log or the tiles table was \
+                             altered",
+                            t * TILE_WIDTH,
+                            (t + 1) * TILE_WIDTH
+                        ),
+                    ));
+                }
+            }
+        }
+        insert_rows(tx, "INSERT INTO log (idx, kind, entry)", 3, "", log_rows)
+            .await
+            .map_err(db_err)?;
+        insert_rows(tx, "INSERT INTO chain (idx, hash)", 2, "", chain_rows)
+            .await
+            .map_err(db_err)?;
+    }
+    sqlx::query("DROP TABLE log_v10")
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }
 
 /// Rewrites a renamed old log table into the new `log`, 5,000 rows at a time in `idx` order, then

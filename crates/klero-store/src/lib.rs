@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{Backend, db_err};
 use crate::tree::read_leaf_tiles;
-use crate::writer::{Job, Outcome, Shared, SubmitJob, Writer, closed, os_random, read_range};
+use crate::writer::{Job, Outcome, Shared, SubmitJob, Writer, closed, os_random, read_range_in};
 
 /// Why a store operation failed. The `Display` text is a plain sentence for a person.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -464,7 +464,7 @@ impl Store {
         match rx.await.map_err(|_| closed())?? {
             Outcome::Fresh(v) => Ok((v, false)),
             Outcome::Replay { first, count } => Ok((
-                read_range(&self.inner.pool, first, first + count).await?,
+                read_range_in(&self.inner.pool, first, first + count, None).await?,
                 true,
             )),
         }
@@ -548,7 +548,7 @@ impl Store {
         if start >= end {
             return Ok(Vec::new());
         }
-        read_range(&self.inner.pool, start, end).await
+        read_range_in(&self.inner.pool, start, end, None).await
     }
 
     /// The `conflict_declared` entries of `judge`, in log order, read from the database. The log
@@ -896,7 +896,8 @@ impl Store {
         while log.size() < size {
             let from = log.size();
             let end = from.saturating_add(writer::PAGE).min(size);
-            let page = match read_range(&self.inner.pool, from, end).await {
+            let hint = (from > 0).then(|| log.head());
+            let page = match read_range_in(&self.inner.pool, from, end, hint).await {
                 Ok(p) => p,
                 Err(StoreError::Corrupt(f)) => return Err(self.refuse(f)),
                 Err(e) => return Err(e),

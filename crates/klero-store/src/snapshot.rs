@@ -3,9 +3,10 @@
 //! after it and reads neither every entry nor every entry hash.
 //!
 //! What a start from a snapshot reads: the snapshot row, the words of the full filters of evicted
-//! cases its state names by digest (`seen_filters`, schema 11: written once each, by the first
+//! cases its state names by digest (`seen_filters`, schema 13: written once each, by the first
 //! snapshot that holds the filter full, so that a snapshot carries only the filter that still
-//! takes items), the stored hashes of the entries of its last partial level-0 tile (entries
+//! takes items), the entries of its last partial level-0 tile with their stored hashes, as
+//! `writer::read_range` gives them (entries
 //! `256 * floor(size / 256) .. size`, or entry `size - 1` if `size` is a multiple of 256), and the
 //! entries after `size` (the tail, replayed and verified).
 //!
@@ -26,7 +27,7 @@
 //! every `klero serve --check-every`) checks it in the background while the server serves.
 //!
 //! A snapshot written before schema version 6 has no tree (v1 digest, over size, head, root and
-//! state): a start from it rebuilds the tree from every stored hash, as before, a page at a time.
+//! state): a start from it rebuilds the tree from every stored entry, a page at a time.
 
 use flate2::Compression;
 use flate2::read::DeflateDecoder;
@@ -231,6 +232,26 @@ fn digest32(v: &[u8]) -> Option<Digest32> {
     Some(Digest32(v.try_into().ok()?))
 }
 
+/// The hashes of the stored entries `start..end` ([`crate::writer::read_range`]: computed from
+/// the entries and checked against the stored ones); fewer than asked is
+/// [`StoreError::Corrupt`].
+async fn stored_hashes(
+    pool: &AnyPool,
+    start: u64,
+    end: u64,
+    prev: Option<Digest32>,
+) -> Result<Vec<Digest32>, StoreError> {
+    let entries = crate::writer::read_range_in(pool, start, end, prev).await?;
+    if entries.len() as u64 != end - start {
+        return Err(StoreError::Corrupt(klero_core::Failure {
+            index: start + entries.len() as u64,
+            section: "§9",
+            message: "the stored log has no row for this entry: entries were deleted".into(),
+        }));
+    }
+    Ok(entries.iter().map(|e| e.hash).collect())
+}
+
 /// The log and Merkle tree of the latest snapshot, if there is one; `Err` (with the reason, a
 /// sentence) if there is one but it does not pass the checks of the module documentation.
 pub(crate) async fn load(
@@ -311,22 +332,25 @@ pub(crate) async fn load(
                 )));
             }
             let tiles: Vec<Digest32> = bytes.chunks_exact(32).filter_map(digest32).collect();
+            // The entries of its last partial tile (or its last entry), read and hashed.
             let first = (size / TILE_WIDTH * TILE_WIDTH).min(size - 1);
-            let hashes = crate::tree::read_hashes(pool, first, size)
+            let hashes = stored_hashes(pool, first, size, None)
                 .await
                 .map_err(misfit)?;
             let partial = &hashes[(size / TILE_WIDTH * TILE_WIDTH - first) as usize..];
             TiledTree::from_parts(size, tiles, partial, recent_tiles).map_err(refuse)?
         }
         None => {
-            // Written before schema 6: rebuild the tree from every stored hash.
+            // Written before schema 6: rebuild the tree from every stored entry.
             let mut tree = TiledTree::keeping(recent_tiles);
+            let mut prev = None;
             const PAGE: u64 = 50_000;
             while tree.size() < size {
                 let from = tree.size();
-                let hashes = crate::tree::read_hashes(pool, from, (from + PAGE).min(size))
+                let hashes = stored_hashes(pool, from, (from + PAGE).min(size), prev)
                     .await
                     .map_err(misfit)?;
+                prev = hashes.last().copied();
                 for h in hashes {
                     tree.push(h);
                 }
@@ -336,18 +360,18 @@ pub(crate) async fn load(
     };
     if tree.root() != root {
         return Err(refuse(
-            "does not fit the stored log: the Merkle root of its tree hashes and the stored \
-             hashes of its last tile differs"
+            "does not fit the stored log: the Merkle root of its tree hashes and the hashes of \
+             the stored entries of its last tile differs"
                 .into(),
         ));
     }
-    // The head is the stored hash of the last entry it covers.
-    let last = crate::tree::read_hashes(pool, size - 1, size)
+    // The head is the hash of the last entry it covers.
+    let last = stored_hashes(pool, size - 1, size, None)
         .await
         .map_err(misfit)?;
     if last.first() != Some(&head) {
         return Err(refuse(
-            "does not fit the stored log: its head is not the stored hash of its last entry".into(),
+            "does not fit the stored log: its head is not the hash of its last stored entry".into(),
         ));
     }
     Ok(Some((log, tree)))

@@ -179,38 +179,19 @@ pub async fn query_strings(url: &str, sql: &str) -> Result<Vec<String>, String> 
 }
 
 /// Every stored log row's entry as its JSON export line, in log order (to scan what the database
-/// holds): each row's canonical bytes decoded, with the previous row's stored hash as its `prev`
-/// and its own row's `hash`. Fails on a row whose bytes do not decode.
+/// holds), as the store reads them (each row's bytes with its version byte and index put back;
+/// its hash what the `chain` table holds for it, else the hash of its bytes). Fails on a row whose
+/// bytes do not decode, or that the store refuses.
 pub async fn log_lines(url: &str) -> Result<Vec<String>, String> {
-    use sqlx::Row as _;
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(url)
         .await
         .map_err(|e| e.to_string())?;
-    let rows = sqlx::query("SELECT hash, entry FROM log ORDER BY idx")
-        .fetch_all(&mut conn)
+    let entries = crate::writer::read_range(&mut conn, 0, i64::MAX as u64, None)
         .await
         .map_err(|e| e.to_string())?;
     let _ = conn.close().await;
-    let mut prev = klero_core::Digest32::ZERO;
-    rows.iter()
-        .map(|r| {
-            let hash: Vec<u8> = r.try_get(0).map_err(|e| e.to_string())?;
-            let bytes: Vec<u8> = r.try_get(1).map_err(|e| e.to_string())?;
-            let mut e = klero_core::LogEntry::from_canonical(prev, &bytes)
-                .map_err(|e| format!("a stored entry does not decode: {e}"))?;
-            e.hash = digest(&hash)?;
-            prev = e.hash;
-            Ok(e.to_json_line())
-        })
-        .collect()
-}
-
-fn digest(bytes: &[u8]) -> Result<klero_core::Digest32, String> {
-    bytes
-        .try_into()
-        .map(klero_core::Digest32)
-        .map_err(|_| format!("a stored hash is {} bytes long", bytes.len()))
+    Ok(entries.iter().map(|e| e.to_json_line()).collect())
 }
 
 /// An SQL literal of `bytes` for the engine at `url` (a BLOB in SQLite, a bytea in PostgreSQL).
@@ -222,57 +203,51 @@ pub fn blob_literal(url: &str, bytes: &[u8]) -> String {
     }
 }
 
-/// The `(idx, kind, hash, entry)` values of the log row that stores `e` in the database at `url`,
-/// for an `INSERT INTO log (idx, kind, hash, entry) VALUES ...` (in tamper tests).
+/// The `(idx, kind, entry)` values of the log row that stores `e` in the database at `url`, for an
+/// `INSERT INTO log (idx, kind, entry) VALUES ...` (in tamper tests).
 pub fn log_row_values(url: &str, e: &klero_core::LogEntry) -> String {
     format!(
-        "({}, {}, {}, {})",
+        "({}, {}, {})",
         e.index,
         e.event.tag(),
-        blob_literal(url, &e.hash.0),
-        blob_literal(url, &e.bytes())
+        blob_literal(url, &crate::writer::stored_bytes(e))
     )
+}
+
+/// The `(idx, hash)` values of the `chain` row of `e` (its entry hash), for an
+/// `INSERT INTO chain (idx, hash) VALUES ...` (in tamper tests).
+pub fn chain_row_values(url: &str, e: &klero_core::LogEntry) -> String {
+    format!("({}, {})", e.index, blob_literal(url, &e.hash.0))
 }
 
 /// Rewrites entry `idx` directly in the database at `url` (the log's append-only triggers must
 /// have been dropped first): its JSON view (as [`log_lines`] derives it) is rewritten with `edit`,
-/// parsed back, and its canonical bytes stored in place of the row's, leaving the other columns
-/// (its `hash` among them) alone: what someone with database access could do. The edit must
-/// leave a readable entry (its `prev` and `hash` fields are not stored, so editing them changes
-/// nothing) and must change its bytes.
+/// parsed back, and its bytes (after the version byte and index) stored in place of the row's,
+/// leaving the other columns and the `chain` and `tiles` rows (its stored hash) alone: what
+/// someone with database access could do. The edit must leave a readable entry with the same
+/// index (its `prev` and `hash` fields are not stored, so editing them changes nothing) and must
+/// change its bytes.
 pub async fn edit_entry(
     url: &str,
     idx: u64,
     edit: impl FnOnce(String) -> String,
 ) -> Result<(), String> {
-    use sqlx::Row as _;
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(url)
         .await
         .map_err(|e| e.to_string())?;
-    let prev = if idx == 0 {
-        klero_core::Digest32::ZERO
-    } else {
-        let row = sqlx::query("SELECT hash FROM log WHERE idx = $1")
-            .bind(idx as i64 - 1)
-            .fetch_one(&mut conn)
-            .await
-            .map_err(|e| e.to_string())?;
-        digest(&row.try_get::<Vec<u8>, _>(0).map_err(|e| e.to_string())?)?
-    };
-    let row = sqlx::query("SELECT hash, entry FROM log WHERE idx = $1")
-        .bind(idx as i64)
-        .fetch_one(&mut conn)
+    let e = crate::writer::read_range(&mut conn, idx, idx + 1, None)
         .await
-        .map_err(|e| e.to_string())?;
-    let hash = digest(&row.try_get::<Vec<u8>, _>(0).map_err(|e| e.to_string())?)?;
-    let stored: Vec<u8> = row.try_get(1).map_err(|e| e.to_string())?;
-    let mut e = klero_core::LogEntry::from_canonical(prev, &stored)
-        .map_err(|e| format!("the stored entry does not decode: {e}"))?;
-    e.hash = hash;
+        .map_err(|e| format!("the stored entry cannot be read: {e}"))?
+        .pop()
+        .ok_or("no such entry")?;
+    let stored = crate::writer::stored_bytes(&e);
     let edited = klero_core::LogEntry::from_json_line(&edit(e.to_json_line()))
         .map_err(|e| format!("the edited line is not an entry: {e}"))?;
-    let bytes = edited.bytes();
+    if edited.index != idx {
+        return Err("the edit changed the entry's index, which its row's idx holds".into());
+    }
+    let bytes = crate::writer::stored_bytes(&edited);
     if bytes == stored {
         return Err("the edit changed nothing".into());
     }
@@ -404,4 +379,56 @@ mod tests {
             "postgres://u@h/x"
         );
     }
+}
+
+/// Turns the database at `url` (closed) back into schema 10: the version-9 `log` table (each
+/// row with its entry hash and its whole canonical bytes) holding the entries the store reads
+/// now, no `chain` table, and no record of migration 11 or later, as a store of schema 10 left
+/// it. `edit` may change each row's `(hash, bytes)` before it is written (in tamper tests).
+pub async fn back_to_schema_10(
+    url: &str,
+    edit: impl Fn(u64, &mut Vec<u8>, &mut Vec<u8>),
+) -> Result<(), String> {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let entries = crate::writer::read_range(&mut conn, 0, i64::MAX as u64, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = conn.close().await;
+    let mut sql = if url.starts_with("sqlite") {
+        "DROP TABLE log; DROP TABLE chain; \
+         CREATE TABLE log (idx INTEGER PRIMARY KEY CHECK (idx >= 0), kind INTEGER NOT NULL, \
+           hash BLOB NOT NULL CHECK (length(hash) = 32), entry BLOB NOT NULL); \
+         CREATE INDEX log_conflicts ON log (idx) WHERE kind = 9; \
+         CREATE TRIGGER log_no_update BEFORE UPDATE ON log BEGIN \
+           SELECT RAISE(ABORT, 'the log is append-only: entries cannot be changed'); END; \
+         CREATE TRIGGER log_no_delete BEFORE DELETE ON log BEGIN \
+           SELECT RAISE(ABORT, 'the log is append-only: entries cannot be deleted'); END;"
+            .to_string()
+    } else {
+        "DROP TABLE log; DROP TABLE chain; \
+         CREATE TABLE log (idx BIGINT PRIMARY KEY CHECK (idx >= 0), kind SMALLINT NOT NULL, \
+           hash BYTEA NOT NULL CHECK (length(hash) = 32), entry BYTEA NOT NULL); \
+         CREATE INDEX log_conflicts ON log (idx) WHERE kind = 9; \
+         CREATE TRIGGER log_no_update_or_delete BEFORE UPDATE OR DELETE ON log \
+           FOR EACH ROW EXECUTE FUNCTION klero_log_append_only(); \
+         CREATE TRIGGER log_no_truncate BEFORE TRUNCATE ON log \
+           FOR EACH STATEMENT EXECUTE FUNCTION klero_log_append_only();"
+            .to_string()
+    };
+    sql.push_str(" DELETE FROM klero_schema WHERE version >= 11;");
+    for e in &entries {
+        let (mut hash, mut bytes) = (e.hash.0.to_vec(), e.bytes());
+        edit(e.index, &mut hash, &mut bytes);
+        sql.push_str(&format!(
+            " INSERT INTO log (idx, kind, hash, entry) VALUES ({}, {}, {}, {});",
+            e.index,
+            e.event.tag(),
+            blob_literal(url, &hash),
+            blob_literal(url, &bytes)
+        ));
+    }
+    execute(url, &sql).await
 }

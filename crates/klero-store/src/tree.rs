@@ -1,7 +1,7 @@
 //! The store's side of the bounded Merkle tree (`klero_core::tiled`): the `tiles` table (one row
 //! per full level-0 tile: its 256 leaf hashes), written with the entry that completes the tile and
-//! read when a proof needs an older tile; and the stored entry hashes of the `hash` column, which
-//! a start from a snapshot reads for the last partial tile.
+//! read when a proof needs an older tile, and by every reader of entries, which checks each
+//! entry's computed hash against its tile's leaf (schema 11; see `writer::read_range`).
 
 use klero_core::merkle::leaf_hash;
 use klero_core::tiled::LeafTile;
@@ -21,53 +21,6 @@ fn corrupt(index: u64, message: String) -> StoreError {
         section: "§5",
         message,
     })
-}
-
-/// The stored entry hashes of entries `start..end`, in order, read with one range query on the
-/// primary key. A missing row or a malformed hash is [`StoreError::Corrupt`], naming the entry.
-pub(crate) async fn read_hashes<'c, E>(
-    conn: E,
-    start: u64,
-    end: u64,
-) -> Result<Vec<Digest32>, StoreError>
-where
-    E: sqlx::Executor<'c, Database = sqlx::Any>,
-{
-    if start >= end {
-        return Ok(Vec::new());
-    }
-    let rows = sqlx::query("SELECT idx, hash FROM log WHERE idx >= $1 AND idx < $2 ORDER BY idx")
-        .bind(start as i64)
-        .bind(end.min(i64::MAX as u64) as i64)
-        .fetch_all(conn)
-        .await
-        .map_err(db_err)?;
-    let mut out = Vec::with_capacity((end - start) as usize);
-    for row in rows {
-        let want = start + out.len() as u64;
-        let idx: i64 = row.try_get(0).map_err(db_err)?;
-        let hash: Vec<u8> = row.try_get(1).map_err(db_err)?;
-        if idx as u64 != want {
-            return Err(corrupt(
-                want,
-                "the stored log has no row for this entry: the log was altered".into(),
-            ));
-        }
-        let h: [u8; 32] = hash.try_into().map_err(|_| {
-            corrupt(
-                want,
-                "the stored hash of this entry is not 32 bytes: the log was altered".into(),
-            )
-        })?;
-        out.push(Digest32(h));
-    }
-    if out.len() as u64 != end - start {
-        return Err(corrupt(
-            start + out.len() as u64,
-            "the stored log has no row for this entry: the log was altered".into(),
-        ));
-    }
-    Ok(out)
 }
 
 fn row_bytes(leaves: &[Digest32]) -> Vec<u8> {

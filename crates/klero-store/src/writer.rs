@@ -12,7 +12,7 @@ use klero_core::{
     Actor, ActorId, BeaconReveal, ChainAnchor, Digest32, DrandSignature, Event, Failure, HashChain,
     Log, LogEntry, Policy, Rejection, State,
 };
-use sqlx::{AnyPool, Row as _};
+use sqlx::{AnyConnection, AnyPool, Row as _};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{Val, db_err, insert_rows};
@@ -513,27 +513,20 @@ impl Writer {
                 vec![
                     Val::from(e.index),
                     Val::I(i64::from(e.event.tag())),
-                    Val::B(e.hash.0.to_vec()),
-                    Val::B(e.bytes()),
+                    Val::B(stored_bytes(e)),
                 ]
             })
             .collect();
-        insert_rows(
-            &mut tx,
-            "INSERT INTO log (idx, kind, hash, entry)",
-            4,
-            "",
-            rows,
-        )
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(
-                "another writer appended to this log at the same position: this store has \
-                 re-read the log; retry"
-                    .into(),
-            ),
-            _ => db_err(e),
-        })?;
+        insert_rows(&mut tx, "INSERT INTO log (idx, kind, entry)", 3, "", rows)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(
+                    "another writer appended to this log at the same position: this store has \
+                     re-read the log; retry"
+                        .into(),
+                ),
+                _ => db_err(e),
+            })?;
         // The level-0 tiles this batch completes, in the same transaction as their last entries.
         let first = b.entries.first().map_or(0, |e| e.index);
         let partial = {
@@ -542,16 +535,46 @@ impl Writer {
         };
         let partial = match partial {
             Some(p) => p,
-            // Not expected (the published tree is where the batch starts); read the stored hashes.
-            None => crate::tree::read_hashes(&mut *tx, first / TILE_WIDTH * TILE_WIDTH, first)
+            // Not expected (the published tree is where the batch starts); read the stored entries.
+            None => read_range(&mut tx, first / TILE_WIDTH * TILE_WIDTH, first, None)
                 .await?
                 .iter()
-                .map(|h| klero_core::merkle::leaf_hash(&h.0))
+                .map(|e| klero_core::merkle::leaf_hash(&e.hash.0))
                 .collect(),
         };
         crate::tree::write_tiles(&mut tx, crate::tree::completed_tiles(&partial, &b.entries))
             .await
             .map_err(db_err)?;
+        // The stored entry hashes (`chain`): those of the partial tile after this batch and the
+        // last of each group of 32 in full tiles. The rows of the tiles this batch completes go, as their tile
+        // row now holds them. (An upsert: a row of an entry that was deleted from the end of the
+        // log may still be there.)
+        let size = first + b.entries.len() as u64;
+        let full_from = size / TILE_WIDTH * TILE_WIDTH;
+        let chain = b
+            .entries
+            .iter()
+            .filter(|e| e.index >= full_from || e.index % CHAIN_STEP == CHAIN_STEP - 1)
+            .map(|e| vec![Val::from(e.index), Val::B(e.hash.0.to_vec())])
+            .collect();
+        insert_rows(
+            &mut tx,
+            "INSERT INTO chain (idx, hash)",
+            2,
+            " ON CONFLICT (idx) DO UPDATE SET hash = excluded.hash",
+            chain,
+        )
+        .await
+        .map_err(db_err)?;
+        let was_full = first / TILE_WIDTH * TILE_WIDTH;
+        if full_from > was_full {
+            sqlx::query("DELETE FROM chain WHERE idx >= $1 AND idx < $2 AND idx % 32 <> 31")
+                .bind(was_full as i64)
+                .bind(full_from as i64)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
         let now = now_ms();
         crate::project::write(&mut tx, b.ops.clone(), &self.archive).await?;
         let idem = b
@@ -768,7 +791,8 @@ impl Writer {
         let mut log = Log::new();
         loop {
             let from = log.size();
-            let page = read_range(&mut *tx, from, from + PAGE).await?;
+            let page =
+                read_range(&mut tx, from, from + PAGE, (from > 0).then(|| log.head())).await?;
             let mut ops = Vec::new();
             for e in &page {
                 log.push(e).map_err(StoreError::Corrupt)?;
@@ -837,7 +861,13 @@ pub(crate) async fn replay_into(
     let mut added = 0;
     loop {
         let from = log.size();
-        let page = read_range(pool, from, from + REPLAY_PAGE).await?;
+        let page = read_range_in(
+            pool,
+            from,
+            from + REPLAY_PAGE,
+            (from > 0).then(|| log.head()),
+        )
+        .await?;
         let n = page.len() as u64;
         for e in page {
             // A log restored from a snapshot may have evicted the closed cases an entry names.
@@ -860,79 +890,241 @@ pub(crate) async fn replay_into(
     }
 }
 
-/// Entries with `start <= idx < end`, in order, decoded from their canonical bytes (schema 9).
+/// Inside full tiles, `chain` keeps the hash of every entry whose index is `CHAIN_STEP - 1`
+/// modulo this (schema 11): a reader starting inside a full tile hashes at most `CHAIN_STEP - 1`
+/// entries before its first, for about 1.2 bytes an entry. (The SQL that deletes the other rows
+/// names 32 and 31.)
+pub(crate) const CHAIN_STEP: u64 = 32;
+
+/// The bytes a `log` row's `entry` column leaves out (schema 11): SPEC §3.2's version byte (1)
+/// and the entry's index, which is the row's `idx`.
+pub(crate) const LEFT_OUT: usize = 9;
+
+/// What a `log` row stores of `e` (schema 11): its canonical bytes after the version byte and
+/// the index.
+pub(crate) fn stored_bytes(e: &LogEntry) -> Vec<u8> {
+    let mut b = e.bytes();
+    b.drain(..LEFT_OUT);
+    b
+}
+
+/// The canonical bytes of the entry stored at `idx` as `stored` (schema 11): the version byte,
+/// the index, then the stored bytes.
+pub(crate) fn canonical_bytes(idx: u64, stored: &[u8]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(LEFT_OUT + stored.len());
+    b.push(klero_core::ENTRY_VERSION);
+    b.extend_from_slice(&idx.to_be_bytes());
+    b.extend_from_slice(stored);
+    b
+}
+
+fn corrupt_at(index: u64, message: String) -> StoreError {
+    StoreError::Corrupt(Failure {
+        index,
+        section: "§9",
+        message,
+    })
+}
+
+/// The stored hash of entry `idx` in the `chain` table, if it has a row.
+async fn chain_hash(conn: &mut AnyConnection, idx: u64) -> Result<Option<Digest32>, StoreError> {
+    let row = sqlx::query("SELECT hash FROM chain WHERE idx = $1")
+        .bind(idx.min(i64::MAX as u64) as i64)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    match row {
+        None => Ok(None),
+        Some(r) => {
+            let h: Vec<u8> = r.try_get(0).map_err(db_err)?;
+            Ok(Some(stored_hash(&h)))
+        }
+    }
+}
+
+/// Entries with `start <= idx < end`, in order, decoded from their stored bytes (schema 11);
+/// `prev`, if given, is the hash of entry `start - 1` (a replay's verified head).
 ///
-/// An entry's `prev` is the stored `hash` of the row before it (so the row `start - 1` is read as
-/// well; zeros before entry 0), and its `hash` is its own row's `hash` column: what the row
-/// claims. The hash is not recomputed here: [`klero_core::Log::push`] and the verifiers do that,
-/// and name an entry whose bytes, or whose predecessor's hash, were altered (SPEC §4.1). Here a
-/// row whose bytes do not decode, whose `idx` or `kind` column disagrees with its entry, or whose
-/// predecessor row is missing is [`StoreError::Corrupt`], naming the entry. A row whose decoded
-/// index is not its position in the result (a row deleted or inserted before it) is returned as
-/// it is, so that the chain names the first position where the log goes wrong.
-pub(crate) async fn read_range<'c, E>(
-    conn: E,
+/// No hash is stored per `log` row. An entry's `hash` is what is stored for it in `chain` (the
+/// entries of the partial tile, and in full tiles the last entry of each group of 32): a claim, which
+/// [`klero_core::Log::push`] and the verifiers compare with the hash of its bytes (SPEC §4.1),
+/// naming an entry whose bytes, or whose predecessor's hash, were altered, as before. An entry
+/// without a `chain` row (inside a full tile) gets the hash of its bytes after its predecessor's,
+/// and that must be the leaf its tile's row in `tiles` holds (for an entry with both, the
+/// `chain` row must be that leaf too): else, or if it has neither, it is [`StoreError::Corrupt`],
+/// named here. The `prev` of the first entry is `prev`, the `chain` row of entry `start - 1`
+/// or, if it has none, that of the last entry of the group of 32 before `start`'s, from which the
+/// entries of `start`'s group before `start` (at most 31) are read and hashed too; zeros before
+/// entry 0. A row whose bytes do not decode, or whose `kind` column disagrees with its entry, is
+/// [`StoreError::Corrupt`]. A row found where an earlier one is missing (deleted) is returned
+/// last, as it is, so the chain names the position.
+///
+/// The queries run in the order `log`, `chain`, `tiles`, which needs no transaction: a `chain`
+/// row is deleted only in the commit that writes its tile's row, so an entry whose `chain` row is
+/// gone when `chain` is read has its tile row when `tiles` is read after.
+pub(crate) async fn read_range(
+    conn: &mut AnyConnection,
     start: u64,
     end: u64,
-) -> Result<Vec<LogEntry>, StoreError>
-where
-    E: sqlx::Executor<'c, Database = sqlx::Any>,
-{
+    prev: Option<Digest32>,
+) -> Result<Vec<LogEntry>, StoreError> {
     let end = end.min(i64::MAX as u64);
     if start >= end {
         return Ok(Vec::new());
     }
-    // The row before `start` only gives its hash.
+    // Where hashing starts, and the hash before it.
+    let (from, mut prev) = match prev {
+        Some(p) => (start, p),
+        None if start == 0 => (0, Digest32::ZERO),
+        None => match chain_hash(conn, start - 1).await? {
+            Some(h) => (start, h),
+            None => {
+                let from = start / CHAIN_STEP * CHAIN_STEP;
+                if from == 0 {
+                    (0, Digest32::ZERO)
+                } else {
+                    match chain_hash(conn, from - 1).await? {
+                        Some(h) => (from, h),
+                        None => {
+                            return Err(corrupt_at(
+                                from - 1,
+                                "the stored hash of this entry, the last of its group of 32, is missing \
+                                 from the chain table: the table was altered"
+                                    .into(),
+                            ));
+                        }
+                    }
+                }
+            }
+        },
+    };
     let rows = sqlx::query(
-        "SELECT idx, CAST(kind AS BIGINT), hash, entry FROM log \
-         WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+        "SELECT idx, CAST(kind AS BIGINT), entry FROM log WHERE idx >= $1 AND idx < $2 \
+         ORDER BY idx",
     )
-    .bind(start.saturating_sub(1) as i64)
+    .bind(from as i64)
     .bind(end as i64)
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await
     .map_err(db_err)?;
-    let mut rows = rows.into_iter().peekable();
-    let mut prev = Digest32::ZERO;
-    if start > 0 {
-        let before = match rows.peek() {
-            Some(row) => row.try_get::<i64, _>(0).map_err(db_err)?,
-            None => return Ok(Vec::new()),
-        };
-        if before != (start - 1) as i64 {
-            return Err(StoreError::Corrupt(Failure {
-                index: start - 1,
-                section: "§9",
-                message: format!(
-                    "the stored log has no row for this entry, but has one for entry {before}: \
-                     entries were deleted"
-                ),
-            }));
-        }
-        let row = rows.next().expect("peeked");
-        prev = stored_hash(&row.try_get::<Vec<u8>, _>(2).map_err(db_err)?);
+    if rows.is_empty() {
+        return Ok(Vec::new());
     }
-    let mut out = Vec::with_capacity(rows.len());
-    for (i, row) in rows.enumerate() {
-        let position = start + i as u64;
+    let last = from + rows.len() as u64 - 1;
+    let chained: HashMap<u64, Digest32> =
+        sqlx::query("SELECT idx, hash FROM chain WHERE idx >= $1 AND idx <= $2")
+            .bind(from as i64)
+            .bind(last as i64)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(|r| {
+                let idx: i64 = r.try_get(0)?;
+                let h: Vec<u8> = r.try_get(1)?;
+                Ok((idx as u64, stored_hash(&h)))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(db_err)?;
+    let tiles: HashMap<u64, Vec<u8>> =
+        sqlx::query("SELECT idx, hashes FROM tiles WHERE idx >= $1 AND idx <= $2")
+            .bind((from / TILE_WIDTH) as i64)
+            .bind((last / TILE_WIDTH) as i64)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(|r| Ok((r.try_get::<i64, _>(0)? as u64, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(db_err)?;
+    let mut out = Vec::with_capacity(end.saturating_sub(start).min(rows.len() as u64) as usize);
+    // The first entry whose claimed hash is not the hash of its bytes: `Log::push` names it, but
+    // if this read fails further on, that failure is reported at it instead, so the first bad
+    // entry is named.
+    let mut mismatch: Option<u64> = None;
+    let earliest = |e: StoreError, mismatch: Option<u64>| match mismatch {
+        Some(q) => corrupt_at(
+            q,
+            "its contents do not match its recorded hash (chain table): the entry, its stored \
+             hash or an earlier entry was altered"
+                .into(),
+        ),
+        None => e,
+    };
+    for (i, row) in rows.iter().enumerate() {
+        let position = from + i as u64;
         let idx: i64 = row.try_get(0).map_err(db_err)?;
         let kind: i64 = row.try_get(1).map_err(db_err)?;
-        let hash = stored_hash(&row.try_get::<Vec<u8>, _>(2).map_err(db_err)?);
-        let bytes: Vec<u8> = row.try_get(3).map_err(db_err)?;
-        let fail = |message: String| {
-            StoreError::Corrupt(Failure {
-                index: position,
-                section: "§9",
-                message,
-            })
-        };
+        let stored: Vec<u8> = row.try_get(2).map_err(db_err)?;
+        let idx = idx as u64;
+        if idx != position && position < start {
+            return Err(corrupt_at(
+                position,
+                format!(
+                    "the stored log has no row for this entry, but has one for entry {idx}: \
+                     entries were deleted"
+                ),
+            ));
+        }
+        let bytes = canonical_bytes(idx, &stored);
         let (index, at, actor, event) = klero_core::decode_entry_bytes(&bytes).map_err(|m| {
-            fail(format!(
-                "the stored entry (row idx {idx}) cannot be read: its bytes are not a \
+            corrupt_at(
+                position,
+                format!(
+                    "the stored entry (row idx {idx}) cannot be read: its bytes are not a \
                      canonical entry (SPEC §3): {m}"
-            ))
+                ),
+            )
         })?;
-        // The hash is what the row claims; `Log::push` recomputes it from `prev` and the entry.
+        if idx == position && i64::from(event.tag()) != kind {
+            return Err(corrupt_at(
+                position,
+                format!(
+                    "the row's kind column ({kind}) does not match its entry: the row was altered"
+                ),
+            ));
+        }
+        // What is stored for the entry: its hash in `chain` (which `Log::push` and the
+        // verifiers compare with the hash of its bytes), else the hash of its bytes, which its
+        // tile's row must hold.
+        let computed = klero_core::hash::entry_hash(&prev, &bytes);
+        let hash = match chained.get(&idx) {
+            Some(h) => {
+                if *h != computed && mismatch.is_none() {
+                    mismatch = Some(position);
+                }
+                *h
+            }
+            None => computed,
+        };
+        let tile = tiles.get(&(idx / TILE_WIDTH));
+        if let Some(tile) = tile {
+            let t = idx / TILE_WIDTH;
+            let k = (idx % TILE_WIDTH) as usize * 32;
+            let leaf = klero_core::merkle::leaf_hash(&hash.0);
+            if tile.len() != 32 * TILE_WIDTH as usize || tile[k..k + 32] != leaf.0 {
+                return Err(earliest(
+                    corrupt_at(
+                        position,
+                        format!(
+                            "its hash is not the leaf that row {t} of the tiles table holds for \
+                             it: the entry, an earlier entry or the tiles table was altered"
+                        ),
+                    ),
+                    mismatch,
+                ));
+            }
+        } else if !chained.contains_key(&idx) {
+            return Err(earliest(
+                corrupt_at(
+                    position,
+                    "no stored hash holds this entry (no chain row, no tiles row): rows were \
+                     deleted, or the entry was inserted"
+                        .into(),
+                ),
+                mismatch,
+            ));
+        }
         let e = LogEntry {
             index,
             at,
@@ -942,24 +1134,31 @@ where
             hash,
         };
         prev = hash;
-        if idx < 0 || e.index != idx as u64 || i64::from(e.event.tag()) != kind {
-            // Report what the chain says first, if it is already wrong there.
-            if e.index != position {
-                out.push(e);
-                continue;
-            }
-            return Err(fail(format!(
-                "the row's idx or kind column (row idx {idx}) does not match its entry: the row \
-                 was altered"
-            )));
+        if idx != position {
+            // A row is missing before this one: the chain names the position.
+            out.push(e);
+            return Ok(out);
         }
-        out.push(e);
+        if position >= start {
+            out.push(e);
+        }
     }
     Ok(out)
 }
 
-/// A row's `hash` column as a digest (the column is 32 bytes by a CHECK constraint; anything else
-/// reads as zeros, which no entry hashes to).
+/// Reads [`read_range`] on a connection of `pool`.
+pub(crate) async fn read_range_in(
+    pool: &AnyPool,
+    start: u64,
+    end: u64,
+    prev: Option<Digest32>,
+) -> Result<Vec<LogEntry>, StoreError> {
+    let mut conn = pool.acquire().await.map_err(db_err)?;
+    read_range(&mut conn, start, end, prev).await
+}
+
+/// A stored hash as a digest (the columns are 32 bytes by a CHECK constraint; anything else reads
+/// as zeros, which no entry hashes to).
 fn stored_hash(bytes: &[u8]) -> Digest32 {
     bytes.try_into().map_or(Digest32::ZERO, Digest32)
 }

@@ -28,6 +28,10 @@ mod tamper;
 /// or unreadable old row is still named.
 mod canonical;
 
+/// Schema 11: no hash per log row; readers check each entry's hash against `chain` and `tiles`;
+/// a schema-10 log is converted only if no stored hash would be lost.
+mod hashes;
+
 /// Projections: written with the entries, rebuildable from the log.
 mod projections;
 

@@ -72,10 +72,11 @@ both!(an_edited_column_is_named_at_open, |url| {
 both!(an_edited_hash_is_named_at_open, |url| {
     prepared(&url).await;
     drop_guards(&url).await;
-    // Entry 4's own hash no longer matches its bytes (and entry 5's `prev` changes with it).
+    // Entry 4's stored hash (in `chain`: the log is one partial tile) no longer matches its
+    // bytes (and entry 5's `prev` changes with it).
     execute(
         &url,
-        "UPDATE log SET hash = (SELECT hash FROM log WHERE idx = 0) WHERE idx = 4",
+        "UPDATE chain SET hash = (SELECT hash FROM chain WHERE idx = 0) WHERE idx = 4",
     )
     .await
     .unwrap();
@@ -127,7 +128,9 @@ both!(an_inserted_entry_is_named_at_open, |url| {
     let size = prepared(&url).await;
     execute(
         &url,
-        &format!("INSERT INTO log (idx, kind, hash, entry) SELECT {size}, kind, hash, entry FROM log WHERE idx = 2"),
+        &format!(
+            "INSERT INTO log (idx, kind, entry) SELECT {size}, kind, entry FROM log WHERE idx = 2"
+        ),
     )
     .await
     .unwrap();

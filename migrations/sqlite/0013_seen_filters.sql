@@ -1,4 +1,4 @@
--- Kleroterion store, schema version 11 (SQLite): the full filters of evicted cases, kept apart
+-- Kleroterion store, schema version 13 (SQLite): the full filters of evicted cases, kept apart
 -- from the state snapshots (issue 10, "filings/s within 10% of an empty log's").
 --
 -- A state snapshot holds the writer's filter of evicted cases' numbers and duplicate keys
