@@ -255,7 +255,7 @@ mod le_words {
                 f.write_str("a byte string of 8-byte words")
             }
             fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u64>, E> {
-                if v.len() % 8 != 0 {
+                if !v.len().is_multiple_of(8) {
                     return Err(E::custom(format!("{} bytes are not whole words", v.len())));
                 }
                 Ok(v.chunks_exact(8)

@@ -362,25 +362,6 @@ pub async fn file_bench_case(s: &crate::Store, party: String) {
     .expect("filing");
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_database_name_is_replaced() {
-        assert_eq!(
-            super::with_database("postgres://u@h:5432/postgres", "x"),
-            "postgres://u@h:5432/x"
-        );
-        assert_eq!(
-            super::with_database("postgres://u@h/db?sslmode=disable", "x"),
-            "postgres://u@h/x?sslmode=disable"
-        );
-        assert_eq!(
-            super::with_database("postgres://u@h", "x"),
-            "postgres://u@h/x"
-        );
-    }
-}
-
 /// Turns the database at `url` (closed) back into schema 10: the version-9 `log` table (each
 /// row with its entry hash and its whole canonical bytes) holding the entries the store reads
 /// now, no `chain` table, and no record of migration 11 or later, as a store of schema 10 left
@@ -431,4 +412,23 @@ pub async fn back_to_schema_10(
         ));
     }
     execute(url, &sql).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_database_name_is_replaced() {
+        assert_eq!(
+            super::with_database("postgres://u@h:5432/postgres", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h", "x"),
+            "postgres://u@h/x"
+        );
+    }
 }
