@@ -364,7 +364,7 @@ pub async fn file_bench_case(s: &crate::Store, party: String) {
 
 /// Turns the database at `url` (closed) back into schema 10: the version-9 `log` table (each
 /// row with its entry hash and its whole canonical bytes) holding the entries the store reads
-/// now, no `chain` table, and no record of migration 11 or later, as a store of schema 10 left
+/// now, no `chain` or `seen_filters` table, and no record of migration 11 or later, as a store of schema 10 left
 /// it. `edit` may change each row's `(hash, bytes)` before it is written (in tamper tests).
 pub async fn back_to_schema_10(
     url: &str,
@@ -379,7 +379,7 @@ pub async fn back_to_schema_10(
         .map_err(|e| e.to_string())?;
     let _ = conn.close().await;
     let mut sql = if url.starts_with("sqlite") {
-        "DROP TABLE log; DROP TABLE chain; \
+        "DROP TABLE log; DROP TABLE chain; DROP TABLE IF EXISTS seen_filters; \
          CREATE TABLE log (idx INTEGER PRIMARY KEY CHECK (idx >= 0), kind INTEGER NOT NULL, \
            hash BLOB NOT NULL CHECK (length(hash) = 32), entry BLOB NOT NULL); \
          CREATE INDEX log_conflicts ON log (idx) WHERE kind = 9; \
@@ -389,7 +389,7 @@ pub async fn back_to_schema_10(
            SELECT RAISE(ABORT, 'the log is append-only: entries cannot be deleted'); END;"
             .to_string()
     } else {
-        "DROP TABLE log; DROP TABLE chain; \
+        "DROP TABLE log; DROP TABLE chain; DROP TABLE IF EXISTS seen_filters; \
          CREATE TABLE log (idx BIGINT PRIMARY KEY CHECK (idx >= 0), kind SMALLINT NOT NULL, \
            hash BYTEA NOT NULL CHECK (length(hash) = 32), entry BYTEA NOT NULL); \
          CREATE INDEX log_conflicts ON log (idx) WHERE kind = 9; \
