@@ -178,11 +178,8 @@ pub async fn query_strings(url: &str, sql: &str) -> Result<Vec<String>, String> 
         .collect()
 }
 
-/// Every stored log row's entry as its JSON export line, in log order (to scan what the database
-/// holds), as the store reads them (each row's bytes with its version byte and index put back;
-/// its hash what the `chain` table holds for it, else the hash of its bytes). Fails on a row whose
-/// bytes do not decode, or that the store refuses.
-pub async fn log_lines(url: &str) -> Result<Vec<String>, String> {
+/// Every stored entry, in log order, as the store reads them.
+async fn stored_entries(url: &str) -> Result<Vec<klero_core::LogEntry>, String> {
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(url)
         .await
@@ -191,6 +188,15 @@ pub async fn log_lines(url: &str) -> Result<Vec<String>, String> {
         .await
         .map_err(|e| e.to_string())?;
     let _ = conn.close().await;
+    Ok(entries)
+}
+
+/// Every stored log row's entry as its JSON export line, in log order (to scan what the database
+/// holds), as the store reads them (each row's bytes with its version byte and index put back;
+/// its hash what the `chain` table holds for it, else the hash of its bytes). Fails on a row whose
+/// bytes do not decode, or that the store refuses.
+pub async fn log_lines(url: &str) -> Result<Vec<String>, String> {
+    let entries = stored_entries(url).await?;
     Ok(entries.iter().map(|e| e.to_json_line()).collect())
 }
 
@@ -370,14 +376,7 @@ pub async fn back_to_schema_10(
     url: &str,
     edit: impl Fn(u64, &mut Vec<u8>, &mut Vec<u8>),
 ) -> Result<(), String> {
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(url)
-        .await
-        .map_err(|e| e.to_string())?;
-    let entries = crate::writer::read_range(&mut conn, 0, i64::MAX as u64, None)
-        .await
-        .map_err(|e| e.to_string())?;
-    let _ = conn.close().await;
+    let entries = stored_entries(url).await?;
     let mut sql = if url.starts_with("sqlite") {
         "DROP TABLE log; DROP TABLE chain; DROP TABLE IF EXISTS seen_filters; \
          CREATE TABLE log (idx INTEGER PRIMARY KEY CHECK (idx >= 0), kind INTEGER NOT NULL, \
