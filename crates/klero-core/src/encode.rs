@@ -88,6 +88,28 @@ impl Enc {
             }
         }
     }
+    /// An unsigned LEB128 varint: seven bits a byte, least significant first, the high bit set on
+    /// every byte but the last; 1 to 10 bytes, the fewest that hold the value. Not part of the
+    /// log's encoding (SPEC §3 has only fixed widths): the store's compact records use it.
+    pub fn var(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.buf.push(v as u8 | 0x80);
+            v >>= 7;
+        }
+        self.buf.push(v as u8);
+    }
+    /// A [`Enc::var`] byte length followed by the UTF-8 bytes.
+    pub fn var_str(&mut self, v: &str) {
+        self.var(v.len() as u64);
+        self.buf.extend_from_slice(v.as_bytes());
+    }
+    /// A [`Enc::var`] item count followed by each item.
+    pub fn var_list<T>(&mut self, items: &[T], mut f: impl FnMut(&mut Self, &T)) {
+        self.var(items.len() as u64);
+        for it in items {
+            f(self, it);
+        }
+    }
 }
 
 /// A value with one canonical byte encoding.
@@ -150,6 +172,8 @@ pub enum DecodeErrorKind {
     InvalidId(IdError),
     /// A day outside the years 0001–9999, which JSON cannot write (SPEC §2.1).
     DayOutOfRange(i32),
+    /// A varint ([`Enc::var`]) longer than the fewest bytes that hold its value, or above 2^64 - 1.
+    InvalidVarint,
     /// Bytes left over after the value.
     TrailingBytes(usize),
 }
@@ -183,6 +207,9 @@ impl fmt::Display for DecodeError {
                 f,
                 "day {d} is outside the years 0001-9999 a day can be written in"
             ),
+            DecodeErrorKind::InvalidVarint => {
+                f.write_str("a varint is not in its shortest form, or does not fit in 64 bits")
+            }
             DecodeErrorKind::TrailingBytes(n) => {
                 write!(f, "{n} bytes are left over after the value")
             }
@@ -357,6 +384,70 @@ impl<'a> Dec<'a> {
         }
         Ok(out)
     }
+    /// An unsigned LEB128 varint ([`Enc::var`]); one with a redundant final 0x00 byte (longer than
+    /// needed) or a value above 2^64 - 1 is refused.
+    pub fn var(&mut self) -> Result<u64, DecodeError> {
+        let at = self.pos;
+        let mut v = 0u64;
+        for k in 0..10 {
+            let b = self.u8()?;
+            let bits = u64::from(b & 0x7f);
+            // The tenth byte holds bit 63 only.
+            if k == 9 && b > 1 {
+                return Err(self.error_at(at, DecodeErrorKind::InvalidVarint));
+            }
+            v |= bits << (7 * k);
+            if b & 0x80 == 0 {
+                if b == 0 && k > 0 {
+                    return Err(self.error_at(at, DecodeErrorKind::InvalidVarint));
+                }
+                return Ok(v);
+            }
+        }
+        Err(self.error_at(at, DecodeErrorKind::InvalidVarint))
+    }
+    /// A count or length read by [`Dec::var`], refused if it is larger than the bytes left (every
+    /// item of a list takes at least one byte).
+    fn var_len(&mut self) -> Result<usize, DecodeError> {
+        let at = self.pos;
+        let n = self.var()?;
+        if n > self.remaining() as u64 {
+            return Err(self.error_at(
+                at,
+                DecodeErrorKind::LengthBeyondEnd {
+                    length: u32::try_from(n).unwrap_or(u32::MAX),
+                    remaining: self.remaining(),
+                },
+            ));
+        }
+        Ok(n as usize)
+    }
+    /// A [`Dec::var`] byte length followed by that many bytes of UTF-8 ([`Enc::var_str`]).
+    pub fn var_str(&mut self) -> Result<&'a str, DecodeError> {
+        let at = self.pos;
+        let len = self.var_len()?;
+        let bytes = self.take(len)?;
+        std::str::from_utf8(bytes).map_err(|_| self.error_at(at, DecodeErrorKind::InvalidUtf8))
+    }
+    /// A [`Dec::var_str`] that the identifier type `T` accepts.
+    pub fn var_id<T: std::str::FromStr<Err = IdError>>(&mut self) -> Result<T, DecodeError> {
+        let at = self.pos;
+        let s = self.var_str()?;
+        s.parse()
+            .map_err(|e| self.error_at(at, DecodeErrorKind::InvalidId(e)))
+    }
+    /// A [`Dec::var`] item count followed by each item, read by `f` ([`Enc::var_list`]).
+    pub fn var_list<T>(
+        &mut self,
+        mut f: impl FnMut(&mut Self) -> Result<T, DecodeError>,
+    ) -> Result<Vec<T>, DecodeError> {
+        let n = self.var_len()?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(f(self)?);
+        }
+        Ok(out)
+    }
     /// 0x00 for none, or 0x01 followed by the value read by `f`; any other flag is refused.
     pub fn opt<T>(
         &mut self,
@@ -455,6 +546,63 @@ mod tests {
         assert_eq!(d.list(Dec::u8), Err(short(4)));
         assert_eq!(d.opt(Dec::u8), Err(short(1)));
         assert_eq!(d.position(), end);
+    }
+
+    #[test]
+    fn varints_are_shortest_leb128_and_the_reader_refuses_any_other_form() {
+        for (v, hex) in [
+            (0u64, "00"),
+            (1, "01"),
+            (127, "7f"),
+            (128, "8001"),
+            (300, "ac02"),
+            (16_384, "808001"),
+            (u64::MAX, "ffffffffffffffffff01"),
+        ] {
+            let mut e = Enc::default();
+            e.var(v);
+            let bytes = e.into_bytes();
+            assert_eq!(hex::encode(&bytes), hex, "{v}");
+            let mut d = Dec::new(&bytes);
+            assert_eq!(d.var(), Ok(v));
+            assert_eq!(d.finish(), Ok(()));
+        }
+        let refused = |hex: &str| {
+            let bytes = hex::decode(hex).unwrap();
+            Dec::new(&bytes).var().map_err(|e| e.kind)
+        };
+        // Longer than needed, above 2^64 - 1, eleven bytes, or cut off.
+        assert_eq!(refused("8000"), Err(DecodeErrorKind::InvalidVarint));
+        assert_eq!(refused("ff00"), Err(DecodeErrorKind::InvalidVarint));
+        assert_eq!(
+            refused("ffffffffffffffffff02"),
+            Err(DecodeErrorKind::InvalidVarint)
+        );
+        assert_eq!(
+            refused("ffffffffffffffffff8101"),
+            Err(DecodeErrorKind::InvalidVarint)
+        );
+        assert!(matches!(
+            refused("80"),
+            Err(DecodeErrorKind::Truncated { .. })
+        ));
+        let mut e = Enc::default();
+        e.var_str("ab");
+        e.var_list(&[5u64, 300], |e, v| e.var(*v));
+        let bytes = e.into_bytes();
+        assert_eq!(hex::encode(&bytes), "026162020 5ac02".replace(' ', ""));
+        let mut d = Dec::new(&bytes);
+        assert_eq!(d.var_str(), Ok("ab"));
+        assert_eq!(d.var_list(Dec::var), Ok(vec![5, 300]));
+        assert_eq!(d.finish(), Ok(()));
+        // A count beyond the bytes left is refused before anything is read.
+        assert!(matches!(
+            Dec::new(&[3, 1]).var_list(Dec::var).map_err(|e| e.kind),
+            Err(DecodeErrorKind::LengthBeyondEnd {
+                length: 3,
+                remaining: 1
+            })
+        ));
     }
 
     #[test]

@@ -5,11 +5,12 @@
 //! secret store and never in the database: a row edited in the database fails its check, and the
 //! writer refuses to apply an entry with it rather than decide a draw from an altered record.
 //!
-//! The record is `CaseState::encode_record`: a version byte (1), then the case in the canonical
-//! encoding, without the case number and duplicate key that the row holds in its own columns.
-//! Rows written before it hold the case as CBOR (of its serde form, about three times the bytes),
-//! which starts with a CBOR map byte (0xA0 to 0xBF); they are still read, and `klero rebuild`
-//! rewrites them.
+//! The record is `CaseState::encode_record`: a version byte (2), then the case with varint
+//! lengths, counts and numbers, without the case number and duplicate key that the row holds in
+//! its own columns (about 107 bytes for a case with two parties). Rows written before it hold
+//! version 1 (the same fields in the fixed widths of the canonical encoding, about 155 bytes) or,
+//! earlier still, CBOR of the case's serde form (about three times the bytes, starting with a
+//! CBOR map byte, 0xA0 to 0xBF); both are still read, and `klero rebuild` rewrites them.
 
 use hmac::{Hmac, KeyInit, Mac};
 use klero_core::resident::{Archived, Wanted};
