@@ -234,15 +234,41 @@ impl fmt::Debug for Digest32 {
     }
 }
 
+/// In JSON (and any human-readable format) a digest is its lowercase hex; in a binary format
+/// (the CBOR of the store's state snapshots) it is its 32 bytes, half the size and without the
+/// hex conversion. A binary reader also takes the hex string, which snapshots and archive records
+/// written before held.
 impl Serialize for Digest32 {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
+        if s.is_human_readable() {
+            s.serialize_str(&self.to_hex())
+        } else {
+            s.serialize_bytes(&self.0)
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Digest32 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        parse_str(d, Digest32::from_hex)
+        if d.is_human_readable() {
+            return parse_str(d, Digest32::from_hex);
+        }
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Digest32;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("32 bytes, or 64 lowercase hex characters")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Digest32, E> {
+                <[u8; 32]>::try_from(v)
+                    .map(Digest32)
+                    .map_err(|_| E::invalid_length(v.len(), &self))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Digest32, E> {
+                Digest32::from_hex(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 

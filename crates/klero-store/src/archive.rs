@@ -286,8 +286,7 @@ pub(crate) async fn write_cbor_record(
         .map_err(|e| e.to_string())?;
     let a = decode(&key, &row).map_err(|e| e.to_string())?;
     let record: Vec<u8> = row.try_get(3).map_err(|e| e.to_string())?;
-    let mut cbor = Vec::new();
-    ciborium::into_writer(&a.case, &mut cbor).map_err(|e| e.to_string())?;
+    let cbor = legacy_cbor(&a.case);
     let mac = key.mac(a.ordinal as i64, case, &a.case.duplicate_key.0, &cbor);
     sqlx::query("UPDATE case_archive SET record = $1, mac = $2 WHERE case_id = $3")
         .bind(cbor.clone())
@@ -298,6 +297,15 @@ pub(crate) async fn write_cbor_record(
         .map_err(|e| e.to_string())?;
     let _ = conn.close().await;
     Ok((record, cbor))
+}
+
+/// The CBOR a store before compact records wrote for a case: the map of its fields, its digests
+/// as hex strings (the map form of its JSON, which is what serde wrote then).
+fn legacy_cbor(c: &CaseState) -> Vec<u8> {
+    let map = serde_json::to_value(c).expect("a case has a JSON form");
+    let mut out = Vec::new();
+    ciborium::into_writer(&map, &mut out).expect("CBOR in memory");
+    out
 }
 
 #[cfg(test)]
@@ -319,9 +327,60 @@ mod tests {
     }
 
     fn cbor(c: &CaseState) -> Vec<u8> {
-        let mut out = Vec::new();
-        ciborium::into_writer(c, &mut out).expect("CBOR in memory");
-        out
+        legacy_cbor(c)
+    }
+
+    #[test]
+    fn a_case_s_cbor_is_its_compact_bytes_and_the_old_map_form_is_still_read() {
+        for a in cases() {
+            let mut now = Vec::new();
+            ciborium::into_writer(&a.case, &mut now).expect("CBOR in memory");
+            // A byte string (major type 2), not a map, and smaller.
+            assert_eq!(now[0] >> 5, 2, "case {}", a.case.id);
+            let old = legacy_cbor(&a.case);
+            assert!(is_cbor(&old));
+            assert!(
+                now.len() * 2 < old.len(),
+                "{} vs {} bytes",
+                now.len(),
+                old.len()
+            );
+            for bytes in [&now, &old] {
+                let back: CaseState = ciborium::from_reader(&bytes[..]).expect("reads back");
+                assert_eq!(back, a.case);
+            }
+            // The bytes are checked as a record is: one byte more is refused.
+            let mut case_bytes: serde_bytes_of::Bytes = ciborium::from_reader(&now[..]).unwrap();
+            case_bytes.0.push(0);
+            let mut longer = Vec::new();
+            ciborium::into_writer(&case_bytes, &mut longer).unwrap();
+            assert!(ciborium::from_reader::<CaseState, _>(&longer[..]).is_err());
+        }
+    }
+
+    /// A CBOR byte string, read and written as such.
+    mod serde_bytes_of {
+        pub struct Bytes(pub Vec<u8>);
+        impl<'de> serde::Deserialize<'de> for Bytes {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
+                struct V;
+                impl serde::de::Visitor<'_> for V {
+                    type Value = Bytes;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("bytes")
+                    }
+                    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Bytes, E> {
+                        Ok(Bytes(v.to_vec()))
+                    }
+                }
+                d.deserialize_bytes(V)
+            }
+        }
+        impl serde::Serialize for Bytes {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_bytes(&self.0)
+            }
+        }
     }
 
     /// A row's columns as `row` writes them, with `record` as its record and a MAC that fits.

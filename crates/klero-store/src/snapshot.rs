@@ -376,3 +376,68 @@ pub(crate) async fn load(
     }
     Ok(Some((log, tree)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The state of the conformance log at its end (every kind of entry, open and closed cases).
+    fn conformance_state() -> Log {
+        let mut log = Log::new();
+        for e in klero_core::conformance::conformance_log() {
+            log.push(&e).expect("the conformance log replays");
+        }
+        log
+    }
+
+    #[test]
+    fn a_snapshot_holds_digests_and_cases_as_bytes_and_reads_back_the_same_state() {
+        let log = conformance_state();
+        let now = encode(&log).expect("encodes");
+        let back = decode(&now).expect("decodes");
+        assert_eq!((back.size(), back.head()), (log.size(), log.head()));
+        let cases = |l: &Log| l.state().cases().cloned().collect::<Vec<_>>();
+        assert_eq!(cases(&back), cases(&log));
+        assert!(cases(&log).len() > 5);
+        let raw = |l: &Log| {
+            let mut out = Vec::new();
+            ciborium::into_writer(l, &mut out).unwrap();
+            out
+        };
+        assert_eq!(raw(&back).len(), raw(&log).len());
+        let raw = raw(&log);
+        // No digest is written as hex, and each case is its compact bytes, not a map with the
+        // names of its fields.
+        let head = log.head().to_hex();
+        assert!(!raw.windows(64).any(|w| w == head.as_bytes()));
+        assert!(raw.windows(32).any(|w| w == log.head().0));
+        assert!(!raw.windows(13).any(|w| w == b"duplicate_key"));
+    }
+
+    #[test]
+    fn a_digest_written_as_hex_text_before_is_still_read() {
+        let d = Digest32([0xab; 32]);
+        let mut text = Vec::new();
+        ciborium::into_writer(&d.to_hex(), &mut text).unwrap();
+        let mut bytes = Vec::new();
+        ciborium::into_writer(&d, &mut bytes).unwrap();
+        assert_eq!(bytes.len(), 34);
+        for b in [&text, &bytes] {
+            assert_eq!(ciborium::from_reader::<Digest32, _>(&b[..]).unwrap(), d);
+        }
+        // 31 or 33 bytes, or hex that is not a digest's, are refused.
+        for bad in [vec![1u8; 31], vec![1u8; 33]] {
+            let mut b = Vec::new();
+            ciborium::into_writer(&serde_bytes_of(&bad), &mut b).unwrap();
+            assert!(ciborium::from_reader::<Digest32, _>(&b[..]).is_err());
+        }
+        let mut b = Vec::new();
+        ciborium::into_writer(&"AB".repeat(32), &mut b).unwrap();
+        assert!(ciborium::from_reader::<Digest32, _>(&b[..]).is_err());
+    }
+
+    /// `bytes` as a CBOR byte string.
+    fn serde_bytes_of(bytes: &[u8]) -> ciborium::Value {
+        ciborium::Value::Bytes(bytes.to_vec())
+    }
+}
