@@ -11,6 +11,12 @@
 //! version 1 (the same fields in the fixed widths of the canonical encoding, about 155 bytes) or,
 //! earlier still, CBOR of the case's serde form (about three times the bytes, starting with a
 //! CBOR map byte, 0xA0 to 0xBF); both are still read, and `klero rebuild` rewrites them.
+//!
+//! From schema 14 the archive is also where a court's closed cases are read (its search, its
+//! statistics, the highest case number it gave out): `cases` and `assignments` hold only open
+//! cases. Each row carries its case's court in a column of its own (`court`, indexed with the
+//! ordinal), which the readers check against the record's court: the MAC covers the record, not
+//! that column, so a row moved to another court in the database is refused there as altered.
 
 use hmac::{Hmac, KeyInit, Mac};
 use klero_core::resident::{Archived, Wanted};
@@ -61,7 +67,7 @@ impl ArchiveKey {
     }
 }
 
-/// The row of an archived case: (ordinal, case_id, dup_key, record, mac).
+/// The row of an archived case: (ordinal, case_id, dup_key, record, mac, court).
 pub(crate) fn row(key: &ArchiveKey, a: &Archived) -> Result<Vec<Val>, StoreError> {
     let record = a.case.encode_record();
     let ordinal = a.ordinal as i64;
@@ -77,18 +83,35 @@ pub(crate) fn row(key: &ArchiveKey, a: &Archived) -> Result<Vec<Val>, StoreError
         Val::B(a.case.duplicate_key.0.to_vec()),
         Val::B(record),
         Val::B(mac),
+        a.case.court.as_str().into(),
     ])
 }
 
-/// Writes archive rows (a case closes once, so a row is never replaced).
+/// Writes archive rows of [`row`] (a case closes once, so a row is never replaced). `schema_13`
+/// (tests only: a database turned back to schema 13) leaves out the `court` column, which that
+/// schema does not have.
 pub(crate) async fn write(
     conn: &mut AnyConnection,
-    rows: Vec<Vec<Val>>,
+    mut rows: Vec<Vec<Val>>,
+    schema_13: bool,
 ) -> Result<(), sqlx::Error> {
+    if schema_13 {
+        for r in &mut rows {
+            r.truncate(5);
+        }
+        return insert_rows(
+            conn,
+            "INSERT INTO case_archive (ordinal, case_id, dup_key, record, mac)",
+            5,
+            "",
+            rows,
+        )
+        .await;
+    }
     insert_rows(
         conn,
-        "INSERT INTO case_archive (ordinal, case_id, dup_key, record, mac)",
-        5,
+        "INSERT INTO case_archive (ordinal, case_id, dup_key, record, mac, court)",
+        6,
         "",
         rows,
     )
@@ -109,6 +132,14 @@ fn is_cbor(record: &[u8]) -> bool {
     matches!(record.first(), Some(0xa0..=0xbf))
 }
 
+/// The error of an archive row that does not pass its check.
+fn altered_row(case_id: &str, why: &str) -> StoreError {
+    StoreError::Database(format!(
+        "the archived record of case {case_id} does not pass its check ({why}): it was altered in \
+         the database. Nothing was written; rebuild the projections from the log (klero rebuild)"
+    ))
+}
+
 /// Checks an archive row's MAC and reads its case, from either record format.
 fn read(
     key: &ArchiveKey,
@@ -118,13 +149,7 @@ fn read(
     record: &[u8],
     mac: &[u8],
 ) -> Result<Archived, StoreError> {
-    let altered = |why: &str| {
-        StoreError::Database(format!(
-            "the archived record of case {case_id} does not pass its check ({why}): it was altered \
-             in the database. Nothing was written; rebuild the projections from the log (klero \
-             rebuild)"
-        ))
-    };
+    let altered = |why: &str| altered_row(case_id, why);
     if !key.fits(ordinal, case_id, dup_key, record, mac) {
         return Err(altered("its MAC does not fit"));
     }
@@ -207,6 +232,207 @@ where
     Ok((out, latest))
 }
 
+/// A row of a court's closed cases, checked: its MAC, its record, its court column against the
+/// record's court (`court`), and that the case is closed.
+fn court_row(
+    key: &ArchiveKey,
+    row: &sqlx::any::AnyRow,
+    court: &str,
+) -> Result<Archived, StoreError> {
+    let a = decode(key, row)?;
+    let column: Option<String> = row.try_get(5).map_err(db_err)?;
+    if a.case.court.as_str() != court || column.as_deref() != Some(court) {
+        return Err(altered_row(
+            a.case.id.as_str(),
+            "its court column is not the court of its record",
+        ));
+    }
+    if a.case.closed.is_none() {
+        return Err(altered_row(
+            a.case.id.as_str(),
+            "its record is of an open case",
+        ));
+    }
+    Ok(a)
+}
+
+/// Refuses a court's closed cases while the archive holds a row without a court: a row that did
+/// not pass its check when migration 14 filled the column (or whose column was emptied since). Its
+/// case would otherwise be left out of its court's search and statistics without a word.
+async fn no_courtless_row<'c, E>(conn: E) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let row: Option<String> =
+        sqlx::query_scalar("SELECT case_id FROM case_archive WHERE court IS NULL LIMIT 1")
+            .fetch_optional(conn)
+            .await
+            .map_err(db_err)?;
+    match row {
+        Some(case_id) => Err(altered_row(
+            &case_id,
+            "its court column is empty: the row did not pass its check when schema 14 filled \
+             the column, or the column was emptied since",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Rows read at a time by [`of_court`].
+const COURT_PAGE: i64 = 2_000;
+
+/// The closed cases of `court` in the archive, in filing order, a page at a time: `each` is called
+/// with every page. Every row is checked ([`court_row`]); the first that fails refuses the whole
+/// read, as does a row without a court ([`no_courtless_row`]).
+pub(crate) async fn of_court<'c, E>(
+    conn: E,
+    key: &ArchiveKey,
+    court: &str,
+    mut each: impl FnMut(Vec<Archived>) -> Result<(), StoreError>,
+) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any> + Copy,
+{
+    no_courtless_row(conn).await?;
+    let sql = format!(
+        "SELECT {COLUMNS}, court FROM case_archive WHERE court = $1 AND ordinal > $2 \
+         ORDER BY ordinal LIMIT {COURT_PAGE}"
+    );
+    let mut after = -1i64;
+    loop {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(court.to_owned())
+            .bind(after)
+            .fetch_all(conn)
+            .await
+            .map_err(db_err)?;
+        let n = rows.len() as i64;
+        let mut page = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let a = court_row(key, row, court)?;
+            after = a.ordinal as i64;
+            page.push(a);
+        }
+        each(page)?;
+        if n < COURT_PAGE {
+            return Ok(());
+        }
+    }
+}
+
+/// The archived case of `court` with the highest number that is LIKE `pattern` (with `\` as its
+/// escape character), checked as [`of_court`] checks every row.
+pub(crate) async fn last_of_court<'c, E>(
+    conn: E,
+    key: &ArchiveKey,
+    court: &str,
+    pattern: &str,
+) -> Result<Option<Archived>, StoreError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any> + Copy,
+{
+    no_courtless_row(conn).await?;
+    let sql = format!(
+        "SELECT {COLUMNS}, court FROM case_archive \
+         WHERE court = $1 AND case_id LIKE $2 ESCAPE '\\' ORDER BY case_id DESC LIMIT 1"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(court.to_owned())
+        .bind(pattern.to_owned())
+        .fetch_optional(conn)
+        .await
+        .map_err(db_err)?;
+    row.map(|r| court_row(key, &r, court)).transpose()
+}
+
+/// Migration 14's step: fills the new `court` column of every archive row from its record, once
+/// the row's MAC is checked (under the pepper in `secrets`, checked against the fingerprint the
+/// database recorded). A row that does not pass its check keeps NULL, which the readers of a
+/// court's closed cases refuse ([`no_courtless_row`]); the writer refuses it as before when an
+/// entry names its case; `klero rebuild` rewrites it. Reads the rows a page at a time in ordinal
+/// order and sets the column with one UPDATE per court a page names.
+pub(crate) async fn fill_courts(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    secrets: &dyn crate::SecretStore,
+) -> Result<(), StoreError> {
+    let any: Option<i64> = sqlx::query_scalar("SELECT ordinal FROM case_archive LIMIT 1")
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    if any.is_none() {
+        return Ok(());
+    }
+    let pepper = secrets.get("pepper")?.ok_or_else(|| {
+        StoreError::Secrets(format!(
+            "migration 14 reads the case archive, which needs this database's party pepper, and \
+             it is not in {}: restore it there from a backup",
+            secrets.describe()
+        ))
+    })?;
+    let recorded: Option<String> =
+        sqlx::query_scalar("SELECT fingerprint FROM secret_fingerprints WHERE name = 'pepper'")
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    if recorded.is_some_and(|f| f != crate::secrets::fingerprint("pepper", &pepper)) {
+        return Err(StoreError::Secrets(format!(
+            "the party pepper in {} is not this database's: name the secrets directory that \
+             belongs to this database",
+            secrets.describe()
+        )));
+    }
+    let key = ArchiveKey::from_pepper(&pepper);
+    let page = format!(
+        "SELECT {COLUMNS} FROM case_archive WHERE ordinal > $1 ORDER BY ordinal LIMIT 5000"
+    );
+    let (mut after, mut refused) = (-1i64, 0u64);
+    loop {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(page.clone()))
+            .bind(after)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db_err)?;
+        if rows.is_empty() {
+            break;
+        }
+        let mut by_court: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+        for row in &rows {
+            after = row.try_get(0).map_err(db_err)?;
+            match decode(&key, row) {
+                Ok(a) => by_court
+                    .entry(a.case.court.as_str().to_owned())
+                    .or_default()
+                    .push(after),
+                Err(e) => {
+                    refused += 1;
+                    tracing::error!("migration 14 leaves the court of an archive row empty: {e}");
+                }
+            }
+        }
+        for (court, ordinals) in by_court {
+            let list = ordinals
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let sql = format!("UPDATE case_archive SET court = $1 WHERE ordinal IN ({list})");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(court)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+        }
+    }
+    if refused > 0 {
+        tracing::error!(
+            rows = refused,
+            "case archive rows did not pass their check: a court's closed cases are refused until \
+             `klero rebuild` rewrites the archive from the log"
+        );
+    }
+    Ok(())
+}
+
 /// One archived case by number, if archived.
 pub(crate) async fn case<'c, E>(
     conn: E,
@@ -257,7 +483,24 @@ pub(crate) async fn backfill(
     let n = missing.len();
     if n > 0 {
         let mut tx = pool.begin().await.map_err(db_err)?;
-        write(&mut tx, missing).await.map_err(db_err)?;
+        // From schema 14 a closed case is only in the archive: the `cases` and `assignments` rows
+        // a store before schema 5 left of it go with it.
+        for r in &missing {
+            let Val::T(case_id) = &r[1] else {
+                continue;
+            };
+            for sql in [
+                crate::project::DELETE_ASSIGNMENTS,
+                crate::project::DELETE_CASE,
+            ] {
+                sqlx::query(sql)
+                    .bind(case_id.clone())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+        }
+        write(&mut tx, missing, false).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
     }
     Ok(n)

@@ -115,6 +115,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0013_seen_filters.sql"),
         postgres: include_str!("../../../migrations/postgres/0013_seen_filters.sql"),
     },
+    Migration {
+        version: 14,
+        name: "closed_in_archive",
+        sqlite: include_str!("../../../migrations/sqlite/0014_closed_in_archive.sql"),
+        postgres: include_str!("../../../migrations/postgres/0014_closed_in_archive.sql"),
+    },
 ];
 
 /// The version that stores the log compactly; the store moves the old rows after its SQL ran.
@@ -130,6 +136,10 @@ const HASHES_IN_TILES: i64 = 11;
 /// The version that adds the `tiles` table; the store fills it from the `hash` column after its
 /// SQL ran.
 const LEAF_TILES: i64 = 7;
+
+/// The version that keeps closed cases only in the case archive; the store fills the archive's new
+/// `court` column from each row's record after its SQL ran.
+const CLOSED_IN_ARCHIVE: i64 = 14;
 
 /// The version that drops the `secrets` table; its rows are moved to the secret store first.
 const SECRETS_OUT: i64 = 2;
@@ -308,6 +318,9 @@ pub(crate) async fn migrate(
         }
         if m.version == HASHES_IN_TILES {
             hashes_in_tiles(&mut tx).await?;
+        }
+        if m.version == CLOSED_IN_ARCHIVE {
+            crate::archive::fill_courts(&mut tx, secrets).await?;
         }
         sqlx::query(
             "INSERT INTO klero_schema (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",

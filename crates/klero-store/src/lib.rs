@@ -155,7 +155,7 @@ pub struct StartReport {
 /// (at least this many, at most twice; 8 MB at most): see `klero_core::Log::keep_recent_roots`.
 const RECENT_ROOTS: u64 = 1 << 17;
 
-/// A closed case as the `cases` and `assignments` rows give it: see [`Store::closed_cases`].
+/// A closed case as its case archive row gives it: see [`Store::closed_cases`].
 #[derive(Clone, Debug)]
 pub struct ClosedCase {
     /// Case number.
@@ -595,9 +595,9 @@ impl Store {
     }
 
     /// The highest number of a *closed* case of `court` that starts with `prefix` (case numbers the
-    /// portal gives out are `PREFIX-YEAR-NNNNNN`), from the `cases` rows; `None` if there is none.
-    /// Every number that has left memory is one of these (only closed cases leave it); the open
-    /// ones are in the state.
+    /// portal gives out are `PREFIX-YEAR-NNNNNN`), from the case archive (its row checked, as
+    /// [`Store::closed_cases`] checks every row); `None` if there is none. Every number that has
+    /// left memory is one of these (only closed cases leave it); the open ones are in the state.
     pub async fn last_case_number(
         &self,
         court: &klero_core::CourtId,
@@ -610,21 +610,19 @@ impl Store {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
-        sqlx::query_scalar(
-            "SELECT MAX(case_id) FROM cases \
-             WHERE court = $1 AND closed_idx IS NOT NULL AND case_id LIKE $2 ESCAPE '\\'",
-        )
-        .bind(court.as_str().to_owned())
-        .bind(like)
-        .fetch_one(&self.inner.pool)
-        .await
-        .map_err(db_err)
+        let last =
+            archive::last_of_court(&self.inner.pool, &self.inner.archive, court.as_str(), &like)
+                .await?;
+        Ok(last.map(|a| a.case.id.as_str().to_owned()))
     }
 
-    /// The closed cases of `court` from the `cases` and `assignments` rows (closed cases leave
-    /// memory, so a search of a court's cases reads them here): those filed in
-    /// `[from_ms, until_ms)`, whose number contains `needle` (upper case), and on which `judge`
-    /// sits, if given; each with its current judges, the presiding judge first.
+    /// The closed cases of `court` in the acknowledged log, in filing order, read from the case
+    /// archive (closed cases leave memory, and from schema 14 `cases` and `assignments` hold only
+    /// open ones), each row checked against its MAC: those filed in `[from_ms, until_ms)`, whose
+    /// number contains `needle` (upper case), and on which `judge` sits, if given; each with its
+    /// current judges when it closed, the presiding judge first. A row that does not pass its
+    /// check refuses the whole answer ([`StoreError::Database`], "altered"): an edited case is
+    /// never shown.
     pub async fn closed_cases(
         &self,
         court: &klero_core::CourtId,
@@ -633,92 +631,94 @@ impl Store {
         until_ms: Option<i64>,
         judge: Option<&klero_core::JudgeId>,
     ) -> Result<Vec<ClosedCase>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT case_id, division, case_type, filed_at, closing_reason FROM cases \
-             WHERE court = $1 AND closed_idx IS NOT NULL AND filed_at >= $2 AND filed_at < $3",
-        )
-        .bind(court.as_str().to_owned())
-        .bind(from_ms.unwrap_or(i64::MIN))
-        .bind(until_ms.unwrap_or(i64::MAX))
-        .fetch_all(&self.inner.pool)
-        .await
-        .map_err(db_err)?;
-        let seats = sqlx::query(
-            "SELECT a.case_id, a.judge FROM assignments a JOIN cases c ON c.case_id = a.case_id \
-             WHERE c.court = $1 AND c.closed_idx IS NOT NULL AND a.ended_idx IS NULL \
-             ORDER BY a.case_id, a.draw_idx, a.seat",
-        )
-        .bind(court.as_str().to_owned())
-        .fetch_all(&self.inner.pool)
-        .await
-        .map_err(db_err)?;
-        let mut judges: std::collections::HashMap<String, Vec<String>> =
-            std::collections::HashMap::new();
-        for r in &seats {
-            let c: String = r.try_get(0).map_err(db_err)?;
-            let j: String = r.try_get(1).map_err(db_err)?;
-            judges.entry(c).or_default().push(j);
-        }
+        let (from, until) = (from_ms.unwrap_or(i64::MIN), until_ms.unwrap_or(i64::MAX));
         let mut out = Vec::new();
-        for r in rows {
-            let case: String = r.try_get(0).map_err(db_err)?;
-            if needle.is_some_and(|n| !case.to_ascii_uppercase().contains(n)) {
-                continue;
-            }
-            let js = judges.remove(&case).unwrap_or_default();
-            if judge.is_some_and(|j| !js.iter().any(|x| x == j.as_str())) {
-                continue;
+        self.closed_of_court(court, |case, judges| {
+            if case.filed_at < from
+                || case.filed_at >= until
+                || needle.is_some_and(|n| !case.id.as_str().to_ascii_uppercase().contains(n))
+                || judge.is_some_and(|j| !judges.contains(&j.as_str()))
+            {
+                return;
             }
             out.push(ClosedCase {
-                case,
-                division: r.try_get(1).map_err(db_err)?,
-                case_type: r.try_get(2).map_err(db_err)?,
-                filed_at: r.try_get(3).map_err(db_err)?,
-                closing_reason: r.try_get(4).map_err(db_err)?,
-                judges: js,
+                case: case.id.as_str().to_owned(),
+                division: case.division.as_str().to_owned(),
+                case_type: case.case_type.as_str().to_owned(),
+                filed_at: case.filed_at,
+                closing_reason: case.closed.as_ref().map(project::name),
+                judges: judges.iter().map(|j| (*j).to_owned()).collect(),
             });
-        }
+        })
+        .await?;
         Ok(out)
     }
 
-    /// The closed cases of `court` (closed cases leave memory, so a court's statistics count them
-    /// here), from the `cases` and `assignments` rows: how many there are, and per judge how many
-    /// they sat on when the case closed and on how many of those they presided (the first of the
-    /// case's current seats in the order drawn).
+    /// The closed cases of `court` in the acknowledged log (closed cases leave memory, so a
+    /// court's statistics count them here), from the case archive, each row checked as
+    /// [`Store::closed_cases`] checks it: how many there are, and per judge how many they sat on
+    /// when the case closed and on how many of those they presided (the first of the case's
+    /// current seats in the order drawn).
     pub async fn closed_counts(
         &self,
         court: &klero_core::CourtId,
     ) -> Result<(u64, std::collections::HashMap<String, (u64, u64)>), StoreError> {
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM cases WHERE court = $1 AND closed_idx IS NOT NULL",
+        let mut total = 0u64;
+        let mut per_judge: std::collections::HashMap<String, (u64, u64)> = Default::default();
+        self.closed_of_court(court, |_, judges| {
+            total += 1;
+            for (seat, j) in judges.iter().enumerate() {
+                let e = per_judge.entry((*j).to_owned()).or_default();
+                e.0 += 1;
+                e.1 += u64::from(seat == 0);
+            }
+        })
+        .await?;
+        Ok((total, per_judge))
+    }
+
+    /// Calls `each` with every closed case of `court` in the case archive, in filing order, and its
+    /// current judges (presiding first), a page of rows at a time. A case whose closing the
+    /// acknowledged log does not hold yet (committed, not yet published: still open in memory) is
+    /// left out, as [`Store::case`] gives it as open; its judges may not be in the acknowledged
+    /// state's judge table yet. A judge index beyond that table can then only be a record that
+    /// passed its MAC without this store having written it: refused, never a panic.
+    async fn closed_of_court(
+        &self,
+        court: &klero_core::CourtId,
+        mut each: impl FnMut(&klero_core::state::CaseState, &[&str]),
+    ) -> Result<(), StoreError> {
+        archive::of_court(
+            &self.inner.pool,
+            &self.inner.archive,
+            court.as_str(),
+            |page| {
+                self.read(|st| {
+                    for a in &page {
+                        if st.case(&a.case.id).is_some_and(|c| c.closed.is_none()) {
+                            continue;
+                        }
+                        let judges = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            st.case_judges(&a.case)
+                                .into_iter()
+                                .map(|j| j.as_str())
+                                .collect::<Vec<_>>()
+                        }))
+                        .map_err(|_| {
+                            StoreError::Database(format!(
+                                "the archived record of case {} does not pass its check (it \
+                                 names a judge the log never registered): it was altered in the \
+                                 database; rebuild the projections from the log (klero rebuild)",
+                                a.case.id
+                            ))
+                        })?;
+                        each(&a.case, &judges);
+                    }
+                    Ok(())
+                })
+            },
         )
-        .bind(court.as_str().to_owned())
-        .fetch_one(&self.inner.pool)
         .await
-        .map_err(db_err)?;
-        let rows = sqlx::query(
-            "SELECT a.judge, COUNT(*), SUM(CASE WHEN NOT EXISTS (SELECT 1 FROM assignments b \
-             WHERE b.case_id = a.case_id AND b.ended_idx IS NULL AND (b.draw_idx < a.draw_idx \
-             OR (b.draw_idx = a.draw_idx AND b.seat < a.seat))) THEN 1 ELSE 0 END) \
-             FROM assignments a JOIN cases c ON c.case_id = a.case_id \
-             WHERE c.court = $1 AND c.closed_idx IS NOT NULL AND a.ended_idx IS NULL \
-             GROUP BY a.judge",
-        )
-        .bind(court.as_str().to_owned())
-        .fetch_all(&self.inner.pool)
-        .await
-        .map_err(db_err)?;
-        let per_judge = rows
-            .iter()
-            .map(|r| {
-                let j: String = r.try_get(0)?;
-                let n: i64 = r.try_get(1)?;
-                let p: i64 = r.try_get(2)?;
-                Ok((j, (n.max(0) as u64, p.max(0) as u64)))
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(db_err)?;
-        Ok((total.max(0) as u64, per_judge))
     }
 
     /// One entry; [`StoreError::NotFound`] if `index` is not below the acknowledged size.

@@ -1,6 +1,10 @@
 //! Projections: the rows beside the log (cases, assignments, judge loads), derived from each entry
 //! and the state right after it. The same function serves the live writer and
 //! `Store::rebuild_projections`, so a rebuild reproduces what the writer wrote.
+//!
+//! From schema 14 `cases` and `assignments` hold open cases only: the entry that closes a case
+//! deletes its rows, in the transaction that writes its `case_archive` row, where the readers of a
+//! court's closed cases find it.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +24,14 @@ pub(crate) enum Op {
     Assign(Vec<Val>),
     /// An UPDATE, applied after every insert of the batch, in log order.
     Update(&'static str, Vec<Val>),
+    /// A case closed by entry `idx` for `reason` (the closing reason's name): its `cases` and
+    /// `assignments` rows are deleted, in log order with the updates (a database turned back to
+    /// schema 13, in tests, records `idx` and `reason` on its `cases` row instead).
+    Close {
+        case: String,
+        idx: i64,
+        reason: String,
+    },
     /// A closed case for `case_archive` (written with its MAC).
     Archive(Box<klero_core::resident::Archived>),
     /// Deltas to a judge's counters.
@@ -34,9 +46,16 @@ pub(crate) enum Op {
 
 const END_SEAT: &str = "UPDATE assignments SET ended_idx = $1, end_reason = $2 \
      WHERE case_id = $3 AND judge = $4 AND ended_idx IS NULL AND draw_idx < $1";
-const CLOSE_CASE: &str = "UPDATE cases SET closed_idx = $1, closing_reason = $2 WHERE case_id = $3";
+/// Schema 13's closing (tests only: a database turned back to it).
+const CLOSE_CASE_13: &str =
+    "UPDATE cases SET closed_idx = $1, closing_reason = $2 WHERE case_id = $3";
+/// A closed case's seats: one range of the primary key (case_id, judge, draw_idx).
+pub(crate) const DELETE_ASSIGNMENTS: &str = "DELETE FROM assignments WHERE case_id = $1";
+/// A closed case's row, by primary key.
+pub(crate) const DELETE_CASE: &str = "DELETE FROM cases WHERE case_id = $1";
 
-fn name<T: serde::Serialize>(v: &T) -> String {
+/// The name of a closing, recusal or reassignment reason as the log's JSON spells it.
+pub(crate) fn name<T: serde::Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
         Ok(serde_json::Value::String(s)) => s,
         _ => String::from("other"),
@@ -124,10 +143,11 @@ pub(crate) fn project(state: &State, e: &LogEntry, ops: &mut Vec<Op>) {
             format!("reassignment:{}", name(reason)),
         ),
         Event::CaseClosed { case, reason } => {
-            ops.push(Op::Update(
-                CLOSE_CASE,
-                vec![Val::I(idx), name(reason).into(), case.as_str().into()],
-            ));
+            ops.push(Op::Close {
+                case: case.as_str().into(),
+                idx,
+                reason: name(reason),
+            });
             if let Some(a) = state.archive_record(case) {
                 ops.push(Op::Archive(Box::new(a)));
             }
@@ -175,13 +195,37 @@ fn end_seat(
     }
 }
 
-/// Writes projection changes: inserts first, then updates in log order, then the judges' counters
-/// (summed per judge, so each judge's row is touched once per batch).
+/// Writes projection changes: inserts first, then updates and closings in log order, then the
+/// judges' counters (summed per judge, so each judge's row is touched once per batch). The rows of
+/// a case the batch both files or draws and closes are not inserted at all (a case closes once,
+/// and its number is never filed again); its closing still deletes the rows earlier batches wrote.
 pub(crate) async fn write(
     conn: &mut AnyConnection,
     ops: Vec<Op>,
     key: &ArchiveKey,
 ) -> Result<(), StoreError> {
+    write_as(conn, ops, key, false).await
+}
+
+/// [`write`], or with `schema_13` (tests only) as a store of schema 13 wrote: a closing recorded
+/// on the case's `cases` row, every row kept, and archive rows without a court.
+pub(crate) async fn write_as(
+    conn: &mut AnyConnection,
+    ops: Vec<Op>,
+    key: &ArchiveKey,
+    schema_13: bool,
+) -> Result<(), StoreError> {
+    let closing: std::collections::HashSet<String> = if schema_13 {
+        Default::default()
+    } else {
+        ops.iter()
+            .filter_map(|op| match op {
+                Op::Close { case, .. } => Some(case.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let closes = |r: &[Val]| matches!(r.first(), Some(Val::T(c)) if closing.contains(c));
     let mut cases = Vec::new();
     let mut archived = Vec::new();
     let mut assigns = Vec::new();
@@ -189,10 +233,19 @@ pub(crate) async fn write(
     let mut loads: BTreeMap<String, (String, i64, i64, i64)> = BTreeMap::new();
     for op in ops {
         match op {
-            Op::Case(r) => cases.push(r),
-            Op::Assign(r) => assigns.push(r),
+            Op::Case(r) if !closes(&r) => cases.push(r),
+            Op::Assign(r) if !closes(&r) => assigns.push(r),
+            Op::Case(_) | Op::Assign(_) => {}
             Op::Archive(a) => archived.push(crate::archive::row(key, &a)?),
             Op::Update(sql, v) => updates.push((sql, v)),
+            Op::Close { case, idx, reason } => {
+                if schema_13 {
+                    updates.push((CLOSE_CASE_13, vec![Val::I(idx), reason.into(), case.into()]));
+                } else {
+                    updates.push((DELETE_ASSIGNMENTS, vec![case.clone().into()]));
+                    updates.push((DELETE_CASE, vec![case.into()]));
+                }
+            }
             Op::Load {
                 judge,
                 court,
@@ -228,7 +281,7 @@ pub(crate) async fn write(
     for (sql, v) in updates {
         exec(conn, sql, v).await.map_err(db_err)?;
     }
-    crate::archive::write(conn, archived)
+    crate::archive::write(conn, archived, schema_13)
         .await
         .map_err(db_err)?;
     let rows = loads

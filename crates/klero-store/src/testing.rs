@@ -368,14 +368,70 @@ pub async fn file_bench_case(s: &crate::Store, party: String) {
     .expect("filing");
 }
 
-/// Turns the database at `url` (closed) back into schema 10: the version-9 `log` table (each
-/// row with its entry hash and its whole canonical bytes) holding the entries the store reads
-/// now, no `chain` or `seen_filters` table, and no record of migration 11 or later, as a store of schema 10 left
-/// it. `edit` may change each row's `(hash, bytes)` before it is written (in tamper tests).
+/// Turns the database at `url` (closed) back into schema 13, as a store of schema 13 left it: the
+/// projections rewritten from the stored log with every closed case's `cases` row (its
+/// `closed_idx` and `closing_reason` set) and `assignments` rows kept, the index
+/// `cases_closed_by_court` back, the archive without its `court` column (and its index), and no
+/// record of migration 14. The archive's rows are written under the database's pepper, read from
+/// its secret store (the default one of a SQLite file, [`secrets_dir_for`] of a PostgreSQL one).
+/// A database not yet at schema 14 is left alone.
+pub async fn back_to_schema_13(url: &str) -> Result<(), String> {
+    let at_14 = query_strings(
+        url,
+        "SELECT CAST(COUNT(*) AS TEXT) FROM klero_schema WHERE version = 14",
+    )
+    .await?;
+    if at_14 != ["1"] {
+        return Ok(());
+    }
+    let dir = secrets_dir_for(url)
+        .or_else(|| crate::default_secrets_dir(url))
+        .ok_or("this database has no secrets directory")?;
+    let pepper = crate::SecretStore::get(&crate::FileSecrets::new(dir), "pepper")
+        .map_err(|e| e.to_string())?
+        .ok_or("the database's pepper is not in its secrets directory")?;
+    let key = crate::archive::ArchiveKey::from_pepper(&pepper);
+    let entries = stored_entries(url).await?;
+    let mut log = klero_core::Log::new();
+    let mut ops = Vec::new();
+    for e in &entries {
+        log.push(e).map_err(|f| f.to_string())?;
+        crate::project::project(log.state(), e, &mut ops);
+    }
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut tx = conn.begin().await.map_err(|e| e.to_string())?;
+    sqlx::raw_sql(
+        "DROP INDEX case_archive_by_court; ALTER TABLE case_archive DROP COLUMN court; \
+         CREATE INDEX cases_closed_by_court ON cases (court, closed_idx) \
+           WHERE closed_idx IS NOT NULL; \
+         DELETE FROM klero_schema WHERE version >= 14; \
+         DELETE FROM assignments; DELETE FROM cases; DELETE FROM judge_loads; \
+         DELETE FROM case_archive;",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| e.to_string())?;
+    crate::project::write_as(&mut tx, ops, &key, true)
+        .await
+        .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    let _ = conn.close().await;
+    Ok(())
+}
+
+/// Turns the database at `url` (closed) back into schema 10: [`back_to_schema_13`], then the
+/// version-9 `log` table (each row with its entry hash and its whole canonical bytes) holding the
+/// entries the store reads now, no `chain` or `seen_filters` table, and no record of migration 11
+/// or later, as a store of schema 10 left it. `edit` may change each row's `(hash, bytes)` before
+/// it is written (in tamper tests).
 pub async fn back_to_schema_10(
     url: &str,
     edit: impl Fn(u64, &mut Vec<u8>, &mut Vec<u8>),
 ) -> Result<(), String> {
+    back_to_schema_13(url).await?;
     let entries = stored_entries(url).await?;
     let mut sql = if url.starts_with("sqlite") {
         "DROP TABLE log; DROP TABLE chain; DROP TABLE IF EXISTS seen_filters; \

@@ -972,7 +972,7 @@ pub(crate) async fn search_cases(
         for c in closed {
             let parse = |what: &str, v: &str| {
                 ApiError::internal(format!(
-                    "the cases row of {} has a bad {what} {v:?}",
+                    "the archived record of closed case {} has a bad {what} {v:?}",
                     c.case
                 ))
             };

@@ -35,6 +35,10 @@ mod hashes;
 /// Projections: written with the entries, rebuildable from the log.
 mod projections;
 
+/// Schema 14: a closed case is kept only in the case archive; the court's closed-case search,
+/// statistics and last case number read it there, refusing an edited row.
+mod closed;
+
 /// The built-in beacon: chains rotate when exhausted, secrets survive a reopen.
 mod beacon;
 

@@ -15,7 +15,7 @@ both!(a_schema_newer_than_the_code_refuses_to_open, |url| {
         Err(
             e @ StoreError::SchemaTooNew {
                 found: 999,
-                known: 13,
+                known: 14,
             },
         ) => {
             assert!(e.to_string().contains("999"), "{e}");
