@@ -460,7 +460,14 @@ async fn main() {
     // filed [`OPEN`] before it, for [`OPEN`] cases and a snapshot interval more: the server then
     // holds the last [`OPEN`] cases filed, as after the build, and so does its snapshot.
     let filed = s.read(|st| st.case_count() as u64);
-    close(&s, sampled.saturating_sub(OPEN) + 1..=filed, a.submitters).await;
+    // (Cases up to `floor` were closed after the first rates; a build shorter than [`OPEN`]
+    // filings has closed none of its own.)
+    close(
+        &s,
+        sampled.saturating_sub(OPEN).max(floor) + 1..=filed,
+        a.submitters,
+    )
+    .await;
     file(&s, filed, OPEN + 100_000 / 3, a.submitters, true, filed).await;
     let (size, root) = s.checkpoint();
     let cases = s.read(|st| st.case_count() as u64);
