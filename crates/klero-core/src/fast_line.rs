@@ -14,7 +14,43 @@ use crate::event::{
     Actor, Candidate, ClosingReason, Draw, Event, Excluded, Exclusion, LogEntry, Method, PoolScope,
     Role,
 };
-use crate::ids::{ActorId, CaseId, CaseTypeCode, CourtId, Digest32, DivisionId, JudgeId};
+use crate::ids::{
+    ActorId, CaseId, CaseTypeCode, CourtId, Digest32, DivisionId, JudgeId, is_valid_id,
+};
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+/// At most this many texts are shared (see [`shared`]): a log names a few thousand judges, actors,
+/// courts, divisions and case types, and a line naming one past the limit only costs a copy.
+const SHARED_MAX: usize = 1 << 14;
+
+thread_local! {
+    /// The texts of the identifiers read so far that recur in many lines (judges, actors, courts,
+    /// divisions, case types; not cases, which each appear in a few lines only).
+    static SHARED: RefCell<foldhash::HashSet<Arc<str>>> = RefCell::default();
+}
+
+/// The identifier text `s` shared with the earlier lines that named it, if it is a valid
+/// identifier (the check of every identifier type's `parse`): one lookup instead of an allocation
+/// (and a free when the entry is dropped), and equal identifiers then share their text, so that
+/// comparing them needs no byte comparison.
+fn shared(s: &str) -> Option<Arc<str>> {
+    SHARED.with(|t| {
+        let mut t = t.borrow_mut();
+        if let Some(a) = t.get(s) {
+            return Some(Arc::clone(a));
+        }
+        if !is_valid_id(s) {
+            return None;
+        }
+        let a: Arc<str> = Arc::from(s);
+        if t.len() < SHARED_MAX {
+            t.insert(Arc::clone(&a));
+        }
+        Some(a)
+    })
+}
 
 /// Reads `line` (one export line without its line feed) if it is in the form described above;
 /// `None` otherwise (then serde must read it).
@@ -38,7 +74,7 @@ pub(crate) fn parse(line: &str) -> Option<LogEntry> {
         _ => return None,
     };
     p.lit(b",\"id\":")?;
-    let id = ActorId::parse(p.str()?).ok()?;
+    let id = ActorId::from_checked(shared(p.str()?)?);
     p.lit(b"},\"event\":{\"type\":")?;
     let event = match p.str()? {
         "case_filed" => case_filed(&mut p)?,
@@ -68,11 +104,11 @@ fn case_filed(p: &mut P<'_>) -> Option<Event> {
     p.lit(b",\"case\":")?;
     let case = CaseId::parse(p.str()?).ok()?;
     p.lit(b",\"court\":")?;
-    let court = CourtId::parse(p.str()?).ok()?;
+    let court = CourtId::from_checked(shared(p.str()?)?);
     p.lit(b",\"division\":")?;
-    let division = DivisionId::parse(p.str()?).ok()?;
+    let division = DivisionId::from_checked(shared(p.str()?)?);
     p.lit(b",\"case_type\":")?;
-    let case_type = CaseTypeCode::parse(p.str()?).ok()?;
+    let case_type = CaseTypeCode::from_checked(shared(p.str()?)?);
     p.lit(b",\"weight\":")?;
     let weight = u32::try_from(p.u64()?).ok()?;
     p.lit(b",\"parties\":[")?;
@@ -157,7 +193,7 @@ fn draw(p: &mut P<'_>) -> Option<Draw> {
     if !p.eat(b']') {
         loop {
             p.lit(b"{\"judge\":")?;
-            let judge = JudgeId::parse(p.str()?).ok()?;
+            let judge = JudgeId::from_checked(shared(p.str()?)?);
             p.lit(b",\"load\":")?;
             let load = p.u64()?;
             p.lit(b",\"weight\":")?;
@@ -179,7 +215,7 @@ fn draw(p: &mut P<'_>) -> Option<Draw> {
     if !p.eat(b']') {
         loop {
             p.lit(b"{\"judge\":")?;
-            let judge = JudgeId::parse(p.str()?).ok()?;
+            let judge = JudgeId::from_checked(shared(p.str()?)?);
             p.lit(b",\"reason\":")?;
             let reason = match p.str()? {
                 "inactive" => Exclusion::Inactive,
@@ -222,7 +258,7 @@ fn draw(p: &mut P<'_>) -> Option<Draw> {
     let mut chosen = Vec::with_capacity(3);
     if !p.eat(b']') {
         loop {
-            chosen.push(JudgeId::parse(p.str()?).ok()?);
+            chosen.push(JudgeId::from_checked(shared(p.str()?)?));
             if p.eat(b']') {
                 break;
             }
@@ -251,7 +287,8 @@ struct P<'a> {
 }
 
 impl<'a> P<'a> {
-    /// Exactly the bytes `l`.
+    /// Exactly the bytes `l` (inlined: each literal is compared as a constant, not by a call).
+    #[inline(always)]
     fn lit(&mut self, l: &[u8]) -> Option<()> {
         if self.s[self.i..].starts_with(l) {
             self.i += l.len();
@@ -262,11 +299,13 @@ impl<'a> P<'a> {
     }
 
     /// The bytes `l` if they come next.
+    #[inline(always)]
     fn eat_lit(&mut self, l: &[u8]) -> bool {
         self.lit(l).is_some()
     }
 
     /// The byte `b` if it comes next.
+    #[inline(always)]
     fn eat(&mut self, b: u8) -> bool {
         if self.s.get(self.i) == Some(&b) {
             self.i += 1;

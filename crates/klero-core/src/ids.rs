@@ -84,6 +84,13 @@ macro_rules! id_type {
                 }
             }
 
+            /// An identifier from text already checked with [`is_valid_id`] (shared, not copied).
+            #[allow(dead_code)] // not every identifier type is read by the fast reader
+            pub(crate) fn from_checked(s: Arc<str>) -> Self {
+                debug_assert!(is_valid_id(&s));
+                Self(s)
+            }
+
             /// The identifier as text.
             pub fn as_str(&self) -> &str {
                 &self.0

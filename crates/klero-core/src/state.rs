@@ -1899,17 +1899,26 @@ impl State {
         Ok(())
     }
 
+    /// Case `ci` and its earlier instance, if it names one that is in memory.
+    fn case_and_earlier(&self, ci: usize) -> (&CaseState, Option<&CaseState>) {
+        let c = &self.cases[ci];
+        (c, c.earlier_ix.and_then(|e| self.cases.get(e)))
+    }
+
     /// The first exclusion rule a judge fails for a case, or `None` if eligible (SPEC §7.2).
+    /// `c` is the case and `earlier` its earlier instance if in memory (both looked up once for a
+    /// whole pool by [`State::case_and_earlier`]).
+    #[allow(clippy::too_many_arguments)]
     fn exclusion(
         &self,
         ji: usize,
-        ci: usize,
+        c: &CaseState,
+        earlier: Option<&CaseState>,
         day: Day,
         whole_court: bool,
         need: Option<&Specialization>,
     ) -> Option<Exclusion> {
         let j = &self.judges[ji];
-        let c = &self.cases[ci];
         if !j.active {
             Some(Exclusion::Inactive)
         } else if !whole_court && j.division != c.division {
@@ -1924,7 +1933,7 @@ impl State {
             Some(Exclusion::Recused)
         } else if c
             .earlier_ix
-            .is_some_and(|e| self.cases[e].ever.contains(&ji))
+            .is_some_and(|e| earlier.unwrap_or_else(|| &self.cases[e]).ever.contains(&ji))
         {
             Some(Exclusion::EarlierInstance)
         } else if c.judges.contains(&ji) {
@@ -1959,9 +1968,13 @@ impl State {
                 return None;
             }
             let judges = &e.judges[..seats as usize];
+            let (c, earlier) = self.case_and_earlier(ci);
             judges
                 .iter()
-                .all(|&j| self.exclusion(j, ci, day, false, need.as_ref()).is_none())
+                .all(|&j| {
+                    self.exclusion(j, c, earlier, day, false, need.as_ref())
+                        .is_none()
+                })
                 .then(|| judges.to_vec())
         };
         let by_reference = |method: Method, judges: Vec<usize>| Pending {
@@ -2119,8 +2132,9 @@ impl State {
         let pass = |s: &Self, whole: bool| -> (Vec<usize>, Vec<Excluded>) {
             let mut ok = Vec::with_capacity(court_judges.len());
             let mut ex = Vec::with_capacity(court_judges.len() / 2);
+            let (c, earlier) = s.case_and_earlier(ci);
             for &ji in court_judges {
-                match s.exclusion(ji, ci, day, whole, need) {
+                match s.exclusion(ji, c, earlier, day, whole, need) {
                     None => ok.push(ji),
                     Some(reason) => ex.push(Excluded {
                         judge: s.judges[ji].id.clone(),
