@@ -184,6 +184,22 @@ impl Digest32 {
         hex::encode(self.0)
     }
 
+    /// The digest of 64 lower-case hex digits, or `None` (what [`Digest32::from_hex`] accepts, in
+    /// a fixed-size loop: a verifier reads several digests an entry).
+    pub(crate) fn from_hex_bytes(hex: &[u8; 64]) -> Option<Self> {
+        let mut out = [0u8; 32];
+        let mut bad = 0u8;
+        for (k, o) in out.iter_mut().enumerate() {
+            let (hi, lo) = (
+                LOWER_HEX[hex[2 * k] as usize],
+                LOWER_HEX[hex[2 * k + 1] as usize],
+            );
+            bad |= hi | lo;
+            *o = (hi << 4) | (lo & 0x0f);
+        }
+        (bad & 0xf0 == 0).then_some(Digest32(out))
+    }
+
     /// Parses exactly 64 lower-case hexadecimal characters (SPEC §2.2: one form per digest).
     pub fn from_hex(s: &str) -> Result<Self, String> {
         let mut out = [0u8; 32];
