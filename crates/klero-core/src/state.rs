@@ -1337,16 +1337,17 @@ impl State {
             Event::CaseClosed { case, reason } => {
                 let ci = self.case_index(case)?;
                 self.check_open(ci)?;
-                self.cases[ci].closed = Some(*reason);
+                let c = &mut self.cases[ci];
+                c.closed = Some(*reason);
+                let c = &*c;
                 // The docket lists open cases; the judges, loads and "ever sat" stay (§7.1).
-                let c = &self.cases[ci];
                 for &ji in &c.judges {
                     self.judges[ji].docket.retain(|&c| c != ci);
                 }
                 for &ji in c.judges.iter().chain(&c.recused) {
                     self.judges[ji].forget_case(ci);
                 }
-                if let Some(e) = self.cases[ci].earlier_ix
+                if let Some(e) = c.earlier_ix
                     && let Some(n) = self.pins.get_mut(&e)
                 {
                     *n -= 1;
@@ -2092,10 +2093,11 @@ impl State {
         let need = policy
             .case_type(&c.case_type)
             .map(|t| t.specialization.clone());
+        let court = c.court.clone();
         let court_judges = std::mem::take(
             &mut self
                 .courts
-                .get_mut(&c.court)
+                .get_mut(&court)
                 .expect("filed in a court")
                 .judges,
         );
@@ -2110,7 +2112,6 @@ impl State {
             need.as_ref(),
             &court_judges,
         );
-        let court = self.cases[ci].court.clone();
         self.courts.get_mut(&court).expect("court").judges = court_judges;
         result
     }
@@ -2174,12 +2175,13 @@ impl State {
                 }
             }
         }
-        let weight = self.cases[ci].weight;
+        let c = &self.cases[ci];
+        let (weight, first) = (c.weight, c.ever.is_empty());
         // The window's case mix: a first allocation adds its weight times seats to its class.
-        let court = self.cases[ci].court.clone();
-        let division = self.cases[ci].division.clone();
+        let court = c.court.clone();
+        let division = c.division.clone();
         if let Some(spec) = need
-            && self.cases[ci].ever.is_empty()
+            && first
         {
             let m = self
                 .courts
@@ -2434,7 +2436,8 @@ impl State {
             p.reference
         };
         let window = self.policy.as_ref().expect("genesis").window_days;
-        let weight = self.cases[ci].weight;
+        let c = &mut self.cases[ci];
+        let weight = c.weight;
         for &ji in &chosen {
             let j = &mut self.judges[ji];
             j.expire(day, window);
@@ -2443,13 +2446,12 @@ impl State {
                 j.intake_sum += weight as u64 * 1000;
             }
             j.docket.push(ci);
-            let c = &mut self.cases[ci];
             c.judges.push(ji);
             if !c.ever.contains(&ji) {
                 c.ever.push(ji);
             }
         }
-        self.cases[ci].draws.push(index);
+        c.draws.push(index);
         self.draws += 1;
         Ok(())
     }
