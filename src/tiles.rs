@@ -196,7 +196,7 @@ pub fn replay_tiles(
                 );
                 break 'bundles;
             }
-            if !r.push(&e) {
+            if !r.push_with_leaf(&e, leaf) {
                 break 'bundles;
             }
             if r.log().size().is_multiple_of(every) {

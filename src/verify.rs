@@ -15,6 +15,11 @@ use klero_core::{Digest32, LogEntry, Report, Verifier};
 pub trait Replay {
     /// Checks and applies the next entry; false once something failed.
     fn push(&mut self, e: &LogEntry) -> bool;
+    /// [`Replay::push`], given the entry's Merkle leaf hash (`leaf_hash` of its hash), which a
+    /// reader of tiles computed already.
+    fn push_with_leaf(&mut self, e: &LogEntry, _leaf: Digest32) -> bool {
+        self.push(e)
+    }
     /// Records a failure found outside the entries, naming the SPEC section it breaks.
     fn fail(&mut self, section: &'static str, message: String);
     /// True once a failure was recorded.
@@ -26,6 +31,9 @@ pub trait Replay {
 impl Replay for Verifier {
     fn push(&mut self, e: &LogEntry) -> bool {
         Verifier::push(self, e).is_ok()
+    }
+    fn push_with_leaf(&mut self, e: &LogEntry, leaf: Digest32) -> bool {
+        Verifier::push_with_leaf(self, e, Some(leaf)).is_ok()
     }
     fn fail(&mut self, section: &'static str, message: String) {
         Verifier::fail(self, section, message)

@@ -1165,7 +1165,7 @@ impl LogEntry {
     pub fn from_json_line(line: &str) -> Result<LogEntry, String> {
         // The common lines in the form the export writes them are read without serde; the fast
         // reader accepts a strict subset of what serde accepts and gives the same value.
-        if let Some(e) = crate::fast_line::parse(line) {
+        if let Some(e) = crate::fast_line::parse(line.as_bytes()) {
             return Ok(e);
         }
         serde_json::from_str(line).map_err(|e| e.to_string())
@@ -1179,6 +1179,11 @@ impl LogEntry {
         let Some(body) = raw.strip_suffix(b"\n") else {
             return Err("the line does not end with a line feed (every line of an export does, the last one too)".into());
         };
+        // A line the fast reader accepts passes the checks below (it is ASCII without control
+        // characters and not empty), so they are made only for the other lines.
+        if let Some(e) = crate::fast_line::parse(body) {
+            return Ok(e);
+        }
         if body.contains(&b'\r') {
             return Err(
                 "the line contains a carriage return: lines end with a bare line feed".into(),
@@ -1188,6 +1193,7 @@ impl LogEntry {
             return Err("the line is empty: an export has no blank lines".into());
         }
         let text = std::str::from_utf8(body).map_err(|_| "the line is not UTF-8".to_string())?;
-        LogEntry::from_json_line(text)
+        // What `from_json_line` does, without trying the fast reader again.
+        serde_json::from_str(text).map_err(|e| e.to_string())
     }
 }

@@ -14,36 +14,79 @@ use crate::event::{
     Actor, Candidate, ClosingReason, Draw, Event, Excluded, Exclusion, LogEntry, Method, PoolScope,
     Role,
 };
-use crate::ids::{ActorId, CaseId, CaseTypeCode, CourtId, Digest32, DivisionId, JudgeId};
+use crate::ids::{
+    ActorId, CaseId, CaseTypeCode, CourtId, Digest32, DivisionId, JudgeId, is_valid_id,
+};
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+/// At most this many texts are shared (see [`shared`]): a log names a few thousand judges, actors,
+/// courts, divisions and case types, and a line naming one past the limit only costs a copy.
+const SHARED_MAX: usize = 1 << 14;
+
+thread_local! {
+    /// The texts of the identifiers read so far that recur in many lines (judges, actors, courts,
+    /// divisions, case types; not cases, which each appear in a few lines only).
+    static SHARED: RefCell<foldhash::HashMap<Box<[u8]>, Arc<str>>> = RefCell::default();
+}
+
+/// A case number (checked by [`CaseId::parse`]).
+fn case_id(s: &[u8]) -> Option<CaseId> {
+    CaseId::parse(std::str::from_utf8(s).ok()?).ok()
+}
+
+/// The identifier text `s` shared with the earlier lines that named it, if it is a valid
+/// identifier (the check of every identifier type's `parse`): one lookup instead of an allocation
+/// (and a free when the entry is dropped), and equal identifiers then share their text, so that
+/// comparing them needs no byte comparison.
+fn shared(s: &[u8]) -> Option<Arc<str>> {
+    SHARED.with(|t| {
+        let mut t = t.borrow_mut();
+        if let Some(a) = t.get(s) {
+            return Some(Arc::clone(a));
+        }
+        let text = std::str::from_utf8(s).ok()?;
+        if !is_valid_id(text) {
+            return None;
+        }
+        let a: Arc<str> = Arc::from(text);
+        if t.len() < SHARED_MAX {
+            t.insert(s.into(), Arc::clone(&a));
+        }
+        Some(a)
+    })
+}
 
 /// Reads `line` (one export line without its line feed) if it is in the form described above;
 /// `None` otherwise (then serde must read it).
-pub(crate) fn parse(line: &str) -> Option<LogEntry> {
-    let mut p = P {
-        text: line,
-        s: line.as_bytes(),
-        i: 0,
-    };
+///
+/// The bytes need not be checked first: a line it accepts is ASCII without control characters
+/// (every byte is matched by a literal, a digit, a hex digit, or lies in a string that must be one
+/// of the names of an enumeration or a valid identifier), so it would pass every framing check of
+/// [`LogEntry::from_export_line`] and is valid UTF-8.
+pub(crate) fn parse(line: &[u8]) -> Option<LogEntry> {
+    let mut p = P { s: line, i: 0 };
     p.lit(b"{\"index\":")?;
     let index = p.u64()?;
     p.lit(b",\"at\":")?;
     let at = i64::try_from(p.u64()?).ok()?;
     p.lit(b",\"actor\":{\"role\":")?;
     let role = match p.str()? {
-        "system" => Role::System,
-        "system_admin" => Role::SystemAdmin,
-        "court_admin" => Role::CourtAdmin,
-        "clerk" => Role::Clerk,
-        "judge" => Role::Judge,
+        b"system" => Role::System,
+        b"system_admin" => Role::SystemAdmin,
+        b"court_admin" => Role::CourtAdmin,
+        b"clerk" => Role::Clerk,
+        b"judge" => Role::Judge,
         _ => return None,
     };
     p.lit(b",\"id\":")?;
-    let id = ActorId::parse(p.str()?).ok()?;
+    let id = ActorId::from_checked(shared(p.str()?)?);
     p.lit(b"},\"event\":{\"type\":")?;
     let event = match p.str()? {
-        "case_filed" => case_filed(&mut p)?,
-        "draw" => Event::Draw(draw(&mut p)?),
-        "case_closed" => case_closed(&mut p)?,
+        b"case_filed" => case_filed(&mut p)?,
+        b"draw" => Event::Draw(draw(&mut p)?),
+        b"case_closed" => case_closed(&mut p)?,
         _ => return None,
     };
     p.lit(b"},\"prev\":")?;
@@ -66,13 +109,13 @@ pub(crate) fn parse(line: &str) -> Option<LogEntry> {
 
 fn case_filed(p: &mut P<'_>) -> Option<Event> {
     p.lit(b",\"case\":")?;
-    let case = CaseId::parse(p.str()?).ok()?;
+    let case = case_id(p.str()?)?;
     p.lit(b",\"court\":")?;
-    let court = CourtId::parse(p.str()?).ok()?;
+    let court = CourtId::from_checked(shared(p.str()?)?);
     p.lit(b",\"division\":")?;
-    let division = DivisionId::parse(p.str()?).ok()?;
+    let division = DivisionId::from_checked(shared(p.str()?)?);
     p.lit(b",\"case_type\":")?;
-    let case_type = CaseTypeCode::parse(p.str()?).ok()?;
+    let case_type = CaseTypeCode::from_checked(shared(p.str()?)?);
     p.lit(b",\"weight\":")?;
     let weight = u32::try_from(p.u64()?).ok()?;
     p.lit(b",\"parties\":[")?;
@@ -93,7 +136,7 @@ fn case_filed(p: &mut P<'_>) -> Option<Event> {
     let earlier_instance = if p.eat_lit(b"null") {
         None
     } else {
-        Some(CaseId::parse(p.str()?).ok()?)
+        Some(case_id(p.str()?)?)
     };
     Some(Event::CaseFiled {
         case,
@@ -110,14 +153,14 @@ fn case_filed(p: &mut P<'_>) -> Option<Event> {
 
 fn case_closed(p: &mut P<'_>) -> Option<Event> {
     p.lit(b",\"case\":")?;
-    let case = CaseId::parse(p.str()?).ok()?;
+    let case = case_id(p.str()?)?;
     p.lit(b",\"reason\":")?;
     let reason = match p.str()? {
-        "judgment" => ClosingReason::Judgment,
-        "settlement" => ClosingReason::Settlement,
-        "withdrawal" => ClosingReason::Withdrawal,
-        "dismissal" => ClosingReason::Dismissal,
-        "transfer" => ClosingReason::Transfer,
+        b"judgment" => ClosingReason::Judgment,
+        b"settlement" => ClosingReason::Settlement,
+        b"withdrawal" => ClosingReason::Withdrawal,
+        b"dismissal" => ClosingReason::Dismissal,
+        b"transfer" => ClosingReason::Transfer,
         _ => return None,
     };
     Some(Event::CaseClosed { case, reason })
@@ -125,21 +168,21 @@ fn case_closed(p: &mut P<'_>) -> Option<Event> {
 
 fn draw(p: &mut P<'_>) -> Option<Draw> {
     p.lit(b",\"case\":")?;
-    let case = CaseId::parse(p.str()?).ok()?;
+    let case = case_id(p.str()?)?;
     p.lit(b",\"trigger\":")?;
     let trigger = p.u64()?;
     p.lit(b",\"method\":{\"kind\":")?;
     let kind = p.str()?;
-    let method = if kind == "random" {
+    let method = if kind == b"random" {
         Method::Random
     } else {
         p.lit(b",\"case\":")?;
-        let case = CaseId::parse(p.str()?).ok()?;
+        let case = case_id(p.str()?)?;
         match kind {
-            "related" => Method::Related { case },
-            "duplicate" => Method::Duplicate { case },
-            "random_after_duplicate" => Method::RandomAfterDuplicate { case },
-            "random_after_related" => Method::RandomAfterRelated { case },
+            b"related" => Method::Related { case },
+            b"duplicate" => Method::Duplicate { case },
+            b"random_after_duplicate" => Method::RandomAfterDuplicate { case },
+            b"random_after_related" => Method::RandomAfterRelated { case },
             _ => return None,
         }
     };
@@ -147,9 +190,9 @@ fn draw(p: &mut P<'_>) -> Option<Draw> {
     let seats = u8::try_from(p.u64()?).ok()?;
     p.lit(b",\"scope\":")?;
     let scope = match p.str()? {
-        "division" => PoolScope::Division,
-        "court" => PoolScope::Court,
-        "court_below_minimum" => PoolScope::CourtBelowMinimum,
+        b"division" => PoolScope::Division,
+        b"court" => PoolScope::Court,
+        b"court_below_minimum" => PoolScope::CourtBelowMinimum,
         _ => return None,
     };
     p.lit(b",\"eligible\":[")?;
@@ -157,7 +200,7 @@ fn draw(p: &mut P<'_>) -> Option<Draw> {
     if !p.eat(b']') {
         loop {
             p.lit(b"{\"judge\":")?;
-            let judge = JudgeId::parse(p.str()?).ok()?;
+            let judge = JudgeId::from_checked(shared(p.str()?)?);
             p.lit(b",\"load\":")?;
             let load = p.u64()?;
             p.lit(b",\"weight\":")?;
@@ -179,17 +222,17 @@ fn draw(p: &mut P<'_>) -> Option<Draw> {
     if !p.eat(b']') {
         loop {
             p.lit(b"{\"judge\":")?;
-            let judge = JudgeId::parse(p.str()?).ok()?;
+            let judge = JudgeId::from_checked(shared(p.str()?)?);
             p.lit(b",\"reason\":")?;
             let reason = match p.str()? {
-                "inactive" => Exclusion::Inactive,
-                "other_division" => Exclusion::OtherDivision,
-                "no_specialization" => Exclusion::NoSpecialization,
-                "absent" => Exclusion::Absent,
-                "conflict" => Exclusion::Conflict,
-                "recused" => Exclusion::Recused,
-                "earlier_instance" => Exclusion::EarlierInstance,
-                "on_case" => Exclusion::OnCase,
+                b"inactive" => Exclusion::Inactive,
+                b"other_division" => Exclusion::OtherDivision,
+                b"no_specialization" => Exclusion::NoSpecialization,
+                b"absent" => Exclusion::Absent,
+                b"conflict" => Exclusion::Conflict,
+                b"recused" => Exclusion::Recused,
+                b"earlier_instance" => Exclusion::EarlierInstance,
+                b"on_case" => Exclusion::OnCase,
                 _ => return None,
             };
             p.lit(b"}")?;
@@ -222,7 +265,7 @@ fn draw(p: &mut P<'_>) -> Option<Draw> {
     let mut chosen = Vec::with_capacity(3);
     if !p.eat(b']') {
         loop {
-            chosen.push(JudgeId::parse(p.str()?).ok()?);
+            chosen.push(JudgeId::from_checked(shared(p.str()?)?));
             if p.eat(b']') {
                 break;
             }
@@ -245,13 +288,13 @@ fn draw(p: &mut P<'_>) -> Option<Draw> {
 
 /// A cursor over the line.
 struct P<'a> {
-    text: &'a str,
     s: &'a [u8],
     i: usize,
 }
 
 impl<'a> P<'a> {
-    /// Exactly the bytes `l`.
+    /// Exactly the bytes `l` (inlined: each literal is compared as a constant, not by a call).
+    #[inline(always)]
     fn lit(&mut self, l: &[u8]) -> Option<()> {
         if self.s[self.i..].starts_with(l) {
             self.i += l.len();
@@ -262,11 +305,13 @@ impl<'a> P<'a> {
     }
 
     /// The bytes `l` if they come next.
+    #[inline(always)]
     fn eat_lit(&mut self, l: &[u8]) -> bool {
         self.lit(l).is_some()
     }
 
     /// The byte `b` if it comes next.
+    #[inline(always)]
     fn eat(&mut self, b: u8) -> bool {
         if self.s.get(self.i) == Some(&b) {
             self.i += 1;
@@ -298,9 +343,10 @@ impl<'a> P<'a> {
         Some(v)
     }
 
-    /// A string without escapes or control characters, as it lies in the line (valid UTF-8: the
-    /// line is a `str` and the string is cut at ASCII quotes).
-    fn str(&mut self) -> Option<&'a str> {
+    /// A string without escapes or control characters, as it lies in the line (its bytes: the
+    /// caller matches them against names or checks them as an identifier, which only ASCII
+    /// passes).
+    fn str(&mut self) -> Option<&'a [u8]> {
         if !self.eat(b'"') {
             return None;
         }
@@ -315,8 +361,7 @@ impl<'a> P<'a> {
             }
             self.i += 1;
         }
-        // Both ends are next to ASCII quotes, so on character boundaries: no UTF-8 check needed.
-        let s = self.text.get(start..self.i)?;
+        let s = &self.s[start..self.i];
         self.i += 1;
         Some(s)
     }
@@ -329,7 +374,7 @@ impl<'a> P<'a> {
         if self.s.get(i) != Some(&b'"') || self.s.get(i + 65) != Some(&b'"') {
             return None;
         }
-        let d = Digest32::from_hex(self.text.get(i + 1..i + 65)?).ok()?;
+        let d = Digest32::from_hex_bytes(self.s.get(i + 1..i + 65)?.try_into().ok()?)?;
         self.i = i + 66;
         Some(d)
     }
@@ -348,7 +393,7 @@ mod tests {
 
     /// The fast reader never accepts what serde refuses, and reads what it accepts as serde does.
     fn agrees(line: &str) -> bool {
-        match parse(line) {
+        match parse(line.as_bytes()) {
             None => false,
             Some(fast) => {
                 assert_eq!(slow(line).as_ref(), Ok(&fast), "{line}");
@@ -418,7 +463,7 @@ mod tests {
     fn never_accepts_what_serde_refuses() {
         let picks: Vec<String> = lines()
             .into_iter()
-            .filter(|l| parse(l).is_some())
+            .filter(|l| parse(l.as_bytes()).is_some())
             .step_by(7)
             .take(40)
             .collect();
@@ -452,11 +497,53 @@ mod tests {
         assert!(accepted > 0);
     }
 
+    /// The fast reader takes raw bytes, before the framing checks of `from_export_line`: it
+    /// must refuse every line those checks refuse (a carriage return, a byte that is not ASCII
+    /// or not UTF-8, a control character, nothing at all), so that they still name it.
+    #[test]
+    fn accepts_only_lines_that_pass_the_framing_checks() {
+        assert!(parse(b"").is_none());
+        let picks: Vec<String> = lines()
+            .into_iter()
+            .filter(|l| parse(l.as_bytes()).is_some())
+            .step_by(11)
+            .take(20)
+            .collect();
+        let subs: &[&[u8]] = &[
+            b"\r",
+            b"\x80",
+            b"\xff",
+            b"\xc3\xa9",
+            b"\x00",
+            b"\x1f",
+            b"\n",
+        ];
+        for line in &picks {
+            let b = line.as_bytes();
+            for i in 0..b.len() {
+                for s in subs {
+                    for v in [
+                        [&b[..i], s, &b[i + 1..]].concat(),
+                        [&b[..i], s, &b[i..]].concat(),
+                    ] {
+                        assert!(parse(&v).is_none(), "{}", String::from_utf8_lossy(&v));
+                        // (A line feed between two tokens is white space to serde; the
+                        // readers of exports split lines at line feeds.)
+                        if *s != b"\n" {
+                            let framed = [&v[..], b"\n"].concat();
+                            assert!(LogEntry::from_export_line(&framed).is_err());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn refuses_the_forms_serde_accepts_but_the_export_never_writes() {
         let line = lines()
             .into_iter()
-            .find(|l| l.contains("\"type\":\"draw\"") && parse(l).is_some())
+            .find(|l| l.contains("\"type\":\"draw\"") && parse(l.as_bytes()).is_some())
             .expect("a draw");
         // White space, a member moved, an escaped character, a number with an exponent, an
         // upper-case digest: serde reads them (or refuses them) itself.
@@ -473,7 +560,7 @@ mod tests {
         ];
         for v in variants {
             assert_ne!(v, line);
-            assert!(parse(&v).is_none(), "{v}");
+            assert!(parse(v.as_bytes()).is_none(), "{v}");
         }
     }
 }

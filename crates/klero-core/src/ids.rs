@@ -84,6 +84,13 @@ macro_rules! id_type {
                 }
             }
 
+            /// An identifier from text already checked with [`is_valid_id`] (shared, not copied).
+            #[allow(dead_code)] // not every identifier type is read by the fast reader
+            pub(crate) fn from_checked(s: Arc<str>) -> Self {
+                debug_assert!(is_valid_id(&s));
+                Self(s)
+            }
+
             /// The identifier as text.
             pub fn as_str(&self) -> &str {
                 &self.0
@@ -175,6 +182,22 @@ impl Digest32 {
     /// Lowercase hex.
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
+    }
+
+    /// The digest of 64 lower-case hex digits, or `None` (what [`Digest32::from_hex`] accepts, in
+    /// a fixed-size loop: a verifier reads several digests an entry).
+    pub(crate) fn from_hex_bytes(hex: &[u8; 64]) -> Option<Self> {
+        let mut out = [0u8; 32];
+        let mut bad = 0u8;
+        for (k, o) in out.iter_mut().enumerate() {
+            let (hi, lo) = (
+                LOWER_HEX[hex[2 * k] as usize],
+                LOWER_HEX[hex[2 * k + 1] as usize],
+            );
+            bad |= hi | lo;
+            *o = (hi << 4) | (lo & 0x0f);
+        }
+        (bad & 0xf0 == 0).then_some(Digest32(out))
     }
 
     /// Parses exactly 64 lower-case hexadecimal characters (SPEC §2.2: one form per digest).

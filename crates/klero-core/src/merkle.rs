@@ -13,12 +13,21 @@ use crate::ids::Digest32;
 
 /// `SHA-256(0x00 || data)`.
 pub fn leaf_hash(data: &[u8]) -> Digest32 {
+    if let Ok(d) = <&[u8; 32]>::try_from(data) {
+        // An entry hash, the only leaf of the log: one message, without buffering its parts.
+        let mut m = [0u8; 33];
+        m[1..].copy_from_slice(d);
+        return Digest32(<Sha256 as sha2::Digest>::digest(m).into());
+    }
     sha256(&[&[0u8], data])
 }
 
 /// `SHA-256(0x01 || left || right)`.
 pub fn node_hash(l: &Digest32, r: &Digest32) -> Digest32 {
-    sha256(&[&[1u8], &l.0, &r.0])
+    let mut m = [1u8; 65];
+    m[1..33].copy_from_slice(&l.0);
+    m[33..].copy_from_slice(&r.0);
+    Digest32(<Sha256 as sha2::Digest>::digest(m).into())
 }
 
 /// The root of the empty tree, `SHA-256("")`.
@@ -46,7 +55,13 @@ impl CompactRange {
 
     /// Appends a leaf whose data is `data` (for the log: the entry hash).
     pub fn push(&mut self, data: &[u8]) {
-        let mut h = leaf_hash(data);
+        self.push_leaf(leaf_hash(data));
+    }
+
+    /// Appends a leaf given its leaf hash ([`leaf_hash`] of its data), for a caller that computed
+    /// it already.
+    pub fn push_leaf(&mut self, leaf: Digest32) {
+        let mut h = leaf;
         let mut n = self.size;
         while n & 1 == 1 {
             let left = self.peaks.pop().expect("a peak for every set bit");

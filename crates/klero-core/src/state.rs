@@ -1479,16 +1479,17 @@ impl State {
             Event::CaseClosed { case, reason } => {
                 let ci = self.case_index(case)?;
                 self.check_open(ci)?;
-                self.cases[ci].closed = Some(*reason);
+                let c = &mut self.cases[ci];
+                c.closed = Some(*reason);
+                let c = &*c;
                 // The docket lists open cases; the judges, loads and "ever sat" stay (§7.1).
-                let c = &self.cases[ci];
                 for &ji in &c.judges {
                     self.judges[ji].docket.retain(|&c| c != ci);
                 }
                 for &ji in c.judges.iter().chain(&c.recused) {
                     self.judges[ji].forget_case(ci);
                 }
-                if let Some(e) = self.cases[ci].earlier_ix
+                if let Some(e) = c.earlier_ix
                     && let Some(n) = self.pins.get_mut(&e)
                 {
                     *n -= 1;
@@ -2041,17 +2042,26 @@ impl State {
         Ok(())
     }
 
+    /// Case `ci` and its earlier instance, if it names one that is in memory.
+    fn case_and_earlier(&self, ci: usize) -> (&CaseState, Option<&CaseState>) {
+        let c = &self.cases[ci];
+        (c, c.earlier_ix.and_then(|e| self.cases.get(e)))
+    }
+
     /// The first exclusion rule a judge fails for a case, or `None` if eligible (SPEC §7.2).
+    /// `c` is the case and `earlier` its earlier instance if in memory (both looked up once for a
+    /// whole pool by [`State::case_and_earlier`]).
+    #[allow(clippy::too_many_arguments)]
     fn exclusion(
         &self,
         ji: usize,
-        ci: usize,
+        c: &CaseState,
+        earlier: Option<&CaseState>,
         day: Day,
         whole_court: bool,
         need: Option<&Specialization>,
     ) -> Option<Exclusion> {
         let j = &self.judges[ji];
-        let c = &self.cases[ci];
         if !j.active {
             Some(Exclusion::Inactive)
         } else if !whole_court && j.division != c.division {
@@ -2066,7 +2076,7 @@ impl State {
             Some(Exclusion::Recused)
         } else if c
             .earlier_ix
-            .is_some_and(|e| self.cases[e].ever.contains(&ji))
+            .is_some_and(|e| earlier.unwrap_or_else(|| &self.cases[e]).ever.contains(&ji))
         {
             Some(Exclusion::EarlierInstance)
         } else if c.judges.contains(&ji) {
@@ -2101,9 +2111,13 @@ impl State {
                 return None;
             }
             let judges = &e.judges[..seats as usize];
+            let (c, earlier) = self.case_and_earlier(ci);
             judges
                 .iter()
-                .all(|&j| self.exclusion(j, ci, day, false, need.as_ref()).is_none())
+                .all(|&j| {
+                    self.exclusion(j, c, earlier, day, false, need.as_ref())
+                        .is_none()
+                })
                 .then(|| judges.to_vec())
         };
         let by_reference = |method: Method, judges: Vec<usize>| Pending {
@@ -2221,10 +2235,11 @@ impl State {
         let need = policy
             .case_type(&c.case_type)
             .map(|t| t.specialization.clone());
+        let court = c.court.clone();
         let court_judges = std::mem::take(
             &mut self
                 .courts
-                .get_mut(&c.court)
+                .get_mut(&court)
                 .expect("filed in a court")
                 .judges,
         );
@@ -2239,7 +2254,6 @@ impl State {
             need.as_ref(),
             &court_judges,
         );
-        let court = self.cases[ci].court.clone();
         self.courts.get_mut(&court).expect("court").judges = court_judges;
         result
     }
@@ -2261,8 +2275,9 @@ impl State {
         let pass = |s: &Self, whole: bool| -> (Vec<usize>, Vec<Excluded>) {
             let mut ok = Vec::with_capacity(court_judges.len());
             let mut ex = Vec::with_capacity(court_judges.len() / 2);
+            let (c, earlier) = s.case_and_earlier(ci);
             for &ji in court_judges {
-                match s.exclusion(ji, ci, day, whole, need) {
+                match s.exclusion(ji, c, earlier, day, whole, need) {
                     None => ok.push(ji),
                     Some(reason) => ex.push(Excluded {
                         judge: s.judges[ji].id.clone(),
@@ -2302,12 +2317,13 @@ impl State {
                 }
             }
         }
-        let weight = self.cases[ci].weight;
+        let c = &self.cases[ci];
+        let (weight, first) = (c.weight, c.ever.is_empty());
         // The window's case mix: a first allocation adds its weight times seats to its class.
-        let court = self.cases[ci].court.clone();
-        let division = self.cases[ci].division.clone();
+        let court = c.court.clone();
+        let division = c.division.clone();
         if let Some(spec) = need
-            && self.cases[ci].ever.is_empty()
+            && first
         {
             let m = self
                 .courts
@@ -2562,7 +2578,8 @@ impl State {
             p.reference
         };
         let window = self.policy.as_ref().expect("genesis").window_days;
-        let weight = self.cases[ci].weight;
+        let c = &mut self.cases[ci];
+        let weight = c.weight;
         for &ji in &chosen {
             let j = &mut self.judges[ji];
             j.expire(day, window);
@@ -2571,13 +2588,12 @@ impl State {
                 j.intake_sum += weight as u64 * 1000;
             }
             j.docket.push(ci);
-            let c = &mut self.cases[ci];
             c.judges.push(ji);
             if !c.ever.contains(&ji) {
                 c.ever.push(ji);
             }
         }
-        self.cases[ci].draws.push(index);
+        c.draws.push(index);
         self.draws += 1;
         Ok(())
     }

@@ -158,6 +158,14 @@ impl Log {
 
     /// Verifies one recorded entry against everything before it and applies it.
     pub fn push(&mut self, e: &LogEntry) -> Result<(), Failure> {
+        self.push_with_leaf(e, None)
+    }
+
+    /// [`Log::push`], given the entry's Merkle leaf hash if the caller computed it already
+    /// ([`crate::merkle::leaf_hash`] of `e.hash`, which a reader of tiles compares with the
+    /// tile's): the entry is then hashed once instead of twice.
+    pub fn push_with_leaf(&mut self, e: &LogEntry, leaf: Option<Digest32>) -> Result<(), Failure> {
+        debug_assert!(leaf.is_none_or(|l| l == crate::merkle::leaf_hash(&e.hash.0)));
         let size = self.size();
         let fail = |section: &'static str, message: String| {
             Err(Failure {
@@ -193,7 +201,7 @@ impl Log {
         self.state
             .apply_entry(e.index, e.at, &e.hash, &e.actor, &e.event, root.as_ref())
             .or_else(|r| fail(section_of(&e.event, &r), r.message))?;
-        self.advance(e.hash, e.at);
+        self.advance(e.hash, e.at, leaf);
         Ok(())
     }
 
@@ -209,8 +217,11 @@ impl Log {
         entry_hash(prev, &self.scratch)
     }
 
-    fn advance(&mut self, hash: Digest32, at: Millis) {
-        self.range.push(&hash.0);
+    fn advance(&mut self, hash: Digest32, at: Millis, leaf: Option<Digest32>) {
+        match leaf {
+            Some(l) => self.range.push_leaf(l),
+            None => self.range.push(&hash.0),
+        }
         self.head = hash;
         self.last_at = at;
         if let Some(w) = self.state.witnesses_index() {
@@ -265,7 +276,7 @@ impl Log {
             prev: self.head,
             hash,
         };
-        self.advance(hash, at);
+        self.advance(hash, at, None);
         Ok(entry)
     }
 
@@ -363,11 +374,17 @@ impl Verifier {
 
     /// Checks the next entry. After a failure every further call returns that failure.
     pub fn push(&mut self, e: &LogEntry) -> Result<(), Failure> {
+        self.push_with_leaf(e, None)
+    }
+
+    /// [`Verifier::push`], given the entry's Merkle leaf hash if already computed (see
+    /// [`Log::push_with_leaf`]).
+    pub fn push_with_leaf(&mut self, e: &LogEntry, leaf: Option<Digest32>) -> Result<(), Failure> {
         if let Some(f) = &self.failure {
             return Err(f.clone());
         }
         self.log
-            .push(e)
+            .push_with_leaf(e, leaf)
             .inspect_err(|f| self.failure = Some(f.clone()))
     }
 
