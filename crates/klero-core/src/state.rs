@@ -1010,6 +1010,15 @@ impl State {
         case.judges.iter().map(|&j| &self.judges[j].id).collect()
     }
 
+    /// [`State::case_judges`] of a case read from outside this state (an archived record): `None`
+    /// if it names a judge index beyond the judge table, which no case this log made can.
+    pub fn checked_case_judges(&self, case: &CaseState) -> Option<Vec<&JudgeId>> {
+        case.judges
+            .iter()
+            .map(|&j| self.judges.get(j).map(|s| &s.id))
+            .collect()
+    }
+
     /// The cases a judge currently sits on, in the order assigned.
     pub fn docket(&self, judge: &JudgeId) -> Vec<&CaseState> {
         self.judge(judge)
@@ -2915,6 +2924,19 @@ mod tests {
         assert!(some(&|c| c.draws.len() > 1));
         assert!(some(&|c| c.closed.is_some()));
         assert!(some(&|c| c.closed.is_none() && c.judges.is_empty()));
+    }
+
+    #[test]
+    fn checked_case_judges_refuses_an_index_beyond_the_judge_table() {
+        let mut log = crate::Log::new();
+        for e in crate::conformance::conformance_log() {
+            log.push(&e).expect("the conformance log replays");
+        }
+        let st = log.state();
+        let mut c = st.cases().find(|c| !c.judges.is_empty()).unwrap().clone();
+        assert_eq!(st.checked_case_judges(&c), Some(st.case_judges(&c)));
+        c.judges.push(st.judges.len());
+        assert_eq!(st.checked_case_judges(&c), None);
     }
 
     #[test]

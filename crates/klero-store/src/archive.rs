@@ -369,17 +369,9 @@ pub(crate) async fn fill_courts(
             secrets.describe()
         ))
     })?;
-    let recorded: Option<String> =
-        sqlx::query_scalar("SELECT fingerprint FROM secret_fingerprints WHERE name = 'pepper'")
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db_err)?;
+    let recorded = crate::secrets::recorded_pepper(&mut **tx).await?;
     if recorded.is_some_and(|f| f != crate::secrets::fingerprint("pepper", &pepper)) {
-        return Err(StoreError::Secrets(format!(
-            "the party pepper in {} is not this database's: name the secrets directory that \
-             belongs to this database",
-            secrets.describe()
-        )));
+        return Err(crate::secrets::foreign_pepper(secrets));
     }
     let key = ArchiveKey::from_pepper(&pepper);
     let page = format!(

@@ -200,14 +200,7 @@ pub(crate) fn now_ms() -> i64 {
 /// The party pepper from `secrets`, checked against the fingerprint this database recorded; made
 /// (and its fingerprint recorded) on the first open of a new database.
 async fn load_pepper(pool: &AnyPool, secrets: &dyn SecretStore) -> Result<[u8; 32], StoreError> {
-    let recorded = || async {
-        let row = sqlx::query("SELECT fingerprint FROM secret_fingerprints WHERE name = 'pepper'")
-            .fetch_optional(pool)
-            .await
-            .map_err(db_err)?;
-        row.map(|r| r.try_get::<String, _>(0).map_err(db_err))
-            .transpose()
-    };
+    let recorded = || secrets::recorded_pepper(pool);
     let pepper = match (recorded().await?, secrets.get("pepper")?) {
         (Some(_), None) => {
             return Err(StoreError::Secrets(format!(
@@ -240,11 +233,7 @@ async fn load_pepper(pool: &AnyPool, secrets: &dyn SecretStore) -> Result<[u8; 3
     .await
     .map_err(db_err)?;
     if recorded().await?.as_deref() != Some(secrets::fingerprint("pepper", &pepper).as_str()) {
-        return Err(StoreError::Secrets(format!(
-            "the party pepper in {} is not this database's: name the secrets directory that \
-             belongs to this database",
-            secrets.describe()
-        )));
+        return Err(secrets::foreign_pepper(secrets));
     }
     Ok(pepper)
 }
@@ -698,20 +687,17 @@ impl Store {
                         if st.case(&a.case.id).is_some_and(|c| c.closed.is_none()) {
                             continue;
                         }
-                        let judges = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            st.case_judges(&a.case)
-                                .into_iter()
-                                .map(|j| j.as_str())
-                                .collect::<Vec<_>>()
-                        }))
-                        .map_err(|_| {
-                            StoreError::Database(format!(
-                                "the archived record of case {} does not pass its check (it \
+                        let judges = st
+                            .checked_case_judges(&a.case)
+                            .map(|js| js.into_iter().map(|j| j.as_str()).collect::<Vec<_>>())
+                            .ok_or_else(|| {
+                                StoreError::Database(format!(
+                                    "the archived record of case {} does not pass its check (it \
                                  names a judge the log never registered): it was altered in the \
                                  database; rebuild the projections from the log (klero rebuild)",
-                                a.case.id
-                            ))
-                        })?;
+                                    a.case.id
+                                ))
+                            })?;
                         each(&a.case, &judges);
                     }
                     Ok(())

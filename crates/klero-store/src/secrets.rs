@@ -229,6 +229,26 @@ pub fn default_secrets_dir(url: &str) -> Option<PathBuf> {
     )
 }
 
+/// The fingerprint of the party pepper this database recorded, if it recorded one.
+pub(crate) async fn recorded_pepper<'c, E>(conn: E) -> Result<Option<String>, crate::StoreError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    sqlx::query_scalar("SELECT fingerprint FROM secret_fingerprints WHERE name = 'pepper'")
+        .fetch_optional(conn)
+        .await
+        .map_err(crate::db::db_err)
+}
+
+/// The refusal of a pepper in `secrets` whose fingerprint is not the one this database recorded.
+pub(crate) fn foreign_pepper(secrets: &dyn SecretStore) -> crate::StoreError {
+    crate::StoreError::Secrets(format!(
+        "the party pepper in {} is not this database's: name the secrets directory that belongs \
+         to this database",
+        secrets.describe()
+    ))
+}
+
 /// A secret's fingerprint, kept in the database to recognize the right secret without revealing
 /// it: SHA-256 of a domain tag, the name and the value.
 pub(crate) fn fingerprint(name: &str, value: &[u8; 32]) -> String {
