@@ -27,8 +27,9 @@ use crate::state::CaseState;
 pub struct Cases {
     /// The ordinal the next filing gets: the number of cases ever filed.
     next: usize,
-    /// The cases in memory.
-    map: BTreeMap<usize, CaseState>,
+    /// The cases in memory, each in a box of its own: a case is some 400 bytes, which the tree
+    /// would otherwise move about as it splits and merges its nodes and shifts their values.
+    map: BTreeMap<usize, Box<CaseState>>,
 }
 
 impl Cases {
@@ -50,7 +51,7 @@ impl Cases {
     /// Appends a newly filed case; returns its ordinal.
     pub fn push(&mut self, c: CaseState) -> usize {
         let ci = self.next;
-        self.map.insert(ci, c);
+        self.map.insert(ci, Box::new(c));
         self.next += 1;
         ci
     }
@@ -63,23 +64,23 @@ impl Cases {
 
     /// The case with ordinal `ci`, if in memory.
     pub fn get(&self, ci: usize) -> Option<&CaseState> {
-        self.map.get(&ci)
+        self.map.get(&ci).map(|c| &**c)
     }
 
     /// Removes a case from memory.
     pub(crate) fn evict(&mut self, ci: usize) -> Option<CaseState> {
-        self.map.remove(&ci)
+        self.map.remove(&ci).map(|c| *c)
     }
 
     /// Puts an evicted case back.
     pub(crate) fn restore(&mut self, ci: usize, c: CaseState) {
         debug_assert!(ci < self.next, "only a case once filed is restored");
-        self.map.insert(ci, c);
+        self.map.insert(ci, Box::new(c));
     }
 
     /// The cases in memory, in the order filed.
     pub fn iter(&self) -> impl Iterator<Item = &CaseState> {
-        self.map.values()
+        self.map.values().map(|c| &**c)
     }
 }
 
