@@ -418,6 +418,13 @@ async fn main() {
             "filings/s near an empty log (from {size0} entries): {median:.0} (median of {all})"
         );
         if a.rates_only {
+            let l = s.archive_lookups();
+            println!(
+                "archive lookups while filing: {} names, {} not found, {} ms",
+                l.names,
+                l.missed,
+                l.micros / 1000
+            );
             s.close().await;
             return;
         }
@@ -451,6 +458,13 @@ async fn main() {
     let (median, all) = rates(&s, sample, a.submitters).await;
     if a.rates_only {
         println!("filings/s at {at} entries: {median:.0} (median of {all})");
+        let l = s.archive_lookups();
+        println!(
+            "archive lookups while filing: {} names, {} not found, {} ms",
+            l.names,
+            l.missed,
+            l.micros / 1000
+        );
         s.close().await;
         return;
     }
@@ -592,7 +606,10 @@ async fn main() {
     // while the verifier below is timed on this machine's few cores.
     let t = Instant::now();
     let synced = std::process::Command::new("sync").status();
-    assert!(synced.is_ok_and(|s| s.success()), "sync: {synced:?}");
+    assert!(
+        synced.as_ref().is_ok_and(|s| s.success()),
+        "sync: {synced:?}"
+    );
     println!("sync after the exports: {:.1} s", t.elapsed().as_secs_f64());
     let secs = run(&["verify", &f]);
     println!(

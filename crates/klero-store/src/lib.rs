@@ -138,6 +138,8 @@ pub struct ArchiveLookups {
     pub names: u64,
     /// Those the archive did not hold: the filter's false positives.
     pub missed: u64,
+    /// Microseconds the writer spent on the lookups (each holds up every submission behind it).
+    pub micros: u64,
 }
 
 /// How a [`Store`] started: from a snapshot or by a full replay.

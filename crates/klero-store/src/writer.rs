@@ -414,6 +414,7 @@ impl Writer {
         // published log too, which applies the same entry when the batch commits).
         let wanted = self.work.state().wants(&event);
         if !wanted.is_empty() {
+            let t = std::time::Instant::now();
             match crate::archive::fetch(&self.pool, &self.archive, &wanted).await {
                 Ok((cases, latest)) => {
                     // A name the filter said "maybe" to and the archive does not hold: a false
@@ -426,6 +427,7 @@ impl Writer {
                     let mut s = self.shared.write().unwrap_or_else(|p| p.into_inner());
                     s.lookups.names += asked;
                     s.lookups.missed += missed;
+                    s.lookups.micros += t.elapsed().as_micros() as u64;
                     s.log.restore(cases.clone(), latest);
                     drop(s);
                     self.work.restore(cases, latest);
