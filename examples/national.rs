@@ -186,6 +186,17 @@ async fn rates(s: &Store, sample: u64, workers: usize) -> (f64, String) {
     )
 }
 
+/// The writer's archive lookups so far (after `--rates-only`: those of the rates' filings).
+fn print_lookups(s: &Store) {
+    let l = s.archive_lookups();
+    println!(
+        "archive lookups while filing: {} names, {} not found, {} ms",
+        l.names,
+        l.missed,
+        l.micros / 1000
+    );
+}
+
 /// The process's user and system CPU time so far, in clock ticks (1/100 s on Linux).
 fn cpu_ticks() -> u64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -418,13 +429,7 @@ async fn main() {
             "filings/s near an empty log (from {size0} entries): {median:.0} (median of {all})"
         );
         if a.rates_only {
-            let l = s.archive_lookups();
-            println!(
-                "archive lookups while filing: {} names, {} not found, {} ms",
-                l.names,
-                l.missed,
-                l.micros / 1000
-            );
+            print_lookups(&s);
             s.close().await;
             return;
         }
@@ -458,13 +463,7 @@ async fn main() {
     let (median, all) = rates(&s, sample, a.submitters).await;
     if a.rates_only {
         println!("filings/s at {at} entries: {median:.0} (median of {all})");
-        let l = s.archive_lookups();
-        println!(
-            "archive lookups while filing: {} names, {} not found, {} ms",
-            l.names,
-            l.missed,
-            l.micros / 1000
-        );
+        print_lookups(&s);
         s.close().await;
         return;
     }
