@@ -456,17 +456,22 @@ mod tests {
         }
     }
 
+    /// Every `step`th of the sample lines the fast reader reads, `take` of them.
+    fn fast_lines(step: usize, take: usize) -> Vec<String> {
+        lines()
+            .into_iter()
+            .filter(|l| parse(l.as_bytes()).is_some())
+            .step_by(step)
+            .take(take)
+            .collect()
+    }
+
     /// Every one-byte change (deletion, duplication, replacement by a byte of JSON syntax or a
     /// neighbouring character) of common lines: whatever the fast reader accepts, serde accepts
     /// with the same value. This fails if the fast path accepted something serde refuses.
     #[test]
     fn never_accepts_what_serde_refuses() {
-        let picks: Vec<String> = lines()
-            .into_iter()
-            .filter(|l| parse(l.as_bytes()).is_some())
-            .step_by(7)
-            .take(40)
-            .collect();
+        let picks = fast_lines(7, 40);
         let subs: &[u8] = b"\"\\ ,:{}[]0919-.eaAfgn\x01";
         let mut accepted = 0;
         for line in &picks {
@@ -503,12 +508,7 @@ mod tests {
     #[test]
     fn accepts_only_lines_that_pass_the_framing_checks() {
         assert!(parse(b"").is_none());
-        let picks: Vec<String> = lines()
-            .into_iter()
-            .filter(|l| parse(l.as_bytes()).is_some())
-            .step_by(11)
-            .take(20)
-            .collect();
+        let picks = fast_lines(11, 20);
         let subs: &[&[u8]] = &[
             b"\r",
             b"\x80",
