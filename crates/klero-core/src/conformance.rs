@@ -859,6 +859,22 @@ pub fn invalid_logs() -> Vec<InvalidLog> {
             *weight += 1;
         }
     });
+    // A filing under the number of a case filed before and since closed: a closed case keeps its
+    // number (the first filing after the first closing, renamed to the closed case's number).
+    let closed = find(&|e| matches!(&e.event, Event::CaseClosed { .. }));
+    let Event::CaseClosed { case: taken, .. } = &good[closed].event else {
+        unreachable!("found as a closing")
+    };
+    let refiled = closed
+        + good[closed..]
+            .iter()
+            .position(|e| matches!(&e.event, Event::CaseFiled { .. }))
+            .expect("a filing after the first closing");
+    case("case-number-reused", "§7.1", refiled, &|e| {
+        if let Event::CaseFiled { case, .. } = &mut e.event {
+            *case = taken.clone();
+        }
+    });
     let conflict = find(&|e| matches!(&e.event, Event::ConflictDeclared { .. }));
     case("judge-acts-for-another", "§7.1", conflict, &|e| {
         e.actor = Actor::new(Role::Judge, "C-9");

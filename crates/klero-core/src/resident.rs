@@ -12,7 +12,9 @@
 //!
 //! [`Cases`] is the case table with holes where evicted cases were; [`Seen`] remembers, in a few
 //! bits per case, which numbers and duplicate keys *may* belong to an evicted case, so that an
-//! event naming something never filed does not send the store to its archive.
+//! event naming something never filed does not send the store to its archive; and, exactly, the
+//! highest evicted number of each prefix, so that the number a new filing takes (above all of
+//! its prefix) never does.
 
 use std::collections::BTreeMap;
 use std::ops::{Index, IndexMut};
@@ -133,6 +135,60 @@ impl IndexMut<usize> for Cases {
 pub struct Seen {
     /// Filters of doubling capacity (up to [`MOST`]); the last one takes new items.
     filters: Vec<Arc<Bits>>,
+    /// The highest number among evicted cases, by prefix (see [`Numbers`]).
+    numbers: Numbers,
+}
+
+/// The highest number any evicted case has, for each prefix of case numbers: an exact, bounded
+/// answer to "may an evicted case have this number?" for the number a new filing takes, which is
+/// above every number of its prefix filed before and so, without it, went to the filter (whose
+/// false positives each cost the store an archive lookup: most of them, before this).
+///
+/// A case number is read as `PREFIX-DIGITS` (split at its last `-`; `DIGITS`, of at most 19
+/// digits, is its *value*; a number without `-` has the empty prefix). No evicted case can have
+/// number `n` if the prefix of `n` has no entry or its value is above the entry: an evicted number
+/// with the same text would have the same prefix and value. A number of another form (no digits
+/// after the last `-`) is left to the filter, and so is every number while the map is *unknown*:
+/// a snapshot written before it existed has filters but no map, and the cases it evicted are not
+/// in one.
+///
+/// One entry per prefix: the portal's numbers have one per court and year (SPEC §4.2 leaves the
+/// form free, so other numbers only cost the filter lookup they always did).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Numbers {
+    /// The filters hold cases the map does not (read from an older snapshot).
+    unknown: bool,
+    highest: BTreeMap<String, u64>,
+}
+
+impl Numbers {
+    /// `id` as prefix and value, if it has the form `PREFIX-DIGITS`.
+    fn split(id: &CaseId) -> Option<(&str, u64)> {
+        let s = id.as_str();
+        let (prefix, digits) = s.rsplit_once('-').unwrap_or(("", s));
+        if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some((prefix, digits.parse().ok()?))
+    }
+
+    fn note(&mut self, id: &CaseId) {
+        if let Some((prefix, n)) = Numbers::split(id) {
+            match self.highest.get_mut(prefix) {
+                Some(h) => *h = (*h).max(n),
+                None => {
+                    self.highest.insert(prefix.to_owned(), n);
+                }
+            }
+        }
+    }
+
+    /// Whether no evicted case can have number `id` (see [`Numbers`]).
+    fn above_all(&self, id: &CaseId) -> bool {
+        !self.unknown
+            && Numbers::split(id)
+                .is_some_and(|(prefix, n)| self.highest.get(prefix).is_none_or(|&h| n > h))
+    }
 }
 
 /// The serialized form of [`Seen`]: `parts` (this form) or, read only, `tiers`/`filters` (the
@@ -145,6 +201,10 @@ struct SeenForm {
     parts: Option<Vec<Part>>,
     #[serde(default, alias = "filters", skip_serializing)]
     tiers: Option<Vec<Bits>>,
+    /// The highest evicted number of each prefix ([`Numbers`]); absent while unknown (and in a
+    /// snapshot written before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    numbers: Option<BTreeMap<String, u64>>,
 }
 
 /// One filter in the serialized form.
@@ -184,6 +244,7 @@ impl From<Seen> for SeenForm {
         SeenForm {
             parts: Some(parts),
             tiers: None,
+            numbers: (!s.numbers.unknown).then_some(s.numbers.highest),
         }
     }
 }
@@ -231,7 +292,18 @@ impl TryFrom<SeenForm> for Seen {
                 .collect(),
             _ => return Err("a filter of evicted cases has neither parts nor tiers".into()),
         };
-        Ok(Seen { filters })
+        // No map and no filters: nothing was ever evicted, so the empty map is exact.
+        let numbers = match f.numbers {
+            Some(highest) => Numbers {
+                unknown: false,
+                highest,
+            },
+            None => Numbers {
+                unknown: !filters.is_empty(),
+                highest: BTreeMap::new(),
+            },
+        };
+        Ok(Seen { filters, numbers })
     }
 }
 
@@ -489,9 +561,27 @@ impl Seen {
         }
     }
 
-    /// Whether `other` holds the same filters: the same ones (shared), or equal ones.
+    /// Remembers the number of a case being evicted (see [`Numbers`]); its items go to
+    /// [`Seen::add`].
+    pub(crate) fn note_number(&mut self, id: &CaseId) {
+        self.numbers.note(id);
+    }
+
+    /// Lets go of the filters (keeping the numbers), so that another copy that holds the same
+    /// ones can add to them in place; [`Seen::share_filters`] then takes them back.
+    pub(crate) fn release_filters(&mut self) {
+        self.filters.clear();
+    }
+
+    /// Holds the filters `other` holds.
+    pub(crate) fn share_filters(&mut self, other: &Seen) {
+        self.filters.clone_from(&other.filters);
+    }
+
+    /// Whether `other` holds the same filters (the same ones, shared, or equal ones) and numbers.
     pub(crate) fn same(&self, other: &Seen) -> bool {
-        self.filters.len() == other.filters.len()
+        self.numbers == other.numbers
+            && self.filters.len() == other.filters.len()
             && self
                 .filters
                 .iter()
@@ -553,9 +643,10 @@ impl Seen {
         Ok(n)
     }
 
-    /// Whether `id` may be the number of an evicted case.
+    /// Whether `id` may be the number of an evicted case: never if it is above every evicted
+    /// number of its prefix ([`Numbers`]), else if the filter says so.
     pub fn may_hold_case(&self, id: &CaseId) -> bool {
-        !self.filters.is_empty() && self.contains(&id_digest(id))
+        !self.filters.is_empty() && !self.numbers.above_all(id) && self.contains(&id_digest(id))
     }
 
     /// Whether `key` may be the duplicate key of an evicted case.
@@ -635,6 +726,7 @@ mod tests {
     fn starting_at(first: u64) -> Seen {
         Seen {
             filters: vec![Arc::new(Bits::nth(0, first))],
+            ..Seen::default()
         }
     }
 
@@ -800,7 +892,10 @@ mod tests {
                 Arc::new(b)
             })
             .collect();
-        let s = Seen { filters };
+        let s = Seen {
+            filters,
+            ..Seen::default()
+        };
         assert!((0..560).all(|i| s.contains(&d(i))), "a false negative");
         let mut fp = 0;
         for i in 1_000..11_000u64 {
@@ -818,6 +913,7 @@ mod tests {
         last.items = MOST - 1;
         let mut s = Seen {
             filters: vec![Arc::new(last)],
+            ..Seen::default()
         };
         s.insert(&d(1));
         assert_eq!(s.filters(), 1);
@@ -829,6 +925,7 @@ mod tests {
         big.items = MOST;
         let mut s = Seen {
             filters: vec![Arc::new(big)],
+            ..Seen::default()
         };
         assert_eq!(s.sealed().len(), 1);
         s.insert(&d(3));
@@ -854,5 +951,84 @@ mod tests {
         a.insert(&d(5_000));
         assert!(a.same(&b) && !a.shares_with(&b));
         assert!(b.contains(&d(5_000)) && (0..1_000).all(|i| b.contains(&d(i))));
+    }
+
+    fn case(s: &str) -> CaseId {
+        CaseId::parse(s).expect("a case number")
+    }
+
+    /// A filter that answers "maybe" for every name, as a stub does.
+    fn saying_maybe_to_all() -> Seen {
+        let mut all = Bits::nth(0, FIRST);
+        all.words.iter_mut().for_each(|w| *w = u64::MAX);
+        Seen {
+            filters: vec![Arc::new(all)],
+            ..Seen::default()
+        }
+    }
+
+    #[test]
+    fn a_number_above_every_evicted_one_of_its_prefix_is_no_without_the_filter() {
+        let mut s = saying_maybe_to_all();
+        for n in [
+            "C-2026-000010",
+            "C-2026-000007",
+            "D-2026-000003",
+            "X",
+            "C-2026-A",
+        ] {
+            s.note_number(&case(n));
+        }
+        let maybe = |n: &str| s.may_hold_case(&case(n));
+        // Above every evicted number of the prefix, or of a prefix none has: never evicted.
+        for n in [
+            "C-2026-000011",
+            "C-2026-11",
+            "D-2026-000004",
+            "E-2026-000001",
+            "12345",
+        ] {
+            assert!(!maybe(n), "{n}");
+        }
+        // At or below the highest, or not of the form PREFIX-DIGITS: the filter decides.
+        for n in [
+            "C-2026-000010",
+            "C-2026-000005",
+            "C-2026-0000000000000000000099",
+            "D-2026-3",
+            "X",
+            "C-2026-A",
+            "C-2026-",
+            "C-2026-99999999999999999999",
+        ] {
+            assert!(maybe(n), "{n}");
+        }
+        // Keys are never decided by the numbers.
+        assert!(s.may_hold_key(&d(1)));
+    }
+
+    #[test]
+    fn the_numbers_travel_with_the_filter_and_an_older_filter_without_them_asks_for_all() {
+        let mut s = saying_maybe_to_all();
+        s.note_number(&case("C-2026-000010"));
+        let json = serde_json::to_string(&s).expect("JSON");
+        let back: Seen = serde_json::from_str(&json).expect("reads back");
+        assert!(back.same(&s));
+        assert!(!back.may_hold_case(&case("C-2026-000011")));
+        // A snapshot written before the numbers: the filters may hold cases of any number.
+        let mut v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        v.as_object_mut().expect("a map").remove("numbers");
+        let old: Seen = serde_json::from_value(v.clone()).expect("reads");
+        assert!(old.may_hold_case(&case("C-2026-000011")));
+        // It stays unknown when written again (and noting more numbers does not make it known).
+        let mut again: Seen =
+            serde_json::from_str(&serde_json::to_string(&old).expect("JSON")).expect("reads");
+        again.note_number(&case("C-2026-000012"));
+        assert!(again.may_hold_case(&case("C-2026-000013")));
+        // Without filters nothing was evicted: no number needs the filter.
+        v["parts"] = serde_json::json!([]);
+        let empty: Seen = serde_json::from_value(v).expect("reads");
+        assert_eq!(empty.filters(), 0);
+        assert!(empty.numbers == Numbers::default());
     }
 }

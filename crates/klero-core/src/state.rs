@@ -964,9 +964,9 @@ impl State {
         let mine = self.evict_unremembered();
         let theirs = twin.evict_unremembered();
         if mine == theirs && self.seen.same(&twin.seen) {
-            twin.seen = Seen::default();
+            twin.seen.release_filters();
             self.seen.add(&mine);
-            twin.seen = self.seen.clone();
+            twin.seen.share_filters(&self.seen);
         } else {
             self.seen.add(&mine);
             twin.seen.add(&theirs);
@@ -999,6 +999,7 @@ impl State {
             if self.duplicates.get(&c.duplicate_key) == Some(&ci) {
                 self.duplicates.remove(&c.duplicate_key);
             }
+            self.seen.note_number(&c.id);
             items.extend(Seen::items_of(&c));
         }
         self.closed_resident = kept;

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use klero_core::conformance::{conformance_log, invalid_logs};
 use klero_core::resident::Archived;
 use klero_core::state::CaseState;
-use klero_core::{CaseId, Digest32, Event, Failure, Log, LogEntry};
+use klero_core::{CaseId, Commitment, Digest32, Event, Failure, Log, LogEntry};
 
 /// An archive row: ordinal, case number, duplicate key and record.
 #[derive(Clone)]
@@ -232,4 +232,65 @@ fn the_conformance_log_replays_keeping_only_recent_roots() {
         }
         assert_eq!(l.head(), log.last().unwrap().hash);
     }
+}
+
+#[test]
+fn a_filing_under_an_evicted_cases_number_is_refused_as_without_eviction() {
+    // The first closed case is evicted at once; the next entry files another matter (no
+    // duplicate key, related case or earlier instance to bring it back) under its number. Only
+    // the number itself sends the state to the archive: the filter of evicted numbers must say
+    // "maybe" (its exact part, the highest evicted number of the prefix, must not say "no").
+    let log = conformance_log();
+    let closed = log
+        .iter()
+        .position(|e| matches!(e.event, Event::CaseClosed { .. }))
+        .expect("a closing");
+    let Event::CaseClosed { case: taken, .. } = &log[closed].event else {
+        unreachable!()
+    };
+    let other = log[closed..]
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::CaseFiled {
+                related: None,
+                earlier_instance: None,
+                parties,
+                ..
+            } if log[..closed]
+                .iter()
+                .all(|p| !same_parties(&p.event, parties)) =>
+            {
+                Some(e.clone())
+            }
+            _ => None,
+        })
+        .expect("a filing of another matter after the closing");
+    let mut event = other.event.clone();
+    if let Event::CaseFiled { case, .. } = &mut event {
+        *case = taken.clone();
+    }
+    let prev = &log[closed];
+    let mut entries = log[..=closed].to_vec();
+    entries.push(LogEntry::seal(
+        prev.index + 1,
+        prev.at + 1,
+        other.actor.clone(),
+        event,
+        prev.hash,
+    ));
+    let kept = replay(&entries, false);
+    let evicting = replay(&entries, true);
+    let message = |r: &Run| r.result.as_ref().map_err(|f| f.to_string()).unwrap_err();
+    assert!(
+        message(&kept).contains(&format!("case {taken} is already filed")),
+        "{}",
+        message(&kept)
+    );
+    assert_eq!(message(&kept), message(&evicting));
+    assert!(evicting.evicted > 0 && evicting.restored > 0);
+}
+
+/// Whether `event` is a filing with exactly these parties.
+fn same_parties(event: &Event, parties: &[Commitment]) -> bool {
+    matches!(event, Event::CaseFiled { parties: p, .. } if p.as_slice() == parties)
 }
