@@ -949,9 +949,9 @@ impl State {
     /// Removes from memory the closed cases no open case names as its earlier instance, after the
     /// store has archived them (it archives every case when it closes). Returns how many.
     pub fn evict_closed(&mut self) -> usize {
-        let items = self.evict_unremembered();
+        let (evicted, items) = self.evict_unremembered();
         self.seen.add(&items);
-        items.len() / 2
+        evicted
     }
 
     /// [`State::evict_closed`] on this state and on `twin`, a copy of it at the same position (the
@@ -961,8 +961,8 @@ impl State {
     /// then shares it. Otherwise each remembers its own cases, as [`State::evict_closed`] does.
     /// Returns how many cases this state evicted.
     pub fn evict_closed_twins(&mut self, twin: &mut State) -> usize {
-        let mine = self.evict_unremembered();
-        let theirs = twin.evict_unremembered();
+        let (evicted, mine) = self.evict_unremembered();
+        let (_, theirs) = twin.evict_unremembered();
         if mine == theirs && self.seen.same(&twin.seen) {
             twin.seen.release_filters();
             self.seen.add(&mine);
@@ -971,7 +971,7 @@ impl State {
             self.seen.add(&mine);
             twin.seen.add(&theirs);
         }
-        mine.len() / 2
+        evicted
     }
 
     /// The filter of evicted cases' numbers and duplicate keys (see [`crate::resident`]).
@@ -983,10 +983,12 @@ impl State {
         &mut self.seen
     }
 
-    /// Evicts as [`State::evict_closed`] does; returns what the filter must remember, in order.
-    fn evict_unremembered(&mut self) -> Vec<Digest32> {
+    /// Evicts as [`State::evict_closed`] does; returns how many cases, and what the filter must
+    /// remember of them, in order.
+    fn evict_unremembered(&mut self) -> (usize, Vec<Digest32>) {
         let mut kept = Vec::new();
         let mut items = Vec::new();
+        let mut evicted = 0;
         for ci in std::mem::take(&mut self.closed_resident) {
             if self.pins.contains_key(&ci) {
                 kept.push(ci);
@@ -999,11 +1001,11 @@ impl State {
             if self.duplicates.get(&c.duplicate_key) == Some(&ci) {
                 self.duplicates.remove(&c.duplicate_key);
             }
-            self.seen.note_number(&c.id);
-            items.extend(Seen::items_of(&c));
+            self.seen.forget(&c.id, &c.duplicate_key, &mut items);
+            evicted += 1;
         }
         self.closed_resident = kept;
-        items
+        (evicted, items)
     }
 
     /// The current judges of a case, the presiding judge first.

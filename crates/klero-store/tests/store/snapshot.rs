@@ -561,7 +561,7 @@ both!(
 );
 
 /// Cases filed and closed until the filter of evicted cases has a full filter (its first takes
-/// 16,384 items, two for each evicted case), then one more filing on a store that snapshots every
+/// 16,384 items, one for each evicted case: its duplicate key), then one more filing on a store that snapshots every
 /// 4 entries: the last snapshot names the full filter. Returns the store, still open.
 async fn with_a_full_filter(url: &str) -> Store {
     let s = Store::open_with(
@@ -578,7 +578,7 @@ async fn with_a_full_filter(url: &str) -> Store {
     for w in 0..32 {
         let s = s.clone();
         tasks.push(tokio::spawn(async move {
-            for i in 0..260 {
+            for i in 0..520 {
                 let (case, _) = filed(&file(&s, &format!("P-{w}-{i}")).await);
                 close_case(&s, &case).await;
             }
