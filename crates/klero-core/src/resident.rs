@@ -129,11 +129,12 @@ impl IndexMut<usize> for Cases {
 /// [`crate::State::evict_closed_twins`] lets two copies that evict the same cases share even that
 /// one.
 ///
-/// **Serialized form** (the store's state snapshot): `keys` (or, for filters that hold numbers
-/// too, `parts`), one per filter, with the words of the filter that still takes items, and only the digest ([`SealedFilter::digest`]) of each full
-/// one, whose words the store keeps apart and writes once ([`Seen::sealed`]). A state read back
-/// holds such filters as *stubs* until [`Seen::attach`] gives them their words; a stub answers
-/// "maybe" for everything (never a wrong "no"). The capacity cap keeps what a snapshot carries
+/// **Serialized form** (the store's state snapshot): `numbers`, and `keys` (or, for filters that
+/// hold numbers too, `parts`), one per filter, with the words of the filter that still takes
+/// items, and only the digest ([`SealedFilter::digest`]) of each full one, whose words the store
+/// keeps apart and writes once ([`Seen::sealed`]). A state read back holds such filters as
+/// *stubs* until [`Seen::attach`] gives them their words; a stub answers "maybe" for everything
+/// (never a wrong "no"). The capacity cap keeps what a snapshot carries
 /// in full under about 2.5 MB however long the log: before it, the last filter held about half
 /// of all the bits (16 MB at 10M entries), encoded and written every 100,000 entries.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
