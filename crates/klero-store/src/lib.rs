@@ -130,13 +130,14 @@ struct Inner {
 }
 
 /// The writer's archive lookups: before applying an event, it reads from the case archive the
-/// evicted cases the event may name (`klero_core::State::wants`: the names the filter of evicted
-/// cases answers "maybe" for).
+/// evicted cases the event may name (`klero_core::State::wants`: case numbers at or below the
+/// highest evicted one of their prefix, and duplicate keys the filter of evicted cases answers
+/// "maybe" for).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ArchiveLookups {
     /// Names (case numbers and duplicate keys) looked up.
     pub names: u64,
-    /// Those the archive did not hold: the filter's false positives.
+    /// Those the archive did not hold: the filter's false positives (and numbers never filed).
     pub missed: u64,
     /// Microseconds the writer spent on the lookups (each holds up every submission behind it).
     pub micros: u64,

@@ -417,8 +417,8 @@ impl Writer {
             let t = std::time::Instant::now();
             match crate::archive::fetch(&self.pool, &self.archive, &wanted).await {
                 Ok((cases, latest)) => {
-                    // A name the filter said "maybe" to and the archive does not hold: a false
-                    // positive of the filter (the event's own new case number, most often).
+                    // A name the archive does not hold: a false positive of the filter of keys
+                    // (or a number below the highest evicted one that was never filed).
                     let found = |id: &klero_core::CaseId| cases.iter().any(|a| &a.case.id == id);
                     let missed = wanted.cases.iter().filter(|id| !found(id)).count() as u64
                         + u64::from(wanted.duplicate_key.is_some() && latest.is_none());

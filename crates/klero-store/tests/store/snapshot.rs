@@ -561,8 +561,9 @@ both!(
 );
 
 /// Cases filed and closed until the filter of evicted cases has a full filter (its first takes
-/// 16,384 items, one for each evicted case: its duplicate key), then one more filing on a store that snapshots every
-/// 4 entries: the last snapshot names the full filter. Returns the store, still open.
+/// 16,384 items, one for each evicted case: its duplicate key), then one more filing on a store
+/// that snapshots every 4 entries: the last snapshot names the full filter. Returns the store,
+/// still open.
 async fn with_a_full_filter(url: &str) -> Store {
     let s = Store::open_with(
         url,
