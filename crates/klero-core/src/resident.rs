@@ -161,11 +161,15 @@ pub struct Seen {
 /// existed has filters that hold numbers, and no map.
 ///
 /// One entry per prefix: the portal's numbers have one per court and year.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Numbers {
-    /// The filters hold cases the map does not (read from an older snapshot).
-    unknown: bool,
-    highest: BTreeMap<String, u64>,
+/// `None` while unknown (read from an older snapshot: its filters hold cases the map would not).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Numbers(Option<BTreeMap<String, u64>>);
+
+impl Default for Numbers {
+    /// Nothing evicted yet: the empty map is exact.
+    fn default() -> Numbers {
+        Numbers(Some(BTreeMap::new()))
+    }
 }
 
 impl Numbers {
@@ -181,13 +185,13 @@ impl Numbers {
 
     /// Remembers `id` if the map is known and `id` has the form: false if the filter must.
     fn note(&mut self, id: &CaseId) -> bool {
-        let Some((prefix, n)) = Numbers::split(id).filter(|_| !self.unknown) else {
+        let (Some(highest), Some((prefix, n))) = (self.0.as_mut(), Numbers::split(id)) else {
             return false;
         };
-        match self.highest.get_mut(prefix) {
+        match highest.get_mut(prefix) {
             Some(h) => *h = (*h).max(n),
             None => {
-                self.highest.insert(prefix.to_owned(), n);
+                highest.insert(prefix.to_owned(), n);
             }
         }
         true
@@ -195,8 +199,8 @@ impl Numbers {
 
     /// Whether an evicted case may have number `id`, if the map decides it (see [`Numbers`]).
     fn decides(&self, id: &CaseId) -> Option<bool> {
-        let (prefix, n) = Numbers::split(id).filter(|_| !self.unknown)?;
-        Some(self.highest.get(prefix).is_some_and(|&h| n <= h))
+        let (prefix, n) = Numbers::split(id)?;
+        Some(self.0.as_ref()?.get(prefix).is_some_and(|&h| n <= h))
     }
 }
 
@@ -254,20 +258,16 @@ impl From<Seen> for SeenForm {
                 apart: f.full().then(|| f.digest()),
             })
             .collect();
-        if s.numbers.unknown {
-            SeenForm {
-                keys: None,
-                numbers: None,
-                parts: Some(parts),
-                tiers: None,
-            }
-        } else {
-            SeenForm {
-                keys: Some(parts),
-                numbers: Some(s.numbers.highest),
-                parts: None,
-                tiers: None,
-            }
+        // Filters of keys beside their numbers; while the numbers are unknown, `parts`.
+        let (keys, parts) = match s.numbers.0 {
+            Some(_) => (Some(parts), None),
+            None => (None, Some(parts)),
+        };
+        SeenForm {
+            keys,
+            numbers: s.numbers.0,
+            parts,
+            tiers: None,
         }
     }
 }
@@ -275,10 +275,19 @@ impl From<Seen> for SeenForm {
 impl TryFrom<SeenForm> for Seen {
     type Error = String;
     fn try_from(f: SeenForm) -> Result<Seen, String> {
-        let (parts, tiers, known) = match (f.keys, f.numbers, f.parts, f.tiers) {
-            (Some(keys), Some(highest), None, None) => (Some(keys), None, Some(highest)),
-            (None, None, Some(parts), None) => (Some(parts), None, None),
-            (None, None, None, Some(tiers)) => (None, Some(tiers), None),
+        let (filters, known) = match (f.keys, f.numbers, f.parts, f.tiers) {
+            (Some(keys), Some(highest), None, None) => (from_parts(keys)?, Some(highest)),
+            (None, None, Some(parts), None) => (from_parts(parts)?, None),
+            (None, None, None, Some(tiers)) => (
+                tiers
+                    .into_iter()
+                    .map(|mut b| {
+                        b.len = b.words.len() as u64;
+                        Arc::new(b)
+                    })
+                    .collect(),
+                None,
+            ),
             _ => {
                 return Err(
                     "a filter of evicted cases has none, or more than one, of keys \
@@ -287,59 +296,43 @@ impl TryFrom<SeenForm> for Seen {
                 );
             }
         };
-        let filters = match (parts, tiers) {
-            (Some(parts), None) => parts
-                .into_iter()
-                .map(|p| {
-                    let stub = p.apart.is_some();
-                    if p.probes == 0
-                        || (stub && !p.bits.is_empty())
-                        || (!stub && p.bits.len() as u64 != p.words)
-                    {
-                        return Err(format!(
-                            "a filter of evicted cases has {} words where it says {} (and {} \
-                             probes)",
-                            p.bits.len(),
-                            p.words,
-                            p.probes
-                        ));
-                    }
-                    let digest = std::sync::OnceLock::new();
-                    if let Some(d) = p.apart {
-                        let _ = digest.set(d);
-                    }
-                    Ok(Arc::new(Bits {
-                        words: p.bits,
-                        len: p.words,
-                        items: p.items,
-                        capacity: p.capacity,
-                        probes: p.probes,
-                        digest,
-                    }))
-                })
-                .collect::<Result<Vec<_>, String>>()?,
-            (None, Some(tiers)) => tiers
-                .into_iter()
-                .map(|mut b| {
-                    b.len = b.words.len() as u64;
-                    Arc::new(b)
-                })
-                .collect(),
-            _ => unreachable!("one of parts and tiers, from the match above"),
-        };
         // No map and no filters: nothing was ever evicted, so the empty map is exact.
-        let numbers = match known {
-            Some(highest) => Numbers {
-                unknown: false,
-                highest,
-            },
-            None => Numbers {
-                unknown: !filters.is_empty(),
-                highest: BTreeMap::new(),
-            },
-        };
+        let numbers = Numbers(known.or_else(|| filters.is_empty().then(BTreeMap::new)));
         Ok(Seen { filters, numbers })
     }
+}
+
+/// The filters of the serialized form's `keys` or `parts`, checked against their sizes.
+fn from_parts(parts: Vec<Part>) -> Result<Vec<Arc<Bits>>, String> {
+    parts
+        .into_iter()
+        .map(|p| {
+            let stub = p.apart.is_some();
+            if p.probes == 0
+                || (stub && !p.bits.is_empty())
+                || (!stub && p.bits.len() as u64 != p.words)
+            {
+                return Err(format!(
+                    "a filter of evicted cases has {} words where it says {} (and {} probes)",
+                    p.bits.len(),
+                    p.words,
+                    p.probes
+                ));
+            }
+            let digest = std::sync::OnceLock::new();
+            if let Some(d) = p.apart {
+                let _ = digest.set(d);
+            }
+            Ok(Arc::new(Bits {
+                words: p.bits,
+                len: p.words,
+                items: p.items,
+                capacity: p.capacity,
+                probes: p.probes,
+                digest,
+            }))
+        })
+        .collect()
 }
 
 /// `Vec<u64>` as one byte string, 8 bytes a word, little-endian (a CBOR byte string is copied,
@@ -1075,7 +1068,7 @@ mod tests {
         o.remove("numbers");
         o.insert("parts".into(), parts);
         let mut read: Seen = serde_json::from_value(old.clone()).expect("reads");
-        assert!(read.numbers.unknown);
+        assert!(read.numbers.0.is_none(), "unknown");
         assert!(read.may_hold_case(&case("C-2026-000011")));
         // It stays so: it gives numbers to the filter, and is written as it was read.
         let mut items = Vec::new();
@@ -1086,7 +1079,7 @@ mod tests {
         // Nothing evicted yet (no filters): the empty map is exact.
         old["parts"] = serde_json::json!([]);
         let empty: Seen = serde_json::from_value(old).expect("reads");
-        assert!(!empty.numbers.unknown);
+        assert!(empty.numbers.0.is_some(), "known");
         // Keys without numbers, or keys beside parts, are refused.
         let mut bad = v.clone();
         bad.as_object_mut().expect("a map").remove("numbers");
