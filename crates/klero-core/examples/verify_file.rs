@@ -1,0 +1,40 @@
+//! Verifies an export file (JSON lines, SPEC §8) with the core alone, for timing and profiling the
+//! verifier without building the `klero` binary:
+//! `cargo run --release -p klero-core --example verify_file -- LOG.jsonl`.
+//! It reads lines as `klero verify` does (one buffered reader, each line with its line feed) but
+//! without that command's framing checks and progress.
+use std::io::BufRead;
+
+fn main() {
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| panic!("usage: verify_file LOG.jsonl"));
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("cannot open {path}: {e}"));
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut v = klero_core::Verifier::new();
+    let mut line = Vec::new();
+    let t = std::time::Instant::now();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).expect("readable") == 0 {
+            break;
+        }
+        let e = klero_core::LogEntry::from_export_line(&line).expect("a log entry");
+        if v.push(&e).is_err() {
+            break;
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let r = v.report();
+    match &r.failure {
+        None => println!(
+            "OK: {} entries in {secs:.2} s = {:.0} entries/s",
+            r.verified,
+            r.verified as f64 / secs
+        ),
+        Some(f) => {
+            println!("FAILED: {f}");
+            std::process::exit(1)
+        }
+    }
+}
