@@ -24,13 +24,73 @@ use crate::ids::{CaseId, Digest32};
 use crate::state::CaseState;
 
 /// The case table: case ordinal (order of filing, from 0) to case, with evicted cases absent.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
+///
+/// Until the first eviction the table is a vector indexed by ordinal: a verifier, which never
+/// evicts, finds any case in one step however many were filed. At the first eviction it becomes
+/// a B-tree of the cases in memory, so that a server's table does not grow with the log. Each
+/// case is in a box of its own: a case is some 400 bytes, which the tree would otherwise move
+/// about as it splits and merges its nodes and shifts their values.
+///
+/// Both forms serialize alike: `next` and `map`, the cases in memory by ordinal, in order.
+#[derive(Clone, Debug)]
 pub struct Cases {
     /// The ordinal the next filing gets: the number of cases ever filed.
     next: usize,
-    /// The cases in memory, each in a box of its own: a case is some 400 bytes, which the tree
-    /// would otherwise move about as it splits and merges its nodes and shifts their values.
-    map: BTreeMap<usize, Box<CaseState>>,
+    table: Table,
+}
+
+#[derive(Clone, Debug)]
+enum Table {
+    /// Never evicted from: the case with ordinal `i` is at `i` (every one below `next`).
+    Dense(Vec<Box<CaseState>>),
+    /// The cases in memory, after an eviction or as read back.
+    Sparse(BTreeMap<usize, Box<CaseState>>),
+}
+
+impl Default for Cases {
+    fn default() -> Cases {
+        Cases {
+            next: 0,
+            table: Table::Dense(Vec::new()),
+        }
+    }
+}
+
+/// The serialized form of [`Cases`], as the derived form of its earlier B-tree-only self.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename = "Cases")]
+struct CasesForm<M> {
+    next: usize,
+    map: M,
+}
+
+/// The cases in memory as a map from ordinal to case, in order (how a B-tree serializes).
+struct InOrder<'a>(&'a Cases);
+
+impl serde::Serialize for InOrder<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.ordinals())
+    }
+}
+
+impl serde::Serialize for Cases {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        CasesForm {
+            next: self.next,
+            map: InOrder(self),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Cases {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Cases, D::Error> {
+        let f = CasesForm::<BTreeMap<usize, Box<CaseState>>>::deserialize(d)?;
+        Ok(Cases {
+            next: f.next,
+            table: Table::Sparse(f.map),
+        })
+    }
 }
 
 impl Cases {
@@ -46,13 +106,21 @@ impl Cases {
 
     /// Number of cases in memory.
     pub fn resident(&self) -> usize {
-        self.map.len()
+        match &self.table {
+            Table::Dense(v) => v.len(),
+            Table::Sparse(m) => m.len(),
+        }
     }
 
     /// Appends a newly filed case; returns its ordinal.
     pub fn push(&mut self, c: CaseState) -> usize {
         let ci = self.next;
-        self.map.insert(ci, Box::new(c));
+        match &mut self.table {
+            Table::Dense(v) => v.push(Box::new(c)),
+            Table::Sparse(m) => {
+                m.insert(ci, Box::new(c));
+            }
+        }
         self.next += 1;
         ci
     }
@@ -60,28 +128,65 @@ impl Cases {
     /// Takes back the case just pushed (a filing refused half-way).
     pub fn pop(&mut self) {
         self.next -= 1;
-        self.map.remove(&self.next);
+        match &mut self.table {
+            Table::Dense(v) => {
+                v.pop();
+            }
+            Table::Sparse(m) => {
+                m.remove(&self.next);
+            }
+        }
     }
 
     /// The case with ordinal `ci`, if in memory.
     pub fn get(&self, ci: usize) -> Option<&CaseState> {
-        self.map.get(&ci).map(|c| &**c)
+        match &self.table {
+            Table::Dense(v) => v.get(ci).map(|c| &**c),
+            Table::Sparse(m) => m.get(&ci).map(|c| &**c),
+        }
+    }
+
+    fn get_mut(&mut self, ci: usize) -> Option<&mut CaseState> {
+        match &mut self.table {
+            Table::Dense(v) => v.get_mut(ci).map(|c| &mut **c),
+            Table::Sparse(m) => m.get_mut(&ci).map(|c| &mut **c),
+        }
+    }
+
+    /// The B-tree of the cases in memory, made from the vector at the first eviction.
+    fn sparse(&mut self) -> &mut BTreeMap<usize, Box<CaseState>> {
+        if let Table::Dense(v) = &mut self.table {
+            let map = std::mem::take(v).into_iter().enumerate().collect();
+            self.table = Table::Sparse(map);
+        }
+        match &mut self.table {
+            Table::Sparse(m) => m,
+            Table::Dense(_) => unreachable!("made sparse above"),
+        }
     }
 
     /// Removes a case from memory.
     pub(crate) fn evict(&mut self, ci: usize) -> Option<CaseState> {
-        self.map.remove(&ci).map(|c| *c)
+        self.sparse().remove(&ci).map(|c| *c)
     }
 
     /// Puts an evicted case back.
     pub(crate) fn restore(&mut self, ci: usize, c: CaseState) {
         debug_assert!(ci < self.next, "only a case once filed is restored");
-        self.map.insert(ci, Box::new(c));
+        self.sparse().insert(ci, Box::new(c));
+    }
+
+    /// The cases in memory with their ordinals, in the order filed.
+    fn ordinals(&self) -> Box<dyn Iterator<Item = (usize, &CaseState)> + '_> {
+        match &self.table {
+            Table::Dense(v) => Box::new(v.iter().map(|c| &**c).enumerate()),
+            Table::Sparse(m) => Box::new(m.iter().map(|(&ci, c)| (ci, &**c))),
+        }
     }
 
     /// The cases in memory, in the order filed.
     pub fn iter(&self) -> impl Iterator<Item = &CaseState> {
-        self.map.values().map(|c| &**c)
+        self.ordinals().map(|(_, c)| c)
     }
 }
 
@@ -90,7 +195,7 @@ impl Index<usize> for Cases {
     fn index(&self, ci: usize) -> &CaseState {
         // The store restores every case an event names before applying it (State::wants); a case
         // missing here is a bug in that contract, not bad input.
-        self.map.get(&ci).unwrap_or_else(|| {
+        self.get(ci).unwrap_or_else(|| {
             panic!("case {ci} is not in memory: it was evicted and not restored")
         })
     }
@@ -98,7 +203,7 @@ impl Index<usize> for Cases {
 
 impl IndexMut<usize> for Cases {
     fn index_mut(&mut self, ci: usize) -> &mut CaseState {
-        self.map.get_mut(&ci).unwrap_or_else(|| {
+        self.get_mut(ci).unwrap_or_else(|| {
             panic!("case {ci} is not in memory: it was evicted and not restored")
         })
     }
@@ -1087,5 +1192,68 @@ mod tests {
         let mut bad = v;
         bad["parts"] = serde_json::json!([]);
         assert!(serde_json::from_value::<Seen>(bad).is_err());
+    }
+
+    /// The table is a vector until its first eviction and a B-tree after; either way it finds the
+    /// same cases and serializes as the derived form of the B-tree-only table did.
+    #[test]
+    fn the_case_table_is_a_vector_until_an_eviction_and_serializes_alike_either_way() {
+        let entries = crate::sample::sample_log(&crate::sample::SampleSpec::small(5));
+        let report = crate::verify(&entries);
+        assert!(report.ok(), "{report:?}");
+        let mut v = crate::Verifier::new();
+        for e in &entries {
+            v.push(e).expect("verifies");
+        }
+        let cases: Vec<CaseState> = v.log().state().cases().cloned().collect();
+        assert!(cases.len() >= 10, "{}", cases.len());
+        let mut table = Cases::default();
+        for c in &cases {
+            table.push(c.clone());
+        }
+        assert!(matches!(table.table, Table::Dense(_)));
+        /// The form before: `next` and a B-tree from ordinal to case.
+        #[derive(serde::Serialize)]
+        #[serde(rename = "Cases")]
+        struct Before<'a> {
+            next: usize,
+            map: BTreeMap<usize, &'a CaseState>,
+        }
+        let before = |skip: &[usize]| {
+            let map = cases
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !skip.contains(i))
+                .collect();
+            serde_json::to_string(&Before {
+                next: cases.len(),
+                map,
+            })
+            .expect("serializes")
+        };
+        let now = |t: &Cases| serde_json::to_string(t).expect("serializes");
+        assert_eq!(now(&table), before(&[]));
+        // A refused filing's case is taken back from the vector.
+        table.push(cases[0].clone());
+        table.pop();
+        assert_eq!((table.len(), table.resident()), (cases.len(), cases.len()));
+        // The first eviction makes it a B-tree holding the rest.
+        let gone = table.evict(3).expect("in memory");
+        assert_eq!(gone, cases[3]);
+        assert!(matches!(table.table, Table::Sparse(_)));
+        assert!(table.get(3).is_none());
+        for (i, c) in cases.iter().enumerate().filter(|&(i, _)| i != 3) {
+            assert_eq!(&table[i], c);
+        }
+        assert_eq!(
+            (table.len(), table.resident()),
+            (cases.len(), cases.len() - 1)
+        );
+        assert_eq!(now(&table), before(&[3]));
+        let back: Cases = serde_json::from_str(&now(&table)).expect("reads");
+        assert_eq!(now(&back), before(&[3]));
+        table.restore(3, gone);
+        assert_eq!(now(&table), before(&[]));
+        assert!(table.iter().eq(cases.iter()));
     }
 }
