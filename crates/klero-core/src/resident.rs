@@ -41,7 +41,9 @@ pub struct Cases {
 
 #[derive(Clone, Debug)]
 enum Table {
-    /// Never evicted from: the case with ordinal `i` is at `i` (every one below `next`).
+    /// Never evicted from: the case with ordinal `i` is at `i` (every one below `next`). Boxed
+    /// like the tree's, so that the first eviction moves pointers into the tree, not cases.
+    #[allow(clippy::vec_box)]
     Dense(Vec<Box<CaseState>>),
     /// The cases in memory, after an eviction or as read back.
     Sparse(BTreeMap<usize, Box<CaseState>>),
