@@ -255,7 +255,13 @@ impl JudgeState {
     }
 
     fn holds(&self, s: &Specialization) -> bool {
-        self.specializations.binary_search(s).is_ok()
+        // A judge holds a few: comparing for equality (texts of other lengths differ at once)
+        // costs less than ordering them.
+        if self.specializations.len() <= 8 {
+            self.specializations.contains(s)
+        } else {
+            self.specializations.binary_search(s).is_ok()
+        }
     }
 }
 
@@ -599,6 +605,8 @@ struct PlanBuffers {
     group: Vec<usize>,
     /// The group's shares.
     shares: Vec<u32>,
+    /// Whether each of the group holds the case type's specialization.
+    holds_need: Vec<bool>,
     /// The volumes of the division's classes with intake in the window.
     volumes: Vec<u64>,
     /// Whether the group's judge `j` holds class `k`, at `k * group.len() + j`.
@@ -2140,7 +2148,7 @@ impl State {
             Some(Exclusion::NoSpecialization)
         } else if j.absent_on(day) {
             Some(Exclusion::Absent)
-        } else if c.parties.iter().any(|p| j.conflicts.contains(p)) {
+        } else if !j.conflicts.is_empty() && c.parties.iter().any(|p| j.conflicts.contains(p)) {
             Some(Exclusion::Conflict)
         } else if c.recused.contains(&ji) {
             Some(Exclusion::Recused)
@@ -2325,13 +2333,28 @@ impl State {
         } = courts.get_mut(&c.court).expect("filed in a court");
         let court_judges: &[usize] = court_judges;
         let min = (policy.min_pool as usize).max(seats as usize);
-        // The eligible judges' positions into `buf.ok`, the excluded ones' into `buf.out`.
+        // The eligible judges' positions into `buf.ok`, the excluded ones' into `buf.out`; for a
+        // pool of the division, the balance group (the division's active judges: those the first
+        // two rules do not exclude) into `buf.group`, their shares into `buf.shares`, and whether
+        // they hold the specialization (the third rule does not exclude them) into
+        // `buf.holds_need`.
         let pass = |whole: bool, buf: &mut PlanBuffers, judges: &[JudgeState]| {
             buf.ok.clear();
             buf.out.clear();
+            buf.group.clear();
+            buf.shares.clear();
+            buf.holds_need.clear();
             let mut ex = Vec::new();
             for (pos, &ji) in court_judges.iter().enumerate() {
-                match Self::exclusion_in(judges, cases, ji, c, earlier, day, whole, need) {
+                let reason = Self::exclusion_in(judges, cases, ji, c, earlier, day, whole, need);
+                if !whole && !matches!(reason, Some(Exclusion::Inactive | Exclusion::OtherDivision))
+                {
+                    buf.group.push(pos);
+                    buf.shares.push(judges[ji].share_permille);
+                    buf.holds_need
+                        .push(reason != Some(Exclusion::NoSpecialization));
+                }
+                match reason {
                     None => buf.ok.push(pos),
                     Some(reason) => {
                         buf.out.push(pos);
@@ -2401,17 +2424,9 @@ impl State {
                 .map(|&ji| judges[ji].share_permille as u64),
         );
         if scope == PoolScope::Division && need.is_some() {
-            buf.group.clear();
-            buf.shares.clear();
+            // The group is the division pass's (the scope says it was the last pass).
             buf.volumes.clear();
             buf.holds.clear();
-            for (pos, &ji) in court_judges.iter().enumerate() {
-                let j = &judges[ji];
-                if j.active && j.division == c.division {
-                    buf.group.push(pos);
-                    buf.shares.push(j.share_permille);
-                }
-            }
             for ((d, spec), m) in mix.iter_mut() {
                 if *d != c.division {
                     continue;
@@ -2419,11 +2434,15 @@ impl State {
                 m.expire(day, policy.window_days);
                 if m.sum > 0 {
                     buf.volumes.push(m.sum);
-                    buf.holds.extend(
-                        buf.group
-                            .iter()
-                            .map(|&pos| judges[court_judges[pos]].holds(spec)),
-                    );
+                    if Some(spec) == need {
+                        buf.holds.extend_from_slice(&buf.holds_need);
+                    } else {
+                        buf.holds.extend(
+                            buf.group
+                                .iter()
+                                .map(|&pos| judges[court_judges[pos]].holds(spec)),
+                        );
+                    }
                 }
             }
             let (n, holds) = (buf.group.len(), &buf.holds);
