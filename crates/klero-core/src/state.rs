@@ -621,6 +621,15 @@ struct PlanBuffers {
     weight: WeightBuffers,
 }
 
+/// The parts of the state a draw's planning reads and changes, borrowed apart.
+struct Planning<'a> {
+    policy: &'a Policy,
+    courts: &'a mut HashMap<CourtId, CourtState>,
+    judges: &'a mut Vec<JudgeState>,
+    cases: &'a Cases,
+    buf: &'a mut PlanBuffers,
+}
+
 /// A draw that waits for a drand round (SPEC §7.7), as [`State::pending_drand`] lists it.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct PendingDrand {
@@ -2250,7 +2259,15 @@ impl State {
         } else {
             Method::Random
         };
-        self.plan(ci, seats, day, index, hash, method)
+        // The case and its specialization as looked up above.
+        let planning = Planning {
+            policy: self.policy.as_deref().expect("genesis first"),
+            courts: &mut self.courts,
+            judges: &mut self.judges,
+            cases: &self.cases,
+            buf: &mut self.plan_buffers,
+        };
+        Self::plan_case(planning, c, need.as_ref(), seats, day, index, hash, method)
     }
 
     fn remove_and_open(
@@ -2313,19 +2330,40 @@ impl State {
         hash: &Digest32,
         method: Method,
     ) -> Result<Pending, Rejection> {
-        let State {
+        let c = &self.cases[ci];
+        let policy = self.policy.as_deref().expect("genesis first");
+        let need = policy.case_type(&c.case_type).map(|t| &t.specialization);
+        let planning = Planning {
+            policy,
+            courts: &mut self.courts,
+            judges: &mut self.judges,
+            cases: &self.cases,
+            buf: &mut self.plan_buffers,
+        };
+        Self::plan_case(planning, c, need, seats, day, index, hash, method)
+    }
+
+    /// [`State::plan`] for case `c`, whose case type needs `need`, given the parts of the state
+    /// it reads and changes (a filing has looked the case and its type up already).
+    #[allow(clippy::too_many_arguments)]
+    fn plan_case(
+        parts: Planning<'_>,
+        c: &CaseState,
+        need: Option<&Specialization>,
+        seats: u8,
+        day: Day,
+        index: u64,
+        hash: &Digest32,
+        method: Method,
+    ) -> Result<Pending, Rejection> {
+        let Planning {
             policy,
             courts,
             judges,
             cases,
-            plan_buffers: buf,
-            ..
-        } = self;
-        let policy: &Policy = policy.as_deref().expect("genesis first");
-        let cases: &Cases = cases;
-        let c = &cases[ci];
+            buf,
+        } = parts;
         let earlier = c.earlier_ix.and_then(|e| cases.get(e));
-        let need = policy.case_type(&c.case_type).map(|t| &t.specialization);
         let CourtState {
             judges: court_judges,
             mix,
