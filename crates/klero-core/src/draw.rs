@@ -98,9 +98,54 @@ pub const RATE_FLOOR: u128 = 1 << 30;
 ///    `y_j << (40 - b)`; then a judge with active classes and `x_j < 2^30` gets `x_j = 2^30`.
 pub fn balanced_rates(shares: &[u32], holds: &[bool], volumes: &[u64]) -> Vec<u64> {
     let k = volumes.len();
+    assert_eq!(
+        holds.len(),
+        shares.len() * k,
+        "one holding flag per judge and class"
+    );
+    let mut out = Vec::with_capacity(shares.len());
+    balanced_rates_by(shares, volumes, |j, c| holds[j * k + c], &mut out);
+    out
+}
+
+/// [`balanced_rates`] with `held(j, k)` telling whether judge `j` can take class `k`, writing the
+/// factors into `out` (cleared first): the draw's planning asks the judges directly and reuses
+/// `out`, and in the common case (every judge holds every active class or none) nothing is
+/// allocated.
+pub fn balanced_rates_by(
+    shares: &[u32],
+    volumes: &[u64],
+    held: impl Fn(usize, usize) -> bool,
+    out: &mut Vec<u64>,
+) {
+    let k = volumes.len();
     let n = shares.len();
-    assert_eq!(holds.len(), n * k, "one holding flag per judge and class");
-    let held = |j: usize, c: usize| holds[j * k + c];
+    out.clear();
+    if k <= 64 {
+        // The active classes as a bit set, and each judge's active classes: if each judge holds
+        // none or all of them, the factors are the shares (the same test as below, on words).
+        let active = (0..k)
+            .filter(|&c| volumes[c] > 0 && (0..n).any(|j| held(j, c)))
+            .fold(0u64, |m, c| m | 1 << c);
+        let row = |j: usize| {
+            (0..k)
+                .filter(|&c| active >> c & 1 == 1 && held(j, c))
+                .fold(0u64, |m, c| m | 1 << c)
+        };
+        let mut all_or_none = true;
+        for (j, &share) in shares.iter().enumerate() {
+            let r = row(j);
+            if r != 0 && r != active {
+                all_or_none = false;
+                break;
+            }
+            out.push(if r != 0 { share as u64 } else { 0 });
+        }
+        if all_or_none {
+            return;
+        }
+        out.clear();
+    }
     let active: Vec<usize> = (0..k)
         .filter(|&c| volumes[c] > 0 && (0..n).any(|j| held(j, c)))
         .collect();
@@ -109,9 +154,8 @@ pub fn balanced_rates(shares: &[u32], holds: &[bool], volumes: &[u64]) -> Vec<u6
         .map(|j| active.iter().filter(|&&c| held(j, c)).count())
         .collect();
     if count.iter().all(|&m| m == 0 || m == active.len()) {
-        return (0..n)
-            .map(|j| if count[j] > 0 { shares[j] as u64 } else { 0 })
-            .collect();
+        out.extend((0..n).map(|j| if count[j] > 0 { shares[j] as u64 } else { 0 }));
+        return;
     }
     // Judges with the same share and the same active classes always have the same factor, so the
     // iteration runs once per such kind, weighted by how many judges share it: the sums, and so
@@ -185,10 +229,7 @@ pub fn balanced_rates(shares: &[u32], holds: &[bool], volumes: &[u64]) -> Vec<u6
             kind.3 = v.max(RATE_FLOOR);
         }
     }
-    kind_of
-        .iter()
-        .map(|k| k.map_or(0, |i| kinds[i].3 as u64))
-        .collect()
+    out.extend(kind_of.iter().map(|k| k.map_or(0, |i| kinds[i].3 as u64)));
 }
 
 /// The lower bound of a judge's probability is their balanced rate divided by this (SPEC §7.5).
@@ -233,9 +274,41 @@ pub fn weights(
     cands: &[LoadInput],
     absent_rates: u64,
 ) -> Vec<u64> {
+    let mut out = Vec::with_capacity(cands.len());
+    weights_into(
+        policy,
+        case_weight,
+        cands,
+        absent_rates,
+        &mut out,
+        &mut WeightBuffers::default(),
+    );
+    out
+}
+
+/// The working space of [`weights_into`], kept from one draw to the next so that planning a draw
+/// allocates nothing for it.
+#[derive(Clone, Debug, Default)]
+pub struct WeightBuffers {
+    /// Each candidate's room above their lower bound.
+    room: Vec<u64>,
+    /// `(key, position)` packed into one u128, so the ordering compares single integers.
+    order: Vec<u128>,
+}
+
+/// [`weights`], written into `out` (cleared first), with working space from `buf`.
+pub fn weights_into(
+    policy: &Policy,
+    case_weight: u32,
+    cands: &[LoadInput],
+    absent_rates: u64,
+    out: &mut Vec<u64>,
+    buf: &mut WeightBuffers,
+) {
+    out.clear();
     let n = cands.len();
     if n == 0 {
-        return Vec::new();
+        return;
     }
     let (c_num, c_den) = effective_cap(policy);
     let (c_num, c_den) = (c_num as u128, c_den as u128);
@@ -250,9 +323,13 @@ pub fn weights(
     };
     let present: u128 = cands.iter().map(rate).sum();
     let ceiling = 2 * b / n as u128;
-    let bounds = |x: u128| -> (Vec<u128>, Vec<u128>) {
-        let mut upper = Vec::with_capacity(n);
-        let mut lower = Vec::with_capacity(n);
+    // The bounds at a sum of factors `x`: each lower bound into `out` (`fill`), each room
+    // (upper less lower) into `room`; returns the sums of the upper and of the lower bounds.
+    let room = &mut buf.room;
+    let bounds = |x: u128, fill: &mut Vec<u64>, room: &mut Vec<u64>| -> (u128, u128) {
+        fill.clear();
+        room.clear();
+        let (mut upper_sum, mut lower_sum) = (0u128, 0u128);
         // Judges with the same factor have the same bounds (the common case: equal shares).
         let mut last: Option<(u128, u128, u128)> = None;
         for c in cands {
@@ -266,40 +343,39 @@ pub fn weights(
                     (u, l)
                 }
             };
-            upper.push(u);
-            lower.push(l);
+            upper_sum += u;
+            lower_sum += l;
+            fill.push(l as u64);
+            room.push((u - l) as u64);
         }
-        (upper, lower)
+        (upper_sum, lower_sum)
     };
     let absent = if by_share { 0 } else { absent_rates as u128 };
-    let (mut upper, mut lower) = bounds(present + absent);
-    if upper.iter().sum::<u128>() < b {
-        (upper, lower) = bounds(present);
+    let fill = out;
+    let (mut upper_sum, mut lower_sum) = bounds(present + absent, fill, room);
+    if upper_sum < b {
+        (upper_sum, lower_sum) = bounds(present, fill, room);
     }
-    if upper.iter().sum::<u128>() < b {
-        upper = vec![ceiling; n];
-        lower.iter_mut().for_each(|l| *l = (*l).min(ceiling));
+    if upper_sum < b {
+        // Every upper bound is the ceiling; the lower bounds stay, capped by it.
+        lower_sum = 0;
+        for (f, r) in fill.iter_mut().zip(room.iter_mut()) {
+            *f = (*f).min(ceiling as u64);
+            *r = ceiling as u64 - *f;
+            lower_sum += *f as u128;
+        }
     }
-    let mut fill: Vec<u64> = lower.iter().map(|&l| l as u64).collect();
-    let mut budget = (b - lower.iter().sum::<u128>()) as u64;
-    let room: Vec<u64> = upper
-        .iter()
-        .zip(&lower)
-        .map(|(&u, &l)| (u - l) as u64)
-        .collect();
-    // `(key, position)` packed into one u128, so the ordering compares single integers.
-    let mut order: Vec<u128> = cands
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let key = c.load + normalized_load(case_weight as u64 * 1000, c.share_permille);
-            ((key as u128) << 64) | i as u128
-        })
-        .collect();
-    let pos = |packed: u128| packed as u64 as usize;
+    let mut budget = (b - lower_sum) as u64;
     if budget == 0 {
-        return fill;
+        return;
     }
+    let order = &mut buf.order;
+    order.clear();
+    order.extend(cands.iter().enumerate().map(|(i, c)| {
+        let key = c.load + normalized_load(case_weight as u64 * 1000, c.share_permille);
+        ((key as u128) << 64) | i as u128
+    }));
+    let pos = |packed: u128| packed as u64 as usize;
     if room.windows(2).all(|w| w[0] == w[1]) && room[0] > 0 {
         // Equal room (equal factors and shares): only the split matters, so a selection (O(n))
         // replaces a sort.
@@ -316,7 +392,7 @@ pub fn weights(
         }
     } else {
         order.sort_unstable();
-        for &p in &order {
+        for &p in order.iter() {
             let give = room[pos(p)].min(budget);
             fill[pos(p)] += give;
             budget -= give;
@@ -325,7 +401,6 @@ pub fn weights(
             }
         }
     }
-    fill
 }
 
 /// The random number generator of a draw: ChaCha20 keyed by the seed (SPEC §7.6).
@@ -349,11 +424,16 @@ pub fn uniform_below(rng: &mut impl Rng, total: u64) -> u64 {
 /// Picks an index with probability proportional to its weight: `x = uniform_below(sum)`, and the
 /// first index whose cumulative weight exceeds `x`.
 pub fn pick_weighted(rng: &mut impl Rng, weights: &[u64]) -> usize {
-    let total: u64 = weights.iter().sum();
+    pick_weighted_by(rng, weights.len(), |i| weights[i])
+}
+
+/// [`pick_weighted`] over `n` weights given by index.
+fn pick_weighted_by(rng: &mut impl Rng, n: usize, weight: impl Fn(usize) -> u64) -> usize {
+    let total: u64 = (0..n).map(&weight).sum();
     let x = uniform_below(rng, total);
     let mut acc = 0u64;
-    for (i, w) in weights.iter().enumerate() {
-        acc += w;
+    for i in 0..n {
+        acc += weight(i);
         if x < acc {
             return i;
         }
@@ -365,15 +445,30 @@ pub fn pick_weighted(rng: &mut impl Rng, weights: &[u64]) -> usize {
 /// every remaining weight is zero, each remaining candidate counts as weight 1 for that step.
 /// Returns indices in the order drawn (the first presides).
 pub fn draw_without_replacement(seed: &Digest32, weights: &[u64], seats: usize) -> Vec<usize> {
-    assert!(seats <= weights.len(), "more seats than candidates");
-    let mut rng = rng(seed);
-    if seats == 1 && weights.iter().any(|&x| x > 0) {
-        // The common case, without copying: the same words, the same pick.
-        return vec![pick_weighted(&mut rng, weights)];
-    }
-    let mut w = weights.to_vec();
-    let mut taken = vec![false; w.len()];
     let mut out = Vec::with_capacity(seats);
+    draw_each(seed, weights.len(), |i| weights[i], seats, |i| out.push(i));
+    out
+}
+
+/// [`draw_without_replacement`] over `n` candidates whose weights `weight` gives by index, handing
+/// each index drawn to `pick`, in the order drawn: a draw's outcome is checked without copying
+/// its weights or collecting the indices.
+pub fn draw_each(
+    seed: &Digest32,
+    n: usize,
+    weight: impl Fn(usize) -> u64,
+    seats: usize,
+    mut pick: impl FnMut(usize),
+) {
+    assert!(seats <= n, "more seats than candidates");
+    let mut rng = rng(seed);
+    if seats == 1 && (0..n).any(|i| weight(i) > 0) {
+        // The common case, without copying: the same words, the same pick.
+        pick(pick_weighted_by(&mut rng, n, weight));
+        return;
+    }
+    let mut w: Vec<u64> = (0..n).map(weight).collect();
+    let mut taken = vec![false; w.len()];
     for _ in 0..seats {
         if w.iter().zip(&taken).all(|(&x, &t)| t || x == 0) {
             for (x, &t) in w.iter_mut().zip(&taken) {
@@ -381,11 +476,10 @@ pub fn draw_without_replacement(seed: &Digest32, weights: &[u64], seats: usize) 
             }
         }
         let i = pick_weighted(&mut rng, &w);
-        out.push(i);
+        pick(i);
         taken[i] = true;
         w[i] = 0;
     }
-    out
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use crate::checkpoint::CosignatureVerifier;
 use crate::day::{Day, Millis};
 use crate::drand::{DrandChain, DrandPublicKey, DrandSignature};
 use crate::draw::{
-    LoadInput, absence_credit, balanced_rates, draw_without_replacement, joining_credit,
-    normalized_load, weights,
+    LoadInput, WeightBuffers, absence_credit, balanced_rates_by, draw_each, joining_credit,
+    normalized_load, weights_into,
 };
 use crate::encode::{Dec, DecodeError, DecodeErrorKind, Enc};
 use crate::event::*;
@@ -255,7 +255,13 @@ impl JudgeState {
     }
 
     fn holds(&self, s: &Specialization) -> bool {
-        self.specializations.binary_search(s).is_ok()
+        // A judge holds a few: comparing for equality (texts of other lengths differ at once)
+        // costs less than ordering them.
+        if self.specializations.len() <= 8 {
+            self.specializations.contains(s)
+        } else {
+            self.specializations.binary_search(s).is_ok()
+        }
     }
 }
 
@@ -583,6 +589,47 @@ struct Pending {
     delayed: bool,
 }
 
+/// Working space [`State::plan`] keeps from one draw to the next, so that planning a draw
+/// allocates only what the pending draw keeps (its eligible and excluded judges). Positions are
+/// into the court's judge list. Not part of the state: never serialized, and empty when
+/// deserialized.
+#[derive(Clone, Debug, Default)]
+struct PlanBuffers {
+    /// Positions of the eligible judges.
+    ok: Vec<usize>,
+    /// Positions of the excluded judges, in the order of the draw's exclusions.
+    out: Vec<usize>,
+    /// Each judge's balanced-rate factor, by position.
+    rates: Vec<u64>,
+    /// The balance group (the division's active judges), by position.
+    group: Vec<usize>,
+    /// The group's shares.
+    shares: Vec<u32>,
+    /// Whether each of the group holds the case type's specialization.
+    holds_need: Vec<bool>,
+    /// The volumes of the division's classes with intake in the window.
+    volumes: Vec<u64>,
+    /// Whether the group's judge `j` holds class `k`, at `k * group.len() + j`.
+    holds: Vec<bool>,
+    /// The group's factors.
+    factors: Vec<u64>,
+    /// The eligible judges as the weight rule sees them.
+    inputs: Vec<LoadInput>,
+    /// Their weights.
+    weights: Vec<u64>,
+    /// The weight rule's working space.
+    weight: WeightBuffers,
+}
+
+/// The parts of the state a draw's planning reads and changes, borrowed apart.
+struct Planning<'a> {
+    policy: &'a Policy,
+    courts: &'a mut HashMap<CourtId, CourtState>,
+    judges: &'a mut Vec<JudgeState>,
+    cases: &'a Cases,
+    buf: &'a mut PlanBuffers,
+}
+
 /// A draw that waits for a drand round (SPEC §7.7), as [`State::pending_drand`] lists it.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct PendingDrand {
@@ -660,6 +707,9 @@ pub struct State {
     /// The last drand round that verified, so draws sharing a round verify it once.
     drand_verified: Option<(u64, DrandSignature, DrandPublicKey)>,
     draws: u64,
+    /// Working space of the draw's planning (not state).
+    #[serde(skip)]
+    plan_buffers: PlanBuffers,
     credentials: HashMap<Digest32, CredentialState>,
     /// Open enrollments: fingerprint -> judge index.
     enrollments: HashMap<Digest32, usize>,
@@ -1062,15 +1112,15 @@ impl State {
                     );
                 };
                 let s = seed(&p.trigger_hash, &reveal);
-                let w: Vec<u64> = p.eligible.iter().map(|c| c.weight).collect();
-                let picked = draw_without_replacement(&s, &w, p.seats as usize);
-                Ok((
-                    Some(s),
-                    picked
-                        .into_iter()
-                        .map(|i| p.eligible[i].judge.clone())
-                        .collect(),
-                ))
+                let mut chosen = Vec::with_capacity(p.seats as usize);
+                draw_each(
+                    &s,
+                    p.eligible.len(),
+                    |i| p.eligible[i].weight,
+                    p.seats as usize,
+                    |i| chosen.push(p.eligible[i].judge.clone()),
+                );
+                Ok((Some(s), chosen))
             }
             false => Ok((
                 None,
@@ -2073,7 +2123,32 @@ impl State {
         whole_court: bool,
         need: Option<&Specialization>,
     ) -> Option<Exclusion> {
-        let j = &self.judges[ji];
+        Self::exclusion_in(
+            &self.judges,
+            &self.cases,
+            ji,
+            c,
+            earlier,
+            day,
+            whole_court,
+            need,
+        )
+    }
+
+    /// [`State::exclusion`] given the judges and the cases, for a caller that holds other parts
+    /// of the state mutably.
+    #[allow(clippy::too_many_arguments)]
+    fn exclusion_in(
+        judges: &[JudgeState],
+        cases: &Cases,
+        ji: usize,
+        c: &CaseState,
+        earlier: Option<&CaseState>,
+        day: Day,
+        whole_court: bool,
+        need: Option<&Specialization>,
+    ) -> Option<Exclusion> {
+        let j = &judges[ji];
         if !j.active {
             Some(Exclusion::Inactive)
         } else if !whole_court && j.division != c.division {
@@ -2082,13 +2157,13 @@ impl State {
             Some(Exclusion::NoSpecialization)
         } else if j.absent_on(day) {
             Some(Exclusion::Absent)
-        } else if c.parties.iter().any(|p| j.conflicts.contains(p)) {
+        } else if !j.conflicts.is_empty() && c.parties.iter().any(|p| j.conflicts.contains(p)) {
             Some(Exclusion::Conflict)
         } else if c.recused.contains(&ji) {
             Some(Exclusion::Recused)
         } else if c
             .earlier_ix
-            .is_some_and(|e| earlier.unwrap_or_else(|| &self.cases[e]).ever.contains(&ji))
+            .is_some_and(|e| earlier.unwrap_or_else(|| &cases[e]).ever.contains(&ji))
         {
             Some(Exclusion::EarlierInstance)
         } else if c.judges.contains(&ji) {
@@ -2184,7 +2259,15 @@ impl State {
         } else {
             Method::Random
         };
-        self.plan(ci, seats, day, index, hash, method)
+        // The case and its specialization as looked up above.
+        let planning = Planning {
+            policy: self.policy.as_deref().expect("genesis first"),
+            courts: &mut self.courts,
+            judges: &mut self.judges,
+            cases: &self.cases,
+            buf: &mut self.plan_buffers,
+        };
+        Self::plan_case(planning, c, need.as_ref(), seats, day, index, hash, method)
     }
 
     fn remove_and_open(
@@ -2233,6 +2316,11 @@ impl State {
     }
 
     /// Computes the eligible pool, exclusions, loads and weights of a random draw (SPEC §7.2–7.5).
+    ///
+    /// The parts of the state it reads and those it changes (the court's case mix, the judges'
+    /// intake) are borrowed apart, so the policy, the case and the court are each looked up once;
+    /// judges are known by their position in the court's list, and the working lists live in
+    /// [`PlanBuffers`].
     fn plan(
         &mut self,
         ci: usize,
@@ -2242,66 +2330,84 @@ impl State {
         hash: &Digest32,
         method: Method,
     ) -> Result<Pending, Rejection> {
-        let policy = Arc::clone(self.policy.as_ref().expect("genesis first"));
         let c = &self.cases[ci];
-        let need = policy
-            .case_type(&c.case_type)
-            .map(|t| t.specialization.clone());
-        let court = c.court.clone();
-        let court_judges = std::mem::take(
-            &mut self
-                .courts
-                .get_mut(&court)
-                .expect("filed in a court")
-                .judges,
-        );
-        let result = self.plan_in(
-            ci,
-            seats,
-            day,
-            index,
-            hash,
-            method,
-            &policy,
-            need.as_ref(),
-            &court_judges,
-        );
-        self.courts.get_mut(&court).expect("court").judges = court_judges;
-        result
+        let policy = self.policy.as_deref().expect("genesis first");
+        let need = policy.case_type(&c.case_type).map(|t| &t.specialization);
+        let planning = Planning {
+            policy,
+            courts: &mut self.courts,
+            judges: &mut self.judges,
+            cases: &self.cases,
+            buf: &mut self.plan_buffers,
+        };
+        Self::plan_case(planning, c, need, seats, day, index, hash, method)
     }
 
+    /// [`State::plan`] for case `c`, whose case type needs `need`, given the parts of the state
+    /// it reads and changes (a filing has looked the case and its type up already).
     #[allow(clippy::too_many_arguments)]
-    fn plan_in(
-        &mut self,
-        ci: usize,
+    fn plan_case(
+        parts: Planning<'_>,
+        c: &CaseState,
+        need: Option<&Specialization>,
         seats: u8,
         day: Day,
         index: u64,
         hash: &Digest32,
         method: Method,
-        policy: &Policy,
-        need: Option<&Specialization>,
-        court_judges: &[usize],
     ) -> Result<Pending, Rejection> {
+        let Planning {
+            policy,
+            courts,
+            judges,
+            cases,
+            buf,
+        } = parts;
+        let earlier = c.earlier_ix.and_then(|e| cases.get(e));
+        let CourtState {
+            judges: court_judges,
+            mix,
+            ..
+        } = courts.get_mut(&c.court).expect("filed in a court");
+        let court_judges: &[usize] = court_judges;
         let min = (policy.min_pool as usize).max(seats as usize);
-        let pass = |s: &Self, whole: bool| -> (Vec<usize>, Vec<Excluded>) {
-            let mut ok = Vec::with_capacity(court_judges.len());
-            let mut ex = Vec::with_capacity(court_judges.len() / 2);
-            let (c, earlier) = s.case_and_earlier(ci);
-            for &ji in court_judges {
-                match s.exclusion(ji, c, earlier, day, whole, need) {
-                    None => ok.push(ji),
-                    Some(reason) => ex.push(Excluded {
-                        judge: s.judges[ji].id.clone(),
-                        reason,
-                    }),
+        // The eligible judges' positions into `buf.ok`, the excluded ones' into `buf.out`; for a
+        // pool of the division, the balance group (the division's active judges: those the first
+        // two rules do not exclude) into `buf.group`, their shares into `buf.shares`, and whether
+        // they hold the specialization (the third rule does not exclude them) into
+        // `buf.holds_need`.
+        let pass = |whole: bool, buf: &mut PlanBuffers, judges: &[JudgeState]| {
+            buf.ok.clear();
+            buf.out.clear();
+            buf.group.clear();
+            buf.shares.clear();
+            buf.holds_need.clear();
+            let mut ex = Vec::new();
+            for (pos, &ji) in court_judges.iter().enumerate() {
+                let reason = Self::exclusion_in(judges, cases, ji, c, earlier, day, whole, need);
+                if !whole && !matches!(reason, Some(Exclusion::Inactive | Exclusion::OtherDivision))
+                {
+                    buf.group.push(pos);
+                    buf.shares.push(judges[ji].share_permille);
+                    buf.holds_need
+                        .push(reason != Some(Exclusion::NoSpecialization));
+                }
+                match reason {
+                    None => buf.ok.push(pos),
+                    Some(reason) => {
+                        buf.out.push(pos);
+                        ex.push(Excluded {
+                            judge: judges[ji].id.clone(),
+                            reason,
+                        });
+                    }
                 }
             }
-            (ok, ex)
+            ex
         };
-        let (mut ok, mut ex) = pass(self, false);
+        let mut ex = pass(false, buf, judges);
         let mut scope = PoolScope::Division;
-        if ok.len() < min {
+        if buf.ok.len() < min {
             let too_few = |n: usize| {
                 rej_in(
                     "§7.3",
@@ -2309,64 +2415,104 @@ impl State {
                     format!(
                         "only {n} judge(s) of court {} can take a {} case of division {} (the policy needs {min}): \
                          the case cannot be allocated until more judges are available",
-                        self.cases[ci].court, self.cases[ci].case_type, self.cases[ci].division
+                        c.court, c.case_type, c.division
                     ),
                 )
             };
             if policy.fallback == Fallback::Refuse {
-                return too_few(ok.len());
+                return too_few(buf.ok.len());
             }
-            (ok, ex) = pass(self, true);
+            ex = pass(true, buf, judges);
             scope = PoolScope::Court;
-            if ok.len() < min {
+            if buf.ok.len() < min {
                 if policy.fallback == Fallback::WidenThenProceed
-                    && ok.len() >= seats as usize
-                    && !ok.is_empty()
+                    && buf.ok.len() >= seats as usize
+                    && !buf.ok.is_empty()
                 {
                     scope = PoolScope::CourtBelowMinimum;
                 } else {
-                    return too_few(ok.len());
+                    return too_few(buf.ok.len());
                 }
             }
         }
-        let c = &self.cases[ci];
         let (weight, first) = (c.weight, c.ever.is_empty());
         // The window's case mix: a first allocation adds its weight times seats to its class.
-        let court = c.court.clone();
-        let division = c.division.clone();
         if let Some(spec) = need
             && first
         {
-            let m = self
-                .courts
-                .get_mut(&court)
-                .expect("filed in a court")
-                .mix
-                .entry((division.clone(), spec.clone()))
-                .or_default();
+            // The class's entry, found without cloning its key (a court has few classes).
+            let m = match mix
+                .iter_mut()
+                .find(|((d, s), _)| *d == c.division && s == spec)
+            {
+                Some((_, m)) => m,
+                None => mix.entry((c.division.clone(), spec.clone())).or_default(),
+            };
             m.expire(day, policy.window_days);
             m.add(day, weight as u64 * 1000 * seats as u64);
         }
-        let by_mix = scope == PoolScope::Division && need.is_some();
-        let rates = self.rates(&court, &division, by_mix, day, policy, court_judges);
-        let mut inputs = Vec::with_capacity(ok.len());
-        for &ji in &ok {
-            let j = &mut self.judges[ji];
+        // The balanced-rate factor of each judge (SPEC §7.5), by position. For a pool of the
+        // division (and a case type the policy knows), the factors of `balanced_rates` over the
+        // balance group (the division's active judges) and the division's window mix by
+        // specialization; otherwise, and for judges outside the group, the shares.
+        buf.rates.clear();
+        buf.rates.extend(
+            court_judges
+                .iter()
+                .map(|&ji| judges[ji].share_permille as u64),
+        );
+        if scope == PoolScope::Division && need.is_some() {
+            // The group is the division pass's (the scope says it was the last pass).
+            buf.volumes.clear();
+            buf.holds.clear();
+            for ((d, spec), m) in mix.iter_mut() {
+                if *d != c.division {
+                    continue;
+                }
+                m.expire(day, policy.window_days);
+                if m.sum > 0 {
+                    buf.volumes.push(m.sum);
+                    if Some(spec) == need {
+                        buf.holds.extend_from_slice(&buf.holds_need);
+                    } else {
+                        buf.holds.extend(
+                            buf.group
+                                .iter()
+                                .map(|&pos| judges[court_judges[pos]].holds(spec)),
+                        );
+                    }
+                }
+            }
+            let (n, holds) = (buf.group.len(), &buf.holds);
+            balanced_rates_by(
+                &buf.shares,
+                &buf.volumes,
+                |j, k| holds[k * n + j],
+                &mut buf.factors,
+            );
+            for (&pos, &x) in buf.group.iter().zip(&buf.factors) {
+                buf.rates[pos] = x;
+            }
+        }
+        buf.inputs.clear();
+        for &pos in &buf.ok {
+            let j = &mut judges[court_judges[pos]];
             j.expire(day, policy.window_days);
-            inputs.push(LoadInput {
+            buf.inputs.push(LoadInput {
                 load: normalized_load(j.intake_sum, j.share_permille),
                 share_permille: j.share_permille,
-                rate: rates(ji, j.share_permille),
+                rate: buf.rates[pos],
             });
         }
         // Joining credit: judges entering a pool for the first time start near the pooled mean.
-        let (pooled_sum, pooled_n) = ok
+        let (pooled_sum, pooled_n) = buf
+            .ok
             .iter()
-            .zip(&inputs)
-            .filter(|(ji, _)| self.judges[**ji].pooled)
+            .zip(&buf.inputs)
+            .filter(|(pos, _)| judges[court_judges[**pos]].pooled)
             .fold((0u64, 0u64), |(s, n), (_, inp)| (s + inp.load, n + 1));
-        for (&ji, inp) in ok.iter().zip(inputs.iter_mut()) {
-            let j = &mut self.judges[ji];
+        for (&pos, inp) in buf.ok.iter().zip(buf.inputs.iter_mut()) {
+            let j = &mut judges[court_judges[pos]];
             if !j.pooled && pooled_n > 0 {
                 let credit = joining_credit(
                     inp.load,
@@ -2384,13 +2530,12 @@ impl State {
         }
         // Absence credit: a judge kept out only by an absence is credited the share of this draw
         // the pool carries at their balanced rate.
-        let pool_rates: u64 = inputs.iter().map(|i| i.rate).sum();
+        let pool_rates: u64 = buf.inputs.iter().map(|i| i.rate).sum();
         let mut absent_rates = 0u64;
-        for x in &ex {
+        for (x, &pos) in ex.iter().zip(&buf.out) {
             if x.reason == Exclusion::Absent {
-                let ji = self.judge_ix[&x.judge];
-                let j = &mut self.judges[ji];
-                let rate = rates(ji, j.share_permille);
+                let j = &mut judges[court_judges[pos]];
+                let rate = buf.rates[pos];
                 absent_rates += rate;
                 j.expire(day, policy.window_days);
                 let credit = absence_credit(weight, seats, rate, pool_rates);
@@ -2398,12 +2543,20 @@ impl State {
                 j.intake_sum += credit;
             }
         }
-        let w = weights(policy, weight, &inputs, absent_rates);
-        let eligible = ok
+        weights_into(
+            policy,
+            weight,
+            &buf.inputs,
+            absent_rates,
+            &mut buf.weights,
+            &mut buf.weight,
+        );
+        let eligible = buf
+            .ok
             .iter()
-            .zip(inputs.iter().zip(w))
-            .map(|(&ji, (inp, weight))| Candidate {
-                judge: self.judges[ji].id.clone(),
+            .zip(buf.inputs.iter().zip(&buf.weights))
+            .map(|(&pos, (inp, &weight))| Candidate {
+                judge: judges[court_judges[pos]].id.clone(),
                 load: inp.load,
                 weight,
             })
@@ -2421,57 +2574,6 @@ impl State {
             trigger_at: 0,
             delayed: false,
         })
-    }
-
-    /// The balanced-rate factor of each judge for a draw (SPEC §7.5), as a function of the judge's
-    /// index and share. For a pool of the division (and a case type the policy knows), the factors of [`balanced_rates`] over the
-    /// balance group (the division's active judges) and the division's window mix by
-    /// specialization; for a pool widened to the court, the shares.
-    fn rates(
-        &mut self,
-        court: &CourtId,
-        division: &DivisionId,
-        by_mix: bool,
-        day: Day,
-        policy: &Policy,
-        court_judges: &[usize],
-    ) -> impl Fn(usize, u32) -> u64 + use<> {
-        let mut table: Vec<(usize, u64)> = vec![];
-        if by_mix {
-            let c = self.courts.get_mut(court).expect("filed in a court");
-            let mut classes: Vec<&Specialization> = vec![];
-            let mut volumes: Vec<u64> = vec![];
-            for ((d, spec), m) in c.mix.iter_mut() {
-                if d != division {
-                    continue;
-                }
-                m.expire(day, policy.window_days);
-                if m.sum > 0 {
-                    classes.push(spec);
-                    volumes.push(m.sum);
-                }
-            }
-            let group: Vec<usize> = court_judges
-                .iter()
-                .copied()
-                .filter(|&ji| self.judges[ji].active && self.judges[ji].division == *division)
-                .collect();
-            let mut holds = Vec::with_capacity(group.len() * classes.len());
-            for &ji in &group {
-                holds.extend(classes.iter().map(|s| self.judges[ji].holds(s)));
-            }
-            let shares: Vec<u32> = group
-                .iter()
-                .map(|&ji| self.judges[ji].share_permille)
-                .collect();
-            let x = balanced_rates(&shares, &holds, &volumes);
-            table = group.into_iter().zip(x).collect();
-            table.sort_unstable();
-        }
-        move |ji: usize, share: u32| match table.binary_search_by_key(&ji, |e| e.0) {
-            Ok(i) => table[i].1,
-            Err(_) => share as u64,
-        }
     }
 
     fn apply_draw(&mut self, d: &Draw, day: Day, index: u64) -> Result<(), Rejection> {
