@@ -10,8 +10,7 @@ fn main() {
         .nth(1)
         .unwrap_or_else(|| panic!("usage: verify_file LOG.jsonl"));
     let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("cannot open {path}: {e}"));
-    let cap = std::env::var("KLERO_BUF").map_or(1 << 20, |v| v.parse().expect("a size"));
-    let mut reader = std::io::BufReader::with_capacity(cap, file);
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
     let mut v = klero_core::Verifier::new();
     let mut line = Vec::new();
     let t = std::time::Instant::now();
