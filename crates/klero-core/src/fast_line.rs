@@ -451,22 +451,24 @@ impl<'a> P<'a, '_> {
     /// An integer of 1 to 19 decimal digits without sign and without a leading zero (0 itself
     /// excepted); the next byte must not be a digit (it is checked by the literal that follows).
     fn u64(&mut self) -> Option<u64> {
-        let start = self.i;
+        // A local slice and count: the cursor is written once, not once a digit.
+        let s = &self.s[self.i..];
+        let mut n = 0;
         let mut v: u64 = 0;
-        while let Some(&b) = self.s.get(self.i)
+        while let Some(&b) = s.get(n)
             && b.is_ascii_digit()
         {
             // 19 digits never overflow a u64; longer numbers are left to serde.
-            if self.i - start == 19 {
+            if n == 19 {
                 return None;
             }
             v = v * 10 + (b - b'0') as u64;
-            self.i += 1;
+            n += 1;
         }
-        let n = self.i - start;
-        if n == 0 || (n > 1 && self.s[start] == b'0') {
+        if n == 0 || (n > 1 && s[0] == b'0') {
             return None;
         }
+        self.i += n;
         Some(v)
     }
 
