@@ -450,6 +450,8 @@ impl<'a> P<'a, '_> {
 
     /// An integer of 1 to 19 decimal digits without sign and without a leading zero (0 itself
     /// excepted); the next byte must not be a digit (it is checked by the literal that follows).
+    /// Inlined: a line has several, mostly short.
+    #[inline(always)]
     fn u64(&mut self) -> Option<u64> {
         // A local slice and count: the cursor is written once, not once a digit.
         let s = &self.s[self.i..];
@@ -508,6 +510,7 @@ impl<'a> P<'a, '_> {
     /// A digest: 64 lower-case hex digits in quotes. Read in place: the 64 characters between
     /// the quotes must all be hex digits, so none is a quote, a backslash or a control character,
     /// and the result is that of [`P::str`] then [`Digest32::from_hex`].
+    #[inline(always)]
     fn digest(&mut self) -> Option<Digest32> {
         let i = self.i;
         if self.s.get(i) != Some(&b'"') || self.s.get(i + 65) != Some(&b'"') {
