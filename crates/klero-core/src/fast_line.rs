@@ -7,7 +7,8 @@
 //! space, an escape, a member out of order, missing or unknown, a number or identifier out of
 //! range, a digest not in lower-case hex ...) gives `None`, and the caller reads the line with serde
 //! as before, which then accepts it or refuses it with its own message. Every value is checked by
-//! the same parsers serde's reader calls (`CaseId::parse`, `Digest32::from_hex`, ...).
+//! the same parsers serde's reader calls (`CaseId::parse`, `Digest32::from_hex`, ...), or by one
+//! tested to accept exactly the same bytes (`Digest32::from_hex_bytes`, eight digits a word).
 
 use crate::beacon::BeaconReveal;
 use crate::event::{
@@ -383,7 +384,8 @@ fn draw(p: &mut P<'_, '_>) -> Option<Draw> {
     })
 }
 
-/// Eight bytes of the line as a little-endian word: `0x01` in each byte.
+/// `0x01` in each byte of a word. Eight bytes of the line are read as one little-endian word, the
+/// first byte lowest.
 const ONES: u64 = u64::from_ne_bytes([1; 8]);
 /// `0x80` in each byte.
 const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
