@@ -7,7 +7,8 @@
 //! space, an escape, a member out of order, missing or unknown, a number or identifier out of
 //! range, a digest not in lower-case hex ...) gives `None`, and the caller reads the line with serde
 //! as before, which then accepts it or refuses it with its own message. Every value is checked by
-//! the same parsers serde's reader calls (`CaseId::parse`, `Digest32::from_hex`, ...).
+//! the same parsers serde's reader calls (`CaseId::parse`, `Digest32::from_hex`, ...), or by one
+//! tested to accept exactly the same bytes (`Digest32::from_hex_bytes`, eight digits a word).
 
 use crate::beacon::BeaconReveal;
 use crate::event::{
@@ -21,14 +22,17 @@ use crate::ids::{
 use std::cell::RefCell;
 use std::sync::Arc;
 
-/// At most this many texts are shared (see [`shared`]): a log names a few thousand judges, actors,
+/// At most this many texts are shared (see [`Shared`]): a log names a few thousand judges, actors,
 /// courts, divisions and case types, and a line naming one past the limit only costs a copy.
 const SHARED_MAX: usize = 1 << 14;
+
+/// The slots of [`Shared`]: twice [`SHARED_MAX`], so that the table is at most half full.
+const SLOT_BITS: u32 = 15;
 
 thread_local! {
     /// The texts of the identifiers read so far that recur in many lines (judges, actors, courts,
     /// divisions, case types; not cases, which each appear in a few lines only).
-    static SHARED: RefCell<foldhash::HashMap<Box<[u8]>, Arc<str>>> = RefCell::default();
+    static SHARED: RefCell<Shared> = RefCell::default();
 }
 
 /// A case number (checked by [`CaseId::parse`]).
@@ -36,26 +40,105 @@ fn case_id(s: &[u8]) -> Option<CaseId> {
     CaseId::parse(std::str::from_utf8(s).ok()?).ok()
 }
 
-/// The identifier text `s` shared with the earlier lines that named it, if it is a valid
-/// identifier (the check of every identifier type's `parse`): one lookup instead of an allocation
-/// (and a free when the entry is dropped), and equal identifiers then share their text, so that
-/// comparing them needs no byte comparison.
-fn shared(s: &[u8]) -> Option<Arc<str>> {
-    SHARED.with(|t| {
-        let mut t = t.borrow_mut();
-        if let Some(a) = t.get(s) {
-            return Some(Arc::clone(a));
+/// The texts of identifiers already read, so that a line naming one again shares its text: one
+/// lookup instead of an allocation (and a free when the entry is dropped), and equal identifiers
+/// then share their text, so that comparing them needs no byte comparison.
+///
+/// An open-addressing table (linear probing, at most half full) keyed by an identifier's length
+/// and first 16 bytes, read as two words: most identifiers are shorter, so a lookup is a few
+/// word operations, without a general hasher or a byte comparison by call.
+#[derive(Default)]
+struct Shared {
+    /// `1 << SLOT_BITS` slots, allocated on the first lookup.
+    slots: Vec<Option<Slot>>,
+    /// The slots in use.
+    len: usize,
+}
+
+/// One text in [`Shared`].
+struct Slot {
+    /// The text's length and first 16 bytes (see [`Key`]).
+    key: Key,
+    text: Arc<str>,
+}
+
+/// An identifier's length and its first 16 bytes as two little-endian words, zero-padded: equal
+/// keys are equal texts when the length is at most 16, and otherwise the rest is compared.
+#[derive(PartialEq, Eq, Clone, Copy)]
+struct Key {
+    len: usize,
+    words: [u64; 2],
+}
+
+impl Key {
+    /// The key of `line[at..at + len]`.
+    #[inline]
+    fn of(line: &[u8], at: usize, len: usize) -> Key {
+        let n = len.min(16);
+        // Most identifiers have 16 bytes of the line after their start (at least the closing
+        // digests follow): one fixed-size read, the bytes past the text masked off below.
+        let b: [u8; 16] = match line.get(at..at + 16) {
+            Some(w) => w.try_into().expect("16 bytes"),
+            None => {
+                let mut b = [0u8; 16];
+                b[..n].copy_from_slice(&line[at..at + n]);
+                b
+            }
+        };
+        let mut words = [
+            u64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
+            u64::from_le_bytes(b[8..].try_into().expect("8 bytes")),
+        ];
+        if n < 8 {
+            words[0] &= (1u64 << (8 * n)) - 1;
+            words[1] = 0;
+        } else if n < 16 {
+            words[1] &= (1u64 << (8 * (n - 8))) - 1;
         }
+        Key { len, words }
+    }
+
+    /// The first slot to look at (a multiplicative hash: the top bits of the product depend on
+    /// every bit of the key).
+    #[inline]
+    fn slot(&self) -> usize {
+        let x = self.words[0] ^ self.words[1].rotate_left(29) ^ self.len as u64;
+        (x.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SLOT_BITS)) as usize
+    }
+}
+
+impl Shared {
+    /// The identifier text `line[at..at + len]` shared with the earlier lines that named it, if
+    /// it is a valid identifier (the check of every identifier type's `parse`).
+    fn get(&mut self, line: &[u8], at: usize, len: usize) -> Option<Arc<str>> {
+        let s = &line[at..at + len];
+        let key = Key::of(line, at, len);
+        if self.slots.is_empty() {
+            self.slots.resize_with(1 << SLOT_BITS, || None);
+        }
+        let mask = self.slots.len() - 1;
+        let mut k = key.slot();
+        while let Some(slot) = &self.slots[k] {
+            if slot.key == key && (len <= 16 || slot.text.as_bytes()[16..] == s[16..]) {
+                return Some(Arc::clone(&slot.text));
+            }
+            k = (k + 1) & mask;
+        }
+        // Not read before (`k` is the free slot where it belongs).
         let text = std::str::from_utf8(s).ok()?;
         if !is_valid_id(text) {
             return None;
         }
-        let a: Arc<str> = Arc::from(text);
-        if t.len() < SHARED_MAX {
-            t.insert(s.into(), Arc::clone(&a));
+        let text: Arc<str> = Arc::from(text);
+        if self.len < SHARED_MAX {
+            self.slots[k] = Some(Slot {
+                key,
+                text: Arc::clone(&text),
+            });
+            self.len += 1;
         }
-        Some(a)
-    })
+        Some(text)
+    }
 }
 
 /// Reads `line` (one export line without its line feed) if it is in the form described above;
@@ -66,7 +149,22 @@ fn shared(s: &[u8]) -> Option<Arc<str>> {
 /// of the names of an enumeration or a valid identifier), so it would pass every framing check of
 /// [`LogEntry::from_export_line`] and is valid UTF-8.
 pub(crate) fn parse(line: &[u8]) -> Option<LogEntry> {
-    let mut p = P { s: line, i: 0 };
+    // The table is borrowed once a line, not once an identifier.
+    SHARED.with(|t| {
+        let mut t = t.borrow_mut();
+        let mut p = P {
+            s: line,
+            i: 0,
+            shared: &mut t,
+        };
+        entry(&mut p)
+    })
+}
+
+/// A whole line (see [`parse`]). Inlined into the closure that borrows the table, so that the
+/// entry is built where the caller receives it rather than moved out of the closure.
+#[inline(always)]
+fn entry(p: &mut P<'_, '_>) -> Option<LogEntry> {
     p.lit(b"{\"index\":")?;
     let index = p.u64()?;
     p.lit(b",\"at\":")?;
@@ -81,12 +179,12 @@ pub(crate) fn parse(line: &[u8]) -> Option<LogEntry> {
         _ => return None,
     };
     p.lit(b",\"id\":")?;
-    let id = ActorId::from_checked(shared(p.str()?)?);
+    let id = ActorId::from_checked(p.id()?);
     p.lit(b"},\"event\":{\"type\":")?;
     let event = match p.str()? {
-        b"case_filed" => case_filed(&mut p)?,
-        b"draw" => Event::Draw(draw(&mut p)?),
-        b"case_closed" => case_closed(&mut p)?,
+        b"case_filed" => case_filed(p)?,
+        b"draw" => Event::Draw(draw(p)?),
+        b"case_closed" => case_closed(p)?,
         _ => return None,
     };
     p.lit(b"},\"prev\":")?;
@@ -107,15 +205,15 @@ pub(crate) fn parse(line: &[u8]) -> Option<LogEntry> {
     })
 }
 
-fn case_filed(p: &mut P<'_>) -> Option<Event> {
+fn case_filed(p: &mut P<'_, '_>) -> Option<Event> {
     p.lit(b",\"case\":")?;
     let case = case_id(p.str()?)?;
     p.lit(b",\"court\":")?;
-    let court = CourtId::from_checked(shared(p.str()?)?);
+    let court = CourtId::from_checked(p.id()?);
     p.lit(b",\"division\":")?;
-    let division = DivisionId::from_checked(shared(p.str()?)?);
+    let division = DivisionId::from_checked(p.id()?);
     p.lit(b",\"case_type\":")?;
-    let case_type = CaseTypeCode::from_checked(shared(p.str()?)?);
+    let case_type = CaseTypeCode::from_checked(p.id()?);
     p.lit(b",\"weight\":")?;
     let weight = u32::try_from(p.u64()?).ok()?;
     p.lit(b",\"parties\":[")?;
@@ -151,7 +249,7 @@ fn case_filed(p: &mut P<'_>) -> Option<Event> {
     })
 }
 
-fn case_closed(p: &mut P<'_>) -> Option<Event> {
+fn case_closed(p: &mut P<'_, '_>) -> Option<Event> {
     p.lit(b",\"case\":")?;
     let case = case_id(p.str()?)?;
     p.lit(b",\"reason\":")?;
@@ -166,7 +264,7 @@ fn case_closed(p: &mut P<'_>) -> Option<Event> {
     Some(Event::CaseClosed { case, reason })
 }
 
-fn draw(p: &mut P<'_>) -> Option<Draw> {
+fn draw(p: &mut P<'_, '_>) -> Option<Draw> {
     p.lit(b",\"case\":")?;
     let case = case_id(p.str()?)?;
     p.lit(b",\"trigger\":")?;
@@ -200,7 +298,7 @@ fn draw(p: &mut P<'_>) -> Option<Draw> {
     if !p.eat(b']') {
         loop {
             p.lit(b"{\"judge\":")?;
-            let judge = JudgeId::from_checked(shared(p.str()?)?);
+            let judge = JudgeId::from_checked(p.id()?);
             p.lit(b",\"load\":")?;
             let load = p.u64()?;
             p.lit(b",\"weight\":")?;
@@ -222,7 +320,7 @@ fn draw(p: &mut P<'_>) -> Option<Draw> {
     if !p.eat(b']') {
         loop {
             p.lit(b"{\"judge\":")?;
-            let judge = JudgeId::from_checked(shared(p.str()?)?);
+            let judge = JudgeId::from_checked(p.id()?);
             p.lit(b",\"reason\":")?;
             let reason = match p.str()? {
                 b"inactive" => Exclusion::Inactive,
@@ -265,7 +363,7 @@ fn draw(p: &mut P<'_>) -> Option<Draw> {
     let mut chosen = Vec::with_capacity(3);
     if !p.eat(b']') {
         loop {
-            chosen.push(JudgeId::from_checked(shared(p.str()?)?));
+            chosen.push(JudgeId::from_checked(p.id()?));
             if p.eat(b']') {
                 break;
             }
@@ -286,13 +384,44 @@ fn draw(p: &mut P<'_>) -> Option<Draw> {
     })
 }
 
-/// A cursor over the line.
-struct P<'a> {
-    s: &'a [u8],
-    i: usize,
+/// `0x01` in each byte of a word. Eight bytes of the line are read as one little-endian word, the
+/// first byte lowest.
+const ONES: u64 = u64::from_ne_bytes([1; 8]);
+/// `0x80` in each byte.
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// The high bit of each byte of `w` that is less than `n` (at most 0x80), exactly up to the first
+/// such byte: the borrow of a byte's subtraction only carries into the bytes after it, so the
+/// lowest bit set (the first byte in the line) is exact; bits above it may be spurious.
+#[inline(always)]
+fn bytes_below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(ONES * n as u64) & !w & HIGHS
 }
 
-impl<'a> P<'a> {
+/// The high bit of the bytes of `w` (eight bytes of the line) that end a string: a quote, a
+/// backslash or a control character. Exact up to the first one (see [`bytes_below`]).
+#[inline(always)]
+fn string_stops(w: u64) -> u64 {
+    bytes_below(w, 0x20)
+        | bytes_below(w ^ (ONES * b'"' as u64), 1)
+        | bytes_below(w ^ (ONES * b'\\' as u64), 1)
+}
+
+/// A cursor over the line, with the table of shared identifier texts.
+struct P<'a, 't> {
+    s: &'a [u8],
+    i: usize,
+    shared: &'t mut Shared,
+}
+
+impl<'a> P<'a, '_> {
+    /// An identifier in quotes, its text shared (see [`Shared`]).
+    fn id(&mut self) -> Option<Arc<str>> {
+        let len = self.str()?.len();
+        // The text lies just before its closing quote.
+        self.shared.get(self.s, self.i - 1 - len, len)
+    }
+
     /// Exactly the bytes `l` (inlined: each literal is compared as a constant, not by a call).
     #[inline(always)]
     fn lit(&mut self, l: &[u8]) -> Option<()> {
@@ -323,23 +452,27 @@ impl<'a> P<'a> {
 
     /// An integer of 1 to 19 decimal digits without sign and without a leading zero (0 itself
     /// excepted); the next byte must not be a digit (it is checked by the literal that follows).
+    /// Inlined: a line has several, mostly short.
+    #[inline(always)]
     fn u64(&mut self) -> Option<u64> {
-        let start = self.i;
+        // A local slice and count: the cursor is written once, not once a digit.
+        let s = &self.s[self.i..];
+        let mut n = 0;
         let mut v: u64 = 0;
-        while let Some(&b) = self.s.get(self.i)
+        while let Some(&b) = s.get(n)
             && b.is_ascii_digit()
         {
             // 19 digits never overflow a u64; longer numbers are left to serde.
-            if self.i - start == 19 {
+            if n == 19 {
                 return None;
             }
             v = v * 10 + (b - b'0') as u64;
-            self.i += 1;
+            n += 1;
         }
-        let n = self.i - start;
-        if n == 0 || (n > 1 && self.s[start] == b'0') {
+        if n == 0 || (n > 1 && s[0] == b'0') {
             return None;
         }
+        self.i += n;
         Some(v)
     }
 
@@ -351,6 +484,16 @@ impl<'a> P<'a> {
             return None;
         }
         let start = self.i;
+        // Eight bytes at a time while the line has them, then one at a time: the first quote,
+        // backslash or control character ends the string (and only a quote ends it well).
+        while let Some(w) = self.s.get(self.i..self.i + 8) {
+            let stop = string_stops(u64::from_le_bytes(w.try_into().expect("8 bytes")));
+            if stop != 0 {
+                self.i += (stop.trailing_zeros() / 8) as usize;
+                break;
+            }
+            self.i += 8;
+        }
         loop {
             let b = *self.s.get(self.i)?;
             if b == b'"' {
@@ -369,6 +512,7 @@ impl<'a> P<'a> {
     /// A digest: 64 lower-case hex digits in quotes. Read in place: the 64 characters between
     /// the quotes must all be hex digits, so none is a quote, a backslash or a control character,
     /// and the result is that of [`P::str`] then [`Digest32::from_hex`].
+    #[inline(always)]
     fn digest(&mut self) -> Option<Digest32> {
         let i = self.i;
         if self.s.get(i) != Some(&b'"') || self.s.get(i + 65) != Some(&b'"') {
