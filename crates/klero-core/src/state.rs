@@ -2112,33 +2112,10 @@ impl State {
 
     /// The first exclusion rule a judge fails for a case, or `None` if eligible (SPEC §7.2).
     /// `c` is the case and `earlier` its earlier instance if in memory (both looked up once for a
-    /// whole pool by [`State::case_and_earlier`]).
+    /// whole pool by [`State::case_and_earlier`]). Given the judges and the cases rather than the
+    /// state, so that a caller may hold other parts of the state mutably.
     #[allow(clippy::too_many_arguments)]
     fn exclusion(
-        &self,
-        ji: usize,
-        c: &CaseState,
-        earlier: Option<&CaseState>,
-        day: Day,
-        whole_court: bool,
-        need: Option<&Specialization>,
-    ) -> Option<Exclusion> {
-        Self::exclusion_in(
-            &self.judges,
-            &self.cases,
-            ji,
-            c,
-            earlier,
-            day,
-            whole_court,
-            need,
-        )
-    }
-
-    /// [`State::exclusion`] given the judges and the cases, for a caller that holds other parts
-    /// of the state mutably.
-    #[allow(clippy::too_many_arguments)]
-    fn exclusion_in(
         judges: &[JudgeState],
         cases: &Cases,
         ji: usize,
@@ -2202,8 +2179,17 @@ impl State {
             judges
                 .iter()
                 .all(|&j| {
-                    self.exclusion(j, c, earlier, day, false, need.as_ref())
-                        .is_none()
+                    Self::exclusion(
+                        &self.judges,
+                        &self.cases,
+                        j,
+                        c,
+                        earlier,
+                        day,
+                        false,
+                        need.as_ref(),
+                    )
+                    .is_none()
                 })
                 .then(|| judges.to_vec())
         };
@@ -2384,7 +2370,7 @@ impl State {
             buf.holds_need.clear();
             let mut ex = Vec::new();
             for (pos, &ji) in court_judges.iter().enumerate() {
-                let reason = Self::exclusion_in(judges, cases, ji, c, earlier, day, whole, need);
+                let reason = Self::exclusion(judges, cases, ji, c, earlier, day, whole, need);
                 if !whole && !matches!(reason, Some(Exclusion::Inactive | Exclusion::OtherDivision))
                 {
                     buf.group.push(pos);
