@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use foldhash::{HashMap, HashSet};
+use smallvec::SmallVec;
 use std::fmt;
 
 use crate::beacon::{BeaconReveal, ChainAnchor, chain_step, seed};
@@ -299,20 +300,29 @@ pub struct CaseState {
     /// reads its judges at every draw of this case).
     earlier_ix: Option<usize>,
     /// Current judges (indices), the presiding judge first.
-    judges: Vec<usize>,
+    judges: JudgeList,
     /// Every judge who ever sat.
-    ever: Vec<usize>,
+    ever: JudgeList,
     /// Judges who recused or were removed.
-    recused: Vec<usize>,
+    recused: JudgeList,
     /// Closed, and how.
     pub closed: Option<ClosingReason>,
     /// Index of the filing entry.
     pub filed_index: u64,
     /// Indices of the case's draw entries, in order: the first allocation, then any replacement.
-    pub draws: Vec<u64>,
+    pub draws: DrawList,
     /// Time of the filing entry.
     pub filed_at: Millis,
 }
+
+/// A case's judges (indices into the state's judge table, which stays far below 2^32 entries):
+/// up to four in the case itself, the size of a vector's own three words, so that a case of a
+/// few judges allocates nothing for them (issue 10: a verifier keeps every case).
+pub(crate) type JudgeList = SmallVec<[u32; 4]>;
+
+/// The indices of a case's draw entries: the first two in the case itself (a case is drawn once,
+/// and again only at a recusal or reassignment), in a vector's three words.
+pub type DrawList = SmallVec<[u64; 2]>;
 
 /// The version byte that starts an archive record ([`CaseState::encode_record`]): 2, the compact
 /// record with varints. Records of version 1 (the same fields in the fixed widths of SPEC §3)
@@ -396,7 +406,7 @@ impl CaseState {
     /// in columns of their own (and its MAC covers them), and [`CaseState::decode_record`] takes
     /// them from there.
     pub fn encode_record(&self) -> Vec<u8> {
-        let index = |e: &mut Enc, &j: &usize| e.var(j as u64);
+        let index = |e: &mut Enc, &j: &u32| e.var(u64::from(j));
         let mut e = Enc::with_capacity(128);
         e.u8(RECORD_VERSION);
         e.var_str(self.court.as_str());
@@ -461,8 +471,11 @@ impl CaseState {
         id: CaseId,
         duplicate_key: Digest32,
     ) -> Result<CaseState, DecodeError> {
-        // An index below the number of judges or cases, which a 64-bit `usize` holds.
-        let index = |d: &mut Dec<'_>| d.var().map(|j| j as usize);
+        // A judge index, below the number of judges: one of 2^32 or more is refused.
+        let index = |d: &mut Dec<'_>| {
+            let at = d.position();
+            u32::try_from(d.var()?).map_err(|_| d.error_at(at, DecodeErrorKind::InvalidVarint))
+        };
         let court = d.var_id::<CourtId>()?;
         let division = d.var_id::<DivisionId>()?;
         let case_type = d.var_id::<CaseTypeCode>()?;
@@ -479,16 +492,18 @@ impl CaseState {
             ))
         })?;
         let earlier_ix = d.opt(|d| d.var().map(|ci| ci as usize))?;
-        let judges = d.var_list(index)?;
-        let ever = d.var_list(index)?;
-        let recused = d.var_list(index)?;
+        let judges = d.var_list(index)?.into();
+        let ever = d.var_list(index)?.into();
+        let recused = d.var_list(index)?.into();
         let closed = d.opt(|d| d.tag("closing reason", ClosingReason::from_byte))?;
         let filed_index = d.var()?;
         let mut before = filed_index;
-        let draws = d.var_list(|d| {
-            before = before.wrapping_add(d.var()?);
-            Ok(before)
-        })?;
+        let draws = d
+            .var_list(|d| {
+                before = before.wrapping_add(d.var()?);
+                Ok(before)
+            })?
+            .into();
         let z = d.var()?;
         let filed_at = (z >> 1) as i64 ^ -((z & 1) as i64);
         Ok(CaseState {
@@ -521,7 +536,7 @@ impl CaseState {
         id: CaseId,
         duplicate_key: Digest32,
     ) -> Result<CaseState, DecodeError> {
-        let index = |d: &mut Dec<'_>| d.u32().map(|j| j as usize);
+        let index = |d: &mut Dec<'_>| d.u32();
         Ok(CaseState {
             id,
             court: d.id::<CourtId>()?,
@@ -540,12 +555,12 @@ impl CaseState {
             })?,
             // An ordinal is below the number of cases filed, which a 64-bit `usize` holds.
             earlier_ix: d.opt(|d| d.u64().map(|ci| ci as usize))?,
-            judges: d.list(index)?,
-            ever: d.list(index)?,
-            recused: d.list(index)?,
+            judges: d.list(index)?.into(),
+            ever: d.list(index)?.into(),
+            recused: d.list(index)?.into(),
             closed: d.opt(|d| d.tag("closing reason", ClosingReason::from_byte))?,
             filed_index: d.u64()?,
-            draws: d.list(Dec::u64)?,
+            draws: d.list(Dec::u64)?.into(),
             filed_at: d.i64()?,
         })
     }
@@ -1060,7 +1075,10 @@ impl State {
 
     /// The current judges of a case, the presiding judge first.
     pub fn case_judges(&self, case: &CaseState) -> Vec<&JudgeId> {
-        case.judges.iter().map(|&j| &self.judges[j].id).collect()
+        case.judges
+            .iter()
+            .map(|&j| &self.judges[j as usize].id)
+            .collect()
     }
 
     /// [`State::case_judges`] of a case read from outside this state (an archived record): `None`
@@ -1068,7 +1086,7 @@ impl State {
     pub fn checked_case_judges(&self, case: &CaseState) -> Option<Vec<&JudgeId>> {
         case.judges
             .iter()
-            .map(|&j| self.judges.get(j).map(|s| &s.id))
+            .map(|&j| self.judges.get(j as usize).map(|s| &s.id))
             .collect()
     }
 
@@ -1504,13 +1522,13 @@ impl State {
                     earlier_instance: earlier_instance.clone(),
                     related: related.as_ref().map(|r| (r.case.clone(), r.reason)),
                     earlier_ix,
-                    judges: vec![],
-                    ever: vec![],
-                    recused: vec![],
+                    judges: JudgeList::new(),
+                    ever: JudgeList::new(),
+                    recused: JudgeList::new(),
                     closed: None,
                     filed_index: index,
                     filed_at: at,
-                    draws: vec![],
+                    draws: DrawList::new(),
                 });
                 // Decide the method, then plan; on refusal, undo the push.
                 let opened = self.open_for_filing(ci, day, index, hash);
@@ -1546,10 +1564,10 @@ impl State {
                 let c = &*c;
                 // The docket lists open cases; the judges, loads and "ever sat" stay (§7.1).
                 for &ji in &c.judges {
-                    self.judges[ji].docket.retain(|&c| c != ci);
+                    self.judges[ji as usize].docket.retain(|&c| c != ci);
                 }
                 for &ji in c.judges.iter().chain(&c.recused) {
-                    self.judges[ji].forget_case(ci);
+                    self.judges[ji as usize].forget_case(ci);
                 }
                 if let Some(e) = c.earlier_ix
                     && let Some(n) = self.pins.get_mut(&e)
@@ -2126,6 +2144,8 @@ impl State {
         need: Option<&Specialization>,
     ) -> Option<Exclusion> {
         let j = &judges[ji];
+        // Judge indices in a case are u32 (JudgeList); every index of the table fits one.
+        let jx = ji as u32;
         if !j.active {
             Some(Exclusion::Inactive)
         } else if !whole_court && j.division != c.division {
@@ -2136,14 +2156,14 @@ impl State {
             Some(Exclusion::Absent)
         } else if !j.conflicts.is_empty() && c.parties.iter().any(|p| j.conflicts.contains(p)) {
             Some(Exclusion::Conflict)
-        } else if c.recused.contains(&ji) {
+        } else if c.recused.contains(&jx) {
             Some(Exclusion::Recused)
         } else if c
             .earlier_ix
-            .is_some_and(|e| earlier.unwrap_or_else(|| &cases[e]).ever.contains(&ji))
+            .is_some_and(|e| earlier.unwrap_or_else(|| &cases[e]).ever.contains(&jx))
         {
             Some(Exclusion::EarlierInstance)
-        } else if c.judges.contains(&ji) {
+        } else if c.judges.contains(&jx) {
             Some(Exclusion::OnCase)
         } else {
             None
@@ -2182,7 +2202,7 @@ impl State {
                     Self::exclusion(
                         &self.judges,
                         &self.cases,
-                        j,
+                        j as usize,
                         c,
                         earlier,
                         day,
@@ -2191,7 +2211,7 @@ impl State {
                     )
                     .is_none()
                 })
-                .then(|| judges.to_vec())
+                .then(|| judges.iter().map(|&j| j as usize).collect())
         };
         let by_reference = |method: Method, judges: Vec<usize>| Pending {
             trigger: index,
@@ -2267,7 +2287,8 @@ impl State {
         let ci = self.case_index(case)?;
         let ji = self.judge_index(judge)?;
         self.check_open(ci)?;
-        let Some(pos) = self.cases[ci].judges.iter().position(|&j| j == ji) else {
+        let jx = ji as u32;
+        let Some(pos) = self.cases[ci].judges.iter().position(|&j| j == jx) else {
             return rej(
                 WrongState,
                 format!("judge {judge} does not sit on case {case}"),
@@ -2275,7 +2296,7 @@ impl State {
         };
         // Tentatively remove, plan the replacement, and put back if no replacement can be drawn.
         self.cases[ci].judges.remove(pos);
-        self.cases[ci].recused.push(ji);
+        self.cases[ci].recused.push(jx);
         match self.plan(ci, 1, day, index, hash, Method::Random) {
             Ok(p) => {
                 self.pending.insert(ci, p);
@@ -2289,7 +2310,7 @@ impl State {
             }
             Err(e) => {
                 self.cases[ci].recused.pop();
-                self.cases[ci].judges.insert(pos, ji);
+                self.cases[ci].judges.insert(pos, jx);
                 Err(Rejection {
                     kind: e.kind,
                     message: format!(
@@ -2688,9 +2709,10 @@ impl State {
                 j.intake_sum += weight as u64 * 1000;
             }
             j.docket.push(ci);
-            c.judges.push(ji);
-            if !c.ever.contains(&ji) {
-                c.ever.push(ji);
+            let jx = ji as u32;
+            c.judges.push(jx);
+            if !c.ever.contains(&jx) {
+                c.ever.push(jx);
             }
         }
         c.draws.push(index);
@@ -2971,6 +2993,62 @@ mod tests {
 
     /// Every case of the conformance log, as it stands after each entry (so open cases, cases
     /// mid-draw and closed ones), distinct.
+    /// The judge and draw lists became inline vectors of u32 and u64 (issue 10): the serde form of
+    /// a case is still that of the vectors of `usize` and `u64` it had, both ways.
+    #[test]
+    fn a_case_serializes_as_before_its_lists_were_inline() {
+        /// The case as it was, its lists vectors.
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Before {
+            id: CaseId,
+            court: CourtId,
+            division: DivisionId,
+            case_type: CaseTypeCode,
+            weight: u32,
+            panel: u8,
+            parties: Vec<Commitment>,
+            duplicate_key: Digest32,
+            earlier_instance: Option<CaseId>,
+            related: Option<(CaseId, RelationReason)>,
+            earlier_ix: Option<usize>,
+            judges: Vec<usize>,
+            ever: Vec<usize>,
+            recused: Vec<usize>,
+            closed: Option<ClosingReason>,
+            filed_index: u64,
+            draws: Vec<u64>,
+            filed_at: Millis,
+        }
+        let wide = |l: &JudgeList| l.iter().map(|&j| j as usize).collect();
+        let cases = conformance_cases();
+        assert!(cases.iter().any(|c| c.ever.len() > 4 || c.draws.len() > 2));
+        for c in cases {
+            let before = Before {
+                id: c.id.clone(),
+                court: c.court.clone(),
+                division: c.division.clone(),
+                case_type: c.case_type.clone(),
+                weight: c.weight,
+                panel: c.panel,
+                parties: c.parties.clone(),
+                duplicate_key: c.duplicate_key,
+                earlier_instance: c.earlier_instance.clone(),
+                related: c.related.clone(),
+                earlier_ix: c.earlier_ix,
+                judges: wide(&c.judges),
+                ever: wide(&c.ever),
+                recused: wide(&c.recused),
+                closed: c.closed,
+                filed_index: c.filed_index,
+                draws: c.draws.to_vec(),
+                filed_at: c.filed_at,
+            };
+            let old = serde_json::to_string(&before).unwrap();
+            assert_eq!(serde_json::to_string(&c).unwrap(), old);
+            assert_eq!(serde_json::from_str::<CaseState>(&old).unwrap(), c);
+        }
+    }
+
     fn conformance_cases() -> Vec<CaseState> {
         let mut log = crate::Log::new();
         let mut out: Vec<CaseState> = vec![];
@@ -3026,7 +3104,7 @@ mod tests {
         let st = log.state();
         let mut c = st.cases().find(|c| !c.judges.is_empty()).unwrap().clone();
         assert_eq!(st.checked_case_judges(&c), Some(st.case_judges(&c)));
-        c.judges.push(st.judges.len());
+        c.judges.push(st.judges.len() as u32);
         assert_eq!(st.checked_case_judges(&c), None);
     }
 
@@ -3051,10 +3129,10 @@ mod tests {
         );
         assert_eq!((c.weight, c.panel, c.parties.len()), (1, 1, 2));
         assert_eq!(
-            (&c.judges, &c.ever, c.recused.len()),
-            (&vec![1], &vec![1], 0)
+            (&c.judges[..], &c.ever[..], c.recused.len()),
+            (&[1][..], &[1][..], 0)
         );
-        assert_eq!((c.filed_index, &c.draws), (802, &vec![803]));
+        assert_eq!((c.filed_index, &c.draws[..]), (802, &[803][..]));
         assert_eq!(c.filed_at, 0x01a2_2bd6_3ca8);
         assert!(c.closed.is_some());
         let v2 = c.encode_record();
@@ -3085,7 +3163,9 @@ mod tests {
         // Times before 1970 and draw indices out of order survive the zigzag and the differences.
         let mut odd = c.clone();
         odd.filed_at = -5;
-        odd.draws = vec![odd.filed_index + 9, odd.filed_index + 2];
+        odd.draws = [odd.filed_index + 9, odd.filed_index + 2]
+            .into_iter()
+            .collect();
         let back =
             CaseState::decode_record(&odd.encode_record(), c.id.clone(), c.duplicate_key).unwrap();
         assert_eq!(back, odd);
