@@ -27,9 +27,11 @@ use crate::state::CaseState;
 ///
 /// Until the first eviction the table is a vector indexed by ordinal: a verifier, which never
 /// evicts, finds any case in one step however many were filed. At the first eviction it becomes
-/// a B-tree of the cases in memory, so that a server's table does not grow with the log. Each
-/// case is in a box of its own: a case is some 400 bytes, which the tree would otherwise move
-/// about as it splits and merges its nodes and shifts their values.
+/// a B-tree of the cases in memory, so that a server's table does not grow with the log. In the
+/// tree each case is in a box of its own: a case is some 300 bytes, which the tree would
+/// otherwise move about as it splits and merges its nodes and shifts their values. The vector
+/// holds its cases in place, one allocation for them all rather than one a case (the first
+/// eviction boxes them once).
 ///
 /// Both forms serialize alike: `next` and `map`, the cases in memory by ordinal, in order.
 #[derive(Clone, Debug)]
@@ -41,10 +43,8 @@ pub struct Cases {
 
 #[derive(Clone, Debug)]
 enum Table {
-    /// Never evicted from: the case with ordinal `i` is at `i` (every one below `next`). Boxed
-    /// like the tree's, so that the first eviction moves pointers into the tree, not cases.
-    #[allow(clippy::vec_box)]
-    Dense(Vec<Box<CaseState>>),
+    /// Never evicted from: the case with ordinal `i` is at `i` (every one below `next`).
+    Dense(Vec<CaseState>),
     /// The cases in memory, after an eviction or as read back.
     Sparse(BTreeMap<usize, Box<CaseState>>),
 }
@@ -118,7 +118,7 @@ impl Cases {
     pub fn push(&mut self, c: CaseState) -> usize {
         let ci = self.next;
         match &mut self.table {
-            Table::Dense(v) => v.push(Box::new(c)),
+            Table::Dense(v) => v.push(c),
             Table::Sparse(m) => {
                 m.insert(ci, Box::new(c));
             }
@@ -143,14 +143,14 @@ impl Cases {
     /// The case with ordinal `ci`, if in memory.
     pub fn get(&self, ci: usize) -> Option<&CaseState> {
         match &self.table {
-            Table::Dense(v) => v.get(ci).map(|c| &**c),
+            Table::Dense(v) => v.get(ci),
             Table::Sparse(m) => m.get(&ci).map(|c| &**c),
         }
     }
 
     fn get_mut(&mut self, ci: usize) -> Option<&mut CaseState> {
         match &mut self.table {
-            Table::Dense(v) => v.get_mut(ci).map(|c| &mut **c),
+            Table::Dense(v) => v.get_mut(ci),
             Table::Sparse(m) => m.get_mut(&ci).map(|c| &mut **c),
         }
     }
@@ -158,7 +158,11 @@ impl Cases {
     /// The B-tree of the cases in memory, made from the vector at the first eviction.
     fn sparse(&mut self) -> &mut BTreeMap<usize, Box<CaseState>> {
         if let Table::Dense(v) = &mut self.table {
-            let map = std::mem::take(v).into_iter().enumerate().collect();
+            let map = std::mem::take(v)
+                .into_iter()
+                .map(Box::new)
+                .enumerate()
+                .collect();
             self.table = Table::Sparse(map);
         }
         match &mut self.table {
@@ -181,7 +185,7 @@ impl Cases {
     /// The cases in memory with their ordinals, in the order filed.
     fn ordinals(&self) -> Box<dyn Iterator<Item = (usize, &CaseState)> + '_> {
         match &self.table {
-            Table::Dense(v) => Box::new(v.iter().map(|c| &**c).enumerate()),
+            Table::Dense(v) => Box::new(v.iter().enumerate()),
             Table::Sparse(m) => Box::new(m.iter().map(|(&ci, c)| (ci, &**c))),
         }
     }
