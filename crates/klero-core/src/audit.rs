@@ -1042,7 +1042,7 @@ impl Auditor {
                 let undo = self.config.undo_days as i64 * DAY_MS;
                 if let Some((_, drawn_at, judge)) = self.last_draw.get(case).cloned()
                     && e.at - drawn_at <= undo
-                    && let Some(parties) = self.state().case(case).map(|c| c.parties.clone())
+                    && let Some(parties) = self.state().case(case).map(|c| c.parties.to_vec())
                 {
                     self.closed
                         .entry((court, parties))

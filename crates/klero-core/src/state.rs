@@ -289,7 +289,7 @@ pub struct CaseState {
     /// Seats (1, or the panel size).
     pub panel: u8,
     /// Party and counsel commitments.
-    pub parties: Vec<Commitment>,
+    pub parties: PartyList,
     /// The duplicate key.
     pub duplicate_key: Digest32,
     /// The appealed case, if any.
@@ -319,6 +319,10 @@ pub struct CaseState {
 /// up to four in the case itself, the size of a vector's own three words, so that a case of a
 /// few judges allocates nothing for them (issue 10: a verifier keeps every case).
 pub(crate) type JudgeList = SmallVec<[u32; 4]>;
+
+/// A case's party and counsel commitments: the first two in the case itself, so that a filing of
+/// two (the commonest) allocates nothing for them.
+pub type PartyList = SmallVec<[Commitment; 2]>;
 
 /// The indices of a case's draw entries: the first two in the case itself (a case is drawn once,
 /// and again only at a recusal or reassignment), in a vector's three words.
@@ -483,7 +487,7 @@ impl CaseState {
         let weight =
             u32::try_from(d.var()?).map_err(|_| d.error_at(at, DecodeErrorKind::InvalidVarint))?;
         let panel = d.u8()?;
-        let parties = d.var_list(Dec::digest)?;
+        let parties = d.var_list(Dec::digest)?.into();
         let earlier_instance = d.opt(|d| d.var_id::<CaseId>())?;
         let related = d.opt(|d| {
             Ok((
@@ -544,7 +548,7 @@ impl CaseState {
             case_type: d.id::<CaseTypeCode>()?,
             weight: d.u32()?,
             panel: d.u8()?,
-            parties: d.list(Dec::digest)?,
+            parties: d.list(Dec::digest)?.into(),
             duplicate_key,
             earlier_instance: d.opt(|d| d.id::<CaseId>())?,
             related: d.opt(|d| {
@@ -1115,11 +1119,13 @@ impl State {
     }
 
     /// The seed and the chosen judges of an open draw: the one place an outcome is decided.
+    /// The chosen judges are held inline (a draw seats a few), so that replaying a draw, which
+    /// only compares them with the entry's, allocates nothing for them.
     fn outcome(
         &self,
         p: &Pending,
         beacon: Option<BeaconReveal>,
-    ) -> Result<(Option<Digest32>, Vec<JudgeId>), Rejection> {
+    ) -> Result<(Option<Digest32>, SmallVec<[JudgeId; 4]>), Rejection> {
         match p.method.is_random() {
             true => {
                 let Some(reveal) = beacon else {
@@ -1130,7 +1136,7 @@ impl State {
                     );
                 };
                 let s = seed(&p.trigger_hash, &reveal);
-                let mut chosen = Vec::with_capacity(p.seats as usize);
+                let mut chosen = SmallVec::with_capacity(p.seats as usize);
                 draw_each(
                     &s,
                     p.eligible.len(),
@@ -1174,7 +1180,7 @@ impl State {
             excluded: p.excluded.clone(),
             beacon: if seed_v.is_some() { beacon } else { None },
             seed: seed_v,
-            chosen,
+            chosen: chosen.into_vec(),
         })
     }
 
@@ -1517,7 +1523,7 @@ impl State {
                     case_type: case_type.clone(),
                     weight: *weight,
                     panel,
-                    parties: parties.clone(),
+                    parties: PartyList::from_slice(parties),
                     duplicate_key: key,
                     earlier_instance: earlier_instance.clone(),
                     related: related.as_ref().map(|r| (r.case.clone(), r.reason)),
@@ -2666,7 +2672,7 @@ impl State {
             && d.excluded == p.excluded
             && d.seed == seed_v
             && (seed_v.is_some() || d.beacon.is_none())
-            && d.chosen == chosen;
+            && d.chosen[..] == chosen[..];
         if !same {
             let expected = self.build_draw(&d.case, d.beacon)?;
             let msg = describe_mismatch(&expected, d).unwrap_or_else(|| {
@@ -2693,10 +2699,10 @@ impl State {
         }
         // A duplicate is the same matter as the case it is bound to: it adds no intake (SPEC §7.8).
         let counts = !matches!(p.method, Method::Duplicate { .. });
-        let chosen: Vec<usize> = if p.method.is_random() {
+        let chosen: SmallVec<[usize; 4]> = if p.method.is_random() {
             d.chosen.iter().map(|j| self.judge_ix[j]).collect()
         } else {
-            p.reference
+            SmallVec::from_vec(p.reference)
         };
         let window = self.policy.as_ref().expect("genesis").window_days;
         let c = &mut self.cases[ci];
@@ -2993,8 +2999,9 @@ mod tests {
 
     /// Every case of the conformance log, as it stands after each entry (so open cases, cases
     /// mid-draw and closed ones), distinct.
-    /// The judge and draw lists became inline vectors of u32 and u64 (issue 10): the serde form of
-    /// a case is still that of the vectors of `usize` and `u64` it had, both ways.
+    /// The party, judge and draw lists became inline vectors (of digests, u32 and u64, issue 10):
+    /// the serde form of a case is still that of the vectors (of digests, `usize` and `u64`) it
+    /// had, both ways.
     #[test]
     fn a_case_serializes_as_before_its_lists_were_inline() {
         /// The case as it was, its lists vectors.
@@ -3020,8 +3027,12 @@ mod tests {
             filed_at: Millis,
         }
         let wide = |l: &JudgeList| l.iter().map(|&j| j as usize).collect();
-        let cases = conformance_cases();
+        let mut cases = conformance_cases();
         assert!(cases.iter().any(|c| c.ever.len() > 4 || c.draws.len() > 2));
+        // More parties than the case holds in itself.
+        let mut many = cases[0].clone();
+        many.parties = (1..=3).map(|b| Digest32([b; 32])).collect();
+        cases.push(many);
         for c in cases {
             let before = Before {
                 id: c.id.clone(),
@@ -3030,7 +3041,7 @@ mod tests {
                 case_type: c.case_type.clone(),
                 weight: c.weight,
                 panel: c.panel,
-                parties: c.parties.clone(),
+                parties: c.parties.to_vec(),
                 duplicate_key: c.duplicate_key,
                 earlier_instance: c.earlier_instance.clone(),
                 related: c.related.clone(),
