@@ -28,7 +28,7 @@ use crate::state::CaseState;
 /// Until the first eviction the table is a vector indexed by ordinal: a verifier, which never
 /// evicts, finds any case in one step however many were filed. At the first eviction it becomes
 /// a B-tree of the cases in memory, so that a server's table does not grow with the log. In the
-/// tree each case is in a box of its own: a case is some 300 bytes, which the tree would
+/// tree each case is in a box of its own: a case is a few hundred bytes, which the tree would
 /// otherwise move about as it splits and merges its nodes and shifts their values. The vector
 /// holds its cases in place, one allocation for them all rather than one a case (the first
 /// eviction boxes them once).
