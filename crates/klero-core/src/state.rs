@@ -10,6 +10,7 @@ use foldhash::{HashMap, HashSet};
 use std::fmt;
 
 use crate::beacon::{BeaconReveal, ChainAnchor, chain_step, seed};
+use crate::case_index::CaseIndex;
 use crate::checkpoint::CosignatureVerifier;
 use crate::day::{Day, Millis};
 use crate::drand::{DrandChain, DrandPublicKey, DrandSignature};
@@ -690,7 +691,7 @@ pub struct State {
     judges: Vec<JudgeState>,
     judge_ix: HashMap<JudgeId, usize>,
     cases: Cases,
-    case_ix: HashMap<CaseId, usize>,
+    case_ix: CaseIndex,
     /// Numbers and duplicate keys of evicted cases (see [`crate::resident`]).
     seen: Seen,
     /// Closed cases still in memory, which [`State::evict_closed`] may remove.
@@ -1437,7 +1438,8 @@ impl State {
                 related,
                 earlier_instance,
             } => {
-                if self.case_ix.contains_key(case) {
+                let case_hash = self.case_ix.hash(case);
+                if self.case_ix.get_hashed(case_hash, case).is_some() {
                     return rej(AlreadyExists, format!("case {case} is already filed"));
                 }
                 self.check_division(court, division)?;
@@ -1516,7 +1518,7 @@ impl State {
                 let opened = self.open_for_filing(ci, day, index, hash);
                 match opened {
                     Ok(p) => {
-                        self.case_ix.insert(case.clone(), ci);
+                        self.case_ix.insert_new(case_hash, case.clone(), ci);
                         // A later duplicate binds to the latest filing of the matter (SPEC §7.7).
                         self.duplicates.insert(key, ci);
                         self.pending.insert(ci, p);
