@@ -730,6 +730,10 @@ pub struct State {
     witnessed_dropped: u64,
 }
 
+/// How many cases [`State::reserve`] expects a log to have per entry, as a fraction: 5 in 16
+/// (one case every 3.2 entries, a little fewer than a national log has).
+pub const CASES_PER_ENTRY: (u64, u64) = (5, 16);
+
 /// Formats an entry number with thousands separators, as the verifier's messages do ("4,182").
 pub fn fmt_index(n: u64) -> String {
     let s = n.to_string();
@@ -884,6 +888,34 @@ impl State {
     /// A case.
     pub fn case(&self, id: &CaseId) -> Option<&CaseState> {
         self.case_ix.get(id).map(|&i| &self.cases[i])
+    }
+
+    /// Sizes the tables that grow with the cases (the case index, the duplicate keys and the case
+    /// table) for a log of about `entries` entries in all, so that replaying it does not regrow
+    /// them: each regrowth moves every entry to a new table and, for a while, holds both. A hint:
+    /// it changes capacity only, never a result; a wrong one costs memory (too high) or the
+    /// regrowths it would have saved (too low), and if the memory is not there it does nothing.
+    ///
+    /// The rule is [`CASES_PER_ENTRY`]: every case takes at least two entries (its filing and its
+    /// draw), and a national log has about 3.0-3.2 entries a case (a closing, sometimes a recusal
+    /// or a reassignment). Erring low is the cheaper mistake: a table holds a power of two of slots,
+    /// so a hint a little above the cases can double a table the cases would not have filled (each
+    /// insert touches its own page: a bigger table is more physical memory, not just address
+    /// space), while a hint a little below costs only the last regrowth, which an unhinted replay
+    /// does anyway.
+    pub fn reserve(&mut self, entries: u64) {
+        let (num, den) = CASES_PER_ENTRY;
+        let cases = u128::from(entries) * u128::from(num) / u128::from(den);
+        let Ok(cases) = usize::try_from(cases) else {
+            return;
+        };
+        self.case_ix
+            .try_reserve(cases.saturating_sub(self.case_ix.len()));
+        let _ = self
+            .duplicates
+            .try_reserve(cases.saturating_sub(self.duplicates.len()));
+        self.cases
+            .try_reserve(cases.saturating_sub(self.cases.resident()));
     }
 
     /// Number of cases filed.
