@@ -136,6 +136,8 @@ pub fn replay_tiles(
         r.fail("§5.1", m);
         return Ok(((size, root), Some(k.trim().to_owned())));
     }
+    // The checkpoint names the log's size exactly: size the replay's tables for it at once.
+    r.reserve(size);
     let mut partials: Vec<Option<Vec<Digest32>>> = vec![None; 64];
     // The MTH of each full tile of the level below, which the level above must hold.
     let mut below: Vec<Digest32> = Vec::new();

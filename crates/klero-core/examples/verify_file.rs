@@ -2,7 +2,8 @@
 //! verifier without building the `klero` binary:
 //! `cargo run --release -p klero-core --example verify_file -- LOG.jsonl`.
 //! It reads lines as `klero verify` does (one buffered reader, each line with its line feed) but
-//! without that command's framing checks and progress.
+//! without that command's framing checks and progress. It sizes the verifier's tables from the
+//! file's length as that command does (`VERIFY_FILE_NO_RESERVE=1`: not).
 use std::io::BufRead;
 
 fn main() {
@@ -10,8 +11,17 @@ fn main() {
         .nth(1)
         .unwrap_or_else(|| panic!("usage: verify_file LOG.jsonl"));
     let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("cannot open {path}: {e}"));
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
     let mut v = klero_core::Verifier::new();
+    // Sized as `klero verify` sizes it: the file's length over the first MiB's mean line length.
+    if std::env::var_os("VERIFY_FILE_NO_RESERVE").is_none() {
+        let head = reader.fill_buf().expect("readable");
+        let lines = head.iter().filter(|&&b| b == b'\n').count() as u64;
+        if lines > 0 {
+            v.reserve(len / (head.len() as u64).div_ceil(lines).max(1));
+        }
+    }
     let mut line = Vec::new();
     let t = std::time::Instant::now();
     loop {

@@ -50,6 +50,7 @@
 mod tag_first;
 pub mod audit;
 pub mod beacon;
+mod case_index;
 pub mod checkpoint;
 pub mod conformance;
 pub mod day;

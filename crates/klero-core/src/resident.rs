@@ -114,6 +114,14 @@ impl Cases {
         }
     }
 
+    /// Makes room for `additional` more cases in memory without growing, if the table is an array
+    /// (never evicted from) and the memory is there: capacity only, nothing else changes.
+    pub fn try_reserve(&mut self, additional: usize) {
+        if let Table::Dense(v) = &mut self.table {
+            let _ = v.try_reserve(additional);
+        }
+    }
+
     /// Appends a newly filed case; returns its ordinal.
     pub fn push(&mut self, c: CaseState) -> usize {
         let ci = self.next;

@@ -11,6 +11,7 @@ use smallvec::SmallVec;
 use std::fmt;
 
 use crate::beacon::{BeaconReveal, ChainAnchor, chain_step, seed};
+use crate::case_index::CaseIndex;
 use crate::checkpoint::CosignatureVerifier;
 use crate::day::{Day, Millis};
 use crate::drand::{DrandChain, DrandPublicKey, DrandSignature};
@@ -709,7 +710,7 @@ pub struct State {
     judges: Vec<JudgeState>,
     judge_ix: HashMap<JudgeId, usize>,
     cases: Cases,
-    case_ix: HashMap<CaseId, usize>,
+    case_ix: CaseIndex,
     /// Numbers and duplicate keys of evicted cases (see [`crate::resident`]).
     seen: Seen,
     /// Closed cases still in memory, which [`State::evict_closed`] may remove.
@@ -747,6 +748,10 @@ pub struct State {
     #[serde(default)]
     witnessed_dropped: u64,
 }
+
+/// How many cases [`State::reserve`] expects a log to have per entry, as a fraction: 5 in 16
+/// (one case every 3.2 entries, a little fewer than a national log has).
+pub const CASES_PER_ENTRY: (u64, u64) = (5, 16);
 
 /// Formats an entry number with thousands separators, as the verifier's messages do ("4,182").
 pub fn fmt_index(n: u64) -> String {
@@ -902,6 +907,34 @@ impl State {
     /// A case.
     pub fn case(&self, id: &CaseId) -> Option<&CaseState> {
         self.case_ix.get(id).map(|&i| &self.cases[i])
+    }
+
+    /// Sizes the tables that grow with the cases (the case index, the duplicate keys and the case
+    /// table) for a log of about `entries` entries in all, so that replaying it does not regrow
+    /// them: each regrowth moves every entry to a new table and, for a while, holds both. A hint:
+    /// it changes capacity only, never a result; a wrong one costs memory (too high) or the
+    /// regrowths it would have saved (too low), and if the memory is not there it does nothing.
+    ///
+    /// The rule is [`CASES_PER_ENTRY`]: every case takes at least two entries (its filing and its
+    /// draw), and a national log has about 3.0-3.2 entries a case (a closing, sometimes a recusal
+    /// or a reassignment). Erring low is the cheaper mistake: a table holds a power of two of slots,
+    /// so a hint a little above the cases can double a table the cases would not have filled (each
+    /// insert touches its own page: a bigger table is more physical memory, not just address
+    /// space), while a hint a little below costs only the last regrowth, which an unhinted replay
+    /// does anyway.
+    pub fn reserve(&mut self, entries: u64) {
+        let (num, den) = CASES_PER_ENTRY;
+        let cases = u128::from(entries) * u128::from(num) / u128::from(den);
+        let Ok(cases) = usize::try_from(cases) else {
+            return;
+        };
+        self.case_ix
+            .try_reserve(cases.saturating_sub(self.case_ix.len()));
+        let _ = self
+            .duplicates
+            .try_reserve(cases.saturating_sub(self.duplicates.len()));
+        self.cases
+            .try_reserve(cases.saturating_sub(self.cases.resident()));
     }
 
     /// Number of cases filed.
@@ -1461,7 +1494,8 @@ impl State {
                 related,
                 earlier_instance,
             } => {
-                if self.case_ix.contains_key(case) {
+                let case_hash = self.case_ix.hash(case);
+                if self.case_ix.get_hashed(case_hash, case).is_some() {
                     return rej(AlreadyExists, format!("case {case} is already filed"));
                 }
                 self.check_division(court, division)?;
@@ -1540,7 +1574,7 @@ impl State {
                 let opened = self.open_for_filing(ci, day, index, hash);
                 match opened {
                     Ok(p) => {
-                        self.case_ix.insert(case.clone(), ci);
+                        self.case_ix.insert_new(case_hash, case.clone(), ci);
                         // A later duplicate binds to the latest filing of the matter (SPEC §7.7).
                         self.duplicates.insert(key, ci);
                         self.pending.insert(ci, p);

@@ -81,6 +81,11 @@ impl Log {
         Log::default()
     }
 
+    /// Sizes the state's tables for a log of about `entries` entries in all: [`State::reserve`].
+    pub fn reserve(&mut self, entries: u64) {
+        self.state.reserve(entries);
+    }
+
     /// The state after the entries so far.
     pub fn state(&self) -> &State {
         &self.state
@@ -370,6 +375,12 @@ impl Verifier {
     /// A verifier at the start of a log.
     pub fn new() -> Verifier {
         Verifier::default()
+    }
+
+    /// Sizes the verifier's tables for a log of about `entries` entries in all, so that they do not
+    /// regrow as it is replayed: a hint that changes capacity only ([`State::reserve`]).
+    pub fn reserve(&mut self, entries: u64) {
+        self.log.reserve(entries);
     }
 
     /// Checks the next entry. After a failure every further call returns that failure.

@@ -50,7 +50,15 @@ fn the_sample_log_on_disk_verifies_to_its_expected_root() {
 
 /// Verifies an export exactly as `klero verify FILE` does: strict framing (SPEC §8), then replay.
 fn verify_export(text: &str) -> klero_core::Report {
+    verify_export_sized(text, None)
+}
+
+/// [`verify_export`], with the verifier's tables sized for about `hint` entries first.
+fn verify_export_sized(text: &str, hint: Option<u64>) -> klero_core::Report {
     let mut v = klero_core::Verifier::new();
+    if let Some(entries) = hint {
+        v.reserve(entries);
+    }
     for raw in text.as_bytes().split_inclusive(|b| *b == b'\n') {
         match LogEntry::from_export_line(raw) {
             Ok(e) => {
@@ -99,6 +107,27 @@ fn the_conformance_log_verifies_and_exercises_every_method_scope_exclusion_and_e
     assert_eq!(set("scopes"), ["court", "court_below_minimum", "division"]);
     assert_eq!(set("exclusions").len(), 8, "every exclusion reason");
     assert!(ex["chain_renewals"].as_u64().unwrap() >= 2);
+}
+
+#[test]
+fn a_capacity_hint_changes_no_report_however_wrong_it_is() {
+    let dir = gen_vectors::vectors_dir();
+    let mut texts = vec![std::fs::read_to_string(dir.join("conformance-log.jsonl")).unwrap()];
+    for f in std::fs::read_dir(dir.join("invalid")).unwrap() {
+        let path = f.unwrap().path();
+        if path.extension().is_some_and(|e| e == "jsonl") {
+            texts.push(std::fs::read_to_string(path).unwrap());
+        }
+    }
+    assert!(texts.len() > 1, "the invalid corpus is there");
+    for text in &texts {
+        let plain = format!("{:?}", verify_export(text));
+        let lines = text.lines().count() as u64;
+        for hint in [0, 1, lines / 2, lines, lines * 40, u64::MAX] {
+            let sized = format!("{:?}", verify_export_sized(text, Some(hint)));
+            assert_eq!(sized, plain, "hint {hint}");
+        }
+    }
 }
 
 #[test]
