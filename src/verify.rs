@@ -183,17 +183,12 @@ pub fn replay_file(
     Ok(v)
 }
 
-/// About how many entries the export at `path` holds: its length over the mean length of the lines
-/// in the reader's first buffer (up to 1 MiB, read here and left in the buffer for the replay), or
-/// `None` if that buffer holds no whole line. Only a capacity hint for [`Verifier::reserve`]: the
-/// first lines (the genesis, the judges) and a national log's later mix (short closings among the
-/// filings and draws) make it a few percent off either way.
+/// About how many entries the export at `path` holds ([`Verifier::entries_in_export`] of its
+/// length and the reader's first buffer, up to 1 MiB, read here and left in the buffer for the
+/// replay).
 fn estimate_entries(path: &Path, reader: &mut impl BufRead) -> Option<u64> {
     let len = std::fs::metadata(path).ok()?.len();
-    let head = reader.fill_buf().ok()?;
-    let lines = memchr::memchr_iter(b'\n', head).count() as u64;
-    let read = head.len() as u64;
-    (lines > 0).then(|| len / read.div_ceil(lines).max(1))
+    Verifier::entries_in_export(len, reader.fill_buf().ok()?)
 }
 
 /// Checks, after a replay, that the key the log published in its `log_key_published` entry is

@@ -17,9 +17,8 @@ fn main() {
     // Sized as `klero verify` sizes it: the file's length over the first MiB's mean line length.
     if std::env::var_os("VERIFY_FILE_NO_RESERVE").is_none() {
         let head = reader.fill_buf().expect("readable");
-        let lines = head.iter().filter(|&&b| b == b'\n').count() as u64;
-        if lines > 0 {
-            v.reserve(len / (head.len() as u64).div_ceil(lines).max(1));
+        if let Some(entries) = klero_core::Verifier::entries_in_export(len, head) {
+            v.reserve(entries);
         }
     }
     let mut line = Vec::new();

@@ -383,6 +383,16 @@ impl Verifier {
         self.log.reserve(entries);
     }
 
+    /// About how many entries an export of `len` bytes holds whose start is `head`: `len` over the
+    /// mean length of the whole lines in `head` (a reader's first buffer), or `None` if `head`
+    /// holds no whole line. Only a hint for [`Verifier::reserve`]: a log's first lines (the
+    /// genesis, the judges) and a national log's later mix (short closings among the filings and
+    /// draws) make it a few percent off either way.
+    pub fn entries_in_export(len: u64, head: &[u8]) -> Option<u64> {
+        let lines = head.iter().filter(|&&b| b == b'\n').count() as u64;
+        (lines > 0).then(|| len / (head.len() as u64).div_ceil(lines).max(1))
+    }
+
     /// Checks the next entry. After a failure every further call returns that failure.
     pub fn push(&mut self, e: &LogEntry) -> Result<(), Failure> {
         self.push_with_leaf(e, None)
@@ -432,5 +442,23 @@ impl Verifier {
             drand: s.drand().cloned(),
             failure: self.failure.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Verifier;
+
+    #[test]
+    fn an_export_is_estimated_from_its_length_and_its_first_lines() {
+        // Two whole lines in 12 bytes: 6 bytes a line, so 1,000 bytes hold about 166 entries.
+        assert_eq!(
+            Verifier::entries_in_export(1000, b"abcd\nefgh\nij"),
+            Some(166)
+        );
+        assert_eq!(Verifier::entries_in_export(1000, b"a\n"), Some(500));
+        // No whole line: no estimate.
+        assert_eq!(Verifier::entries_in_export(1000, b"abcd"), None);
+        assert_eq!(Verifier::entries_in_export(1000, b""), None);
     }
 }
