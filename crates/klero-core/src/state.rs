@@ -321,6 +321,12 @@ pub struct CaseState {
 /// few judges allocates nothing for them (issue 10: a verifier keeps every case).
 pub(crate) type JudgeList = SmallVec<[u32; 4]>;
 
+/// A judge's index as a case's lists hold it. Every judge is an entry of the log, so a table of
+/// 2^32 judges or more cannot be replayed in memory anyway.
+fn short(ji: usize) -> u32 {
+    u32::try_from(ji).expect("fewer than 2^32 judges")
+}
+
 /// A case's party and counsel commitments: the first two in the case itself, so that a filing of
 /// two (the commonest) allocates nothing for them.
 pub type PartyList = SmallVec<[Commitment; 2]>;
@@ -2184,8 +2190,7 @@ impl State {
         need: Option<&Specialization>,
     ) -> Option<Exclusion> {
         let j = &judges[ji];
-        // Judge indices in a case are u32 (JudgeList); every index of the table fits one.
-        let jx = ji as u32;
+        let jx = short(ji);
         if !j.active {
             Some(Exclusion::Inactive)
         } else if !whole_court && j.division != c.division {
@@ -2327,7 +2332,7 @@ impl State {
         let ci = self.case_index(case)?;
         let ji = self.judge_index(judge)?;
         self.check_open(ci)?;
-        let jx = ji as u32;
+        let jx = short(ji);
         let Some(pos) = self.cases[ci].judges.iter().position(|&j| j == jx) else {
             return rej(
                 WrongState,
@@ -2749,7 +2754,7 @@ impl State {
                 j.intake_sum += weight as u64 * 1000;
             }
             j.docket.push(ci);
-            let jx = ji as u32;
+            let jx = short(ji);
             c.judges.push(jx);
             if !c.ever.contains(&jx) {
                 c.ever.push(jx);
@@ -3031,8 +3036,6 @@ mod tests {
         );
     }
 
-    /// Every case of the conformance log, as it stands after each entry (so open cases, cases
-    /// mid-draw and closed ones), distinct.
     /// The party, judge and draw lists became inline vectors (of digests, u32 and u64, issue 10):
     /// the serde form of a case is still that of the vectors (of digests, `usize` and `u64`) it
     /// had, both ways.
@@ -3094,6 +3097,8 @@ mod tests {
         }
     }
 
+    /// Every case of the conformance log, as it stands after each entry (so open cases, cases
+    /// mid-draw and closed ones), distinct.
     fn conformance_cases() -> Vec<CaseState> {
         let mut log = crate::Log::new();
         let mut out: Vec<CaseState> = vec![];
