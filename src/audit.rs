@@ -7,7 +7,7 @@ use std::path::Path;
 use klero_core::LogEntry;
 use klero_core::audit::{AuditConfig, AuditReport, Auditor};
 
-use crate::verify::{Replay, open_file, replay_lines, replay_url};
+use crate::verify::{Replay, open_sized, replay_lines, replay_url};
 
 /// A progress line goes to the caller every this many entries.
 pub const PROGRESS_EVERY: u64 = 100_000;
@@ -24,6 +24,9 @@ impl Replay for Auditor {
     }
     fn log(&self) -> &klero_core::Log {
         Auditor::log(self)
+    }
+    fn reserve(&mut self, entries: u64) {
+        Auditor::reserve(self, entries)
     }
 }
 
@@ -53,7 +56,9 @@ pub fn audit_file(
     config: AuditConfig,
     progress: &mut dyn FnMut(u64),
 ) -> Result<AuditReport, String> {
-    Ok(audit_lines(open_file(path)?, config, progress))
+    let mut a = Auditor::new(config);
+    replay_lines(open_sized(path, &mut a)?, &mut a, PROGRESS_EVERY, progress);
+    Ok(a.finish())
 }
 
 /// Audits a live server's whole log: its checkpoint, then every entry up to that size, checking

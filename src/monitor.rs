@@ -162,6 +162,9 @@ impl Replay for Follow<'_> {
     fn log(&self) -> &klero_core::Log {
         Replay::log(self.verifier)
     }
+    fn reserve(&mut self, entries: u64) {
+        Replay::reserve(self.verifier, entries)
+    }
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
@@ -298,6 +301,8 @@ impl Monitor {
                 frontier: self.tiles.is_some().then_some(&mut frontier),
                 completed: Vec::new(),
             };
+            // The held checkpoint names how many entries there are.
+            follow.reserve(held_size);
             replay_lines(f, &mut follow, 100_000, &mut tick);
             if let Some(f) = verifier.failure() {
                 return Err(format!(

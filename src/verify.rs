@@ -27,8 +27,8 @@ pub trait Replay {
     /// The log as replayed so far.
     fn log(&self) -> &klero_core::Log;
     /// Sizes the replay's tables for a log of about `entries` entries in all (a capacity hint that
-    /// changes no result; by default ignored).
-    fn reserve(&mut self, _entries: u64) {}
+    /// changes no result).
+    fn reserve(&mut self, entries: u64);
 }
 
 impl Replay for Verifier {
@@ -139,7 +139,7 @@ pub fn replay_lines(
 }
 
 /// Opens `path` for [`replay_lines`].
-pub fn open_file(path: &Path) -> Result<impl BufRead, String> {
+pub fn open_file(path: &Path) -> Result<std::io::BufReader<std::fs::File>, String> {
     let f =
         std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     Ok(std::io::BufReader::with_capacity(1 << 20, f))
@@ -172,23 +172,30 @@ pub fn replay_file(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Verifier, String> {
     let mut v = Verifier::new();
-    let mut reader = open_file(path)?;
-    if let Some(entries) = estimate_entries(path, &mut reader) {
-        Verifier::reserve(&mut v, entries);
-    }
-    replay_lines(reader, &mut v, every, progress);
+    replay_lines(open_sized(path, &mut v)?, &mut v, every, progress);
     if let Some(k) = log_key {
         check_published_key(&mut v, k.trim());
     }
     Ok(v)
 }
 
-/// About how many entries the export at `path` holds ([`Verifier::entries_in_export`] of its
-/// length and the reader's first buffer, up to 1 MiB, read here and left in the buffer for the
-/// replay).
-fn estimate_entries(path: &Path, reader: &mut impl BufRead) -> Option<u64> {
-    let len = std::fs::metadata(path).ok()?.len();
-    Verifier::entries_in_export(len, reader.fill_buf().ok()?)
+/// Opens `path` for [`replay_lines`] into `r`, first sizing `r`'s tables for the entries the file
+/// holds by [`Verifier::entries_in_export`] of its length and the reader's first buffer (up to
+/// 1 MiB, read here and left in the buffer for the replay).
+pub fn open_sized(
+    path: &Path,
+    r: &mut dyn Replay,
+) -> Result<std::io::BufReader<std::fs::File>, String> {
+    let mut reader = open_file(path)?;
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if let Some(entries) = reader
+        .fill_buf()
+        .ok()
+        .and_then(|head| Verifier::entries_in_export(len, head))
+    {
+        r.reserve(entries);
+    }
+    Ok(reader)
 }
 
 /// Checks, after a replay, that the key the log published in its `log_key_published` entry is

@@ -795,6 +795,11 @@ impl Auditor {
         self.verifier.log()
     }
 
+    /// Sizes the replay's tables for a log of about `entries` entries: [`crate::Verifier::reserve`].
+    pub fn reserve(&mut self, entries: u64) {
+        self.verifier.reserve(entries);
+    }
+
     /// Entries replayed so far.
     pub fn entries(&self) -> u64 {
         self.verifier.log().size()
