@@ -609,8 +609,9 @@ impl Bits {
         self.items += 1;
     }
 
-    /// Whether the bit of `d`'s first position is set (see [`Bits::contains`]).
-    fn first(&self, d: &Digest32) -> bool {
+    /// Whether the bit at `d`'s `i`th position (of [`Bits::positions`]) is set; a stub answers
+    /// yes, a filter with no bits no.
+    fn bit(&self, d: &Digest32, i: u32) -> bool {
         if self.stub() {
             return true;
         }
@@ -618,10 +619,15 @@ impl Bits {
         if m == 0 {
             return false;
         }
-        let p = u64::from_le_bytes(d.0[0..8].try_into().expect("8 bytes")) % m;
+        let h1 = u64::from_le_bytes(d.0[0..8].try_into().expect("8 bytes"));
+        let h2 = u64::from_le_bytes(d.0[8..16].try_into().expect("8 bytes")) | 1;
+        let p = h1.wrapping_add(u64::from(i).wrapping_mul(h2)) % m;
         self.words[(p / 64) as usize] & (1 << (p % 64)) != 0
     }
 
+    /// Whether every position of `d` is set (the tests' reference for [`Seen::contains`], which
+    /// reads the positions of all filters breadth first).
+    #[cfg(test)]
     fn contains(&self, d: &Digest32) -> bool {
         // A stub may hold anything until its words are back; a filter with no bits at all (only
         // from a damaged snapshot) holds nothing.
@@ -680,17 +686,37 @@ impl Seen {
 
     fn contains(&self, d: &Digest32) -> bool {
         // A name never evicted (most names asked about) is looked up in every filter, and at 10M
-        // entries the filters are tens of megabytes: each lookup is a cache miss. So every
-        // filter's first position is read before any filter is decided: those reads do not wait
-        // on one another, and their misses overlap. Only the filters whose first bit is set are
-        // then probed further, one by one.
-        for group in self.filters.chunks(32) {
-            let mut first = [false; 32];
-            for (f, bit) in group.iter().zip(&mut first) {
-                *bit = f.first(d);
+        // entries the filters are tens of megabytes: each probe is a cache miss. So the filters
+        // are probed breadth first: position 0 of every filter, then position 1 of those whose
+        // position 0 was set, and so on. The reads of one round do not wait on one another, so
+        // their misses overlap, and a round has about half the filters of the one before. A
+        // filter is out at its first clear bit and holds `d` once all its positions are set.
+        for group in self.filters.chunks(64) {
+            // Bit k: filter k of the group may still hold `d` (a filter with no bits holds nothing).
+            let mut alive: u64 = 0;
+            for (k, f) in group.iter().enumerate() {
+                if f.stub() || !f.words.is_empty() {
+                    alive |= 1 << k;
+                }
             }
-            if group.iter().zip(first).any(|(f, bit)| bit && f.contains(d)) {
-                return true;
+            let mut round = 0;
+            while alive != 0 {
+                let mut next = alive;
+                let mut left = alive;
+                while left != 0 {
+                    let k = left.trailing_zeros() as usize;
+                    left &= left - 1;
+                    let f = &group[k];
+                    if round >= f.probes {
+                        // Every position of this filter is set.
+                        return true;
+                    }
+                    if !f.bit(d, round) {
+                        next &= !(1 << k);
+                    }
+                }
+                alive = next;
+                round += 1;
             }
         }
         false
@@ -1031,22 +1057,27 @@ mod tests {
 
     #[test]
     fn a_name_is_found_in_any_of_more_filters_than_one_group_reads_at_once() {
-        // 70 filters of 8 items each (three groups of first reads): every item is found, in
-        // whichever filter holds it, and any other name exactly when some filter says "maybe".
-        let filters = (0..70u64)
+        // 140 filters of 8 items each (three groups of 64 probed breadth first), with probes
+        // from 7 to 46 and a filter with no bits among them: every item is found, in whichever
+        // filter holds it, and any other name exactly when some filter says "maybe".
+        let mut filters: Vec<Arc<Bits>> = (0..140u64)
             .map(|i| {
                 let mut b = Bits::nth(i as usize, 8);
+                if i % 3 == 0 {
+                    b.probes = OLD_PROBES;
+                }
                 for j in 0..8 {
                     b.insert(&d(i * 8 + j));
                 }
                 Arc::new(b)
             })
             .collect();
+        filters.insert(5, Arc::new(Bits::nth(0, 0)));
         let s = Seen {
             filters,
             ..Seen::default()
         };
-        assert!((0..560).all(|i| s.contains(&d(i))), "a false negative");
+        assert!((0..1120).all(|i| s.contains(&d(i))), "a false negative");
         let mut fp = 0;
         for i in 1_000..11_000u64 {
             let any = s.filters.iter().any(|f| f.contains(&d(i)));
@@ -1054,6 +1085,24 @@ mod tests {
             fp += usize::from(any);
         }
         assert!(fp > 0, "the tiny filters answer \"maybe\" for some names");
+        // A stub, or a filter that sets no position, holds every name; a filter with no bits
+        // none.
+        let empty = Seen {
+            filters: vec![Arc::new(Bits::nth(0, 0))],
+            ..Seen::default()
+        };
+        assert!(!empty.contains(&d(1)));
+        let mut none = Bits::nth(0, 8);
+        none.probes = 0;
+        let mut stub = Bits::nth(0, 8);
+        stub.words.clear();
+        for f in [none, stub] {
+            let s = Seen {
+                filters: vec![Arc::new(Bits::nth(0, 0)), Arc::new(f)],
+                ..Seen::default()
+            };
+            assert!((0..100).all(|i| s.contains(&d(i))));
+        }
     }
 
     #[test]

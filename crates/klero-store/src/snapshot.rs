@@ -29,9 +29,7 @@
 //! A snapshot written before schema version 6 has no tree (v1 digest, over size, head, root and
 //! state): a start from it rebuilds the tree from every stored entry, a page at a time.
 
-use flate2::Compression;
 use flate2::read::DeflateDecoder;
-use flate2::write::DeflateEncoder;
 use klero_core::resident::SealedFilter;
 use klero_core::tiled::TiledTree;
 use klero_core::tiles::TILE_WIDTH;
@@ -87,20 +85,83 @@ pub(crate) fn digest(
 /// cases are written as bytes (a national state's CBOR is about 280 bytes an open case, mostly
 /// digests), the fastest compression saved about 30% of its bytes for about as much CPU as the
 /// rest of the snapshot's encoding, taken from the filings on a 2-core machine; snapshots written
-/// compressed before are read as ever.
+/// compressed before are read as ever. The blocks are framed here ([`StoredBlocks`]): a compressor
+/// asked for no compression still ran its window over every byte (a tenth of the CPU a filing
+/// costs at 10M entries, on the core beside the writer).
 pub(crate) fn encode(log: &Log) -> Result<Vec<u8>, StoreError> {
-    let mut enc = DeflateEncoder::new(Vec::new(), Compression::none());
-    // CBOR is written a few bytes at a time, and each write to the compressor clears the spare
-    // room of its output: a buffer in between hands it large pieces (without it, `memset` took
-    // most of a national snapshot's encoding, on the core beside the writer).
-    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut enc);
-    ciborium::into_writer(log, &mut buffered)
+    let mut blocks = StoredBlocks::new();
+    ciborium::into_writer(log, &mut blocks)
         .map_err(|e| StoreError::Database(format!("encoding a state snapshot failed: {e}")))?;
-    buffered
-        .into_inner()
-        .map_err(|e| StoreError::Database(format!("compressing a state snapshot failed: {e}")))?;
-    enc.finish()
-        .map_err(|e| StoreError::Database(format!("compressing a state snapshot failed: {e}")))
+    Ok(blocks.finish())
+}
+
+/// Raw DEFLATE made of stored blocks (RFC 1951 §3.2.4) around the bytes written to it: each block
+/// is a byte with BFINAL (1 on the last block) and BTYPE 00, its length LEN (at most 65,535) and
+/// NLEN, its one's complement, as little-endian 16-bit words, then LEN bytes. Any inflater reads
+/// it ([`decode`] does).
+struct StoredBlocks {
+    out: Vec<u8>,
+    /// Where the open block's 5-byte header is (filled in when the block is closed).
+    start: usize,
+}
+
+impl StoredBlocks {
+    /// The most bytes a stored block holds.
+    const MAX: usize = 65_535;
+
+    fn new() -> StoredBlocks {
+        let mut b = StoredBlocks {
+            out: Vec::new(),
+            start: 0,
+        };
+        b.open();
+        b
+    }
+
+    fn open(&mut self) {
+        self.start = self.out.len();
+        self.out.extend_from_slice(&[0; 5]);
+    }
+
+    fn held(&self) -> usize {
+        self.out.len() - self.start - 5
+    }
+
+    fn close(&mut self, last: bool) {
+        let len = u16::try_from(self.held()).expect("a block holds at most 65,535 bytes");
+        let h = &mut self.out[self.start..self.start + 5];
+        h[0] = u8::from(last);
+        h[1..3].copy_from_slice(&len.to_le_bytes());
+        h[3..5].copy_from_slice(&(!len).to_le_bytes());
+    }
+
+    /// The bytes, the open block closed as the last (possibly empty) one.
+    fn finish(mut self) -> Vec<u8> {
+        self.close(true);
+        self.out
+    }
+}
+
+impl std::io::Write for StoredBlocks {
+    fn write(&mut self, mut buf: &[u8]) -> std::io::Result<usize> {
+        let n = buf.len();
+        while !buf.is_empty() {
+            let room = StoredBlocks::MAX - self.held();
+            if room == 0 {
+                self.close(false);
+                self.open();
+                continue;
+            }
+            let k = room.min(buf.len());
+            self.out.extend_from_slice(&buf[..k]);
+            buf = &buf[k..];
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The log held in `bytes`, inflated as it is read (a national state is tens of megabytes: a
@@ -416,6 +477,42 @@ mod tests {
         assert!(!raw.windows(64).any(|w| w == head.as_bytes()));
         assert!(raw.windows(32).any(|w| w == log.head().0));
         assert!(!raw.windows(13).any(|w| w == b"duplicate_key"));
+    }
+
+    #[test]
+    fn stored_blocks_inflate_to_the_bytes_written_and_old_compressed_snapshots_still_read() {
+        use std::io::{Read as _, Write as _};
+        let inflate = |b: &[u8]| {
+            let mut out = Vec::new();
+            DeflateDecoder::new(b).read_to_end(&mut out).map(|_| out)
+        };
+        let max = StoredBlocks::MAX;
+        for len in [0, 1, 1000, max - 1, max, max + 1, 2 * max, 3 * max + 17] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            // Written whole, and in pieces of odd sizes that straddle the blocks' ends.
+            for piece in [len.max(1), 1, 4093] {
+                let mut b = StoredBlocks::new();
+                for p in bytes.chunks(piece) {
+                    b.write_all(p).unwrap();
+                }
+                let out = b.finish();
+                assert_eq!(inflate(&out).unwrap(), bytes, "{len} bytes in pieces of {piece}");
+                // One 5-byte header a block, the last one marked final.
+                let blocks = len.div_ceil(max).max(1);
+                assert_eq!(out.len(), len + 5 * blocks, "{len} bytes in pieces of {piece}");
+            }
+        }
+        // A snapshot as the compressor wrote it (stored blocks, or compressed) still decodes.
+        let log = conformance_state();
+        let mut cbor = Vec::new();
+        ciborium::into_writer(&log, &mut cbor).unwrap();
+        for level in [flate2::Compression::none(), flate2::Compression::fast()] {
+            let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), level);
+            enc.write_all(&cbor).unwrap();
+            let back = decode(&enc.finish().unwrap()).expect("decodes");
+            assert_eq!((back.size(), back.head()), (log.size(), log.head()));
+        }
+        assert_eq!(inflate(&encode(&log).unwrap()).unwrap(), cbor);
     }
 
     #[test]
