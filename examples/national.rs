@@ -352,37 +352,24 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn dir_bytes(p: &std::path::Path) -> u64 {
-    let mut n = 0;
-    if let Ok(rd) = std::fs::read_dir(p) {
-        for e in rd.flatten() {
-            let m = e.metadata().expect("metadata");
-            n += if m.is_dir() {
-                dir_bytes(&e.path())
-            } else {
-                m.len()
-            };
-        }
-    }
-    n
-}
-
-/// Reads every byte of the file or directory tree at `p` and drops it, so that a verifier timed
-/// next reads from the page cache: what it measures is then its own work on one core, not the
-/// disk. (On this workplace's machines the kernel pages out memory untouched for about a minute,
-/// the page cache included, so an export written minutes before is mostly back on the disk.)
-/// Returns the bytes read.
-fn read_through(p: &std::path::Path) -> u64 {
+/// The bytes of the file or directory tree at `p`; with `read`, every byte is read and dropped,
+/// so that a verifier timed next reads from the page cache: what it measures is then its own work
+/// on one core, not the disk. (On this workplace's machines the kernel pages out memory untouched
+/// for about a minute, the page cache included, so an export written minutes before is mostly
+/// back on the disk.)
+fn tree_bytes(p: &std::path::Path, read: bool) -> u64 {
     let m = std::fs::metadata(p).expect("metadata");
     if m.is_dir() {
-        let mut n = 0;
-        for e in std::fs::read_dir(p).expect("readable").flatten() {
-            n += read_through(&e.path());
-        }
-        n
-    } else {
+        std::fs::read_dir(p)
+            .expect("readable")
+            .flatten()
+            .map(|e| tree_bytes(&e.path(), read))
+            .sum()
+    } else if read {
         let mut f = std::fs::File::open(p).expect("readable");
         std::io::copy(&mut f, &mut std::io::sink()).expect("readable")
+    } else {
+        m.len()
     }
 }
 
@@ -606,9 +593,8 @@ async fn main() {
         .expect("temp dir");
     let file = work.path().join("log.jsonl");
     let tiles = work.path().join("tiles");
-    // Wall-clock seconds; the command's CPU seconds are left in `cpu` (a verifier that waits on
-    // the disk or the network shows it as wall time above its CPU time).
-    let cpu = std::cell::Cell::new(0.0f64);
+    // Wall-clock and CPU seconds of a `klero` command (a verifier that waits on the disk or the
+    // network shows it as wall time above its CPU time).
     let run = |args: &[&str]| {
         let ticks = children_ticks();
         let t = Instant::now();
@@ -623,28 +609,38 @@ async fn main() {
             String::from_utf8_lossy(&o.stdout),
             String::from_utf8_lossy(&o.stderr)
         );
-        let secs = t.elapsed().as_secs_f64();
-        cpu.set((children_ticks() - ticks) as f64 / 100.0);
-        secs
+        let cpu = (children_ticks() - ticks) as f64 / 100.0;
+        (t.elapsed().as_secs_f64(), cpu)
     };
-    let per_cpu = || {
-        format!(
-            "(CPU {:.1} s = {:.0} entries a CPU-second)",
-            cpu.get(),
-            size as f64 / cpu.get().max(0.01)
-        )
+    let verify = |what: &str, args: &[&str]| {
+        let (secs, cpu) = run(args);
+        println!(
+            "{what}: {secs:.1} s = {:.0} entries/s (CPU {cpu:.1} s = {:.0} entries a CPU-second)",
+            size as f64 / secs,
+            size as f64 / cpu.max(0.01)
+        );
+    };
+    let read_through = |what: &str, p: &std::path::Path| {
+        let t = Instant::now();
+        let n = tree_bytes(p, true);
+        println!(
+            "{what} read through once before its verification: {n} bytes in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
     };
     let f = file.to_str().expect("utf-8").to_owned();
     let d = tiles.to_str().expect("utf-8").to_owned();
-    let secs = run(&["export", "--database-url", &url, "--out", &f]);
+    let (secs, _) = run(&["export", "--database-url", &url, "--out", &f]);
+    let bytes = std::fs::metadata(&file).map_or(0, |m| m.len());
     println!(
-        "export: {:.1} s, {} bytes ({:.0} bytes/entry)",
-        secs,
-        std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0),
-        std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) as f64 / size as f64
+        "export: {secs:.1} s, {bytes} bytes ({:.0} bytes/entry)",
+        bytes as f64 / size as f64
     );
-    let secs = run(&["export-tiles", "--database-url", &url, &d]);
-    println!("export-tiles: {secs:.1} s, {} bytes", dir_bytes(&tiles));
+    let (secs, _) = run(&["export-tiles", "--database-url", &url, &d]);
+    println!(
+        "export-tiles: {secs:.1} s, {} bytes",
+        tree_bytes(&tiles, false)
+    );
     // The exports leave gigabytes of written pages for the kernel to flush: flushed now, not
     // while the verifier below is timed on this machine's few cores.
     let t = Instant::now();
@@ -654,43 +650,16 @@ async fn main() {
         "sync: {synced:?}"
     );
     println!("sync after the exports: {:.1} s", t.elapsed().as_secs_f64());
-    let t = Instant::now();
-    let n = read_through(&file);
-    println!(
-        "the export read through once before its verification: {n} bytes in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
-    let secs = run(&["verify", &f]);
-    println!(
-        "verify FILE: {secs:.1} s = {:.0} entries/s {}",
-        size as f64 / secs,
-        per_cpu()
-    );
-    let t = Instant::now();
-    let n = read_through(&tiles);
-    println!(
-        "the tiles read through once before their verification: {n} bytes in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
-    let secs = run(&["verify", "--tiles", &d]);
-    println!(
-        "verify --tiles DIR: {secs:.1} s = {:.0} entries/s {}",
-        size as f64 / secs,
-        per_cpu()
-    );
-    let secs = run(&["verify", "--tiles", &base]);
-    println!(
-        "verify --tiles URL (klero serve on loopback): {secs:.1} s = {:.0} entries/s {}",
-        size as f64 / secs,
-        per_cpu()
+    read_through("the export", &file);
+    verify("verify FILE", &["verify", &f]);
+    read_through("the tiles", &tiles);
+    verify("verify --tiles DIR", &["verify", "--tiles", &d]);
+    verify(
+        "verify --tiles URL (klero serve on loopback)",
+        &["verify", "--tiles", &base],
     );
     if !a.skip_api_verify {
-        let secs = run(&["verify", "--url", &base]);
-        println!(
-            "verify --url (the JSON API): {secs:.1} s = {:.0} entries/s {}",
-            size as f64 / secs,
-            per_cpu()
-        );
+        verify("verify --url (the JSON API)", &["verify", "--url", &base]);
     }
     println!("server RSS at the end: {} MiB", rss_kb(child.id()) / 1024);
     let _ = child.kill();

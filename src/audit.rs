@@ -36,29 +36,29 @@ pub fn audit_lines(
     config: AuditConfig,
     progress: &mut dyn FnMut(u64),
 ) -> AuditReport {
-    audit_lines_every(reader, config, PROGRESS_EVERY, progress)
+    audit_with(Auditor::new(config), reader, PROGRESS_EVERY, progress)
 }
 
-fn audit_lines_every(
+/// Replays the lines from `reader` into `a` and reports.
+fn audit_with(
+    mut a: Auditor,
     reader: impl BufRead,
-    config: AuditConfig,
     every: u64,
     progress: &mut dyn FnMut(u64),
 ) -> AuditReport {
-    let mut a = Auditor::new(config);
     replay_lines(reader, &mut a, every, progress);
     a.finish()
 }
 
-/// Audits the file at `path` (JSON lines, the export format).
+/// Audits the file at `path` (JSON lines, the export format), its tables sized from the file.
 pub fn audit_file(
     path: &Path,
     config: AuditConfig,
     progress: &mut dyn FnMut(u64),
 ) -> Result<AuditReport, String> {
     let mut a = Auditor::new(config);
-    replay_lines(open_sized(path, &mut a)?, &mut a, PROGRESS_EVERY, progress);
-    Ok(a.finish())
+    let reader = open_sized(path, &mut a)?;
+    Ok(audit_with(a, reader, PROGRESS_EVERY, progress))
 }
 
 /// Audits a live server's whole log: its checkpoint, then every entry up to that size, checking
@@ -84,9 +84,8 @@ mod tests {
         let log = sample_log(&SampleSpec::small(1));
         let text: String = log.iter().map(|e| e.to_json_line() + "\n").collect();
         let mut seen = vec![];
-        let r = audit_lines_every(text.as_bytes(), AuditConfig::default(), 25, &mut |n| {
-            seen.push(n)
-        });
+        let a = Auditor::new(AuditConfig::default());
+        let r = audit_with(a, text.as_bytes(), 25, &mut |n| seen.push(n));
         assert!(r.failure.is_none());
         let want: Vec<u64> = (1..=log.len() as u64 / 25).map(|k| k * 25).collect();
         assert_eq!(seen, want);

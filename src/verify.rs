@@ -187,7 +187,7 @@ pub fn open_sized(
     r: &mut dyn Replay,
 ) -> Result<std::io::BufReader<std::fs::File>, String> {
     let mut reader = open_file(path)?;
-    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let len = reader.get_ref().metadata().map_or(0, |m| m.len());
     if let Some(entries) = reader
         .fill_buf()
         .ok()

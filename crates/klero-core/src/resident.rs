@@ -595,10 +595,17 @@ impl Bits {
             .get_or_init(|| filter_digest(self.probes, self.capacity, self.items, &self.bytes()))
     }
 
-    fn positions(&self, d: &Digest32) -> impl Iterator<Item = u64> + use<> {
-        let m = self.words.len() as u64 * 64;
+    /// The two words of `d` that place its positions: position `i` is `h1 + i * h2` modulo the
+    /// filter's bits (double hashing; `h2` odd).
+    fn hashes(d: &Digest32) -> (u64, u64) {
         let h1 = u64::from_le_bytes(d.0[0..8].try_into().expect("8 bytes"));
         let h2 = u64::from_le_bytes(d.0[8..16].try_into().expect("8 bytes")) | 1;
+        (h1, h2)
+    }
+
+    fn positions(&self, d: &Digest32) -> impl Iterator<Item = u64> + use<> {
+        let m = self.words.len() as u64 * 64;
+        let (h1, h2) = Bits::hashes(d);
         (0..u64::from(self.probes)).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % m)
     }
 
@@ -609,9 +616,9 @@ impl Bits {
         self.items += 1;
     }
 
-    /// Whether the bit at `d`'s `i`th position (of [`Bits::positions`]) is set; a stub answers
-    /// yes, a filter with no bits no.
-    fn bit(&self, d: &Digest32, i: u32) -> bool {
+    /// Whether the bit at position `i` of the item of [`Bits::hashes`] `(h1, h2)` is set (the
+    /// `i`th of [`Bits::positions`]); a stub answers yes, a filter with no bits no.
+    fn bit(&self, (h1, h2): (u64, u64), i: u32) -> bool {
         if self.stub() {
             return true;
         }
@@ -619,8 +626,6 @@ impl Bits {
         if m == 0 {
             return false;
         }
-        let h1 = u64::from_le_bytes(d.0[0..8].try_into().expect("8 bytes"));
-        let h2 = u64::from_le_bytes(d.0[8..16].try_into().expect("8 bytes")) | 1;
         let p = h1.wrapping_add(u64::from(i).wrapping_mul(h2)) % m;
         self.words[(p / 64) as usize] & (1 << (p % 64)) != 0
     }
@@ -691,6 +696,7 @@ impl Seen {
         // position 0 was set, and so on. The reads of one round do not wait on one another, so
         // their misses overlap, and a round has about half the filters of the one before. A
         // filter is out at its first clear bit and holds `d` once all its positions are set.
+        let h = Bits::hashes(d);
         for group in self.filters.chunks(64) {
             // Bit k: filter k of the group may still hold `d` (a filter with no bits holds nothing).
             let mut alive: u64 = 0;
@@ -711,7 +717,7 @@ impl Seen {
                         // Every position of this filter is set.
                         return true;
                     }
-                    if !f.bit(d, round) {
+                    if !f.bit(h, round) {
                         next &= !(1 << k);
                     }
                 }
