@@ -624,7 +624,7 @@ async fn main() {
         let t = Instant::now();
         let n = tree_bytes(p, true);
         println!(
-            "{what} read through once before its verification: {n} bytes in {:.1} s",
+            "{what} read through once before verifying: {n} bytes in {:.1} s",
             t.elapsed().as_secs_f64()
         );
     };
