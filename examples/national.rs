@@ -19,6 +19,11 @@ use klero_core::hash::{party_commitment, sha256};
 use klero_core::*;
 use klero_store::Store;
 
+/// The allocator `klero serve` runs with (see `src/main.rs`): the store measured here is the
+/// server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn id<T: std::str::FromStr>(s: &str) -> T
 where
     T::Err: std::fmt::Debug,
@@ -155,6 +160,10 @@ async fn rates(s: &Store, sample: u64, workers: usize) -> (f64, String) {
         0,
     )
     .await;
+    // For a profiler attached now (`perf record -p`): the counted samples follow.
+    println!("counted samples begin");
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
     for _ in 0..SAMPLES {
         let ticks = cpu_ticks();
         let secs = file(

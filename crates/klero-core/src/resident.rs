@@ -28,10 +28,12 @@ use crate::state::CaseState;
 /// Until the first eviction the table is a vector indexed by ordinal: a verifier, which never
 /// evicts, finds any case in one step however many were filed. At the first eviction it becomes
 /// a B-tree of the cases in memory, so that a server's table does not grow with the log. In the
-/// tree each case is in a box of its own: a case is a few hundred bytes, which the tree would
-/// otherwise move about as it splits and merges its nodes and shifts their values. The vector
-/// holds its cases in place, one allocation for them all rather than one a case (the first
-/// eviction boxes them once).
+/// tree each case is behind an [`Arc`] of its own: a case is a few hundred bytes, which the tree
+/// would otherwise move about as it splits and merges its nodes and shifts their values; and a
+/// copy of the table (the store's state snapshot, taken on the writer's path while filings wait)
+/// shares the cases instead of copying each one, a case being copied only when it changes while
+/// the snapshot still holds it. The vector holds its cases in place, one allocation for them all
+/// rather than one a case (the first eviction moves them into their own allocations once).
 ///
 /// Both forms serialize alike: `next` and `map`, the cases in memory by ordinal, in order.
 #[derive(Clone, Debug)]
@@ -46,7 +48,7 @@ enum Table {
     /// Never evicted from: the case with ordinal `i` is at `i` (every one below `next`).
     Dense(Vec<CaseState>),
     /// The cases in memory, after an eviction or as read back.
-    Sparse(BTreeMap<usize, Box<CaseState>>),
+    Sparse(BTreeMap<usize, Arc<CaseState>>),
 }
 
 impl Default for Cases {
@@ -87,7 +89,7 @@ impl serde::Serialize for Cases {
 
 impl<'de> serde::Deserialize<'de> for Cases {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Cases, D::Error> {
-        let f = CasesForm::<BTreeMap<usize, Box<CaseState>>>::deserialize(d)?;
+        let f = CasesForm::<BTreeMap<usize, Arc<CaseState>>>::deserialize(d)?;
         Ok(Cases {
             next: f.next,
             table: Table::Sparse(f.map),
@@ -128,7 +130,7 @@ impl Cases {
         match &mut self.table {
             Table::Dense(v) => v.push(c),
             Table::Sparse(m) => {
-                m.insert(ci, Box::new(c));
+                m.insert(ci, Arc::new(c));
             }
         }
         self.next += 1;
@@ -159,16 +161,17 @@ impl Cases {
     fn get_mut(&mut self, ci: usize) -> Option<&mut CaseState> {
         match &mut self.table {
             Table::Dense(v) => v.get_mut(ci),
-            Table::Sparse(m) => m.get_mut(&ci).map(|c| &mut **c),
+            // Copied first only if a snapshot's copy of the table still shares it.
+            Table::Sparse(m) => m.get_mut(&ci).map(Arc::make_mut),
         }
     }
 
     /// The B-tree of the cases in memory, made from the vector at the first eviction.
-    fn sparse(&mut self) -> &mut BTreeMap<usize, Box<CaseState>> {
+    fn sparse(&mut self) -> &mut BTreeMap<usize, Arc<CaseState>> {
         if let Table::Dense(v) = &mut self.table {
             let map = std::mem::take(v)
                 .into_iter()
-                .map(Box::new)
+                .map(Arc::new)
                 .enumerate()
                 .collect();
             self.table = Table::Sparse(map);
@@ -181,13 +184,13 @@ impl Cases {
 
     /// Removes a case from memory.
     pub(crate) fn evict(&mut self, ci: usize) -> Option<CaseState> {
-        self.sparse().remove(&ci).map(|c| *c)
+        self.sparse().remove(&ci).map(Arc::unwrap_or_clone)
     }
 
     /// Puts an evicted case back.
     pub(crate) fn restore(&mut self, ci: usize, c: CaseState) {
         debug_assert!(ci < self.next, "only a case once filed is restored");
-        self.sparse().insert(ci, Box::new(c));
+        self.sparse().insert(ci, Arc::new(c));
     }
 
     /// The cases in memory with their ordinals, in the order filed.
@@ -1324,5 +1327,25 @@ mod tests {
         table.restore(3, gone);
         assert_eq!(now(&table), before(&[]));
         assert!(table.iter().eq(cases.iter()));
+
+        // A copy of the B-tree (a state snapshot's) shares its cases: a change to one case, or an
+        // eviction, copies that case first, and the copy keeps what it had.
+        let copy = table.clone();
+        table[5].weight += 1;
+        let evicted = table.evict(6).expect("in memory");
+        assert_eq!(evicted, cases[6]);
+        assert_eq!(now(&copy), before(&[]), "the copy is as it was");
+        assert_eq!(table[5].weight, cases[5].weight + 1);
+        assert_eq!(copy[5], cases[5]);
+        let (Table::Sparse(a), Table::Sparse(b)) = (&table.table, &copy.table) else {
+            panic!("both are B-trees")
+        };
+        for (ci, c) in a {
+            assert_eq!(
+                Arc::ptr_eq(c, &b[ci]),
+                *ci != 5,
+                "case {ci} shared unless changed"
+            );
+        }
     }
 }
