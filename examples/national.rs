@@ -19,11 +19,6 @@ use klero_core::hash::{party_commitment, sha256};
 use klero_core::*;
 use klero_store::Store;
 
-/// The allocator `klero serve` runs with (see `src/main.rs`): the store measured here is the
-/// server's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn id<T: std::str::FromStr>(s: &str) -> T
 where
     T::Err: std::fmt::Debug,

@@ -11,15 +11,6 @@ use klero::{DEFAULT_DATABASE, audit, demo, monitor, verify};
 use klero_core::{Actor, ActorId, CourtId, Event, Policy};
 use klero_store::Store;
 
-/// The allocator. glibc's `malloc` slows down in a server started on a long log: its heap, laid out
-/// by the start (the state snapshot decoded beside its own bytes, the filters of evicted cases,
-/// the tree's hashes), leaves free chunks that every later allocation of the writer's ordinary
-/// work pays to sort and merge (`_int_malloc`, `malloc_consolidate`, `unlink_chunk`), so that
-/// filing at 10M entries ran at 0.83–0.85 of an empty log's rate. mimalloc's size-class pages
-/// do not degrade that way (docs/PERFORMANCE.md, issue 10, eleventh pass).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "klero",
