@@ -11,6 +11,7 @@
 //! target/release/examples/national --entries 100000 --db /tmp/national.db [--skip-api-verify]
 //! ```
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -157,7 +158,6 @@ async fn rates(s: &Store, sample: u64, workers: usize) -> (f64, String) {
     .await;
     // For a profiler attached now (`perf record -p`): the counted samples follow.
     println!("counted samples begin");
-    use std::io::Write as _;
     let _ = std::io::stdout().flush();
     for _ in 0..SAMPLES {
         let ticks = cpu_ticks();
@@ -358,9 +358,9 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 
 /// The bytes of the file or directory tree at `p`; with `read`, every byte is read and dropped,
 /// so that a verifier timed next reads from the page cache: what it measures is then its own work
-/// on one core, not the disk. (On this workplace's machines the kernel pages out memory untouched
-/// for about a minute, the page cache included, so an export written minutes before is mostly
-/// back on the disk.)
+/// on one core, not the disk. (Some of this workplace's machines page out memory untouched for
+/// about a minute, the page cache included, so an export written minutes before is mostly back on
+/// the disk; see docs/PERFORMANCE.md, issue 10, tenth pass.)
 fn tree_bytes(p: &std::path::Path, read: bool) -> u64 {
     let m = std::fs::metadata(p).expect("metadata");
     if m.is_dir() {
