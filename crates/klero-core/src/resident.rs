@@ -32,8 +32,11 @@ use crate::state::CaseState;
 /// would otherwise move about as it splits and merges its nodes and shifts their values; and a
 /// copy of the table (the store's state snapshot, taken on the writer's path while filings wait)
 /// shares the cases instead of copying each one, a case being copied only when it changes while
-/// the snapshot still holds it. The vector holds its cases in place, one allocation for them all
-/// rather than one a case (the first eviction moves them into their own allocations once).
+/// the snapshot still holds it. The vector holds its cases in place, in blocks of [`BLOCK`] cases
+/// rather than one allocation a case (the first eviction moves them into their own allocations
+/// once), and grows a block at a time: a case never moves once placed. (A single vector doubles
+/// by copying every case into a new allocation, the old one still held, unless the allocator can
+/// move its pages, as glibc's `mremap` does and jemalloc does not.)
 ///
 /// Both forms serialize alike: `next` and `map`, the cases in memory by ordinal, in order.
 #[derive(Clone, Debug)]
@@ -43,10 +46,15 @@ pub struct Cases {
     table: Table,
 }
 
+/// Cases a block of the vector form holds (a block is allocated whole, its pages touched only as
+/// cases fill it).
+const BLOCK: usize = 1 << 14;
+
 #[derive(Clone, Debug)]
 enum Table {
-    /// Never evicted from: the case with ordinal `i` is at `i` (every one below `next`).
-    Dense(Vec<CaseState>),
+    /// Never evicted from: the case with ordinal `i` is at `i % BLOCK` of block `i / BLOCK`
+    /// (every one below `next`); each block but the last is full.
+    Dense(Vec<Vec<CaseState>>),
     /// The cases in memory, after an eviction or as read back.
     Sparse(BTreeMap<usize, Arc<CaseState>>),
 }
@@ -111,16 +119,17 @@ impl Cases {
     /// Number of cases in memory.
     pub fn resident(&self) -> usize {
         match &self.table {
-            Table::Dense(v) => v.len(),
+            Table::Dense(_) => self.next,
             Table::Sparse(m) => m.len(),
         }
     }
 
-    /// Makes room for `additional` more cases in memory without growing, if the table is an array
-    /// (never evicted from) and the memory is there: capacity only, nothing else changes.
+    /// Makes room for the blocks of `additional` more cases, if the table is an array (never
+    /// evicted from) and the memory is there: capacity of the list of blocks only (each block is
+    /// allocated when the first case enters it), nothing else changes.
     pub fn try_reserve(&mut self, additional: usize) {
         if let Table::Dense(v) = &mut self.table {
-            let _ = v.try_reserve(additional);
+            let _ = v.try_reserve(additional.div_ceil(BLOCK));
         }
     }
 
@@ -128,7 +137,14 @@ impl Cases {
     pub fn push(&mut self, c: CaseState) -> usize {
         let ci = self.next;
         match &mut self.table {
-            Table::Dense(v) => v.push(c),
+            Table::Dense(v) => match v.last_mut() {
+                Some(b) if b.len() < BLOCK => b.push(c),
+                _ => {
+                    let mut b = Vec::with_capacity(BLOCK);
+                    b.push(c);
+                    v.push(b);
+                }
+            },
             Table::Sparse(m) => {
                 m.insert(ci, Arc::new(c));
             }
@@ -142,7 +158,12 @@ impl Cases {
         self.next -= 1;
         match &mut self.table {
             Table::Dense(v) => {
-                v.pop();
+                if let Some(b) = v.last_mut() {
+                    b.pop();
+                    if b.is_empty() {
+                        v.pop();
+                    }
+                }
             }
             Table::Sparse(m) => {
                 m.remove(&self.next);
@@ -153,14 +174,14 @@ impl Cases {
     /// The case with ordinal `ci`, if in memory.
     pub fn get(&self, ci: usize) -> Option<&CaseState> {
         match &self.table {
-            Table::Dense(v) => v.get(ci),
+            Table::Dense(v) => v.get(ci / BLOCK)?.get(ci % BLOCK),
             Table::Sparse(m) => m.get(&ci).map(|c| &**c),
         }
     }
 
     fn get_mut(&mut self, ci: usize) -> Option<&mut CaseState> {
         match &mut self.table {
-            Table::Dense(v) => v.get_mut(ci),
+            Table::Dense(v) => v.get_mut(ci / BLOCK)?.get_mut(ci % BLOCK),
             // Copied first only if a snapshot's copy of the table still shares it.
             Table::Sparse(m) => m.get_mut(&ci).map(Arc::make_mut),
         }
@@ -171,6 +192,7 @@ impl Cases {
         if let Table::Dense(v) = &mut self.table {
             let map = std::mem::take(v)
                 .into_iter()
+                .flatten()
                 .map(Arc::new)
                 .enumerate()
                 .collect();
@@ -196,7 +218,7 @@ impl Cases {
     /// The cases in memory with their ordinals, in the order filed.
     fn ordinals(&self) -> Box<dyn Iterator<Item = (usize, &CaseState)> + '_> {
         match &self.table {
-            Table::Dense(v) => Box::new(v.iter().enumerate()),
+            Table::Dense(v) => Box::new(v.iter().flatten().enumerate()),
             Table::Sparse(m) => Box::new(m.iter().map(|(&ci, c)| (ci, &**c))),
         }
     }
@@ -1277,13 +1299,27 @@ mod tests {
         for e in &entries {
             v.push(e).expect("verifies");
         }
-        let cases: Vec<CaseState> = v.log().state().cases().cloned().collect();
-        assert!(cases.len() >= 10, "{}", cases.len());
+        let sample: Vec<CaseState> = v.log().state().cases().cloned().collect();
+        assert!(sample.len() >= 10, "{}", sample.len());
+        // Two blocks of the vector and some: the sample's cases again, each made its own.
+        let cases: Vec<CaseState> = (0..2 * BLOCK + 7)
+            .map(|i| {
+                let mut c = sample[i % sample.len()].clone();
+                c.weight = u32::try_from(i).expect("small");
+                c
+            })
+            .collect();
         let mut table = Cases::default();
-        for c in &cases {
+        table.push(cases[0].clone());
+        let first: *const CaseState = &table[0];
+        for c in &cases[1..] {
             table.push(c.clone());
         }
         assert!(matches!(table.table, Table::Dense(_)));
+        assert!(
+            std::ptr::eq(first, &table[0]),
+            "a case does not move as the vector grows"
+        );
         /// The form before: `next` and a B-tree from ordinal to case.
         #[derive(serde::Serialize)]
         #[serde(rename = "Cases")]
@@ -1305,10 +1341,19 @@ mod tests {
         };
         let now = |t: &Cases| serde_json::to_string(t).expect("serializes");
         assert_eq!(now(&table), before(&[]));
-        // A refused filing's case is taken back from the vector.
+        // A refused filing's case is taken back from the vector, a block emptied with it.
         table.push(cases[0].clone());
         table.pop();
         assert_eq!((table.len(), table.resident()), (cases.len(), cases.len()));
+        for _ in 0..8 {
+            table.pop();
+        }
+        assert_eq!(table.resident(), 2 * BLOCK - 1);
+        assert_eq!(table.get(2 * BLOCK - 1), None);
+        for c in &cases[2 * BLOCK - 1..] {
+            table.push(c.clone());
+        }
+        assert_eq!(now(&table), before(&[]));
         // The first eviction makes it a B-tree holding the rest.
         let gone = table.evict(3).expect("in memory");
         assert_eq!(gone, cases[3]);
