@@ -206,7 +206,14 @@ pub fn replay_tiles(
             }
         }
         if b.is_full() {
-            below.push(tiles::mth_of_hashes(&hs));
+            // The tile's Merkle tree hash, which the level-1 tile must hold: every leaf of the
+            // tile was checked against the entry replayed, so it is the node the replay's own
+            // tree just computed (not hashed again).
+            below.push(
+                r.log()
+                    .last_tile()
+                    .unwrap_or_else(|| tiles::mth_of_hashes(&hs)),
+            );
         } else {
             partials[0] = Some(hs);
         }

@@ -40,6 +40,11 @@ pub fn empty_root() -> Digest32 {
 pub struct CompactRange {
     size: u64,
     peaks: Vec<Digest32>,
+    /// The root of the last 256 leaves, as of the last size that was a multiple of 256: a node
+    /// [`CompactRange::push_leaf`] computes anyway and then merges into a larger one. Not part of
+    /// the range's serialized form (a range read back has none until it completes 256 leaves).
+    #[serde(skip)]
+    tile: Option<Digest32>,
 }
 
 impl CompactRange {
@@ -63,13 +68,25 @@ impl CompactRange {
     pub fn push_leaf(&mut self, leaf: Digest32) {
         let mut h = leaf;
         let mut n = self.size;
+        let mut height = 0;
         while n & 1 == 1 {
             let left = self.peaks.pop().expect("a peak for every set bit");
             h = node_hash(&left, &h);
             n >>= 1;
+            height += 1;
+            if height == 8 {
+                self.tile = Some(h);
+            }
         }
         self.peaks.push(h);
         self.size += 1;
+    }
+
+    /// The Merkle tree hash of leaves `size - 256 .. size`, when the size is a positive multiple
+    /// of 256: the hash a level-1 tile holds for the level-0 tile just completed (C2SP
+    /// tlog-tiles), which a reader of tiles checks without hashing those leaves again.
+    pub fn last_tile(&self) -> Option<Digest32> {
+        self.tile.filter(|_| self.size.is_multiple_of(256))
     }
 
     /// The Merkle tree hash of all leaves appended so far.
@@ -281,6 +298,43 @@ mod tests {
             t.push(h);
             assert_eq!(c.root(), t.root(), "size {}", t.size());
         }
+    }
+
+    /// The root of each run of 256 leaves, as a level-1 tile holds it, is there exactly when the
+    /// size is a multiple of 256; a range read back has none until it completes the next run.
+    #[test]
+    fn the_last_tile_is_the_root_of_the_last_256_leaves() {
+        let hs = hashes(3 * 256 + 5);
+        let mut c = CompactRange::new();
+        assert_eq!(c.last_tile(), None);
+        for (i, h) in hs.iter().enumerate() {
+            c.push(&h.0);
+            let size = i + 1;
+            let want = size
+                .is_multiple_of(256)
+                .then(|| crate::tiles::mth_of_hashes(&leaves(&hs[size - 256..size])));
+            assert_eq!(c.last_tile(), want, "size {size}");
+        }
+        let mut back: CompactRange =
+            serde_json::from_str(&serde_json::to_string(&c).expect("serializes")).expect("reads");
+        assert_eq!(back.root(), c.root());
+        for h in &hs[..256 - 5] {
+            back.push(&h.0);
+        }
+        assert_eq!(back.size(), 4 * 256);
+        let run: Vec<Digest32> = hs[3 * 256..]
+            .iter()
+            .chain(&hs[..256 - 5])
+            .copied()
+            .collect();
+        assert_eq!(
+            back.last_tile(),
+            Some(crate::tiles::mth_of_hashes(&leaves(&run)))
+        );
+    }
+
+    fn leaves(hs: &[Digest32]) -> Vec<Digest32> {
+        hs.iter().map(|h| leaf_hash(&h.0)).collect()
     }
 
     #[test]

@@ -139,6 +139,12 @@ impl Log {
         self.range.root()
     }
 
+    /// The Merkle tree hash of the last 256 entries, when the log's size is a positive multiple of
+    /// 256 ([`CompactRange::last_tile`]).
+    pub fn last_tile(&self) -> Option<Digest32> {
+        self.range.last_tile()
+    }
+
     /// Time of the last entry.
     pub fn last_at(&self) -> Millis {
         self.last_at
