@@ -20,6 +20,11 @@ use klero_core::hash::{party_commitment, sha256};
 use klero_core::*;
 use klero_store::Store;
 
+/// The allocator `klero serve` runs with (see `src/main.rs`): the store this benchmark files into
+/// is the server's, in this process.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn id<T: std::str::FromStr>(s: &str) -> T
 where
     T::Err: std::fmt::Debug,

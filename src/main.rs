@@ -11,6 +11,18 @@ use klero::{DEFAULT_DATABASE, audit, demo, monitor, verify};
 use klero_core::{Actor, ActorId, CourtId, Event, Policy};
 use klero_store::Store;
 
+/// The allocator: jemalloc, not glibc's `malloc`. A server started on a long log lays out its heap
+/// while it reads the state snapshot (the snapshot's bytes beside the state decoded from them, the
+/// filters of evicted cases, the tree's hashes); glibc then serves the writer's small allocations
+/// from the free chunks that start left behind, sorting and merging them (`_int_malloc`,
+/// `unlink_chunk`, `malloc_consolidate`), and filing at 10M entries ran at 0.76–0.85 of an empty
+/// log's rate. jemalloc's size classes do not degrade that way: 0.99, and faster at every size
+/// (docs/PERFORMANCE.md, issue 10, twelfth pass). The verifier's tables grow in blocks
+/// (`klero_core::resident`), which matters here: jemalloc cannot move a large allocation's pages
+/// as glibc's `mremap` does, so a table that doubled would be copied.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "klero",
