@@ -47,8 +47,8 @@ pub struct Cases {
 }
 
 /// Cases a block of the vector form holds (a block is allocated whole, its pages touched only as
-/// cases fill it).
-const BLOCK: usize = 1 << 14;
+/// cases fill it). Smaller in the unit tests, so that they cross blocks with few cases.
+const BLOCK: usize = if cfg!(test) { 1 << 6 } else { 1 << 14 };
 
 #[derive(Clone, Debug)]
 enum Table {
@@ -81,7 +81,14 @@ struct InOrder<'a>(&'a Cases);
 
 impl serde::Serialize for InOrder<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.ordinals())
+        use serde::ser::SerializeMap;
+        // The length first, as a B-tree gives it (in CBOR, a map of definite length), however
+        // the table holds its cases: the blocks' iterator does not know its length exactly.
+        let mut m = s.serialize_map(Some(self.0.resident()))?;
+        for (ci, c) in self.0.ordinals() {
+            m.serialize_entry(&ci, c)?;
+        }
+        m.end()
     }
 }
 
