@@ -1348,6 +1348,20 @@ mod tests {
         };
         let now = |t: &Cases| serde_json::to_string(t).expect("serializes");
         assert_eq!(now(&table), before(&[]));
+        // In CBOR too (the store's snapshots), which writes a map's length where JSON does not.
+        fn cbor<T: serde::Serialize>(v: &T) -> Vec<u8> {
+            let mut out = Vec::new();
+            ciborium::into_writer(v, &mut out).expect("serializes");
+            out
+        }
+        let map: BTreeMap<usize, &CaseState> = cases.iter().enumerate().collect();
+        assert_eq!(
+            cbor(&table),
+            cbor(&Before {
+                next: cases.len(),
+                map
+            })
+        );
         // A refused filing's case is taken back from the vector, a block emptied with it.
         table.push(cases[0].clone());
         table.pop();
