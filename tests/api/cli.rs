@@ -141,3 +141,17 @@ fn klero_verify_rejects_the_invalid_corpus_naming_entry_and_section() {
         assert!(out.contains(&want), "{}: {out}", file.display());
     }
 }
+
+/// `klero` carries `src/malloc_tune.c`, whose constructor calls glibc's `mallopt` before `main`
+/// (see the allocator's note in src/main.rs). `build.rs` hands its object to the linker itself and
+/// nothing calls it, so were it left out nothing else would fail: the binary must import the
+/// symbol (its name is then in the dynamic string table, between two NULs).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn klero_fixes_glibc_s_mmap_threshold_before_main() {
+    let bin = std::fs::read(env!("CARGO_BIN_EXE_klero")).unwrap();
+    assert!(
+        memchr::memmem::find(&bin, b"\0mallopt\0").is_some(),
+        "the klero binary does not import mallopt: src/malloc_tune.c was not linked"
+    );
+}
