@@ -318,7 +318,12 @@ impl Writer {
                 return;
             }
         };
-        let mut batch = Batch::default();
+        // Room for a filing's two entries a submission: grown from empty, the vector was copied
+        // into new pages at each doubling (a fifth of the page faults of filing at 10.39M).
+        let mut batch = Batch {
+            entries: Vec::with_capacity(2 * jobs.len()),
+            ..Batch::default()
+        };
         if let Err(e) = self.prepare().await {
             for j in jobs {
                 let _ = j.reply.send(Err(e.clone()));
