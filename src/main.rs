@@ -21,12 +21,8 @@ use klero_store::Store;
 /// (`klero_core::resident`), which matters here: jemalloc cannot move a large allocation's pages
 /// as glibc's `mremap` does, so a table that doubled would be copied.
 ///
-/// SQLite, which is C, still allocates with glibc, and `src/malloc_tune.c` (linked in by
-/// `build.rs`) fixes glibc's threshold for mapping a block on its own at 128 KiB before `main`:
-/// left to adjust itself, it rose with the largest value SQLite had read (the snapshot, the
-/// filters of evicted cases, megabytes at 10M entries), and SQLite's freed buffers then stayed in
-/// its threads' heaps: 1.8–4.2 MB held free at 10.39M entries (five starts), against 1.3–2.2 MB
-/// with the threshold fixed (docs/PERFORMANCE.md, issue 10, thirteenth pass).
+/// SQLite, which is C, still allocates with glibc, whose mmap threshold `src/malloc_tune.c` fixes
+/// before `main` (why, there; figures in docs/PERFORMANCE.md, issue 10, thirteenth pass).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -6,7 +6,8 @@
  * that threshold to the size of each such block freed (up to 32 MiB): after SQLite has read or
  * written one large value (a state snapshot, a filter of evicted cases: megabytes each), blocks up
  * to that size come from the heap of the thread that asked, and stay there once freed. Fixing the
- * threshold (mallopt, which turns the adjustment off) gives such blocks back when they are freed.
+ * threshold (mallopt, which turns the adjustment off) gives such blocks back when they are freed:
+ * 1.8-4.2 MB held free at 10.39M entries over five starts, 1.3-2.2 MB with it fixed.
  * It runs before main, as glibc reads its own settings, before any thread is started.
  */
 #include <stdlib.h> /* defines __GLIBC__ on glibc */

@@ -36,7 +36,6 @@ use klero_core::tiles::TILE_WIDTH;
 use klero_core::{Digest32, Log};
 use sha2::{Digest as _, Sha256};
 use sqlx::{AnyConnection, AnyPool, Row as _};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::StoreError;
 use crate::db::db_err;
@@ -89,22 +88,12 @@ pub(crate) fn digest(
 /// compressed before are read as ever. The blocks are framed here ([`StoredBlocks`]): a compressor
 /// asked for no compression still ran its window over every byte (3% of the CPU samples of
 /// filing on a 10M-entry log, twice its share near an empty one, whose snapshots are smaller).
-///
-/// The bytes go into room for a 32nd more than the last snapshot this process encoded
-/// ([`LAST_LENGTH`]): grown by doubling, the vector was copied into new pages at each step (14% of
-/// the page faults of filing at 10.39M entries, whose snapshots are 10 MB).
 pub(crate) fn encode(log: &Log) -> Result<Vec<u8>, StoreError> {
-    let last = LAST_LENGTH.load(Ordering::Relaxed);
-    let mut blocks = StoredBlocks::with_room(last + last / 32);
+    let mut blocks = StoredBlocks::new();
     ciborium::into_writer(log, &mut blocks)
         .map_err(|e| StoreError::Database(format!("encoding a state snapshot failed: {e}")))?;
-    let bytes = blocks.finish();
-    LAST_LENGTH.store(bytes.len(), Ordering::Relaxed);
-    Ok(bytes)
+    Ok(blocks.finish())
 }
-
-/// The length of the latest snapshot [`encode`] made: only a hint of the next one's, for its room.
-static LAST_LENGTH: AtomicUsize = AtomicUsize::new(0);
 
 /// Raw DEFLATE made of stored blocks (RFC 1951 §3.2.4) around the bytes written to it: each block
 /// is a byte with BFINAL (1 on the last block) and BTYPE 00, its length LEN (at most 65,535) and
@@ -120,10 +109,9 @@ impl StoredBlocks {
     /// The most bytes a stored block holds.
     const MAX: usize = 65_535;
 
-    /// Blocks to be written into `room` bytes (the output grows past it if need be).
-    fn with_room(room: usize) -> StoredBlocks {
+    fn new() -> StoredBlocks {
         let mut b = StoredBlocks {
-            out: Vec::with_capacity(room),
+            out: Vec::new(),
             start: 0,
         };
         b.open();
@@ -503,7 +491,7 @@ mod tests {
             let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
             // Written whole, and in pieces of odd sizes that straddle the blocks' ends.
             for piece in [len.max(1), 1, 4093] {
-                let mut b = StoredBlocks::with_room(piece);
+                let mut b = StoredBlocks::new();
                 for p in bytes.chunks(piece) {
                     b.write_all(p).unwrap();
                 }
