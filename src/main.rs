@@ -524,12 +524,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if !check_every.is_zero() {
                 store.spawn_full_checks(check_every);
             }
-            let shutdown = async {
-                let _ = tokio::signal::ctrl_c().await;
-            };
             let config = klero_portal::Config { enrollment_outbox };
-            klero_portal::serve_until(store.clone(), listener, config, shutdown).await?;
+            klero_portal::serve_until(store.clone(), listener, config, stop_requested()).await?;
             store.close().await;
+            eprintln!("klero stopped");
             Ok(ExitCode::SUCCESS)
         }
         Command::Witness {
@@ -561,10 +559,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 w.verifier_key(),
                 listener.local_addr()?
             );
-            let shutdown = async {
-                let _ = tokio::signal::ctrl_c().await;
-            };
-            klero::witness::serve(w, listener, shutdown).await?;
+            klero::witness::serve(w, listener, stop_requested()).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::DrandDevServer {
@@ -591,7 +586,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 server.url(),
                 server.chain.chain_hash
             );
-            let _ = tokio::signal::ctrl_c().await;
+            stop_requested().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Init { db, policy, log_id } => {
@@ -833,6 +828,31 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Resolves when the process is asked to stop: Ctrl-C (SIGINT) at a terminal, or SIGTERM, which
+/// is how systemd, Docker, Kubernetes and `kill` stop a service. A server then stops accepting,
+/// lets the requests it holds finish and closes its store, and the process exits with success;
+/// without SIGTERM here, the default action would end it at once, mid-request.
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM ({e}): only Ctrl-C stops this process");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn init_tracing(json: bool) {

@@ -142,6 +142,65 @@ fn klero_verify_rejects_the_invalid_corpus_naming_entry_and_section() {
     }
 }
 
+/// `klero serve` stops on SIGTERM (what systemd, Docker, Kubernetes and `kill` send) as on Ctrl-C:
+/// it finishes the request it holds, closes the store and exits with success. Before, SIGTERM's
+/// default action ended the process at once, mid-request, with no word said.
+#[cfg(unix)]
+async fn klero_serve_stops_cleanly_on_sigterm(b: Backend) {
+    use std::io::BufRead as _;
+    let app = spawn_app(b).await;
+    let clerk = app.clerk.clone();
+    let (db, _dir) = app.stop().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_klero"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--database-url", &db])
+        .env("KLERO_SECRETS_DIR", secrets_dir(&db))
+        .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("the server starts").unwrap_or_default();
+        if line.starts_with("klero serving")
+            && let Some(rest) = line.split("on http://").nth(1)
+        {
+            break format!("http://{}", rest.split_whitespace().next().unwrap());
+        }
+    };
+    let client = klero::client::Client::new(&url);
+    let r = client
+        .post(
+            &format!("/api/v1/courts/{COURT}/cases"),
+            Some(&clerk),
+            &filing("filed before the stop"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("klero serve did not stop within 30 s of SIGTERM");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let rest: Vec<String> = lines.map(|l| l.unwrap_or_default()).collect();
+    assert!(status.success(), "{status}: {rest:?}");
+    assert!(rest.iter().any(|l| l == "klero stopped"), "{rest:?}");
+}
+#[cfg(unix)]
+both_backends!(klero_serve_stops_cleanly_on_sigterm);
+
 /// `klero` carries `src/malloc_tune.c`, whose constructor calls glibc's `mallopt` before `main`
 /// (see the allocator's note in src/main.rs). `build.rs` hands its object to the linker itself and
 /// nothing calls it, so were it left out nothing else would fail: the binary must import the
