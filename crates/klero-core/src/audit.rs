@@ -1400,7 +1400,9 @@ fn court_audit(court: CourtId, mut data: CourtData, alpha: f64, prompt_ms: i64) 
             chance,
         });
     }
-    let expected: f64 = chances.iter().sum();
+    // Folded from +0.0: `Sum` for floats starts from -0.0, which a court without short-notice
+    // changes would be shown ("gives -0.0") and given in its JSON report.
+    let expected = chances.iter().fold(0.0, |sum, c| sum + c);
     let mut prompt = vec![Finding {
         test: "short_notice_prompt".into(),
         subject: format!("court {court}"),
@@ -1953,6 +1955,15 @@ mod tests {
         assert_eq!(b.pairs, 40);
         assert!((b.predicted - 0.5).abs() < 1e-12 && (b.observed - 0.5).abs() < 1e-12);
         assert!(c.flags.is_empty(), "{:?}", c.flags);
+        // No absence was recorded: nothing is expected, and shown as a plain zero.
+        let prompt = &c.short_notice.prompt;
+        assert_eq!(c.short_notice.changes, 0);
+        assert!(
+            prompt.expected == 0.0 && prompt.expected.is_sign_positive(),
+            "{}",
+            prompt.expected
+        );
+        assert!(!summary(&r).contains("-0.0"), "{}", summary(&r));
     }
 
     #[test]
