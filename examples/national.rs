@@ -179,6 +179,8 @@ async fn rates(s: &Store, sample: u64, workers: usize) -> (f64, String) {
         // Clock ticks of 10 ms: the process's CPU time (all threads) for each filing.
         cpu.push((cpu_ticks() - ticks) as f64 * 10_000.0 / sample as f64);
     }
+    println!("counted samples end");
+    let _ = std::io::stdout().flush();
     let all = r
         .iter()
         .map(|x| format!("{x:.0}"))
@@ -488,8 +490,9 @@ async fn main() {
     let at = s.checkpoint().0;
     let sampled = s.read(|st| st.case_count() as u64);
     let (median, all) = rates(&s, sample, a.submitters).await;
+    println!("filings/s at {at} entries: {median:.0} (median of {all})");
+    let _ = std::io::stdout().flush();
     if a.rates_only {
-        println!("filings/s at {at} entries: {median:.0} (median of {all})");
         print_lookups(&s);
         s.close().await;
         return;
@@ -511,7 +514,6 @@ async fn main() {
     file(&s, filed, OPEN + 100_000 / 3, a.submitters, true, filed).await;
     let (size, root) = s.checkpoint();
     let cases = s.read(|st| st.case_count() as u64);
-    println!("filings/s at {at} entries: {median:.0} (median of {all})");
     println!("built in {:.0} s; root {root}", t0.elapsed().as_secs_f64());
     let l = s.archive_lookups();
     let (seen_bytes, seen_filters) = s.read(|st| (st.seen().bytes(), st.seen().filters()));
