@@ -143,8 +143,8 @@ fn klero_verify_rejects_the_invalid_corpus_naming_entry_and_section() {
 }
 
 /// `klero serve` stops on SIGTERM (what systemd, Docker, Kubernetes and `kill` send) as on Ctrl-C:
-/// it finishes the request it holds, closes the store and exits with success. Before, SIGTERM's
-/// default action ended the process at once, mid-request, with no word said.
+/// it closes the store, says so and exits with success. Before, SIGTERM's default action ended
+/// the process at once, with no word said (the status was "signal: 15").
 #[cfg(unix)]
 async fn klero_serve_stops_cleanly_on_sigterm(b: Backend) {
     use std::io::BufRead as _;
@@ -167,6 +167,7 @@ async fn klero_serve_stops_cleanly_on_sigterm(b: Backend) {
             break format!("http://{}", rest.split_whitespace().next().unwrap());
         }
     };
+    // It serves (a filing goes through its writer) when it is told to stop.
     let client = klero::client::Client::new(&url);
     let r = client
         .post(
