@@ -99,6 +99,11 @@ impl Source {
     }
 }
 
+/// The most entries the replay's tables are sized for at once from a checkpoint whose signature is
+/// not checked yet (about fifteen years of a national log; beyond it the tables regrow as the replay
+/// goes).
+pub const UNSIGNED_RESERVE: u64 = 1 << 25;
+
 /// The size and root of a checkpoint note, read without checking its signature (that comes after
 /// the replay, when the key the log publishes is known).
 pub(crate) fn unverified(note: &str) -> Result<(u64, Digest32), String> {
@@ -136,8 +141,15 @@ pub fn replay_tiles(
         r.fail("§5.1", m);
         return Ok(((size, root), Some(k.trim().to_owned())));
     }
-    // The checkpoint names the log's size exactly: size the replay's tables for it at once.
-    r.reserve(size);
+    // The checkpoint names the log's size: size the replay's tables for it at once. Until its
+    // signature is checked (after the replay, unless a key was pinned) the size is only the
+    // source's word, and a mirror naming billions of entries it does not hold must not make the
+    // verifier allocate for them: unsigned, it sizes the tables up to UNSIGNED_RESERVE entries.
+    r.reserve(if pinned.is_some() {
+        size
+    } else {
+        size.min(UNSIGNED_RESERVE)
+    });
     let mut partials: Vec<Option<Vec<Digest32>>> = vec![None; 64];
     // The MTH of each full tile of the level below, which the level above must hold.
     let mut below: Vec<Digest32> = Vec::new();

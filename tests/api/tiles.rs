@@ -161,9 +161,61 @@ async fn tiles_served_exported_and_verified(b: Backend) {
         *b = lines.join("\n").into_bytes();
     });
     assert!(!f.is_empty(), "a checkpoint of another size is caught");
+
+    // A checkpoint naming billions of entries the tiles do not hold: caught, and until its
+    // signature is checked the replay's tables are not sized for it.
+    let copy = tempfile::tempdir().unwrap();
+    for p in &all {
+        let to = copy.path().join(rel(&out, p));
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(p, &to).unwrap();
+    }
+    let note = std::fs::read_to_string(copy.path().join("checkpoint")).unwrap();
+    let mut lines: Vec<&str> = note.split('\n').collect();
+    lines[1] = "4000000000";
+    std::fs::write(copy.path().join("checkpoint"), lines.join("\n")).unwrap();
+    let mut rec = Recording {
+        v: klero_core::Verifier::new(),
+        reserved: 0,
+    };
+    let src = Source::Dir(copy.path().to_owned());
+    klero::tiles::replay_tiles(&src, None, &mut rec, u64::MAX, &mut |_| {}).unwrap();
+    assert!(
+        rec.v.failure().is_some(),
+        "a checkpoint of 4e9 entries is caught"
+    );
+    assert_eq!(rec.reserved, klero::tiles::UNSIGNED_RESERVE);
     let bad_key = "other+01234567+AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     let (r, _) = verify_tiles(&Source::Dir(out.clone()), Some(bad_key)).unwrap();
     assert!(r.failure.unwrap().to_string().contains("§5.1"));
     app.stop().await;
 }
 both_backends!(tiles_served_exported_and_verified);
+
+/// The verifier, recording the most entries its tables were sized for.
+struct Recording {
+    v: klero_core::Verifier,
+    reserved: u64,
+}
+
+impl klero::verify::Replay for Recording {
+    fn push(&mut self, e: &klero_core::LogEntry) -> bool {
+        klero::verify::Replay::push(&mut self.v, e)
+    }
+    fn push_with_leaf(&mut self, e: &klero_core::LogEntry, leaf: klero_core::Digest32) -> bool {
+        klero::verify::Replay::push_with_leaf(&mut self.v, e, leaf)
+    }
+    fn fail(&mut self, section: &'static str, message: String) {
+        klero::verify::Replay::fail(&mut self.v, section, message)
+    }
+    fn failed(&self) -> bool {
+        klero::verify::Replay::failed(&self.v)
+    }
+    fn log(&self) -> &klero_core::Log {
+        klero::verify::Replay::log(&self.v)
+    }
+    fn reserve(&mut self, entries: u64) {
+        self.reserved = self.reserved.max(entries);
+        klero::verify::Replay::reserve(&mut self.v, entries)
+    }
+}
