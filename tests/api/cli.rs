@@ -147,26 +147,14 @@ fn klero_verify_rejects_the_invalid_corpus_naming_entry_and_section() {
 /// the process at once, with no word said (the status was "signal: 15").
 #[cfg(unix)]
 async fn klero_serve_stops_cleanly_on_sigterm(b: Backend) {
-    use std::io::BufRead as _;
     let app = spawn_app(b).await;
     let clerk = app.clerk.clone();
     let (db, _dir) = app.stop().await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_klero"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--database-url", &db])
-        .env("KLERO_SECRETS_DIR", secrets_dir(&db))
-        .env("RUST_LOG", "warn")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("the server starts").unwrap_or_default();
-        if line.starts_with("klero serving")
-            && let Some(rest) = line.split("on http://").nth(1)
-        {
-            break format!("http://{}", rest.split_whitespace().next().unwrap());
-        }
-    };
+    let Served {
+        mut child,
+        url,
+        stderr,
+    } = serve_binary(&db, &[]).await;
     // It serves (a filing goes through its writer) when it is told to stop.
     let client = klero::client::Client::new(&url);
     let r = client
@@ -195,7 +183,7 @@ async fn klero_serve_stops_cleanly_on_sigterm(b: Backend) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
-    let rest: Vec<String> = lines.map(|l| l.unwrap_or_default()).collect();
+    let rest: Vec<String> = stderr.iter().collect();
     assert!(status.success(), "{status}: {rest:?}");
     assert!(rest.iter().any(|l| l == "klero stopped"), "{rest:?}");
 }

@@ -14,7 +14,9 @@ use serde_json::Value;
 use tokio::task::JoinHandle;
 
 use crate::both_backends;
-use crate::helpers::{Backend, COURT, TestApp, filing, open, spawn_app, start};
+use crate::helpers::{
+    Backend, COURT, Served, TestApp, filing, open, serve_binary, spawn_app, start,
+};
 
 /// The relay's clock: the real time, or frozen at a given time (rounds after it unpublished).
 #[derive(Clone, Default)]
@@ -456,38 +458,18 @@ async fn klero_serve_with_drand_from_the_command_line(b: Backend) {
     assert!(err.contains("drand chain's info"), "{err}");
 
     // With the test chain named explicitly: drand is configured and draws wait for their round.
-    let args = serve(&[
-        "--beacon",
-        "drand",
-        "--drand-url",
-        &relay.url(),
-        "--drand-chain-hash",
-        &hash,
-    ]);
-    let mut child = klero_cmd(&db, &args.iter().map(String::as_str).collect::<Vec<_>>())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    // Read the server's standard error to its end (a closed pipe would stop the server).
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut tx = Some(tx);
-        for line in std::io::BufReader::new(stderr).lines() {
-            let line = line.unwrap_or_default();
-            if let Some(rest) = line.split("on http://").nth(1)
-                && line.starts_with("klero serving")
-                && let Some(tx) = tx.take()
-            {
-                let _ = tx.send(format!(
-                    "http://{}",
-                    rest.split_whitespace().next().unwrap()
-                ));
-            }
-        }
-    });
-    let url = rx.await.expect("the server starts");
+    let Served { mut child, url, .. } = serve_binary(
+        &db,
+        &[
+            "--beacon",
+            "drand",
+            "--drand-url",
+            &relay.url(),
+            "--drand-chain-hash",
+            &hash,
+        ],
+    )
+    .await;
     let client = klero::client::Client::new(&url);
     let r = client
         .post(

@@ -351,3 +351,52 @@ pub fn assert_problem(r: &Response, status: u16, slug: &str) {
     assert_eq!(p["status"], status);
     assert!(p["detail"].as_str().is_some_and(|d| !d.is_empty()));
 }
+
+/// A `klero serve` process a test started on a stopped app's database.
+pub struct Served {
+    pub child: std::process::Child,
+    /// Its base address, from the line that says it serves.
+    pub url: String,
+    /// Every line of its standard error, read to the end on a thread (a pipe left unread would
+    /// fill and stall the server, a closed one would stop it); the channel ends when it exits.
+    pub stderr: std::sync::mpsc::Receiver<String>,
+}
+
+/// Starts `klero serve` on `db` (a free port, the database's secrets directory, warnings only)
+/// with the `extra` arguments, and waits until it says where it serves.
+pub async fn serve_binary(db: &str, extra: &[&str]) -> Served {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_klero"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--database-url", db])
+        .args(extra)
+        .env("KLERO_SECRETS_DIR", secrets_dir(db))
+        .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (url_tx, url_rx) = tokio::sync::oneshot::channel();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut url_tx = Some(url_tx);
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.unwrap_or_default();
+            if line.starts_with("klero serving")
+                && let Some(rest) = line.split("on http://").nth(1)
+                && let Some(url_tx) = url_tx.take()
+            {
+                let _ = url_tx.send(format!(
+                    "http://{}",
+                    rest.split_whitespace().next().unwrap()
+                ));
+            }
+            let _ = tx.send(line);
+        }
+    });
+    let url = url_rx.await.expect("the server starts");
+    Served {
+        child,
+        url,
+        stderr: rx,
+    }
+}

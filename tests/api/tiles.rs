@@ -115,13 +115,17 @@ async fn tiles_served_exported_and_verified(b: Backend) {
     );
 
     // Tampering: each copy has one change, and each is caught.
-    let tamper = |path: &str, f: &dyn Fn(&mut Vec<u8>)| {
+    let copy_of_tiles = || {
         let copy = tempfile::tempdir().unwrap();
         for p in &all {
             let to = copy.path().join(rel(&out, p));
             std::fs::create_dir_all(to.parent().unwrap()).unwrap();
             std::fs::copy(p, &to).unwrap();
         }
+        copy
+    };
+    let tamper = |path: &str, f: &dyn Fn(&mut Vec<u8>)| {
+        let copy = copy_of_tiles();
         let target = copy.path().join(path);
         let mut bytes = std::fs::read(&target).unwrap();
         f(&mut bytes);
@@ -164,12 +168,7 @@ async fn tiles_served_exported_and_verified(b: Backend) {
 
     // A checkpoint naming billions of entries the tiles do not hold: caught, and until its
     // signature is checked the replay's tables are not sized for it.
-    let copy = tempfile::tempdir().unwrap();
-    for p in &all {
-        let to = copy.path().join(rel(&out, p));
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(p, &to).unwrap();
-    }
+    let copy = copy_of_tiles();
     let note = std::fs::read_to_string(copy.path().join("checkpoint")).unwrap();
     let mut lines: Vec<&str> = note.split('\n').collect();
     lines[1] = "4000000000";
